@@ -1,0 +1,88 @@
+//! Command-line interface: one file per subcommand, each with its arguments (and their help
+//! text) at the top and a thin `run` that calls the library.
+//!
+//! Exit codes: 0 the run completed (findings are not failures), 1 findings named by
+//! `--fail-on` exist, 2 ROOT, the index or an output cannot be used.
+
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use cleansplit::layout::LayoutOptions;
+use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
+
+#[derive(Parser)]
+#[command(name = "cleansplit", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Scan(scan::Args),
+}
+
+/// Options every command that reads a dataset shares: where it is, how it is laid out, and
+/// how to (re)scan it.
+#[derive(Args, Debug, Clone)]
+pub struct ScanArgs {
+    /// Dataset root: ROOT/<split>/<class>/<file>, ROOT/<class>/<file>, or with --labels
+    /// ROOT/<split>/<file> or ROOT/<file>.
+    pub root: PathBuf,
+    /// Index file (default: the user's cache directory, keyed by ROOT's canonical path).
+    #[arg(long, value_name = "PATH")]
+    pub index: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// First-level folders that are splits (default: names like train, val, test).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    pub splits: Option<Vec<String>>,
+    /// CSV of `file name or stem,label` for layouts without class folders.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Images with more pixels are not decoded (status too_large).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+    /// Re-read every file, ignoring the index.
+    #[arg(long)]
+    pub rehash: bool,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl ScanArgs {
+    pub fn options(&self) -> ScanOptions {
+        ScanOptions {
+            layout: LayoutOptions {
+                splits: self.splits.clone(),
+                labels: self.labels.clone(),
+            },
+            index: self.index.clone(),
+            jobs: self.jobs,
+            max_pixels: self.max_pixels,
+            rehash: self.rehash,
+            progress: !self.quiet,
+        }
+    }
+}
+
+/// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(a) => scan::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cleansplit: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

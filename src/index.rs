@@ -1,0 +1,508 @@
+//! The index: one [`Record`] per image file, stored as CSV.
+//!
+//! The CSV schema is a contract (README.md, "The index"): later stages and users' scripts read
+//! it, so columns are only ever added at the end. Paths are written as raw bytes so that
+//! non-UTF-8 file names survive a round trip; commas, quotes and newlines are quoted by `csv`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+
+/// The header every index starts with. A file with another header is not reused.
+pub const HEADER: [&str; 19] = [
+    "path",
+    "split",
+    "class",
+    "size",
+    "mtime_ns",
+    "blake3",
+    "format",
+    "ext_mismatch",
+    "width",
+    "height",
+    "color",
+    "orientation",
+    "phash",
+    "dhash",
+    "phash_crop",
+    "flags",
+    "status",
+    "message",
+    "keras_ok",
+];
+
+/// Outcome of reading and decoding one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Decoded completely; hashes are valid.
+    Ok,
+    /// Zero bytes.
+    Empty,
+    /// The container ends early (missing JPEG EOI, PNG IEND, GIF trailer, short RIFF/BMP).
+    Truncated,
+    /// The decoder rejected the data.
+    Corrupt,
+    /// A format this build cannot decode (or not an image at all despite its name).
+    Unsupported,
+    /// More pixels than `--max-pixels` (a decompression bomb guard), checked before allocating.
+    TooLarge,
+    /// The file could not be read (permissions, I/O error, a directory, a broken link).
+    Unreadable,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Ok,
+        Status::Empty,
+        Status::Truncated,
+        Status::Corrupt,
+        Status::Unsupported,
+        Status::TooLarge,
+        Status::Unreadable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Empty => "empty",
+            Status::Truncated => "truncated",
+            Status::Corrupt => "corrupt",
+            Status::Unsupported => "unsupported",
+            Status::TooLarge => "too_large",
+            Status::Unreadable => "unreadable",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown status {s:?}"))
+    }
+}
+
+/// Things a Keras/PyTorch user should know about an image that decoded fine (or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Flag {
+    /// The extension names another format than the bytes hold.
+    ExtMismatch,
+    /// Keras' directory loaders skip it (extension not bmp/gif/jpeg/jpg/png) or fail on it
+    /// (content not one of those formats).
+    KerasSkips,
+    /// Under 32 px on a side.
+    Tiny,
+    /// Single-channel image.
+    Gray,
+    /// Has an alpha channel.
+    Alpha,
+    /// CMYK/YCCK JPEG.
+    Cmyk,
+    /// 16 bits (or more) per channel.
+    HighBitDepth,
+    /// More than one frame (GIF, APNG, WebP).
+    Animated,
+    /// Nearly uniform: its perceptual hash says nothing about its content.
+    NearConstant,
+}
+
+impl Flag {
+    pub const ALL: [Flag; 9] = [
+        Flag::ExtMismatch,
+        Flag::KerasSkips,
+        Flag::Tiny,
+        Flag::Gray,
+        Flag::Alpha,
+        Flag::Cmyk,
+        Flag::HighBitDepth,
+        Flag::Animated,
+        Flag::NearConstant,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::ExtMismatch => "ext_mismatch",
+            Flag::KerasSkips => "keras_skips",
+            Flag::Tiny => "tiny",
+            Flag::Gray => "gray",
+            Flag::Alpha => "alpha",
+            Flag::Cmyk => "cmyk",
+            Flag::HighBitDepth => "16bit",
+            Flag::Animated => "animated",
+            Flag::NearConstant => "near_constant",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A small set of [`Flag`]s, written as `a;b;c` in the CSV.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Flags(u16);
+
+impl Flags {
+    pub fn insert(&mut self, f: Flag) {
+        self.0 |= f.bit();
+    }
+    pub fn remove(&mut self, f: Flag) {
+        self.0 &= !f.bit();
+    }
+    pub fn contains(self, f: Flag) -> bool {
+        self.0 & f.bit() != 0
+    }
+    pub fn iter(self) -> impl Iterator<Item = Flag> {
+        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Display for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Flag::as_str).collect();
+        f.write_str(&names.join(";"))
+    }
+}
+
+impl FromStr for Flags {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut flags = Flags::default();
+        for name in s.split(';').filter(|n| !n.is_empty()) {
+            let flag = Flag::ALL
+                .into_iter()
+                .find(|f| f.as_str() == name)
+                .ok_or_else(|| format!("unknown flag {name:?}"))?;
+            flags.insert(flag);
+        }
+        Ok(flags)
+    }
+}
+
+/// Everything the scan learns about one image file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Path relative to ROOT (raw bytes on Unix, so non-UTF-8 names survive).
+    pub path: PathBuf,
+    /// Split folder name as found on disk (`""` when the layout has no splits).
+    pub split: String,
+    /// Class label (`""` never occurs for an indexed file: unlabeled files are skipped).
+    pub class: String,
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch; with `size`, the reuse key.
+    pub mtime_ns: i64,
+    /// BLAKE3 of the file's bytes, first 128 bits as 32 hex digits.
+    pub blake3: String,
+    /// Format detected from the bytes (`jpeg`, `png`, ...; `unknown` if none).
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
+    pub color: String,
+    /// EXIF orientation 1..=8 (1 when absent); hashes are of the corrected image.
+    pub orientation: u8,
+    /// 64-bit DCT hash of the border-trimmed, orientation-corrected image; see `scan::hash`.
+    pub phash: Option<u64>,
+    /// 64-bit difference hash from the same reduction.
+    pub dhash: Option<u64>,
+    /// pHash of the central 90% x 90% of the trimmed image (matches centre crops).
+    pub phash_crop: Option<u64>,
+    pub flags: Flags,
+    pub status: Status,
+    /// The decoder's (or reader's) message for a non-ok status; empty when ok.
+    pub message: String,
+}
+
+impl Record {
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+
+    /// Would Keras' `image_dataset_from_directory` load this file and decode it?
+    pub fn keras_ok(&self) -> bool {
+        self.is_ok() && !self.flags.contains(Flag::KerasSkips)
+    }
+
+    /// Pixel count, used to rank duplicate-group representatives.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// The perceptual hash is usable for near-duplicate search.
+    pub fn hashable(&self) -> bool {
+        self.is_ok() && self.phash.is_some() && !self.flags.contains(Flag::NearConstant)
+    }
+}
+
+/// Formats a hash as 16 lowercase hex digits.
+pub fn hex64(h: u64) -> String {
+    format!("{h:016x}")
+}
+
+fn opt_hex(h: Option<u64>) -> String {
+    h.map(hex64).unwrap_or_default()
+}
+
+fn parse_opt_hex(s: &str) -> Result<Option<u64>> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(
+            u64::from_str_radix(s, 16).with_context(|| format!("bad hash {s:?}"))?,
+        ))
+    }
+}
+
+#[cfg(unix)]
+fn path_to_bytes(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn path_to_bytes(p: &Path) -> Vec<u8> {
+    p.to_string_lossy().into_owned().into_bytes()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(b).into_owned())
+}
+
+/// A path as raw bytes for CSV output (shared by every CSV the tool writes).
+pub fn path_field(p: &Path) -> Vec<u8> {
+    path_to_bytes(p)
+}
+
+fn to_byte_record(r: &Record) -> csv::ByteRecord {
+    let mut out = csv::ByteRecord::new();
+    out.push_field(&path_to_bytes(&r.path));
+    out.push_field(r.split.as_bytes());
+    out.push_field(r.class.as_bytes());
+    out.push_field(r.size.to_string().as_bytes());
+    out.push_field(r.mtime_ns.to_string().as_bytes());
+    out.push_field(r.blake3.as_bytes());
+    out.push_field(r.format.as_bytes());
+    out.push_field(if r.flags.contains(Flag::ExtMismatch) {
+        b"true"
+    } else {
+        b"false"
+    });
+    out.push_field(r.width.to_string().as_bytes());
+    out.push_field(r.height.to_string().as_bytes());
+    out.push_field(r.color.as_bytes());
+    out.push_field(r.orientation.to_string().as_bytes());
+    out.push_field(opt_hex(r.phash).as_bytes());
+    out.push_field(opt_hex(r.dhash).as_bytes());
+    out.push_field(opt_hex(r.phash_crop).as_bytes());
+    out.push_field(r.flags.to_string().as_bytes());
+    out.push_field(r.status.as_str().as_bytes());
+    out.push_field(r.message.as_bytes());
+    out.push_field(if r.keras_ok() { b"true" } else { b"false" });
+    out
+}
+
+fn field<'a>(rec: &'a csv::ByteRecord, i: usize) -> Result<&'a str> {
+    let raw = rec
+        .get(i)
+        .with_context(|| format!("missing column {}", HEADER[i]))?;
+    std::str::from_utf8(raw).with_context(|| format!("column {} is not UTF-8", HEADER[i]))
+}
+
+fn from_byte_record(rec: &csv::ByteRecord) -> Result<Record> {
+    let num = |i: usize| -> Result<&str> { field(rec, i) };
+    Ok(Record {
+        path: path_from_bytes(rec.get(0).context("missing path")?),
+        split: field(rec, 1)?.to_owned(),
+        class: field(rec, 2)?.to_owned(),
+        size: num(3)?.parse().context("bad size")?,
+        mtime_ns: num(4)?.parse().context("bad mtime_ns")?,
+        blake3: field(rec, 5)?.to_owned(),
+        format: field(rec, 6)?.to_owned(),
+        width: num(8)?.parse().context("bad width")?,
+        height: num(9)?.parse().context("bad height")?,
+        color: field(rec, 10)?.to_owned(),
+        orientation: num(11)?.parse().context("bad orientation")?,
+        phash: parse_opt_hex(field(rec, 12)?)?,
+        dhash: parse_opt_hex(field(rec, 13)?)?,
+        phash_crop: parse_opt_hex(field(rec, 14)?)?,
+        flags: field(rec, 15)?.parse().map_err(anyhow::Error::msg)?,
+        status: field(rec, 16)?.parse().map_err(anyhow::Error::msg)?,
+        message: field(rec, 17)?.to_owned(),
+    })
+}
+
+/// Writes records to any writer as index CSV (header first).
+pub fn write_to<W: io::Write>(w: W, records: &[Record]) -> Result<()> {
+    let mut wtr = csv::Writer::from_writer(w);
+    wtr.write_record(HEADER)?;
+    for r in records {
+        wtr.write_byte_record(&to_byte_record(r))?;
+    }
+    wtr.flush()?;
+    Ok(())
+}
+
+/// Reads index CSV from any reader. Fails on a foreign header or a malformed row.
+pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(r);
+    let header = rdr.byte_headers()?.clone();
+    if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
+        bail!("not a cleansplit index (unexpected header)");
+    }
+    let mut out = Vec::new();
+    let mut rec = csv::ByteRecord::new();
+    while rdr.read_byte_record(&mut rec)? {
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        out.push(from_byte_record(&rec).with_context(|| format!("index line {line}"))?);
+    }
+    Ok(out)
+}
+
+/// Reads an index file.
+pub fn read(path: &Path) -> Result<Vec<Record>> {
+    let f =
+        fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
+    read_from(io::BufReader::new(f))
+        .with_context(|| format!("cannot read index {}", path.display()))
+}
+
+/// Writes `records` to `path` atomically: a temporary file in the same folder, then a rename,
+/// so a reader never sees half an index and a crash never destroys the previous one.
+pub fn write_atomic(path: &Path, records: &[Record]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    write_to(io::BufWriter::new(tmp.as_file()), records)?;
+    tmp.as_file().sync_all().ok();
+    tmp.persist(path)
+        .with_context(|| format!("cannot write index {}", path.display()))?;
+    Ok(())
+}
+
+/// Records keyed by path, for incremental reuse.
+pub fn by_path(records: Vec<Record>) -> HashMap<PathBuf, Record> {
+    records.into_iter().map(|r| (r.path.clone(), r)).collect()
+}
+
+/// Default index location: `<cache dir>/cleansplit/<name>-<hash of canonical ROOT>.csv`.
+/// Never inside the dataset: a hidden folder there would become a bogus class for Keras.
+pub fn default_path(canonical_root: &Path) -> Result<PathBuf> {
+    let cache = dirs::cache_dir()
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .context("no cache directory (set XDG_CACHE_HOME or use --index PATH)")?;
+    let key = blake3::hash(&path_to_bytes(canonical_root)).to_hex();
+    let name = canonical_root
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        })
+        .unwrap_or_else(|| "root".into());
+    Ok(cache
+        .join("cleansplit")
+        .join(format!("{name}-{}.csv", &key.as_str()[..16])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(path: PathBuf) -> Record {
+        let mut flags = Flags::default();
+        flags.insert(Flag::Gray);
+        flags.insert(Flag::Tiny);
+        Record {
+            path,
+            split: "train".into(),
+            class: "cats".into(),
+            size: 123,
+            mtime_ns: 1_700_000_000_123_456_789,
+            blake3: "00ff".into(),
+            format: "jpeg".into(),
+            width: 10,
+            height: 20,
+            color: "l8".into(),
+            orientation: 6,
+            phash: Some(0xdead_beef_0000_0001),
+            dhash: None,
+            phash_crop: Some(0),
+            flags,
+            status: Status::Ok,
+            message: "msg, with \"quotes\"\nand a newline".into(),
+        }
+    }
+
+    #[test]
+    fn round_trip_with_hostile_names() {
+        let mut names = vec![
+            PathBuf::from("train/cats/a,b.jpg"),
+            PathBuf::from("train/cats/q\"uote.jpg"),
+            PathBuf::from("train/cats/new\nline.jpg"),
+        ];
+        #[cfg(unix)]
+        names.push(path_from_bytes(b"train/cats/bad\xff\xfename.jpg"));
+        let records: Vec<Record> = names.into_iter().map(sample).collect();
+        let mut buf = Vec::new();
+        write_to(&mut buf, &records).unwrap();
+        let back = read_from(buf.as_slice()).unwrap();
+        assert_eq!(back, records);
+    }
+
+    #[test]
+    fn foreign_header_is_rejected() {
+        let err = read_from("a,b\n1,2\n".as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("not a cleansplit index"));
+    }
+
+    #[test]
+    fn flags_round_trip() {
+        let mut f = Flags::default();
+        for flag in Flag::ALL {
+            f.insert(flag);
+        }
+        assert_eq!(f.to_string().parse::<Flags>().unwrap(), f);
+        assert_eq!("".parse::<Flags>().unwrap(), Flags::default());
+        assert!("bogus".parse::<Flags>().is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/index.csv");
+        write_atomic(&p, &[sample("a.jpg".into())]).unwrap();
+        write_atomic(&p, &[sample("b.jpg".into()), sample("c.jpg".into())]).unwrap();
+        let back = read(&p).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            1
+        );
+    }
+}

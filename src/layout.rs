@@ -1,0 +1,644 @@
+//! Layout discovery: which folder is a split, which is a class, which files are images.
+//!
+//! Supported layouts (see README.md):
+//! - `ROOT/<split>/<class>/<file>`: first-level folders named like splits, or named by `--splits`;
+//! - `ROOT/<class>/<file>`: no splits;
+//! - `ROOT/<split>/<file>` or `ROOT/<file>` with labels from a CSV (`--labels`).
+//!
+//! Files deeper than the class folder belong to that class. Everything that is not used
+//! (OS junk, hidden files, non-images, loose files, unlabeled files, walk errors) is returned
+//! as a [`Skipped`] entry with its reason, so the summary can count it: nothing is dropped
+//! silently.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use walkdir::WalkDir;
+
+/// Folder names recognised as splits (case-insensitive).
+pub const SPLIT_NAMES: [&str; 10] = [
+    "train",
+    "training",
+    "training_set",
+    "val",
+    "valid",
+    "validation",
+    "dev",
+    "test",
+    "testing",
+    "test_set",
+];
+
+/// Extensions treated as images without sniffing the bytes.
+pub const IMAGE_EXTENSIONS: [&str; 22] = [
+    "jpg", "jpeg", "jpe", "jfif", "png", "gif", "bmp", "dib", "webp", "tif", "tiff", "ico", "pgm",
+    "ppm", "pbm", "pnm", "tga", "qoi", "avif", "heic", "heif", "svg",
+];
+
+/// What a split is for, derived from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Train,
+    Val,
+    Test,
+    Other,
+}
+
+/// The role of a split folder name: `training_set` is train, `valid` is val, and so on.
+pub fn split_role(name: &str) -> Role {
+    match name.to_ascii_lowercase().as_str() {
+        "train" | "training" | "training_set" => Role::Train,
+        "val" | "valid" | "validation" | "dev" => Role::Val,
+        "test" | "testing" | "test_set" => Role::Test,
+        _ => Role::Other,
+    }
+}
+
+/// Which layout was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutKind {
+    /// `ROOT/<split>/<class>/<file>`
+    SplitClass,
+    /// `ROOT/<class>/<file>`
+    Class,
+    /// `ROOT/<split>/<file>` with labels from a CSV.
+    SplitLabels,
+    /// `ROOT/<file>` with labels from a CSV.
+    Labels,
+}
+
+impl fmt::Display for LayoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LayoutKind::SplitClass => "ROOT/<split>/<class>/<file>",
+            LayoutKind::Class => "ROOT/<class>/<file>",
+            LayoutKind::SplitLabels => "ROOT/<split>/<file> with labels from CSV",
+            LayoutKind::Labels => "ROOT/<file> with labels from CSV",
+        })
+    }
+}
+
+/// Why a file (or folder) found under ROOT is not indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// `.DS_Store`, `Thumbs.db`, `desktop.ini`, `__MACOSX/`.
+    OsJunk,
+    /// A name starting with a dot (a hidden folder counts once, with all it holds).
+    Hidden,
+    /// Neither an image extension nor image bytes.
+    NotImage,
+    /// A file where a folder was expected (e.g. directly in ROOT or in a split folder).
+    LooseFile,
+    /// A first-level folder that is not a split when the others are.
+    NotASplit,
+    /// No row for it in the `--labels` CSV.
+    Unlabeled,
+    /// The walk could not enter or follow it (permissions, symlink loop, broken link).
+    WalkError,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::OsJunk => "os_junk",
+            SkipReason::Hidden => "hidden",
+            SkipReason::NotImage => "not_image",
+            SkipReason::LooseFile => "loose_file",
+            SkipReason::NotASplit => "not_a_split",
+            SkipReason::Unlabeled => "unlabeled",
+            SkipReason::WalkError => "walk_error",
+        }
+    }
+}
+
+/// A file that will be scanned.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Path relative to ROOT.
+    pub rel: PathBuf,
+    /// Path to open.
+    pub abs: PathBuf,
+    pub split: String,
+    pub class: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// Something under ROOT that is not scanned, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub rel: PathBuf,
+    pub reason: SkipReason,
+    pub message: String,
+}
+
+/// How to interpret ROOT.
+#[derive(Debug, Clone, Default)]
+pub struct LayoutOptions {
+    /// First-level folders to treat as splits (`--splits`), instead of recognising names.
+    pub splits: Option<Vec<String>>,
+    /// CSV of `file name or stem,label` (`--labels`).
+    pub labels: Option<PathBuf>,
+}
+
+/// The result of walking ROOT.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub kind: LayoutKind,
+    /// Split folder names, sorted (empty when there are no splits).
+    pub splits: Vec<String>,
+    /// Image files, sorted by path.
+    pub files: Vec<Candidate>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Layout {
+    /// Class names found, sorted.
+    pub fn classes(&self) -> BTreeSet<&str> {
+        self.files.iter().map(|c| c.class.as_str()).collect()
+    }
+
+    /// Skip counts by reason.
+    pub fn skip_counts(&self) -> BTreeMap<SkipReason, usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.skipped {
+            *m.entry(s.reason).or_default() += 1;
+        }
+        m
+    }
+}
+
+fn is_os_junk(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        ".ds_store" | "thumbs.db" | "desktop.ini" | "__macosx" | "ehthumbs.db" | ".directory"
+    ) || name.starts_with("._")
+}
+
+/// Lower-case extension of a path, if any.
+pub fn extension(p: &Path) -> Option<String> {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+fn has_image_extension(p: &Path) -> bool {
+    extension(p).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
+}
+
+/// Reads the first bytes of a file with no image extension and asks whether they are an image.
+fn sniff_is_image(p: &Path) -> bool {
+    let mut head = [0u8; 32];
+    let Ok(mut f) = fs::File::open(p) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    crate::scan::format::sniff(&head[..n]).is_some()
+}
+
+fn mtime_ns(md: &fs::Metadata) -> i64 {
+    md.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Reads a labels CSV: first column a file name or stem, second a label. A header row is
+/// harmless (it matches no file).
+fn read_labels(path: &Path) -> Result<HashMap<String, String>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot read labels {}", path.display()))?;
+    let mut map = HashMap::new();
+    for row in rdr.records() {
+        let row = row.with_context(|| format!("cannot read labels {}", path.display()))?;
+        if let (Some(name), Some(label)) = (row.get(0), row.get(1)) {
+            let (name, label) = (name.trim(), label.trim());
+            if !name.is_empty() && !label.is_empty() {
+                map.insert(name.to_owned(), label.to_owned());
+            }
+        }
+    }
+    if map.is_empty() {
+        bail!("labels file {} has no `name,label` rows", path.display());
+    }
+    Ok(map)
+}
+
+fn label_for(labels: &HashMap<String, String>, rel: &Path) -> Option<String> {
+    let name = name_of(rel);
+    let stem = rel
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rel_str = rel.to_string_lossy();
+    labels
+        .get(rel_str.as_ref())
+        .or_else(|| labels.get(&name))
+        .or_else(|| labels.get(&stem))
+        .cloned()
+}
+
+/// Walks one top-level folder (or ROOT itself) and classifies every entry below it.
+/// `depth_of_class` is how many path components below `base` the class folder sits
+/// (1 for `<class>/<file>`, 0 when labels come from a CSV).
+struct Walker<'a> {
+    root: &'a Path,
+    labels: Option<&'a HashMap<String, String>>,
+    files: Vec<Candidate>,
+    skipped: Vec<Skipped>,
+}
+
+impl Walker<'_> {
+    fn skip(&mut self, rel: PathBuf, reason: SkipReason, message: impl Into<String>) {
+        self.skipped.push(Skipped {
+            rel,
+            reason,
+            message: message.into(),
+        });
+    }
+
+    fn walk(&mut self, base: &Path, split: &str, class_level: bool) {
+        let walker = WalkDir::new(base)
+            .follow_links(true)
+            .min_depth(1)
+            .sort_by_file_name();
+        let mut it = walker.into_iter();
+        while let Some(entry) = it.next() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let rel = err
+                        .path()
+                        .map(|p| p.strip_prefix(self.root).unwrap_or(p).to_path_buf())
+                        .unwrap_or_default();
+                    let msg = if err.loop_ancestor().is_some() {
+                        "symlink loop".to_string()
+                    } else {
+                        err.to_string()
+                    };
+                    self.skip(rel, SkipReason::WalkError, msg);
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let rel = path.strip_prefix(self.root).unwrap_or(path).to_path_buf();
+            let name = name_of(path);
+            let is_dir = entry.file_type().is_dir();
+            if is_os_junk(&name) {
+                self.skip(rel, SkipReason::OsJunk, "operating-system junk");
+                if is_dir {
+                    it.skip_current_dir();
+                }
+                continue;
+            }
+            if name.starts_with('.') {
+                self.skip(
+                    rel,
+                    SkipReason::Hidden,
+                    if is_dir {
+                        "hidden folder"
+                    } else {
+                        "hidden file"
+                    },
+                );
+                if is_dir {
+                    it.skip_current_dir();
+                }
+                continue;
+            }
+            let below = path.strip_prefix(base).unwrap_or(path);
+            let depth = below.components().count();
+            // With class folders, depth 1 is the class folder itself; files there are loose.
+            if class_level && depth == 1 && !is_dir {
+                self.skip(
+                    rel,
+                    SkipReason::LooseFile,
+                    "a file where a class folder was expected",
+                );
+                continue;
+            }
+            // A folder named like an image (`x.jpg/`) is reported as unreadable, and its
+            // contents are still walked.
+            if is_dir && !(has_image_extension(path) && (!class_level || depth > 1)) {
+                continue;
+            }
+            let class = if class_level {
+                below
+                    .components()
+                    .next()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            if !is_dir && !has_image_extension(path) && !sniff_is_image(path) {
+                self.skip(
+                    rel,
+                    SkipReason::NotImage,
+                    "not an image (extension and bytes)",
+                );
+                continue;
+            }
+            let class = match self.labels {
+                Some(labels) => match label_for(labels, &rel) {
+                    Some(l) => l,
+                    None => {
+                        self.skip(rel, SkipReason::Unlabeled, "no row in the labels file");
+                        continue;
+                    }
+                },
+                None => class,
+            };
+            let (size, mtime) = match entry.metadata() {
+                Ok(md) => (if md.is_dir() { 0 } else { md.len() }, mtime_ns(&md)),
+                Err(_) => (0, 0),
+            };
+            self.files.push(Candidate {
+                rel,
+                abs: path.to_path_buf(),
+                split: split.to_owned(),
+                class,
+                size,
+                mtime_ns: mtime,
+            });
+        }
+    }
+}
+
+/// Walks ROOT and works out its layout. Fails only when ROOT itself cannot be used.
+pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
+    let md = fs::metadata(root).with_context(|| format!("cannot open ROOT {}", root.display()))?;
+    if !md.is_dir() {
+        bail!("ROOT {} is not a folder", root.display());
+    }
+    let labels = opts.labels.as_deref().map(read_labels).transpose()?;
+    let mut top_dirs = Vec::new();
+    for entry in
+        fs::read_dir(root).with_context(|| format!("cannot list ROOT {}", root.display()))?
+    {
+        let entry = entry.with_context(|| format!("cannot list ROOT {}", root.display()))?;
+        let p = entry.path();
+        let name = name_of(&p);
+        if fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)
+            && !name.starts_with('.')
+            && !is_os_junk(&name)
+        {
+            top_dirs.push(name);
+        }
+    }
+    top_dirs.sort();
+    let splits: Vec<String> = match &opts.splits {
+        Some(wanted) => {
+            for w in wanted {
+                if !top_dirs.contains(w) {
+                    bail!("--splits names {w:?}, which is not a folder in ROOT");
+                }
+            }
+            let mut s = wanted.clone();
+            s.sort();
+            s.dedup();
+            s
+        }
+        None => top_dirs
+            .iter()
+            .filter(|d| SPLIT_NAMES.contains(&d.to_ascii_lowercase().as_str()))
+            .cloned()
+            .collect(),
+    };
+    let kind = match (splits.is_empty(), labels.is_some()) {
+        (false, false) => LayoutKind::SplitClass,
+        (true, false) => LayoutKind::Class,
+        (false, true) => LayoutKind::SplitLabels,
+        (true, true) => LayoutKind::Labels,
+    };
+    let mut w = Walker {
+        root,
+        labels: labels.as_ref(),
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let class_level = labels.is_none();
+    if splits.is_empty() {
+        w.walk(root, "", class_level);
+    } else {
+        // Loose files and non-split folders at the top level are counted, not walked.
+        for entry in fs::read_dir(root)?.flatten() {
+            let p = entry.path();
+            let name = name_of(&p);
+            let rel = PathBuf::from(&name);
+            if is_os_junk(&name) {
+                w.skip(rel, SkipReason::OsJunk, "operating-system junk");
+            } else if name.starts_with('.') {
+                w.skip(rel, SkipReason::Hidden, "hidden");
+            } else if splits.contains(&name) {
+                continue;
+            } else if fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false) {
+                w.skip(
+                    rel,
+                    SkipReason::NotASplit,
+                    "a folder beside the split folders",
+                );
+            } else {
+                w.skip(
+                    rel,
+                    SkipReason::LooseFile,
+                    "a file where a split folder was expected",
+                );
+            }
+        }
+        for split in &splits {
+            w.walk(&root.join(split), split, class_level);
+        }
+    }
+    let Walker {
+        mut files,
+        mut skipped,
+        ..
+    } = w;
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(Layout {
+        kind,
+        splits,
+        files,
+        skipped,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(root: &Path, rel: &str, bytes: &[u8]) {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes).unwrap();
+    }
+
+    const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0];
+
+    fn rels(l: &Layout) -> Vec<String> {
+        l.files
+            .iter()
+            .map(|c| c.rel.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn split_class_layout_with_odd_entries() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        touch(r, "Train/cats/a.jpg", b"x");
+        touch(r, "Train/cats/deeper/b.png", b"x");
+        touch(r, "Train/dogs/c.jpg", b"x");
+        touch(r, "Train/loose.jpg", b"x");
+        touch(r, "val/cats/d.jpg", b"x");
+        touch(r, "val/cats/.hidden.jpg", b"x");
+        touch(r, "val/cats/.DS_Store", b"x");
+        touch(r, "val/cats/notes.txt", b"hello");
+        touch(r, "val/cats/noext", JPEG_MAGIC);
+        touch(r, "val/__MACOSX/cats/._d.jpg", b"x");
+        touch(r, "README.md", b"x");
+        touch(r, "extra/cats/e.jpg", b"x");
+        let l = discover(r, &LayoutOptions::default()).unwrap();
+        assert_eq!(l.kind, LayoutKind::SplitClass);
+        assert_eq!(l.splits, vec!["Train", "val"]);
+        assert_eq!(
+            rels(&l),
+            vec![
+                "Train/cats/a.jpg",
+                "Train/cats/deeper/b.png",
+                "Train/dogs/c.jpg",
+                "val/cats/d.jpg",
+                "val/cats/noext"
+            ]
+        );
+        assert_eq!(l.files[1].class, "cats");
+        assert_eq!(l.files[3].split, "val");
+        let c = l.skip_counts();
+        assert_eq!(c[&SkipReason::LooseFile], 2); // Train/loose.jpg, README.md
+        assert_eq!(c[&SkipReason::Hidden], 1);
+        assert_eq!(c[&SkipReason::OsJunk], 2); // .DS_Store, __MACOSX
+        assert_eq!(c[&SkipReason::NotImage], 1);
+        assert_eq!(c[&SkipReason::NotASplit], 1);
+    }
+
+    #[test]
+    fn class_layout_without_splits() {
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "ants/a.jpg", b"x");
+        touch(d.path(), "bees/b.jpg", b"x");
+        touch(d.path(), "stray.jpg", b"x");
+        let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+        assert_eq!(l.kind, LayoutKind::Class);
+        assert!(l.splits.is_empty());
+        assert_eq!(
+            l.classes().into_iter().collect::<Vec<_>>(),
+            vec!["ants", "bees"]
+        );
+        assert_eq!(l.skip_counts()[&SkipReason::LooseFile], 1);
+    }
+
+    #[test]
+    fn explicit_splits_option() {
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "fold_a/x/1.jpg", b"x");
+        touch(d.path(), "fold_b/y/2.jpg", b"x");
+        let opts = LayoutOptions {
+            splits: Some(vec!["fold_a".into(), "fold_b".into()]),
+            labels: None,
+        };
+        let l = discover(d.path(), &opts).unwrap();
+        assert_eq!(l.kind, LayoutKind::SplitClass);
+        assert_eq!(l.files[0].split, "fold_a");
+        assert_eq!(l.files[0].class, "x");
+        let bad = LayoutOptions {
+            splits: Some(vec!["nope".into()]),
+            labels: None,
+        };
+        assert!(discover(d.path(), &bad).is_err());
+    }
+
+    #[test]
+    fn labels_csv_layouts() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path().join("data");
+        touch(&r, "train/1.jpg", b"x");
+        touch(&r, "train/2.jpg", b"x");
+        touch(&r, "train/3.jpg", b"x");
+        touch(&r, "test/4.jpg", b"x");
+        let labels = d.path().join("labels.csv");
+        fs::write(&labels, "id,label\n1,cat\n2.jpg,dog\n4,dog\n").unwrap();
+        let opts = LayoutOptions {
+            splits: None,
+            labels: Some(labels.clone()),
+        };
+        let l = discover(&r, &opts).unwrap();
+        assert_eq!(l.kind, LayoutKind::SplitLabels);
+        let got: Vec<(String, String)> = l
+            .files
+            .iter()
+            .map(|c| (c.rel.to_string_lossy().into_owned(), c.class.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("test/4.jpg".into(), "dog".into()),
+                ("train/1.jpg".into(), "cat".into()),
+                ("train/2.jpg".into(), "dog".into())
+            ]
+        );
+        assert_eq!(l.skip_counts()[&SkipReason::Unlabeled], 1);
+
+        let flat = d.path().join("flat");
+        touch(&flat, "1.jpg", b"x");
+        let l = discover(&flat, &opts).unwrap();
+        assert_eq!(l.kind, LayoutKind::Labels);
+        assert_eq!(l.files[0].class, "cat");
+    }
+
+    #[test]
+    fn directory_named_like_an_image_is_a_candidate() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("cats/x.jpg")).unwrap();
+        let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+        assert_eq!(rels(&l), vec!["cats/x.jpg"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loop_is_counted_not_fatal() {
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "cats/a.jpg", b"x");
+        std::os::unix::fs::symlink(d.path().join("cats"), d.path().join("cats/loop")).unwrap();
+        let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+        assert_eq!(rels(&l), vec!["cats/a.jpg"]);
+        assert_eq!(l.skip_counts()[&SkipReason::WalkError], 1);
+    }
+
+    #[test]
+    fn missing_root_is_an_error() {
+        assert!(discover(Path::new("/no/such/root"), &LayoutOptions::default()).is_err());
+    }
+
+    #[test]
+    fn split_roles() {
+        assert_eq!(split_role("training_set"), Role::Train);
+        assert_eq!(split_role("VALID"), Role::Val);
+        assert_eq!(split_role("test_set"), Role::Test);
+        assert_eq!(split_role("fold1"), Role::Other);
+    }
+}

@@ -1,0 +1,22 @@
+//! cleansplit: audit image-classification datasets laid out as class folders, and write clean
+//! splits.
+//!
+//! The library follows the pipeline; the `cleansplit` binary is a thin shell over it:
+//!
+//! ```text
+//! layout (walk, classify files) -> scan (read, decode, reduce, hash) -> index (CSV, reuse)
+//!   -> neighbors (exact Hamming search) -> groups (union-find) -> leaks | balance | split
+//!   -> report (terminal, JSON, HTML)
+//! ```
+//!
+//! See ARCHITECTURE.md for where each command-line option lands.
+
+pub mod balance;
+pub mod groups;
+pub mod index;
+pub mod layout;
+pub mod leaks;
+pub mod neighbors;
+pub mod report;
+pub mod scan;
+pub mod split;

@@ -1,0 +1,3 @@
+//! Reports: text for the terminal, JSON for scripts, HTML for people.
+
+pub mod terminal;

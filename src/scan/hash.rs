@@ -1,0 +1,332 @@
+//! The perceptual hashes and their dihedral (flip / quarter-turn) variants.
+//!
+//! Both hashes come from one shared reduction: the decoded grayscale image, border-trimmed,
+//! area-averaged to 64 x 64, then turned upright by its EXIF orientation.
+//!
+//! * **pHash** (64 bits): 2x2-average the reduction to 32 x 32, take the 2-D DCT-II, keep the
+//!   8 x 8 lowest frequencies `F(u, v)` (`u` vertical, `v` horizontal). Bit `8u + v` is set
+//!   when `F(u, v) > 0`; bit 0 (the DC term, always positive) is set when the mean is above
+//!   mid-gray (127.5). Thresholding at zero instead of at the median makes every flip and
+//!   quarter turn an exact bit operation on the hash: mirroring x multiplies `F(u, v)` by
+//!   `(-1)^v`, mirroring y by `(-1)^u`, and a transpose swaps `u` and `v`. So
+//!   [`Transform::apply_to_phash`] gives the hash of the flipped or rotated image without
+//!   decoding it again (exact up to coefficients that are exactly zero).
+//! * **pHash of the centre crop**: the same, from the central 90% x 90% of the reduction;
+//!   matched against other images' full pHash it finds centre crops.
+//! * **dHash** (64 bits): the reduction area-averaged to 9 x 8; bit `8r + c` is set when
+//!   pixel `(c + 1, r)` is brighter than pixel `(c, r)`.
+//!
+//! Hashes are written as 16 hex digits of the `u64` (bit 0 is the least significant digit's
+//! lowest bit).
+
+use std::sync::LazyLock;
+
+use super::reduce::{self, Plane, Rect};
+
+/// Side of the shared reduction.
+pub const REDUCED: usize = 64;
+/// Side of the pHash DCT input.
+const DCT_N: usize = 32;
+/// Below this standard deviation (gray levels) of the reduction, an image is near-constant.
+pub const NEAR_CONSTANT_STD: f32 = 3.0;
+/// Fraction of each side kept by the centre-crop hash.
+pub const CROP_FRACTION: f32 = 0.9;
+
+/// One of the eight flips and quarter turns of a square.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transform {
+    Identity,
+    /// Mirror left-right.
+    FlipH,
+    /// Mirror top-bottom.
+    FlipV,
+    Rot180,
+    /// Mirror along the main diagonal.
+    Transpose,
+    /// Rotate 90 degrees clockwise.
+    Rot90,
+    /// Mirror along the anti-diagonal.
+    Transverse,
+    /// Rotate 270 degrees clockwise.
+    Rot270,
+}
+
+impl Transform {
+    pub const ALL: [Transform; 8] = [
+        Transform::Identity,
+        Transform::FlipH,
+        Transform::FlipV,
+        Transform::Rot180,
+        Transform::Transpose,
+        Transform::Rot90,
+        Transform::Transverse,
+        Transform::Rot270,
+    ];
+
+    /// `(transpose, flip_x, flip_y)`: `dst(x, y) = src(x', y')` where `a = flip_x ? n-1-x : x`,
+    /// `b = flip_y ? n-1-y : y` and `(x', y') = transpose ? (b, a) : (a, b)`.
+    pub fn parts(self) -> (bool, bool, bool) {
+        match self {
+            Transform::Identity => (false, false, false),
+            Transform::FlipH => (false, true, false),
+            Transform::FlipV => (false, false, true),
+            Transform::Rot180 => (false, true, true),
+            Transform::Transpose => (true, false, false),
+            Transform::Rot90 => (true, true, false),
+            Transform::Transverse => (true, true, true),
+            Transform::Rot270 => (true, false, true),
+        }
+    }
+
+    pub fn inverse(self) -> Transform {
+        match self {
+            Transform::Rot90 => Transform::Rot270,
+            Transform::Rot270 => Transform::Rot90,
+            t => t,
+        }
+    }
+
+    /// The transform that turns an image stored with EXIF orientation `o` upright.
+    pub fn from_exif(o: u8) -> Transform {
+        match o {
+            2 => Transform::FlipH,
+            3 => Transform::Rot180,
+            4 => Transform::FlipV,
+            5 => Transform::Transpose,
+            6 => Transform::Rot90,
+            7 => Transform::Transverse,
+            8 => Transform::Rot270,
+            _ => Transform::Identity,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transform::Identity => "identity",
+            Transform::FlipH => "flip_h",
+            Transform::FlipV => "flip_v",
+            Transform::Rot180 => "rot180",
+            Transform::Transpose => "transpose",
+            Transform::Rot90 => "rot90",
+            Transform::Transverse => "transverse",
+            Transform::Rot270 => "rot270",
+        }
+    }
+
+    /// The pHash of the transformed image, from the pHash of the image.
+    pub fn apply_to_phash(self, h: u64) -> u64 {
+        if self == Transform::Identity {
+            return h;
+        }
+        let (tr, fx, fy) = self.parts();
+        let mut out = h & 1;
+        for u in 0..8 {
+            for v in 0..8 {
+                if u == 0 && v == 0 {
+                    continue;
+                }
+                let src = if tr { 8 * v + u } else { 8 * u + v };
+                let negate = (fx && v % 2 == 1) ^ (fy && u % 2 == 1);
+                let bit = ((h >> src) & 1) ^ u64::from(negate);
+                out |= bit << (8 * u + v);
+            }
+        }
+        out
+    }
+}
+
+/// `COS[u][x] = cos(pi * (2x + 1) * u / 64)` for the 8 lowest frequencies of a 32-point DCT.
+static COS: LazyLock<[[f32; DCT_N]; 8]> = LazyLock::new(|| {
+    let mut t = [[0f32; DCT_N]; 8];
+    for (u, row) in t.iter_mut().enumerate() {
+        for (x, c) in row.iter_mut().enumerate() {
+            *c = (std::f64::consts::PI * (2 * x + 1) as f64 * u as f64 / (2 * DCT_N) as f64).cos()
+                as f32;
+        }
+    }
+    t
+});
+
+/// pHash of a 32 x 32 plane (see the module doc).
+pub fn phash(p: &Plane) -> u64 {
+    assert_eq!((p.w, p.h), (DCT_N, DCT_N));
+    let cos = &*COS;
+    // tmp[u][x] = sum_y cos[u][y] * p[y][x]
+    let mut tmp = [[0f32; DCT_N]; 8];
+    for (u, trow) in tmp.iter_mut().enumerate() {
+        for y in 0..DCT_N {
+            let c = cos[u][y];
+            let prow = &p.px[y * DCT_N..(y + 1) * DCT_N];
+            for (t, v) in trow.iter_mut().zip(prow) {
+                *t += c * v;
+            }
+        }
+    }
+    let mean = p.px.iter().sum::<f32>() / (DCT_N * DCT_N) as f32;
+    let mut h = u64::from(mean > 127.5);
+    for (u, trow) in tmp.iter().enumerate() {
+        for (v, crow) in cos.iter().enumerate() {
+            if u == 0 && v == 0 {
+                continue;
+            }
+            let f: f32 = trow.iter().zip(crow).map(|(a, b)| a * b).sum();
+            if f > 0.0 {
+                h |= 1 << (8 * u + v);
+            }
+        }
+    }
+    h
+}
+
+/// dHash of a 9 x 8 plane (see the module doc).
+pub fn dhash(p: &Plane) -> u64 {
+    assert_eq!((p.w, p.h), (9, 8));
+    let mut h = 0u64;
+    for r in 0..8 {
+        for c in 0..8 {
+            if p.at(c + 1, r) > p.at(c, r) {
+                h |= 1 << (8 * r + c);
+            }
+        }
+    }
+    h
+}
+
+/// The hashes of one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashes {
+    pub phash: u64,
+    pub dhash: u64,
+    pub phash_crop: u64,
+    /// The image is (nearly) one flat colour: its hashes carry no information.
+    pub near_constant: bool,
+}
+
+/// The shared 64 x 64 reduction of a grayscale image: borders trimmed, area-averaged, and
+/// turned upright by its EXIF orientation.
+pub fn reduction(gray: &[u8], w: usize, h: usize, orientation: u8) -> Plane {
+    let rect = reduce::trim_borders(gray, w, h);
+    let plane = reduce::area_resize(gray, w, h, rect, REDUCED, REDUCED);
+    match Transform::from_exif(orientation) {
+        Transform::Identity => plane,
+        t => reduce::transform(&plane, t),
+    }
+}
+
+/// All hashes from the shared reduction.
+pub fn hashes_of_reduction(r: &Plane) -> Hashes {
+    let full = Rect::full(r.w, r.h);
+    let p32 = reduce::area_resize(&r.px, r.w, r.h, full, DCT_N, DCT_N);
+    let crop = reduce::area_resize(&r.px, r.w, r.h, full.centre(CROP_FRACTION), DCT_N, DCT_N);
+    let d = reduce::area_resize(&r.px, r.w, r.h, full, 9, 8);
+    Hashes {
+        phash: phash(&p32),
+        dhash: dhash(&d),
+        phash_crop: phash(&crop),
+        near_constant: r.std_dev() < NEAR_CONSTANT_STD,
+    }
+}
+
+/// Hashes of a decoded grayscale image (`w` x `h`, row-major) with EXIF orientation `o`.
+pub fn compute(gray: &[u8], w: usize, h: usize, orientation: u8) -> Hashes {
+    hashes_of_reduction(&reduction(gray, w, h, orientation))
+}
+
+/// Number of differing bits.
+pub fn distance(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic, structured test picture (smooth shapes, not noise).
+    fn picture(w: usize, h: usize, seed: u32) -> Vec<u8> {
+        let s = seed as f32;
+        (0..h)
+            .flat_map(|y| {
+                (0..w).map(move |x| {
+                    let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+                    let v = 128.0
+                        + 60.0 * ((fx * (3.0 + s) + fy * 2.0).sin())
+                        + 50.0 * ((fy * (5.0 + s * 0.7) - fx).cos())
+                        + if (fx - 0.3).powi(2) + (fy - 0.6).powi(2) < 0.04 {
+                            40.0
+                        } else {
+                            -10.0
+                        };
+                    v.clamp(0.0, 255.0) as u8
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transform_of_hash_equals_hash_of_transform() {
+        let g = picture(64, 64, 3);
+        let r = reduction(&g, 64, 64, 1);
+        let h = hashes_of_reduction(&r).phash;
+        for t in Transform::ALL {
+            let ht = hashes_of_reduction(&reduce::transform(&r, t)).phash;
+            assert_eq!(t.apply_to_phash(h), ht, "{t:?}");
+            assert_eq!(t.inverse().apply_to_phash(t.apply_to_phash(h)), h);
+        }
+    }
+
+    #[test]
+    fn exif_orientation_matches_image_crate() {
+        use image::{DynamicImage, GrayImage, metadata::Orientation};
+        let (w, h) = (80, 50);
+        let g = picture(w, h, 1);
+        let img =
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w as u32, h as u32, g.clone()).unwrap());
+        for o in 1..=8u8 {
+            let mut upright = img.clone();
+            upright.apply_orientation(Orientation::from_exif(o).unwrap());
+            let u = upright.to_luma8();
+            let expect = reduction(u.as_raw(), u.width() as usize, u.height() as usize, 1);
+            let got = reduction(&g, w, h, o);
+            let worst = expect
+                .px
+                .iter()
+                .zip(&got.px)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-2, "orientation {o}: max diff {worst}");
+        }
+    }
+
+    #[test]
+    fn near_constant_detected() {
+        let blank = vec![200u8; 50 * 40];
+        assert!(compute(&blank, 50, 40, 1).near_constant);
+        assert!(!compute(&picture(50, 40, 2), 50, 40, 1).near_constant);
+    }
+
+    #[test]
+    fn different_pictures_are_far_apart() {
+        let a = compute(&picture(96, 64, 1), 96, 64, 1);
+        let b = compute(&picture(96, 64, 7), 96, 64, 1);
+        assert!(
+            distance(a.phash, b.phash) > 12,
+            "{}",
+            distance(a.phash, b.phash)
+        );
+    }
+
+    #[test]
+    fn letterbox_does_not_change_hash_much() {
+        let (w, h) = (96, 64);
+        let g = picture(w, h, 4);
+        let mut boxed = vec![0u8; w * (h + 32)];
+        boxed[16 * w..(16 + h) * w].copy_from_slice(&g);
+        let a = compute(&g, w, h, 1);
+        let b = compute(&boxed, w, h + 32, 1);
+        assert!(
+            distance(a.phash, b.phash) <= 2,
+            "{}",
+            distance(a.phash, b.phash)
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! The scan: layout discovery, then one record per image file, in parallel, reusing the
+//! previous index for files whose size and mtime have not changed.
+//!
+//! Per file (the hot path, see `benches/scan.rs`): read the bytes once, BLAKE3 them, sniff
+//! the format, check the container's end, decode to grayscale, take one 64 x 64 area
+//! reduction and hash it. Nothing else touches pixels.
+
+pub mod decode;
+pub mod format;
+pub mod hash;
+pub mod reduce;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use crate::index::{self, Flag, Flags, Record, Status};
+use crate::layout::{self, Candidate, Layout, LayoutOptions};
+use format::Format;
+
+/// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
+pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
+/// Files larger than this are not read at all (status `too_large`).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Options of `cleansplit scan` (shared by every command that scans first).
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub layout: LayoutOptions,
+    /// Where the index lives (`--index`); `None` for the cache directory.
+    pub index: Option<PathBuf>,
+    /// Worker threads (`--jobs`); `None` for all cores.
+    pub jobs: Option<usize>,
+    pub max_pixels: u64,
+    /// Re-read every file even if the index has it (`--rehash`).
+    pub rehash: bool,
+    /// Draw a progress bar (only ever on a terminal).
+    pub progress: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            layout: LayoutOptions::default(),
+            index: None,
+            jobs: None,
+            max_pixels: DEFAULT_MAX_PIXELS,
+            rehash: false,
+            progress: false,
+        }
+    }
+}
+
+/// What a scan found and did.
+#[derive(Debug)]
+pub struct ScanOutcome {
+    /// ROOT, canonicalised.
+    pub root: PathBuf,
+    pub layout: Layout,
+    /// One record per candidate file, sorted by path.
+    pub records: Vec<Record>,
+    pub index_path: PathBuf,
+    /// Records taken from the previous index without reading the file.
+    pub reused: usize,
+    /// Records of the previous index whose file is gone.
+    pub dropped: usize,
+    /// Why the previous index was not used, if it existed but could not be.
+    pub index_note: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl ScanOutcome {
+    pub fn status_counts(&self) -> BTreeMap<Status, usize> {
+        let mut m = BTreeMap::new();
+        for r in &self.records {
+            *m.entry(r.status).or_default() += 1;
+        }
+        m
+    }
+
+    /// Files seen under ROOT: indexed plus skipped. The summary's counts add up to this.
+    pub fn files_seen(&self) -> usize {
+        self.records.len() + self.layout.skipped.len()
+    }
+}
+
+/// Errors that mean ROOT or the index cannot be used (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{0:#}")]
+    Root(anyhow::Error),
+    #[error("{0:#}")]
+    Index(anyhow::Error),
+}
+
+/// Scans ROOT incrementally and writes the index.
+pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
+    let start = Instant::now();
+    let root = fs::canonicalize(root)
+        .with_context(|| format!("cannot open ROOT {}", root.display()))
+        .map_err(ScanError::Root)?;
+    let index_path = match &opts.index {
+        Some(p) => p.clone(),
+        None => index::default_path(&root).map_err(ScanError::Index)?,
+    };
+    if let Ok(ip) = fs::canonicalize(index_path.parent().unwrap_or(Path::new("."))) {
+        if ip.starts_with(&root) {
+            return Err(ScanError::Index(anyhow::anyhow!(
+                "refusing to write the index inside the dataset ({}): Keras would see a bogus class",
+                index_path.display()
+            )));
+        }
+    }
+    let layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
+
+    let (mut previous, index_note) = match index_path.exists() {
+        false => (Default::default(), None),
+        true if opts.rehash => (Default::default(), None),
+        true => match index::read(&index_path) {
+            Ok(recs) => (index::by_path(recs), None),
+            Err(e) => (
+                Default::default(),
+                Some(format!("previous index not reused: {e:#}")),
+            ),
+        },
+    };
+    let previous_len = previous.len();
+
+    let mut reused_records = Vec::new();
+    let mut todo: Vec<&Candidate> = Vec::new();
+    for c in &layout.files {
+        match previous.remove(&c.rel) {
+            Some(mut r) if r.size == c.size && r.mtime_ns == c.mtime_ns && c.mtime_ns != 0 => {
+                r.split.clone_from(&c.split);
+                r.class.clone_from(&c.class);
+                reused_records.push(r);
+            }
+            _ => todo.push(c),
+        }
+    }
+    let reused = reused_records.len();
+    let dropped = previous_len
+        - reused
+        - layout
+            .files
+            .iter()
+            .filter(|c| previous.contains_key(&c.rel))
+            .count();
+
+    let bar = progress_bar(opts.progress, todo.len() as u64);
+    let max_pixels = opts.max_pixels;
+    let work = || -> Vec<Record> {
+        todo.par_iter()
+            .map(|c| {
+                let r = scan_file(c, max_pixels);
+                bar.inc(1);
+                r
+            })
+            .collect()
+    };
+    let fresh = match opts.jobs {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map_err(|e| ScanError::Root(e.into()))?
+            .install(work),
+        None => work(),
+    };
+    bar.finish_and_clear();
+
+    let mut records = reused_records;
+    records.extend(fresh);
+    records.sort_by(|a, b| a.path.cmp(&b.path));
+    index::write_atomic(&index_path, &records).map_err(ScanError::Index)?;
+    Ok(ScanOutcome {
+        root,
+        layout,
+        records,
+        index_path,
+        reused,
+        dropped,
+        index_note,
+        elapsed: start.elapsed(),
+    })
+}
+
+fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
+    if !enabled || len == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    // Draws only when stderr is a terminal.
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "scanning {bar:40} {pos}/{len} images, {per_sec}, eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn blank_record(c: &Candidate) -> Record {
+    Record {
+        path: c.rel.clone(),
+        split: c.split.clone(),
+        class: c.class.clone(),
+        size: c.size,
+        mtime_ns: c.mtime_ns,
+        blake3: String::new(),
+        format: "unknown".into(),
+        width: 0,
+        height: 0,
+        color: String::new(),
+        orientation: 1,
+        phash: None,
+        dhash: None,
+        phash_crop: None,
+        flags: Flags::default(),
+        status: Status::Unreadable,
+        message: String::new(),
+    }
+}
+
+/// Reads, checks, decodes and hashes one file. Never panics and never fails: every problem
+/// becomes a status and a message in the record.
+pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
+    let mut rec = blank_record(c);
+    if !format::keras_takes_extension(&c.rel) {
+        rec.flags.insert(Flag::KerasSkips);
+    }
+    if c.size > MAX_FILE_BYTES {
+        rec.status = Status::TooLarge;
+        rec.message = format!(
+            "{} bytes; files over {MAX_FILE_BYTES} bytes are not read",
+            c.size
+        );
+        return rec;
+    }
+    let bytes = match fs::read(&c.abs) {
+        Ok(b) => b,
+        Err(e) => {
+            rec.status = Status::Unreadable;
+            rec.message = e.to_string();
+            return rec;
+        }
+    };
+    rec.size = bytes.len() as u64;
+    if bytes.is_empty() {
+        rec.status = Status::Empty;
+        rec.message = "zero bytes".into();
+        return rec;
+    }
+    rec.blake3 = blake3::hash(&bytes).to_hex()[..32].to_owned();
+    match catch_unwind(AssertUnwindSafe(|| examine(&mut rec, &bytes, max_pixels))) {
+        Ok(()) => {}
+        Err(_) => {
+            rec.status = Status::Corrupt;
+            rec.message = "the decoder panicked on this file".into();
+        }
+    }
+    rec
+}
+
+/// Format, truncation, decode and hashes; fills `rec` in place.
+fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
+    let ext_format = layout::extension(&rec.path).and_then(|e| Format::from_extension(&e));
+    let Some(fmt) = format::sniff(bytes) else {
+        rec.flags.insert(Flag::KerasSkips);
+        (rec.status, rec.message) = match ext_format {
+            Some(f) => (
+                Status::Corrupt,
+                format!(
+                    "the bytes are not a recognisable image (the name says {})",
+                    f.as_str()
+                ),
+            ),
+            None => (Status::Unsupported, "not a recognised image format".into()),
+        };
+        return;
+    };
+    rec.format = fmt.as_str().into();
+    if ext_format != Some(fmt) {
+        rec.flags.insert(Flag::ExtMismatch);
+    }
+    if !fmt.keras_decodes() {
+        rec.flags.insert(Flag::KerasSkips);
+    }
+    if format::is_animated(fmt, bytes) {
+        rec.flags.insert(Flag::Animated);
+    }
+    if let Some(why) = format::truncation(fmt, bytes) {
+        rec.status = Status::Truncated;
+        rec.message = why;
+        return;
+    }
+    let d = match decode::decode(fmt, bytes, max_pixels) {
+        Ok(d) => d,
+        Err(e) => {
+            (rec.status, rec.message) = match e {
+                decode::DecodeError::TooLarge(m) => (Status::TooLarge, m),
+                decode::DecodeError::Unsupported(m) => (Status::Unsupported, m),
+                decode::DecodeError::Corrupt(m) => (Status::Corrupt, m),
+            };
+            return;
+        }
+    };
+    rec.width = d.width;
+    rec.height = d.height;
+    rec.color = d.color;
+    rec.orientation = d.orientation;
+    for f in d.flags.iter() {
+        rec.flags.insert(f);
+    }
+    if d.width < 32 || d.height < 32 {
+        rec.flags.insert(Flag::Tiny);
+    }
+    let h = hash::compute(&d.gray, d.width as usize, d.height as usize, d.orientation);
+    rec.phash = Some(h.phash);
+    rec.dhash = Some(h.dhash);
+    rec.phash_crop = Some(h.phash_crop);
+    if h.near_constant {
+        rec.flags.insert(Flag::NearConstant);
+    }
+    rec.status = Status::Ok;
+}

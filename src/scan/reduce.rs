@@ -1,0 +1,251 @@
+//! Grayscale reductions: border trimming, area (box) resampling, and the eight dihedral
+//! transforms of a square plane.
+//!
+//! Every hash is computed from one shared reduction (a 64 x 64 area average of the
+//! border-trimmed image), so a file is decoded once and resampled once at full size; the
+//! rest works on 4,096 values.
+
+use super::hash::Transform;
+
+/// A grayscale plane of `f32` values in `0.0..=255.0`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    pub w: usize,
+    pub h: usize,
+    pub px: Vec<f32>,
+}
+
+impl Plane {
+    pub fn at(&self, x: usize, y: usize) -> f32 {
+        self.px[y * self.w + x]
+    }
+
+    /// Standard deviation of the values: near 0 for blank images.
+    pub fn std_dev(&self) -> f32 {
+        let n = self.px.len().max(1) as f32;
+        let mean = self.px.iter().sum::<f32>() / n;
+        (self.px.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt()
+    }
+}
+
+/// A source rectangle in pixel units; edges may be fractional.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl Rect {
+    pub fn full(w: usize, h: usize) -> Rect {
+        Rect {
+            x0: 0.0,
+            y0: 0.0,
+            x1: w as f32,
+            y1: h as f32,
+        }
+    }
+
+    /// The central `frac` x `frac` part of this rectangle.
+    pub fn centre(self, frac: f32) -> Rect {
+        let mx = (self.x1 - self.x0) * (1.0 - frac) / 2.0;
+        let my = (self.y1 - self.y0) * (1.0 - frac) / 2.0;
+        Rect {
+            x0: self.x0 + mx,
+            y0: self.y0 + my,
+            x1: self.x1 - mx,
+            y1: self.y1 - my,
+        }
+    }
+}
+
+/// For each of `n` output cells spanning `[a, b)`, the first source index and the
+/// normalised overlap weights of the source pixels it covers.
+fn axis_weights(a: f32, b: f32, n: usize) -> Vec<(usize, Vec<f32>)> {
+    let step = (b - a) / n as f32;
+    (0..n)
+        .map(|i| {
+            let lo = a + step * i as f32;
+            let hi = lo + step;
+            let first = lo.floor().max(0.0) as usize;
+            let last = (hi.ceil() as usize).max(first + 1);
+            let mut w: Vec<f32> = (first..last)
+                .map(|k| (hi.min(k as f32 + 1.0) - lo.max(k as f32)).max(0.0))
+                .collect();
+            let total: f32 = w.iter().sum();
+            if total > 0.0 {
+                w.iter_mut().for_each(|x| *x /= total);
+            } else {
+                w = vec![1.0; last - first];
+                let len = w.len() as f32;
+                w.iter_mut().for_each(|x| *x /= len);
+            }
+            (first, w)
+        })
+        .collect()
+}
+
+/// Area-averages the rectangle `r` of a `sw` x `sh` plane into `dw` x `dh` cells.
+/// This is a box filter with exact fractional coverage: each source pixel contributes in
+/// proportion to how much of it a cell covers, which is what a perceptual hash wants (every
+/// pixel counts, no aliasing) and costs one multiply-add per source pixel.
+pub fn area_resize<T: Copy + Into<f32>>(
+    src: &[T],
+    sw: usize,
+    sh: usize,
+    r: Rect,
+    dw: usize,
+    dh: usize,
+) -> Plane {
+    debug_assert_eq!(src.len(), sw * sh);
+    let clamp = |v: f32, hi: usize| v.clamp(0.0, hi as f32);
+    let (x0, x1) = (clamp(r.x0, sw), clamp(r.x1, sw));
+    let (y0, y1) = (clamp(r.y0, sh), clamp(r.y1, sh));
+    let xw = axis_weights(x0, x1, dw);
+    let yw = axis_weights(y0, y1, dh);
+    let row_lo = yw.first().map_or(0, |(f, _)| *f);
+    let row_hi = yw.last().map_or(0, |(f, w)| f + w.len()).min(sh);
+    // Horizontal pass over the rows the vertical pass needs.
+    let mut tmp = vec![0f32; (row_hi - row_lo) * dw];
+    for y in row_lo..row_hi {
+        let row = &src[y * sw..(y + 1) * sw];
+        let out = &mut tmp[(y - row_lo) * dw..(y - row_lo + 1) * dw];
+        for (o, (first, ws)) in out.iter_mut().zip(&xw) {
+            *o = ws
+                .iter()
+                .enumerate()
+                .map(|(k, w)| row[(first + k).min(sw - 1)].into() * w)
+                .sum();
+        }
+    }
+    let mut px = vec![0f32; dw * dh];
+    for (oy, (first, ws)) in yw.iter().enumerate() {
+        for (k, w) in ws.iter().enumerate() {
+            let y = (first + k).min(row_hi - 1) - row_lo;
+            let trow = &tmp[y * dw..(y + 1) * dw];
+            for (o, t) in px[oy * dw..(oy + 1) * dw].iter_mut().zip(trow) {
+                *o += t * w;
+            }
+        }
+    }
+    Plane { w: dw, h: dh, px }
+}
+
+/// Tolerance (gray levels) for a border line to count as uniform. JPEG noise in flat bars
+/// stays within it; photo content does not.
+const BORDER_TOLERANCE: i64 = 10;
+
+/// Finds uniform borders (letterbox / pillarbox bars, or a plain frame) and returns the
+/// rectangle inside them. Each side is trimmed while its outermost remaining line stays
+/// within [`BORDER_TOLERANCE`] of the colour of the side's first line, and by at most 45%
+/// of the dimension; a blank image is not trimmed at all.
+pub fn trim_borders(px: &[u8], w: usize, h: usize) -> Rect {
+    if w < 8 || h < 8 {
+        return Rect::full(w, h);
+    }
+    let max_y = h * 45 / 100;
+    let max_x = w * 45 / 100;
+    let top = trim_side(max_y, w, |i, k| px[i * w + k]);
+    let bottom = trim_side(max_y, w, |i, k| px[(h - 1 - i) * w + k]);
+    let left = trim_side(max_x, h, |i, k| px[k * w + i]);
+    let right = trim_side(max_x, h, |i, k| px[k * w + w - 1 - i]);
+    // Everything uniform: a blank image, keep it whole so it is reported as near-constant.
+    if top == max_y && bottom == max_y || left == max_x && right == max_x {
+        return Rect::full(w, h);
+    }
+    Rect {
+        x0: left as f32,
+        y0: top as f32,
+        x1: (w - right) as f32,
+        y1: (h - bottom) as f32,
+    }
+}
+
+/// How many lines of one side (line `i` has `len` pixels `get(i, k)`) are uniform in the
+/// colour of the outermost line, up to `limit`.
+fn trim_side(limit: usize, len: usize, get: impl Fn(usize, usize) -> u8) -> usize {
+    let reference = (0..len).map(|k| i64::from(get(0, k))).sum::<i64>() / len.max(1) as i64;
+    let uniform =
+        |i: usize| (0..len).all(|k| (i64::from(get(i, k)) - reference).abs() <= BORDER_TOLERANCE);
+    (0..limit).take_while(|&i| uniform(i)).count()
+}
+
+/// Applies a dihedral transform to a square plane: `dst(x, y) = src(x', y')`, see
+/// [`Transform::parts`] for the mapping.
+pub fn transform(p: &Plane, t: Transform) -> Plane {
+    assert_eq!(p.w, p.h, "dihedral transforms need a square plane");
+    let n = p.w;
+    let (tr, fx, fy) = t.parts();
+    let mut px = Vec::with_capacity(n * n);
+    for y in 0..n {
+        for x in 0..n {
+            let a = if fx { n - 1 - x } else { x };
+            let b = if fy { n - 1 - y } else { y };
+            let (sx, sy) = if tr { (b, a) } else { (a, b) };
+            px.push(p.at(sx, sy));
+        }
+    }
+    Plane { w: n, h: n, px }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn area_resize_averages_exact_blocks() {
+        let src: Vec<u8> = (0..16).collect(); // 4x4
+        let p = area_resize(&src, 4, 4, Rect::full(4, 4), 2, 2);
+        assert_eq!(p.px, vec![2.5, 4.5, 10.5, 12.5]);
+    }
+
+    #[test]
+    fn area_resize_keeps_constant_and_handles_fractions() {
+        let src = vec![7u8; 37 * 23];
+        let p = area_resize(&src, 37, 23, Rect::full(37, 23).centre(0.9), 9, 8);
+        assert!(p.px.iter().all(|v| (v - 7.0).abs() < 1e-4));
+        // Upscaling a 2x2 image works (tiny inputs).
+        let p = area_resize(&[0u8, 255, 0, 255], 2, 2, Rect::full(2, 2), 4, 4);
+        assert_eq!(p.at(0, 0), 0.0);
+        assert_eq!(p.at(3, 3), 255.0);
+    }
+
+    #[test]
+    fn trims_letterbox_bars() {
+        let (w, h) = (40, 40);
+        let mut px = vec![0u8; w * h];
+        for y in 8..32 {
+            for x in 0..w {
+                px[y * w + x] = ((x * 7 + y * 13) % 200 + 30) as u8;
+            }
+        }
+        let r = trim_borders(&px, w, h);
+        assert_eq!(
+            r,
+            Rect {
+                x0: 0.0,
+                y0: 8.0,
+                x1: 40.0,
+                y1: 32.0
+            }
+        );
+        // A blank image is not trimmed.
+        assert_eq!(trim_borders(&vec![0u8; w * h], w, h), Rect::full(w, h));
+    }
+
+    #[test]
+    fn transforms_compose_like_the_dihedral_group() {
+        let p = Plane {
+            w: 3,
+            h: 3,
+            px: (0..9).map(|v| v as f32).collect(),
+        };
+        for t in Transform::ALL {
+            let back = transform(&transform(&p, t), t.inverse());
+            assert_eq!(back, p, "{t:?}");
+        }
+        // Rotating 90 degrees clockwise: the new top-left is the old bottom-left.
+        assert_eq!(transform(&p, Transform::Rot90).at(0, 0), p.at(0, 2));
+    }
+}
