@@ -169,12 +169,11 @@ pub fn truncation(format: Format, bytes: &[u8]) -> Option<String> {
         Format::Jpeg => {
             // The last scan (SOS) must be followed by the end-of-image marker. Inside entropy
             // coded data 0xFF is always stuffed, so neither marker can occur there by chance;
-            // an embedded EXIF thumbnail's EOI comes before the main image's SOS.
-            let sos = rfind(bytes, &[0xFF, 0xDA]);
-            let eoi = rfind(bytes, &[0xFF, 0xD9]);
-            match (sos, eoi) {
-                (None, _) => Some("JPEG has no image data (no SOS marker)".into()),
-                (Some(s), Some(e)) if e > s => None,
+            // an embedded EXIF thumbnail's EOI comes before the main image's SOS. Without any
+            // SOS the headers are broken, which the decoder reports as corrupt.
+            let sos = rfind(bytes, &[0xFF, 0xDA])?;
+            match rfind(bytes, &[0xFF, 0xD9]) {
+                Some(e) if e > sos => None,
                 _ => Some("JPEG ends before its end-of-image marker (FF D9)".into()),
             }
         }

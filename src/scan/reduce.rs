@@ -60,71 +60,70 @@ impl Rect {
     }
 }
 
-/// For each of `n` output cells spanning `[a, b)`, the first source index and the
-/// normalised overlap weights of the source pixels it covers.
-fn axis_weights(a: f32, b: f32, n: usize) -> Vec<(usize, Vec<f32>)> {
-    let step = (b - a) / n as f32;
-    (0..n)
-        .map(|i| {
+/// Resampling weights along one axis: output cell `i` covers source pixels
+/// `first[i]..first[i] + len[i]` with the normalised overlaps `w[off[i]..off[i] + len[i]]`.
+struct AxisWeights {
+    first: Vec<usize>,
+    len: Vec<usize>,
+    off: Vec<usize>,
+    w: Vec<f32>,
+}
+
+impl AxisWeights {
+    /// Weights for `n` output cells spanning `[a, b)` of a source axis of `src_len` pixels.
+    fn new(a: f32, b: f32, n: usize, src_len: usize) -> AxisWeights {
+        let step = (b - a) / n as f32;
+        let mut aw = AxisWeights { first: vec![], len: vec![], off: vec![], w: vec![] };
+        for i in 0..n {
             let lo = a + step * i as f32;
             let hi = lo + step;
-            let first = lo.floor().max(0.0) as usize;
-            let last = (hi.ceil() as usize).max(first + 1);
-            let mut w: Vec<f32> = (first..last)
-                .map(|k| (hi.min(k as f32 + 1.0) - lo.max(k as f32)).max(0.0))
-                .collect();
-            let total: f32 = w.iter().sum();
-            if total > 0.0 {
-                w.iter_mut().for_each(|x| *x /= total);
-            } else {
-                w = vec![1.0; last - first];
-                let len = w.len() as f32;
-                w.iter_mut().for_each(|x| *x /= len);
+            let first = (lo.floor().max(0.0) as usize).min(src_len - 1);
+            let last = (hi.ceil() as usize).clamp(first + 1, src_len);
+            let off = aw.w.len();
+            aw.w.extend((first..last).map(|k| (hi.min(k as f32 + 1.0) - lo.max(k as f32)).max(0.0)));
+            let total: f32 = aw.w[off..].iter().sum();
+            let len = last - first;
+            for x in &mut aw.w[off..] {
+                *x = if total > 0.0 { *x / total } else { 1.0 / len as f32 };
             }
-            (first, w)
-        })
-        .collect()
+            aw.first.push(first);
+            aw.len.push(len);
+            aw.off.push(off);
+        }
+        aw
+    }
+
+    fn cell(&self, i: usize) -> (usize, &[f32]) {
+        (self.first[i], &self.w[self.off[i]..self.off[i] + self.len[i]])
+    }
 }
 
 /// Area-averages the rectangle `r` of a `sw` x `sh` plane into `dw` x `dh` cells.
 /// This is a box filter with exact fractional coverage: each source pixel contributes in
 /// proportion to how much of it a cell covers, which is what a perceptual hash wants (every
-/// pixel counts, no aliasing) and costs one multiply-add per source pixel.
-pub fn area_resize<T: Copy + Into<f32>>(
-    src: &[T],
-    sw: usize,
-    sh: usize,
-    r: Rect,
-    dw: usize,
-    dh: usize,
-) -> Plane {
-    debug_assert_eq!(src.len(), sw * sh);
+/// pixel counts, no aliasing) and costs about one multiply-add per source pixel.
+pub fn area_resize<T: Copy + Into<f32>>(src: &[T], sw: usize, sh: usize, r: Rect, dw: usize, dh: usize) -> Plane {
+    assert!(sw > 0 && sh > 0 && src.len() == sw * sh);
     let clamp = |v: f32, hi: usize| v.clamp(0.0, hi as f32);
-    let (x0, x1) = (clamp(r.x0, sw), clamp(r.x1, sw));
-    let (y0, y1) = (clamp(r.y0, sh), clamp(r.y1, sh));
-    let xw = axis_weights(x0, x1, dw);
-    let yw = axis_weights(y0, y1, dh);
-    let row_lo = yw.first().map_or(0, |(f, _)| *f);
-    let row_hi = yw.last().map_or(0, |(f, w)| f + w.len()).min(sh);
+    let xw = AxisWeights::new(clamp(r.x0, sw), clamp(r.x1, sw), dw, sw);
+    let yw = AxisWeights::new(clamp(r.y0, sh), clamp(r.y1, sh), dh, sh);
+    let row_lo = yw.first[0];
+    let row_hi = yw.first[dh - 1] + yw.len[dh - 1];
     // Horizontal pass over the rows the vertical pass needs.
     let mut tmp = vec![0f32; (row_hi - row_lo) * dw];
-    for y in row_lo..row_hi {
+    for (y, out) in (row_lo..row_hi).zip(tmp.chunks_exact_mut(dw)) {
         let row = &src[y * sw..(y + 1) * sw];
-        let out = &mut tmp[(y - row_lo) * dw..(y - row_lo + 1) * dw];
-        for (o, (first, ws)) in out.iter_mut().zip(&xw) {
-            *o = ws
-                .iter()
-                .enumerate()
-                .map(|(k, w)| row[(first + k).min(sw - 1)].into() * w)
-                .sum();
+        for (i, o) in out.iter_mut().enumerate() {
+            let (first, ws) = xw.cell(i);
+            *o = row[first..first + ws.len()].iter().zip(ws).map(|(&v, &w)| v.into() * w).sum();
         }
     }
     let mut px = vec![0f32; dw * dh];
-    for (oy, (first, ws)) in yw.iter().enumerate() {
-        for (k, w) in ws.iter().enumerate() {
-            let y = (first + k).min(row_hi - 1) - row_lo;
-            let trow = &tmp[y * dw..(y + 1) * dw];
-            for (o, t) in px[oy * dw..(oy + 1) * dw].iter_mut().zip(trow) {
+    for (oy, out) in px.chunks_exact_mut(dw).enumerate() {
+        let (first, ws) = yw.cell(oy);
+        for (k, &w) in ws.iter().enumerate() {
+            let y = first + k - row_lo;
+            for (o, &t) in out.iter_mut().zip(&tmp[y * dw..(y + 1) * dw]) {
                 *o += t * w;
             }
         }
