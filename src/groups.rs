@@ -1,1 +1,204 @@
-//! TODO
+//! Duplicate groups: pairs joined by union-find, one representative per group, and the
+//! group's kind (cross-split, within-split, label conflict).
+
+use std::collections::BTreeSet;
+
+use crate::index::Record;
+use crate::scan::format::Format;
+
+/// Disjoint sets over `0..n` with path halving and union by size.
+#[derive(Debug, Clone)]
+pub struct UnionFind {
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl UnionFind {
+    pub fn new(n: usize) -> Self {
+        UnionFind { parent: (0..n).collect(), size: vec![1; n] }
+    }
+
+    pub fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    /// Joins the sets of `a` and `b`; returns whether they were apart.
+    pub fn union(&mut self, a: usize, b: usize) -> bool {
+        let (mut ra, mut rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return false;
+        }
+        if self.size[ra] < self.size[rb] {
+            std::mem::swap(&mut ra, &mut rb);
+        }
+        self.parent[rb] = ra;
+        self.size[ra] += self.size[rb];
+        true
+    }
+}
+
+/// A set of records that are copies of one another (directly or through a chain of pairs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// 1-based, in order of the group's first member path: stable for the same input.
+    pub id: usize,
+    /// Record indices, in path order.
+    pub members: Vec<usize>,
+    /// The member to keep (see [`representative`]).
+    pub representative: usize,
+    pub splits: BTreeSet<String>,
+    pub classes: BTreeSet<String>,
+}
+
+impl Group {
+    /// Members in more than one split: the leak that inflates validation accuracy.
+    pub fn cross_split(&self) -> bool {
+        self.splits.len() > 1
+    }
+
+    /// Members under more than one class label.
+    pub fn label_conflict(&self) -> bool {
+        self.classes.len() > 1
+    }
+
+    /// All members in one split.
+    pub fn within_split(&self) -> bool {
+        self.splits.len() == 1
+    }
+}
+
+fn lossless(r: &Record) -> bool {
+    Format::parse(&r.format).is_some_and(Format::is_lossless)
+}
+
+/// The member a clean dataset keeps: highest pixel count, then lossless over lossy format,
+/// then the larger file, then the first path. Deterministic for the same records.
+pub fn representative(members: &[usize], records: &[Record]) -> usize {
+    *members
+        .iter()
+        .min_by(|&&a, &&b| {
+            let (ra, rb) = (&records[a], &records[b]);
+            rb.pixels()
+                .cmp(&ra.pixels())
+                .then(lossless(rb).cmp(&lossless(ra)))
+                .then(rb.size.cmp(&ra.size))
+                .then(ra.path.cmp(&rb.path))
+        })
+        .expect("a group has members")
+}
+
+/// Joins `pairs` (record indices) into groups of two or more members.
+pub fn build(records: &[Record], pairs: impl IntoIterator<Item = (usize, usize)>) -> Vec<Group> {
+    let mut uf = UnionFind::new(records.len());
+    for (a, b) in pairs {
+        uf.union(a, b);
+    }
+    let mut by_root: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    for i in 0..records.len() {
+        let root = uf.find(i);
+        by_root.entry(root).or_default().push(i);
+    }
+    let mut sets: Vec<Vec<usize>> = by_root.into_values().filter(|m| m.len() > 1).collect();
+    for m in &mut sets {
+        m.sort_by(|&a, &b| records[a].path.cmp(&records[b].path));
+    }
+    sets.sort_by(|a, b| records[a[0]].path.cmp(&records[b[0]].path));
+    sets.into_iter()
+        .enumerate()
+        .map(|(i, members)| Group {
+            id: i + 1,
+            representative: representative(&members, records),
+            splits: members.iter().map(|&m| records[m].split.clone()).collect(),
+            classes: members.iter().map(|&m| records[m].class.clone()).collect(),
+            members,
+        })
+        .collect()
+}
+
+/// For each record, the id of its group (`None` when it has no duplicate).
+pub fn membership(n: usize, groups: &[Group]) -> Vec<Option<usize>> {
+    let mut out = vec![None; n];
+    for g in groups {
+        for &m in &g.members {
+            out[m] = Some(g.id);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::index::{Flags, Status};
+
+    pub(crate) fn rec(path: &str, split: &str, class: &str) -> Record {
+        Record {
+            path: path.into(),
+            split: split.into(),
+            class: class.into(),
+            size: 100,
+            mtime_ns: 1,
+            blake3: String::new(),
+            format: "jpeg".into(),
+            width: 10,
+            height: 10,
+            color: "rgb8".into(),
+            orientation: 1,
+            phash: Some(0),
+            dhash: Some(0),
+            phash_crop: Some(0),
+            flags: Flags::default(),
+            status: Status::Ok,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn union_find_joins_chains() {
+        let mut uf = UnionFind::new(5);
+        assert!(uf.union(0, 1));
+        assert!(uf.union(1, 2));
+        assert!(!uf.union(0, 2));
+        assert_eq!(uf.find(2), uf.find(0));
+        assert_ne!(uf.find(3), uf.find(0));
+    }
+
+    #[test]
+    fn groups_are_deterministic_and_classified() {
+        let records = vec![
+            rec("train/a/1.jpg", "train", "a"),
+            rec("val/a/2.jpg", "val", "a"),
+            rec("train/a/3.jpg", "train", "a"),
+            rec("train/b/4.jpg", "train", "b"),
+            rec("train/a/5.jpg", "train", "a"),
+        ];
+        let g1 = build(&records, [(1, 0), (2, 3)]);
+        let g2 = build(&records, [(3, 2), (0, 1)]);
+        assert_eq!(g1, g2);
+        assert_eq!(g1.len(), 2);
+        assert_eq!(g1[0].members, vec![0, 1]);
+        assert!(g1[0].cross_split() && !g1[0].label_conflict());
+        assert!(g1[1].within_split() && g1[1].label_conflict());
+        assert_eq!(membership(5, &g1), vec![Some(1), Some(1), Some(2), Some(2), None]);
+    }
+
+    #[test]
+    fn representative_rule() {
+        let mut records = vec![rec("b.jpg", "", "x"), rec("a.jpg", "", "x"), rec("c.png", "", "x")];
+        // Ties everywhere: path order decides.
+        assert_eq!(representative(&[0, 1], &records), 1);
+        // Larger file wins over path.
+        records[0].size = 200;
+        assert_eq!(representative(&[0, 1], &records), 0);
+        // Lossless wins over size.
+        records[2].format = "png".into();
+        assert_eq!(representative(&[0, 1, 2], &records), 2);
+        // Pixels win over everything.
+        records[1].width = 20;
+        assert_eq!(representative(&[0, 1, 2], &records), 1);
+    }
+}

@@ -1,1 +1,375 @@
-//! TODO
+//! Leak detection: exact and near-duplicate pairs, their groups, and what they mean per
+//! split and class.
+//!
+//! * exact: identical bytes (BLAKE3), or the same pixels in another container (same size
+//!   and identical pHash and dHash, e.g. a PNG and a BMP of one image);
+//! * near: pHash within the radius under the identity or one of the requested flips and
+//!   quarter turns (bit operations on the stored hash, never a second decode), or an image's
+//!   centre-crop hash within the radius of another image's full hash (centre crops).
+//!   Near-constant images are left out: their hashes are meaningless.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::calibrate::{self, Calibration};
+use crate::groups::{self, Group};
+use crate::index::{Flag, Record};
+use crate::neighbors::MultiIndex;
+use crate::scan::format::Format;
+use crate::scan::hash::{Transform, distance};
+
+/// Which flips and quarter turns near-duplicate search tries (`--geometric`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Geometric {
+    /// Identity only.
+    None,
+    /// Identity and the left-right mirror (the common augmentation).
+    #[default]
+    Flip,
+    /// All 8 flips and quarter turns.
+    All,
+}
+
+impl Geometric {
+    pub fn transforms(self) -> &'static [Transform] {
+        match self {
+            Geometric::None => &Transform::ALL[..1],
+            Geometric::Flip => &Transform::ALL[..2],
+            Geometric::All => &Transform::ALL,
+        }
+    }
+}
+
+/// Options of `cleansplit leaks`.
+#[derive(Debug, Clone, Default)]
+pub struct LeakOptions {
+    pub geometric: Geometric,
+    /// Fixed pHash radius (`--max-distance`); `None` to calibrate on the dataset.
+    pub max_distance: Option<u32>,
+    /// Also match centre crops (on by default; `--no-crop`).
+    pub no_crop: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    Exact,
+    Near,
+}
+
+impl MatchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Exact => "exact",
+            MatchKind::Near => "near",
+        }
+    }
+}
+
+/// Two records that are copies of each other. `a` comes before `b` in path order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub kind: MatchKind,
+    /// pHash Hamming distance under `transform` (and of the crop hash if `crop`).
+    pub distance: u32,
+    /// `b` looks like `transform` applied to `a`.
+    pub transform: Transform,
+    /// Matched as a centre crop: one image's central 90% against the other's whole.
+    pub crop: bool,
+}
+
+/// Leakage of one split into the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitLeak {
+    pub split: String,
+    /// Usable (status ok) images in the split.
+    pub images: usize,
+    /// Images with a duplicate in any other split.
+    pub leaked: usize,
+    pub share: f64,
+    /// Images with a duplicate in each other split.
+    pub leaked_into: BTreeMap<String, usize>,
+    pub classes: Vec<ClassLeak>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassLeak {
+    pub class: String,
+    pub images: usize,
+    pub leaked: usize,
+    pub share: f64,
+}
+
+/// The figures `summary.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakSummary {
+    pub images: usize,
+    pub hashed: usize,
+    pub near_constant: Vec<String>,
+    pub radius: u32,
+    pub radius_reason: String,
+    pub calibration: Option<Calibration>,
+    pub geometric: Geometric,
+    pub crop: bool,
+    pub pairs: usize,
+    pub exact_pairs: usize,
+    pub near_pairs: usize,
+    pub groups: usize,
+    pub cross_split_groups: usize,
+    pub within_split_groups: usize,
+    pub label_conflict_groups: usize,
+    /// Images that a deduplicated dataset would drop (group members minus representatives).
+    pub redundant_images: usize,
+    /// The same, counting only groups within one split.
+    pub redundant_within_split: usize,
+    pub splits: Vec<SplitLeak>,
+}
+
+/// Everything `leaks` finds.
+#[derive(Debug, Clone)]
+pub struct Leaks {
+    pub pairs: Vec<Pair>,
+    pub groups: Vec<Group>,
+    pub summary: LeakSummary,
+}
+
+fn share(n: usize, of: usize) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 / of as f64 }
+}
+
+/// Finds all exact and near-duplicate pairs among `records`.
+pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: bool) -> Vec<Pair> {
+    let mut best: HashMap<(usize, usize), Pair> = HashMap::new();
+    let mut offer = |p: Pair| {
+        let key = (p.a, p.b);
+        let rank = |p: &Pair| (p.kind, p.distance, p.crop, p.transform);
+        match best.get(&key) {
+            Some(old) if rank(old) <= rank(&p) => {}
+            _ => {
+                best.insert(key, p);
+            }
+        }
+    };
+    let ordered = |i: usize, j: usize, t: Transform| {
+        if records[i].path <= records[j].path { (i, j, t) } else { (j, i, t.inverse()) }
+    };
+
+    // Exact: identical bytes.
+    let mut by_content: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if r.is_ok() && !r.blake3.is_empty() {
+            by_content.entry(r.blake3.as_str()).or_default().push(i);
+        }
+    }
+    for members in by_content.values() {
+        for (k, &i) in members.iter().enumerate() {
+            for &j in &members[k + 1..] {
+                let (a, b, _) = ordered(i, j, Transform::Identity);
+                let d = match (records[a].phash, records[b].phash) {
+                    (Some(x), Some(y)) => distance(x, y),
+                    _ => 0,
+                };
+                offer(Pair { a, b, kind: MatchKind::Exact, distance: d, transform: Transform::Identity, crop: false });
+            }
+        }
+    }
+
+    // Near: multi-index search over the pHashes of informative images.
+    let usable: Vec<usize> = (0..records.len()).filter(|&i| records[i].hashable()).collect();
+    let hashes: Vec<u64> = usable.iter().map(|&i| records[i].phash.unwrap_or_default()).collect();
+    let index = MultiIndex::new(&hashes, radius);
+    let transforms = geometric.transforms();
+    let found: Vec<(usize, usize, u32, Transform, bool)> = (0..usable.len())
+        .into_par_iter()
+        .flat_map_iter(|qi| {
+            let r = &records[usable[qi]];
+            let mut out = Vec::new();
+            let mut queries = vec![(r.phash.unwrap_or_default(), false)];
+            if crop {
+                if let Some(c) = r.phash_crop {
+                    queries.push((c, true));
+                }
+            }
+            for &(h, is_crop) in &queries {
+                for &t in transforms {
+                    index.query(t.apply_to_phash(h), |j, d| {
+                        if j as usize != qi {
+                            out.push((usable[qi], usable[j as usize], d, t, is_crop));
+                        }
+                    });
+                }
+            }
+            out
+        })
+        .collect();
+    for (i, j, d, t, is_crop) in found {
+        let (a, b, t) = ordered(i, j, t);
+        // The same pixels in another lossless container (PNG and BMP of one image). A lossy
+        // re-encode can also hash identically, so it stays a near-duplicate.
+        let lossless = |r: &Record| Format::parse(&r.format).is_some_and(Format::is_lossless);
+        let same_pixels = !is_crop
+            && d == 0
+            && lossless(&records[a])
+            && lossless(&records[b])
+            && t == Transform::Identity
+            && records[a].dhash == records[b].dhash
+            && (records[a].width, records[a].height) == (records[b].width, records[b].height);
+        let kind = if same_pixels { MatchKind::Exact } else { MatchKind::Near };
+        offer(Pair { a, b, kind, distance: d, transform: t, crop: is_crop });
+    }
+    let mut pairs: Vec<Pair> = best.into_values().collect();
+    pairs.sort_by(|x, y| (&records[x.a].path, &records[x.b].path).cmp(&(&records[y.a].path, &records[y.b].path)));
+    pairs
+}
+
+/// Per-split and per-class leakage: how many images of each split have a duplicate in
+/// another split.
+pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
+    let mut elsewhere: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); records.len()];
+    for p in pairs {
+        let (sa, sb) = (records[p.a].split.as_str(), records[p.b].split.as_str());
+        if sa != sb {
+            elsewhere[p.a].insert(sb);
+            elsewhere[p.b].insert(sa);
+        }
+    }
+    let mut splits: BTreeMap<&str, SplitLeak> = BTreeMap::new();
+    let mut classes: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate().filter(|(_, r)| r.is_ok()) {
+        let s = splits.entry(r.split.as_str()).or_insert_with(|| SplitLeak {
+            split: r.split.clone(),
+            images: 0,
+            leaked: 0,
+            share: 0.0,
+            leaked_into: BTreeMap::new(),
+            classes: Vec::new(),
+        });
+        s.images += 1;
+        let c = classes.entry((r.split.as_str(), r.class.as_str())).or_default();
+        c.0 += 1;
+        if !elsewhere[i].is_empty() {
+            s.leaked += 1;
+            c.1 += 1;
+            for other in &elsewhere[i] {
+                *s.leaked_into.entry((*other).to_owned()).or_default() += 1;
+            }
+        }
+    }
+    for ((split, class), (images, leaked)) in classes {
+        if let Some(s) = splits.get_mut(split) {
+            s.classes.push(ClassLeak { class: class.to_owned(), images, leaked, share: share(leaked, images) });
+        }
+    }
+    splits
+        .into_values()
+        .map(|mut s| {
+            s.share = share(s.leaked, s.images);
+            s
+        })
+        .collect()
+}
+
+/// Runs the whole leak analysis on scanned records.
+pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
+    let hashed: Vec<u64> = records.iter().filter(|r| r.hashable()).filter_map(|r| r.phash).collect();
+    let (radius, radius_reason, calibration) = match opts.max_distance {
+        Some(r) => (r, format!("--max-distance {r}"), None),
+        None => {
+            let c = calibrate::choose_radius(&hashed, opts.geometric.transforms().len());
+            (c.radius, c.reason.clone(), Some(c))
+        }
+    };
+    let pairs = find_pairs(records, radius, opts.geometric, !opts.no_crop);
+    let groups = groups::build(records, pairs.iter().map(|p| (p.a, p.b)));
+    let exact_pairs = pairs.iter().filter(|p| p.kind == MatchKind::Exact).count();
+    let summary = LeakSummary {
+        images: records.iter().filter(|r| r.is_ok()).count(),
+        hashed: hashed.len(),
+        near_constant: records
+            .iter()
+            .filter(|r| r.is_ok() && r.flags.contains(Flag::NearConstant))
+            .map(|r| r.path.to_string_lossy().into_owned())
+            .collect(),
+        radius,
+        radius_reason,
+        calibration,
+        geometric: opts.geometric,
+        crop: !opts.no_crop,
+        pairs: pairs.len(),
+        exact_pairs,
+        near_pairs: pairs.len() - exact_pairs,
+        groups: groups.len(),
+        cross_split_groups: groups.iter().filter(|g| g.cross_split()).count(),
+        within_split_groups: groups.iter().filter(|g| g.within_split()).count(),
+        label_conflict_groups: groups.iter().filter(|g| g.label_conflict()).count(),
+        redundant_images: groups.iter().map(|g| g.members.len() - 1).sum(),
+        redundant_within_split: groups.iter().filter(|g| g.within_split()).map(|g| g.members.len() - 1).sum(),
+        splits: split_leaks(records, &pairs),
+    };
+    Leaks { pairs, groups, summary }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groups::tests::rec;
+
+    fn with_hash(mut r: Record, h: u64) -> Record {
+        r.phash = Some(h);
+        r.phash_crop = Some(!h);
+        r.dhash = Some(h);
+        r.blake3 = format!("{h:x}-{}", r.path.display());
+        r
+    }
+
+    #[test]
+    fn finds_flip_only_with_geometric() {
+        let base = 0x0123_4567_89ab_cdefu64;
+        let flipped = Transform::FlipH.apply_to_phash(base);
+        let records = vec![
+            with_hash(rec("train/a/1.jpg", "train", "a"), base),
+            with_hash(rec("val/a/2.jpg", "val", "a"), flipped),
+        ];
+        let with = find_pairs(&records, 4, Geometric::Flip, false);
+        assert_eq!(with.len(), 1);
+        assert_eq!(with[0].transform, Transform::FlipH);
+        assert_eq!(with[0].distance, 0);
+        assert!(find_pairs(&records, 4, Geometric::None, false).is_empty());
+    }
+
+    #[test]
+    fn exact_and_self_pairs() {
+        let mut a = with_hash(rec("train/a/1.jpg", "train", "a"), 7);
+        let mut b = with_hash(rec("train/b/1.jpg", "train", "b"), 7);
+        a.blake3 = "same".into();
+        b.blake3 = "same".into();
+        let c = with_hash(rec("val/a/9.jpg", "val", "a"), 7 ^ 0b111);
+        let records = vec![a, b, c];
+        let pairs = find_pairs(&records, 4, Geometric::Flip, true);
+        assert_eq!(pairs.len(), 3, "{pairs:?}");
+        assert!(pairs.iter().all(|p| p.a != p.b));
+        assert_eq!(pairs[0].kind, MatchKind::Exact);
+        let l = analyze(&records, &LeakOptions { max_distance: Some(4), ..Default::default() });
+        assert_eq!(l.summary.groups, 1);
+        assert_eq!(l.summary.label_conflict_groups, 1);
+        assert_eq!(l.summary.cross_split_groups, 1);
+        let val = l.summary.splits.iter().find(|s| s.split == "val").unwrap();
+        assert_eq!((val.images, val.leaked), (1, 1));
+        let train = l.summary.splits.iter().find(|s| s.split == "train").unwrap();
+        assert_eq!((train.images, train.leaked), (2, 2));
+    }
+
+    #[test]
+    fn near_constant_images_do_not_match() {
+        let mut a = with_hash(rec("a/1.png", "", "a"), 0);
+        let mut b = with_hash(rec("a/2.png", "", "a"), 0);
+        a.flags.insert(Flag::NearConstant);
+        b.flags.insert(Flag::NearConstant);
+        assert!(find_pairs(&[a, b], 8, Geometric::All, true).is_empty());
+    }
+}

@@ -11,7 +11,9 @@
 //!
 //! See ARCHITECTURE.md for where each command-line option lands.
 
+pub mod audit;
 pub mod balance;
+pub mod calibrate;
 pub mod groups;
 pub mod index;
 pub mod layout;

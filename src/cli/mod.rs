@@ -4,12 +4,13 @@
 //! Exit codes: 0 the run completed (findings are not failures), 1 findings named by
 //! `--fail-on` exist, 2 ROOT, the index or an output cannot be used.
 
+mod leaks;
 mod scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use cleansplit::layout::LayoutOptions;
 use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
@@ -24,6 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Scan(scan::Args),
+    Leaks(leaks::Args),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -72,11 +74,57 @@ impl ScanArgs {
     }
 }
 
+/// How a command prints its report on stdout.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Findings that `--fail-on` can turn into exit code 1.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Duplicates across splits.
+    Leak,
+    /// One image under more than one class.
+    Conflict,
+    /// Duplicates within one split.
+    Duplicate,
+    /// Corrupt, empty, truncated, unsupported or Keras-skipped files.
+    Problem,
+    /// Any of the above.
+    Any,
+}
+
+/// Which kinds of findings a run produced.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Verdict {
+    pub leak: bool,
+    pub conflict: bool,
+    pub duplicate: bool,
+    pub problem: bool,
+}
+
+impl Verdict {
+    /// 1 when a finding named in `fail_on` exists, else 0.
+    pub fn exit_code(&self, fail_on: &[FailOn]) -> ExitCode {
+        let hit = fail_on.iter().any(|f| match f {
+            FailOn::Leak => self.leak,
+            FailOn::Conflict => self.conflict,
+            FailOn::Duplicate => self.duplicate,
+            FailOn::Problem => self.problem,
+            FailOn::Any => self.leak || self.conflict || self.duplicate || self.problem,
+        });
+        if hit { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    }
+}
+
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
+        Command::Leaks(a) => leaks::run(a),
     };
     match result {
         Ok(code) => code,

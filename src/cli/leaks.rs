@@ -1,0 +1,85 @@
+//! `cleansplit leaks ROOT`: exact and near-duplicate pairs across splits, within a split and
+//! across class labels, with what they mean for training.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{FailOn, OutputFormat, ScanArgs, Verdict};
+use cleansplit::leaks::{self, Geometric, LeakOptions};
+use cleansplit::report::{tables, terminal};
+use cleansplit::scan;
+
+/// Options of the leak detector (shared with `audit`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct LeakArgs {
+    /// Flips and quarter turns to try: none, flip (left-right mirror) or all (8).
+    #[arg(long, value_enum, default_value_t = Geometric::Flip)]
+    pub geometric: Geometric,
+    /// pHash radius in bits (default: calibrated on this dataset, within 4..=12).
+    #[arg(long, value_name = "N")]
+    pub max_distance: Option<u32>,
+    /// Do not match centre crops.
+    #[arg(long)]
+    pub no_crop: bool,
+}
+
+impl LeakArgs {
+    pub fn options(&self) -> LeakOptions {
+        LeakOptions { geometric: self.geometric, max_distance: self.max_distance, no_crop: self.no_crop }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+#[command(about = "Find exact and near-duplicate images across splits, within splits and across labels")]
+pub struct Args {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    #[command(flatten)]
+    pub leak: LeakArgs,
+    /// Write pairs.csv, groups.csv and summary.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the summary as a table (text) or as JSON on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Exit 1 when such findings exist: leak, conflict, duplicate, any (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
+    pub fail_on: Vec<FailOn>,
+    /// Groups listed on the terminal.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+/// Writes the leak outputs into `dir`.
+pub fn write_outputs(dir: &std::path::Path, records: &[cleansplit::index::Record], l: &leaks::Leaks) -> Result<()> {
+    tables::write_file(&dir.join("pairs.csv"), |w| tables::write_pairs(w, records, &l.pairs))?;
+    tables::write_file(&dir.join("groups.csv"), |w| tables::write_groups(w, records, &l.groups))?;
+    tables::write_json(&dir.join("summary.json"), &l.summary)
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    let records = &outcome.records;
+    let l = leaks::analyze(records, &args.leak.options());
+    if let Some(dir) = &args.out {
+        write_outputs(dir, records, &l)?;
+    }
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&l.summary)?),
+        OutputFormat::Text => {
+            print!("{}", terminal::leak_summary(records, &l, args.top));
+            if let Some(dir) = &args.out {
+                println!("\nwrote {}/{{pairs.csv, groups.csv, summary.json}}", dir.display());
+            }
+        }
+    }
+    let verdict = Verdict {
+        leak: l.summary.cross_split_groups > 0,
+        conflict: l.summary.label_conflict_groups > 0,
+        duplicate: l.summary.within_split_groups > 0,
+        problem: false,
+    };
+    Ok(verdict.exit_code(&args.fail_on))
+}

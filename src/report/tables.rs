@@ -1,0 +1,99 @@
+//! The CSV files other tools read: `pairs.csv` and `groups.csv` (columns documented in
+//! README.md; new columns only ever go at the end).
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::groups::Group;
+use crate::index::{Record, path_field};
+use crate::leaks::Pair;
+
+/// Header of `pairs.csv`.
+pub const PAIRS_HEADER: [&str; 12] = [
+    "path_a",
+    "path_b",
+    "split_a",
+    "split_b",
+    "class_a",
+    "class_b",
+    "match",
+    "distance",
+    "transform",
+    "cross_split",
+    "label_conflict",
+    "crop",
+];
+
+/// Header of `groups.csv`.
+pub const GROUPS_HEADER: [&str; 5] = ["group", "path", "split", "class", "representative"];
+
+fn tf(b: bool) -> &'static [u8] {
+    if b { b"true" } else { b"false" }
+}
+
+pub fn write_pairs<W: io::Write>(w: W, records: &[Record], pairs: &[Pair]) -> Result<()> {
+    let mut wtr = csv::Writer::from_writer(w);
+    wtr.write_record(PAIRS_HEADER)?;
+    for p in pairs {
+        let (a, b) = (&records[p.a], &records[p.b]);
+        let mut row = csv::ByteRecord::new();
+        row.push_field(&path_field(&a.path));
+        row.push_field(&path_field(&b.path));
+        row.push_field(a.split.as_bytes());
+        row.push_field(b.split.as_bytes());
+        row.push_field(a.class.as_bytes());
+        row.push_field(b.class.as_bytes());
+        row.push_field(p.kind.as_str().as_bytes());
+        row.push_field(p.distance.to_string().as_bytes());
+        row.push_field(p.transform.as_str().as_bytes());
+        row.push_field(tf(a.split != b.split));
+        row.push_field(tf(a.class != b.class));
+        row.push_field(tf(p.crop));
+        wtr.write_byte_record(&row)?;
+    }
+    wtr.flush()?;
+    Ok(())
+}
+
+pub fn write_groups<W: io::Write>(w: W, records: &[Record], groups: &[Group]) -> Result<()> {
+    let mut wtr = csv::Writer::from_writer(w);
+    wtr.write_record(GROUPS_HEADER)?;
+    for g in groups {
+        for &m in &g.members {
+            let r = &records[m];
+            let mut row = csv::ByteRecord::new();
+            row.push_field(g.id.to_string().as_bytes());
+            row.push_field(&path_field(&r.path));
+            row.push_field(r.split.as_bytes());
+            row.push_field(r.class.as_bytes());
+            row.push_field(tf(m == g.representative));
+            wtr.write_byte_record(&row)?;
+        }
+    }
+    wtr.flush()?;
+    Ok(())
+}
+
+/// Creates `path` (and its folder) and hands a buffered writer to `f`.
+pub fn write_file(path: &Path, f: impl FnOnce(&mut io::BufWriter<fs::File>) -> Result<()>) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut w = io::BufWriter::new(file);
+    f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
+    io::Write::flush(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_file(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value)?;
+        io::Write::write_all(w, b"\n")?;
+        Ok(())
+    })
+}
