@@ -36,7 +36,10 @@ fn best_of<T>(rounds: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let roots: Vec<PathBuf> = if args.is_empty() {
         vec![
             "../shared/data/cats_vs_dogs_subset".into(),
@@ -45,7 +48,10 @@ fn main() {
     } else {
         args.iter().map(PathBuf::from).collect()
     };
-    let rounds: usize = std::env::var("CLEANSPLIT_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let rounds: usize = std::env::var("CLEANSPLIT_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
 
     let mut files: Vec<Candidate> = Vec::new();
     for root in &roots {
@@ -60,7 +66,10 @@ fn main() {
         eprintln!("no images found; pass dataset roots as arguments");
         return;
     }
-    let bytes: u64 = files.iter().map(|c| std::fs::read(&c.abs).map_or(0, |b| b.len() as u64)).sum();
+    let bytes: u64 = files
+        .iter()
+        .map(|c| std::fs::read(&c.abs).map_or(0, |b| b.len() as u64))
+        .sum();
     println!(
         "corpus: {} images, {:.1} MiB, {} threads, best of {rounds} rounds",
         files.len(),
@@ -69,10 +78,17 @@ fn main() {
     );
 
     let (t_base, base_ok) = best_of(rounds, || {
-        let hasher = HasherConfig::new().hash_alg(HashAlg::Mean).preproc_dct().to_hasher();
+        let hasher = HasherConfig::new()
+            .hash_alg(HashAlg::Mean)
+            .preproc_dct()
+            .to_hasher();
         files
             .par_iter()
-            .filter(|c| image::open(&c.abs).map(|img| hasher.hash_image(&img)).is_ok())
+            .filter(|c| {
+                image::open(&c.abs)
+                    .map(|img| hasher.hash_image(&img))
+                    .is_ok()
+            })
             .count()
     });
     let (t_ours, ours_ok) = best_of(rounds, || {
@@ -93,14 +109,23 @@ fn main() {
         t_ours.as_secs_f64(),
         rate(t_ours)
     );
-    println!("speed-up: {:.2}x the plain pipeline", t_base.as_secs_f64() / t_ours.as_secs_f64());
+    println!(
+        "speed-up: {:.2}x the plain pipeline",
+        t_base.as_secs_f64() / t_ours.as_secs_f64()
+    );
 
     // Whole command path (walk + scan + index write), then a rescan of the unchanged tree.
     let dir = tempfile::tempdir().expect("temp dir");
     let root = &roots[0];
-    let opts = ScanOptions { index: Some(dir.path().join("index.csv")), ..ScanOptions::default() };
+    let opts = ScanOptions {
+        index: Some(dir.path().join("index.csv")),
+        ..ScanOptions::default()
+    };
     let (t_first, _) = best_of(rounds, || {
-        let o = ScanOptions { rehash: true, ..opts.clone() };
+        let o = ScanOptions {
+            rehash: true,
+            ..opts.clone()
+        };
         scan::run(root, &o).expect("scan")
     });
     let (t_again, again) = best_of(rounds, || scan::run(root, &opts).expect("rescan"));

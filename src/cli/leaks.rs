@@ -27,12 +27,18 @@ pub struct LeakArgs {
 
 impl LeakArgs {
     pub fn options(&self) -> LeakOptions {
-        LeakOptions { geometric: self.geometric, max_distance: self.max_distance, no_crop: self.no_crop }
+        LeakOptions {
+            geometric: self.geometric,
+            max_distance: self.max_distance,
+            no_crop: self.no_crop,
+        }
     }
 }
 
 #[derive(clap::Args, Debug)]
-#[command(about = "Find exact and near-duplicate images across splits, within splits and across labels")]
+#[command(
+    about = "Find exact and near-duplicate images across splits, within splits and across labels"
+)]
 pub struct Args {
     #[command(flatten)]
     pub scan: ScanArgs,
@@ -53,9 +59,17 @@ pub struct Args {
 }
 
 /// Writes the leak outputs into `dir`.
-pub fn write_outputs(dir: &std::path::Path, records: &[cleansplit::index::Record], l: &leaks::Leaks) -> Result<()> {
-    tables::write_file(&dir.join("pairs.csv"), |w| tables::write_pairs(w, records, &l.pairs))?;
-    tables::write_file(&dir.join("groups.csv"), |w| tables::write_groups(w, records, &l.groups))?;
+pub fn write_outputs(
+    dir: &std::path::Path,
+    records: &[cleansplit::index::Record],
+    l: &leaks::Leaks,
+) -> Result<()> {
+    tables::write_file(&dir.join("pairs.csv"), |w| {
+        tables::write_pairs(w, records, &l.pairs)
+    })?;
+    tables::write_file(&dir.join("groups.csv"), |w| {
+        tables::write_groups(w, records, &l.groups)
+    })?;
     tables::write_json(&dir.join("summary.json"), &l.summary)
 }
 
@@ -71,7 +85,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         OutputFormat::Text => {
             print!("{}", terminal::leak_summary(records, &l, args.top));
             if let Some(dir) = &args.out {
-                println!("\nwrote {}/{{pairs.csv, groups.csv, summary.json}}", dir.display());
+                println!(
+                    "\nwrote {}/{{pairs.csv, groups.csv, summary.json}}",
+                    dir.display()
+                );
             }
         }
     }

@@ -4,6 +4,7 @@
 //! Exit codes: 0 the run completed (findings are not failures), 1 findings named by
 //! `--fail-on` exist, 2 ROOT, the index or an output cannot be used.
 
+mod balance;
 mod leaks;
 mod scan;
 
@@ -26,6 +27,7 @@ struct Cli {
 enum Command {
     Scan(scan::Args),
     Leaks(leaks::Args),
+    Balance(balance::Args),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -115,7 +117,11 @@ impl Verdict {
             FailOn::Problem => self.problem,
             FailOn::Any => self.leak || self.conflict || self.duplicate || self.problem,
         });
-        if hit { ExitCode::from(1) } else { ExitCode::SUCCESS }
+        if hit {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -125,6 +131,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),
+        Command::Balance(a) => balance::run(a),
     };
     match result {
         Ok(code) => code,

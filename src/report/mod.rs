@@ -1,4 +1,6 @@
 //! Reports: text for the terminal, JSON for scripts, HTML for people.
 
+pub mod html;
 pub mod tables;
 pub mod terminal;
+pub mod thumbs;

@@ -1,0 +1,117 @@
+//! `cleansplit balance ROOT`: class counts per split, imbalance and drift warnings, and
+//! class weights as JSON that Keras and PyTorch load directly.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
+use cleansplit::balance::{self, BalanceOptions, Method};
+use cleansplit::report::{tables, terminal};
+use cleansplit::{groups, leaks, scan};
+
+/// Options of the balance checker (shared with `audit`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct BalanceArgs {
+    /// Count each duplicate group once per split and class.
+    #[arg(long)]
+    pub dedup: bool,
+    /// Report classes with fewer images than this.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_count: usize,
+    /// Split to compute weights for (default: the one named like train, or all images).
+    #[arg(long, value_name = "NAME")]
+    pub split: Option<String>,
+    /// Weighting: balanced (scikit-learn), inverse, sqrt, effective (Cui et al. 2019).
+    #[arg(long, value_enum, default_value_t = Method::Balanced)]
+    pub method: Method,
+    /// Beta of the effective-number method.
+    #[arg(long, default_value_t = 0.999)]
+    pub beta: f64,
+    /// File with one class name per line, giving the class index order (default: Keras'
+    /// order, the sorted folder names).
+    #[arg(long, value_name = "FILE")]
+    pub class_order: Option<PathBuf>,
+}
+
+impl BalanceArgs {
+    pub fn options(&self) -> Result<BalanceOptions> {
+        let class_order = match &self.class_order {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read --class-order {}", p.display()))?
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect(),
+            ),
+            None => None,
+        };
+        Ok(BalanceOptions {
+            method: self.method,
+            beta: self.beta,
+            split: self.split.clone(),
+            min_count: self.min_count,
+            class_order,
+        })
+    }
+
+    /// Runs the balance checker, deduplicating with `leaks` when `--dedup` is on.
+    pub fn analyze(
+        &self,
+        records: &[cleansplit::index::Record],
+        l: Option<&leaks::Leaks>,
+    ) -> Result<balance::BalanceReport> {
+        let membership = l
+            .filter(|_| self.dedup)
+            .map(|l| groups::membership(records.len(), &l.groups));
+        balance::analyze(records, membership.as_deref(), &self.options()?)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Count images per class and split, flag imbalance and drift, write class weights"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    #[command(flatten)]
+    pub balance: BalanceArgs,
+    #[command(flatten)]
+    pub leak: LeakArgs,
+    /// Where to write the class weights.
+    #[arg(long, default_value = "class_weights.json", value_name = "FILE")]
+    pub out: PathBuf,
+    /// Write only the `{"0": w0, ...}` mapping.
+    #[arg(long)]
+    pub keras_dict: bool,
+    /// Print the report as text or as JSON on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    let records = &outcome.records;
+    let l = args
+        .balance
+        .dedup
+        .then(|| leaks::analyze(records, &args.leak.options()));
+    let report = args.balance.analyze(records, l.as_ref())?;
+    if args.keras_dict {
+        tables::write_json(&args.out, &report.weights.class_weight)?;
+    } else {
+        tables::write_json(&args.out, &report.weights)?;
+    }
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Text => {
+            print!("{}", terminal::balance_summary(&report));
+            println!("wrote {}", args.out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
