@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::calibrate::{self, Calibration};
+use crate::calibrate::{self, Calibration, MatchHashes};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
 use crate::neighbors::MultiIndex;
@@ -113,6 +113,8 @@ pub struct LeakSummary {
     pub near_constant: Vec<String>,
     pub radius: u32,
     pub radius_reason: String,
+    /// dHash distance a full-image match must also pass (identity and left-right mirror).
+    pub dhash_gate: u32,
     pub calibration: Option<Calibration>,
     pub geometric: Geometric,
     pub crop: bool,
@@ -142,6 +144,30 @@ fn share(n: usize, of: usize) -> f64 {
     if of == 0 { 0.0 } else { n as f64 / of as f64 }
 }
 
+/// Largest dHash distance at which a full-image pHash match is believed (calibrated: true
+/// copies stay within 8, unrelated images with a close pHash sit at 14 or more).
+pub const DHASH_GATE: u32 = 10;
+
+/// The dHash check of a full-image match under the identity or the left-right mirror (the
+/// transforms dHash can follow); other transforms and crop matches are not gated.
+fn dhash_agrees(a: &Record, b: &Record, t: Transform) -> bool {
+    match (t, a.dhash, b.dhash) {
+        (Transform::Identity, Some(x), Some(y)) => distance(x, y) <= DHASH_GATE,
+        (Transform::FlipH, Some(x), Some(y)) => distance(dhash_flip_h(x), y) <= DHASH_GATE,
+        _ => true,
+    }
+}
+
+/// dHash of the left-right mirror: bit (r, c) becomes NOT bit (r, 7 - c) (exact up to ties).
+pub fn dhash_flip_h(h: u64) -> u64 {
+    let mut out = 0;
+    for r in 0..8 {
+        let row = (h >> (8 * r)) & 0xFF;
+        out |= (!(row as u8).reverse_bits() as u64) << (8 * r);
+    }
+    out
+}
+
 /// Finds all exact and near-duplicate pairs among `records`.
 pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: bool) -> Vec<Pair> {
     let mut best: HashMap<(usize, usize), Pair> = HashMap::new();
@@ -156,7 +182,11 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
         }
     };
     let ordered = |i: usize, j: usize, t: Transform| {
-        if records[i].path <= records[j].path { (i, j, t) } else { (j, i, t.inverse()) }
+        if records[i].path <= records[j].path {
+            (i, j, t)
+        } else {
+            (j, i, t.inverse())
+        }
     };
 
     // Exact: identical bytes.
@@ -174,14 +204,26 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
                     (Some(x), Some(y)) => distance(x, y),
                     _ => 0,
                 };
-                offer(Pair { a, b, kind: MatchKind::Exact, distance: d, transform: Transform::Identity, crop: false });
+                offer(Pair {
+                    a,
+                    b,
+                    kind: MatchKind::Exact,
+                    distance: d,
+                    transform: Transform::Identity,
+                    crop: false,
+                });
             }
         }
     }
 
     // Near: multi-index search over the pHashes of informative images.
-    let usable: Vec<usize> = (0..records.len()).filter(|&i| records[i].hashable()).collect();
-    let hashes: Vec<u64> = usable.iter().map(|&i| records[i].phash.unwrap_or_default()).collect();
+    let usable: Vec<usize> = (0..records.len())
+        .filter(|&i| records[i].hashable())
+        .collect();
+    let hashes: Vec<u64> = usable
+        .iter()
+        .map(|&i| records[i].phash.unwrap_or_default())
+        .collect();
     let index = MultiIndex::new(&hashes, radius);
     let transforms = geometric.transforms();
     let found: Vec<(usize, usize, u32, Transform, bool)> = (0..usable.len())
@@ -208,6 +250,9 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
         })
         .collect();
     for (i, j, d, t, is_crop) in found {
+        if !is_crop && !dhash_agrees(&records[i], &records[j], t) {
+            continue;
+        }
         let (a, b, t) = ordered(i, j, t);
         // The same pixels in another lossless container (PNG and BMP of one image). A lossy
         // re-encode can also hash identically, so it stays a near-duplicate.
@@ -219,18 +264,32 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
             && t == Transform::Identity
             && records[a].dhash == records[b].dhash
             && (records[a].width, records[a].height) == (records[b].width, records[b].height);
-        let kind = if same_pixels { MatchKind::Exact } else { MatchKind::Near };
-        offer(Pair { a, b, kind, distance: d, transform: t, crop: is_crop });
+        let kind = if same_pixels {
+            MatchKind::Exact
+        } else {
+            MatchKind::Near
+        };
+        offer(Pair {
+            a,
+            b,
+            kind,
+            distance: d,
+            transform: t,
+            crop: is_crop,
+        });
     }
     let mut pairs: Vec<Pair> = best.into_values().collect();
-    pairs.sort_by(|x, y| (&records[x.a].path, &records[x.b].path).cmp(&(&records[y.a].path, &records[y.b].path)));
+    pairs.sort_by(|x, y| {
+        (&records[x.a].path, &records[x.b].path).cmp(&(&records[y.a].path, &records[y.b].path))
+    });
     pairs
 }
 
 /// Per-split and per-class leakage: how many images of each split have a duplicate in
 /// another split.
 pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
-    let mut elsewhere: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); records.len()];
+    let mut elsewhere: Vec<std::collections::BTreeSet<&str>> =
+        vec![Default::default(); records.len()];
     for p in pairs {
         let (sa, sb) = (records[p.a].split.as_str(), records[p.b].split.as_str());
         if sa != sb {
@@ -250,7 +309,9 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
             classes: Vec::new(),
         });
         s.images += 1;
-        let c = classes.entry((r.split.as_str(), r.class.as_str())).or_default();
+        let c = classes
+            .entry((r.split.as_str(), r.class.as_str()))
+            .or_default();
         c.0 += 1;
         if !elsewhere[i].is_empty() {
             s.leaked += 1;
@@ -262,7 +323,12 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
     }
     for ((split, class), (images, leaked)) in classes {
         if let Some(s) = splits.get_mut(split) {
-            s.classes.push(ClassLeak { class: class.to_owned(), images, leaked, share: share(leaked, images) });
+            s.classes.push(ClassLeak {
+                class: class.to_owned(),
+                images,
+                leaked,
+                share: share(leaked, images),
+            });
         }
     }
     splits
@@ -276,11 +342,19 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
 
 /// Runs the whole leak analysis on scanned records.
 pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
-    let hashed: Vec<u64> = records.iter().filter(|r| r.hashable()).filter_map(|r| r.phash).collect();
+    let crop = !opts.no_crop;
+    let hashed: Vec<MatchHashes> = records
+        .iter()
+        .filter(|r| r.hashable())
+        .map(|r| MatchHashes {
+            phash: r.phash.unwrap_or_default(),
+            crop: if crop { r.phash_crop } else { None },
+        })
+        .collect();
     let (radius, radius_reason, calibration) = match opts.max_distance {
-        Some(r) => (r, format!("--max-distance {r}"), None),
+        Some(r) => (r, format!("{r} bits (--max-distance)"), None),
         None => {
-            let c = calibrate::choose_radius(&hashed, opts.geometric.transforms().len());
+            let c = calibrate::choose_radius(&hashed, opts.geometric.transforms());
             (c.radius, c.reason.clone(), Some(c))
         }
     };
@@ -297,6 +371,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
             .collect(),
         radius,
         radius_reason,
+        dhash_gate: DHASH_GATE,
         calibration,
         geometric: opts.geometric,
         crop: !opts.no_crop,
@@ -308,10 +383,18 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
         within_split_groups: groups.iter().filter(|g| g.within_split()).count(),
         label_conflict_groups: groups.iter().filter(|g| g.label_conflict()).count(),
         redundant_images: groups.iter().map(|g| g.members.len() - 1).sum(),
-        redundant_within_split: groups.iter().filter(|g| g.within_split()).map(|g| g.members.len() - 1).sum(),
+        redundant_within_split: groups
+            .iter()
+            .filter(|g| g.within_split())
+            .map(|g| g.members.len() - 1)
+            .sum(),
         splits: split_leaks(records, &pairs),
     };
-    Leaks { pairs, groups, summary }
+    Leaks {
+        pairs,
+        groups,
+        summary,
+    }
 }
 
 #[cfg(test)]
@@ -331,10 +414,9 @@ mod tests {
     fn finds_flip_only_with_geometric() {
         let base = 0x0123_4567_89ab_cdefu64;
         let flipped = Transform::FlipH.apply_to_phash(base);
-        let records = vec![
-            with_hash(rec("train/a/1.jpg", "train", "a"), base),
-            with_hash(rec("val/a/2.jpg", "val", "a"), flipped),
-        ];
+        let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), flipped);
+        copy.dhash = Some(dhash_flip_h(base));
+        let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
         let with = find_pairs(&records, 4, Geometric::Flip, false);
         assert_eq!(with.len(), 1);
         assert_eq!(with[0].transform, Transform::FlipH);
@@ -354,14 +436,35 @@ mod tests {
         assert_eq!(pairs.len(), 3, "{pairs:?}");
         assert!(pairs.iter().all(|p| p.a != p.b));
         assert_eq!(pairs[0].kind, MatchKind::Exact);
-        let l = analyze(&records, &LeakOptions { max_distance: Some(4), ..Default::default() });
+        let l = analyze(
+            &records,
+            &LeakOptions {
+                max_distance: Some(4),
+                ..Default::default()
+            },
+        );
         assert_eq!(l.summary.groups, 1);
         assert_eq!(l.summary.label_conflict_groups, 1);
         assert_eq!(l.summary.cross_split_groups, 1);
         let val = l.summary.splits.iter().find(|s| s.split == "val").unwrap();
         assert_eq!((val.images, val.leaked), (1, 1));
-        let train = l.summary.splits.iter().find(|s| s.split == "train").unwrap();
+        let train = l
+            .summary
+            .splits
+            .iter()
+            .find(|s| s.split == "train")
+            .unwrap();
         assert_eq!((train.images, train.leaked), (2, 2));
+    }
+
+    #[test]
+    fn dhash_gate_rejects_lookalikes() {
+        let base = 0x0123_4567_89ab_cdefu64;
+        let mut other = with_hash(rec("val/a/2.jpg", "val", "a"), base ^ 0b11);
+        other.dhash = Some(!base);
+        let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), other];
+        assert!(find_pairs(&records, 4, Geometric::Flip, false).is_empty());
+        assert_eq!(dhash_flip_h(dhash_flip_h(base)), base);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod balance;
 mod leaks;
 mod scan;
+mod split;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,7 @@ enum Command {
     Scan(scan::Args),
     Leaks(leaks::Args),
     Balance(balance::Args),
+    Split(split::Args),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -132,6 +134,7 @@ pub fn main() -> ExitCode {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),
         Command::Balance(a) => balance::run(a),
+        Command::Split(a) => split::run(a),
     };
     match result {
         Ok(code) => code,

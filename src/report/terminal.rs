@@ -141,7 +141,11 @@ fn pct(share: f64) -> String {
 }
 
 /// The part of the leak report that explains what the figures mean for training.
-pub fn leak_summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, worst: usize) -> String {
+pub fn leak_summary(
+    records: &[crate::index::Record],
+    l: &crate::leaks::Leaks,
+    worst: usize,
+) -> String {
     let s = &l.summary;
     let mut out = String::new();
     let _ = writeln!(out, "radius  {}", s.radius_reason);
@@ -161,7 +165,13 @@ pub fn leak_summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, w
     let _ = writeln!(
         out,
         "pairs   {} ({} exact, {} near) in {} groups: {} cross-split, {} within one split, {} with a label conflict",
-        s.pairs, s.exact_pairs, s.near_pairs, s.groups, s.cross_split_groups, s.within_split_groups, s.label_conflict_groups
+        s.pairs,
+        s.exact_pairs,
+        s.near_pairs,
+        s.groups,
+        s.cross_split_groups,
+        s.within_split_groups,
+        s.label_conflict_groups
     );
     let multi_split = s.splits.len() > 1;
     if multi_split {
@@ -176,10 +186,21 @@ pub fn leak_summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, w
                 sp.images,
                 sp.split,
                 pct(sp.share),
-                if others.is_empty() { "another split".to_string() } else { others.join(", ") }
+                if others.is_empty() {
+                    "another split".to_string()
+                } else {
+                    others.join(", ")
+                }
             );
             for c in sp.classes.iter().filter(|c| c.leaked > 0) {
-                let _ = writeln!(out, "      {:<20} {} of {} ({})", c.class, c.leaked, c.images, pct(c.share));
+                let _ = writeln!(
+                    out,
+                    "      {:<20} {} of {} ({})",
+                    c.class,
+                    c.leaked,
+                    c.images,
+                    pct(c.share)
+                );
             }
         }
     }
@@ -193,7 +214,10 @@ pub fn leak_summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, w
              every duplicate group inside one split."
         );
     } else if multi_split {
-        let _ = writeln!(out, "No duplicates across splits: validation images are not copies of training images.");
+        let _ = writeln!(
+            out,
+            "No duplicates across splits: validation images are not copies of training images."
+        );
     }
     if s.label_conflict_groups > 0 {
         let _ = writeln!(
@@ -215,24 +239,54 @@ pub fn leak_summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, w
     if !l.groups.is_empty() && worst > 0 {
         let mut order: Vec<&crate::groups::Group> = l.groups.iter().collect();
         order.sort_by_key(|g| {
-            (std::cmp::Reverse(g.cross_split()), std::cmp::Reverse(g.label_conflict()), std::cmp::Reverse(g.members.len()), g.id)
+            (
+                std::cmp::Reverse(g.cross_split()),
+                std::cmp::Reverse(g.label_conflict()),
+                std::cmp::Reverse(g.members.len()),
+                g.id,
+            )
         });
         let _ = writeln!(out, "\nworst groups:");
-        let _ = writeln!(out, "  {:>5} {:>4}  {:<28} members (* = representative)", "group", "size", "kind");
+        let _ = writeln!(
+            out,
+            "  {:>5} {:>4}  {:<28} members (* = representative)",
+            "group", "size", "kind"
+        );
         for g in order.into_iter().take(worst) {
-            let mut kind = vec![if g.cross_split() { "cross-split" } else { "within-split" }];
+            let mut kind = vec![if g.cross_split() {
+                "cross-split"
+            } else {
+                "within-split"
+            }];
             if g.label_conflict() {
                 kind.push("label conflict");
             }
             let members: Vec<String> = g
                 .members
                 .iter()
-                .map(|&m| format!("{}{}", if m == g.representative { "*" } else { "" }, records[m].path.display()))
+                .map(|&m| {
+                    format!(
+                        "{}{}",
+                        if m == g.representative { "*" } else { "" },
+                        records[m].path.display()
+                    )
+                })
                 .collect();
-            let _ = writeln!(out, "  {:>5} {:>4}  {:<28} {}", g.id, g.members.len(), kind.join(", "), members.join("  "));
+            let _ = writeln!(
+                out,
+                "  {:>5} {:>4}  {:<28} {}",
+                g.id,
+                g.members.len(),
+                kind.join(", "),
+                members.join("  ")
+            );
         }
         if l.groups.len() > worst {
-            let _ = writeln!(out, "  ... {} more groups (--out DIR writes them all)", l.groups.len() - worst);
+            let _ = writeln!(
+                out,
+                "  ... {} more groups (--out DIR writes them all)",
+                l.groups.len() - worst
+            );
         }
     }
     out
@@ -242,10 +296,18 @@ pub fn leak_summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, w
 pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
     let mut out = String::new();
     for s in &b.splits {
-        let name = if s.split.is_empty() { "all images" } else { s.split.as_str() };
+        let name = if s.split.is_empty() {
+            "all images"
+        } else {
+            s.split.as_str()
+        };
         let ratio = match s.imbalance_ratio {
-            Some(r) if r >= 10.0 => format!("largest/smallest class = {r:.1}: severely imbalanced, use class weights or resampling"),
-            Some(r) if r >= 3.0 => format!("largest/smallest class = {r:.1}: imbalanced, consider class weights"),
+            Some(r) if r >= 10.0 => format!(
+                "largest/smallest class = {r:.1}: severely imbalanced, use class weights or resampling"
+            ),
+            Some(r) if r >= 3.0 => {
+                format!("largest/smallest class = {r:.1}: imbalanced, consider class weights")
+            }
             Some(r) => format!("largest/smallest class = {r:.2}: roughly balanced"),
             None => "no usable images".into(),
         };
@@ -262,7 +324,11 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
             );
         }
         if !s.missing.is_empty() {
-            let _ = writeln!(out, "  missing here: {} (no usable image of these classes)", s.missing.join(", "));
+            let _ = writeln!(
+                out,
+                "  missing here: {} (no usable image of these classes)",
+                s.missing.join(", ")
+            );
         }
         if let Some(d) = &s.drift {
             let verdict = if d.p_value < 0.01 {
@@ -282,7 +348,11 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
         out.push('\n');
     }
     if !b.excluded.is_empty() {
-        let _ = writeln!(out, "left out of the counts: {}", counts_line(b.excluded.iter().map(|(k, v)| (k, *v))));
+        let _ = writeln!(
+            out,
+            "left out of the counts: {}",
+            counts_line(b.excluded.iter().map(|(k, v)| (k, *v)))
+        );
     }
     let w = &b.weights;
     let _ = writeln!(
@@ -290,11 +360,56 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
         "class weights ({:?}{}) for {}:",
         w.method,
         if w.dedup { ", deduplicated" } else { "" },
-        if w.split.is_empty() { "all images" } else { &w.split }
+        if w.split.is_empty() {
+            "all images"
+        } else {
+            &w.split
+        }
     );
-    let _ = writeln!(out, "  {:>5}  {:<24} {:>7} {:>9}", "index", "class", "count", "weight");
+    let _ = writeln!(
+        out,
+        "  {:>5}  {:<24} {:>7} {:>9}",
+        "index", "class", "count", "weight"
+    );
     for (i, ((class, n), (_, wt))) in w.counts.0.iter().zip(&w.class_weight.0).enumerate() {
         let _ = writeln!(out, "  {i:>5}  {class:<24} {n:>7} {wt:>9.4}");
+    }
+    out
+}
+
+/// Target against achieved counts per split and class, and what was dropped.
+pub fn split_summary(r: &crate::split::SplitReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} sources: {} placed, {} dropped; {} units (largest {}), seed {}, mode {:?}",
+        r.sources, r.copied, r.dropped, r.units, r.largest_unit, r.seed, r.mode
+    );
+    if !r.dropped_by_reason.is_empty() {
+        let _ = writeln!(
+            out,
+            "dropped: {}",
+            counts_line(r.dropped_by_reason.iter().map(|(k, v)| (k, *v)))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n  {:<10} {:<24} {:>9} {:>9} {:>8} {:>8}",
+        "split", "class", "target", "achieved", "t.share", "share"
+    );
+    for s in &r.splits {
+        for c in &s.classes {
+            let _ = writeln!(
+                out,
+                "  {:<10} {:<24} {:>9.1} {:>9} {:>7.1}% {:>7.1}%",
+                s.split,
+                c.class,
+                c.target,
+                c.achieved,
+                100.0 * c.target_share,
+                100.0 * c.achieved_share
+            );
+        }
     }
     out
 }

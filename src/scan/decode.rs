@@ -1,33 +1,41 @@
 //! Decoding to grayscale: the expensive step of the scan.
 //!
-//! JPEG (most of any photo dataset) goes straight to zune-jpeg with luma output, which skips
-//! chroma upsampling and colour conversion; everything else goes through `image`'s decoders.
-//! The pixel count is checked from the header before any pixel buffer is allocated, and
-//! `image`'s allocation limits stay on.
+//! JPEG (most of any photo dataset) goes to libjpeg-turbo (through `mozjpeg`, built from
+//! vendored C with the `cc` crate, no SIMD assembler needed) with DCT-domain downscaling and
+//! grayscale output: it decodes at the smallest n/8 scale whose short side still covers the
+//! 64-pixel reduction, which skips most of the inverse DCT, all chroma upsampling and colour
+//! conversion (benches/scan.rs measures it; README "Speed" has the figures). CMYK/YCCK JPEGs
+//! and every other format go through `image`'s decoders at full size. The pixel count is
+//! checked from the header before any pixel buffer is allocated, and `image`'s allocation
+//! limits stay on.
 
 use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
-use zune_core::bytestream::ZCursor;
-use zune_core::colorspace::ColorSpace;
-use zune_core::options::DecoderOptions;
-use zune_jpeg::JpegDecoder;
+use mozjpeg::{Decompress, Marker};
 
 use super::format::Format;
+use super::hash::REDUCED;
 use crate::index::{Flag, Flags};
 
 /// A decoded image, reduced to what hashing needs.
 #[derive(Debug)]
 pub struct Decoded {
-    /// Stored width and height (before EXIF orientation).
+    /// Stored width and height of the image (before EXIF orientation).
     pub width: u32,
     pub height: u32,
     /// Colour type as the file stores it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `l16`, ...).
     pub color: String,
     /// EXIF orientation (1 when absent).
     pub orientation: u8,
-    /// Grayscale pixels, `width * height`, row-major.
+    /// Grayscale pixels, `gray_w * gray_h`, row-major; possibly DCT-downscaled.
     pub gray: Vec<u8>,
+    pub gray_w: usize,
+    pub gray_h: usize,
+    /// How far the real image extends in `gray` (fractional: a downscaled JPEG's last row
+    /// and column can be partly padding).
+    pub extent: (f32, f32),
     /// Mode flags: gray, alpha, CMYK, 16-bit.
     pub flags: Flags,
 }
@@ -59,52 +67,80 @@ pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, 
     decode_generic(format, bytes, max_pixels)
 }
 
+/// The smallest DCT scale n/8 whose short side still spans the shared reduction.
+pub fn jpeg_scale(w: usize, h: usize) -> u8 {
+    let short = w.min(h);
+    (1..=8u8)
+        .find(|&n| (short * n as usize).div_ceil(8) >= REDUCED)
+        .unwrap_or(8)
+}
+
 fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
-    let options = DecoderOptions::default()
-        .jpeg_set_out_colorspace(ColorSpace::Luma)
-        .set_max_width(usize::from(u16::MAX))
-        .set_max_height(usize::from(u16::MAX));
-    let mut dec = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    dec.decode_headers()
-        .map_err(|e| DecodeError::Corrupt(format!("JPEG: {e}")))?;
-    let (w, h) = dec
-        .dimensions()
-        .ok_or_else(|| DecodeError::Corrupt("JPEG: no dimensions".into()))?;
-    if (w as u64) * (h as u64) > max_pixels {
-        return Err(too_large(w as u64, h as u64, max_pixels));
-    }
-    let mut flags = Flags::default();
-    let color = match dec.input_colorspace() {
-        Some(ColorSpace::Luma) => {
-            flags.insert(Flag::Gray);
-            "l8"
+    // libjpeg's fatal errors arrive as an unwind without a panic message (`resume_unwind`).
+    let run = || -> Result<Decoded, DecodeError> {
+        let corrupt = |e: std::io::Error| DecodeError::Corrupt(format!("JPEG: {e}"));
+        let mut d = Decompress::with_markers(&[Marker::APP(1)])
+            .from_mem(bytes)
+            .map_err(corrupt)?;
+        let (w, h) = d.size();
+        if (w as u64) * (h as u64) > max_pixels {
+            return Err(too_large(w as u64, h as u64, max_pixels));
         }
-        Some(ColorSpace::YCbCr) | Some(ColorSpace::RGB) => "rgb8",
-        _ => {
-            return Err(DecodeError::Unsupported(
-                "JPEG colour space not handled by the fast path".into(),
+        if w == 0 || h == 0 {
+            return Err(DecodeError::Corrupt("JPEG: zero width or height".into()));
+        }
+        let mut flags = Flags::default();
+        let color = match d.color_space() {
+            mozjpeg::ColorSpace::JCS_GRAYSCALE => {
+                flags.insert(Flag::Gray);
+                "l8"
+            }
+            mozjpeg::ColorSpace::JCS_YCbCr | mozjpeg::ColorSpace::JCS_RGB => "rgb8",
+            _ => {
+                return Err(DecodeError::Unsupported(
+                    "JPEG colour space not handled by the fast path".into(),
+                ));
+            }
+        };
+        let orientation = d
+            .markers()
+            .find(|m| m.marker == Marker::APP(1) && m.data.starts_with(b"Exif\0\0"))
+            .and_then(|m| image::metadata::Orientation::from_exif_chunk(&m.data[6..]))
+            .map_or(1, |o| o.to_exif());
+        let n = jpeg_scale(w, h);
+        d.scale(n);
+        let mut started = d.grayscale().map_err(corrupt)?;
+        let (gw, gh) = (started.width(), started.height());
+        let gray: Vec<u8> = started.read_scanlines().map_err(corrupt)?;
+        started.finish().map_err(corrupt)?;
+        if gray.len() != gw * gh {
+            return Err(DecodeError::Corrupt(
+                "JPEG: decoder returned a short image".into(),
             ));
         }
+        let scale = f32::from(n) / 8.0;
+        Ok(Decoded {
+            width: w as u32,
+            height: h as u32,
+            color: color.into(),
+            orientation,
+            gray,
+            gray_w: gw,
+            gray_h: gh,
+            extent: (
+                (w as f32 * scale).min(gw as f32),
+                (h as f32 * scale).min(gh as f32),
+            ),
+            flags,
+        })
     };
-    let orientation = dec
-        .exif()
-        .and_then(|e| image::metadata::Orientation::from_exif_chunk(e))
-        .map_or(1, |o| o.to_exif());
-    let gray = dec
-        .decode()
-        .map_err(|e| DecodeError::Corrupt(format!("JPEG: {e}")))?;
-    if gray.len() != w * h {
-        return Err(DecodeError::Corrupt(
-            "JPEG: decoder returned a short image".into(),
-        ));
-    }
-    Ok(Decoded {
-        width: w as u32,
-        height: h as u32,
-        color: color.into(),
-        orientation,
-        gray,
-        flags,
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast::<String>()
+            .map(|s| *s)
+            .or_else(|p| p.downcast::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|_| "libjpeg error".into());
+        Err(DecodeError::Corrupt(format!("JPEG: {msg}")))
     })
 }
 
@@ -151,6 +187,9 @@ fn decode_generic(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decod
         color,
         orientation,
         gray,
+        gray_w: w as usize,
+        gray_h: h as usize,
+        extent: (w as f32, h as f32),
         flags,
     })
 }
@@ -168,9 +207,27 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_scale_choice() {
+        assert_eq!(jpeg_scale(40, 30), 8);
+        assert_eq!(jpeg_scale(1024, 768), 1);
+        assert_eq!(jpeg_scale(500, 375), 2);
+        assert_eq!(jpeg_scale(120, 100), 6);
+    }
+
+    #[test]
     fn jpeg_fast_path_decodes_gray() {
         let d = decode(Format::Jpeg, &encoded(ImageFormat::Jpeg, 40, 30), u64::MAX).unwrap();
         assert_eq!((d.width, d.height, d.gray.len()), (40, 30, 1200));
+        // A large JPEG is decoded at a reduced DCT scale that still covers 64 px.
+        let d = decode(
+            Format::Jpeg,
+            &encoded(ImageFormat::Jpeg, 800, 600),
+            u64::MAX,
+        )
+        .unwrap();
+        assert_eq!((d.width, d.height), (800, 600));
+        assert_eq!((d.gray_w, d.gray_h), (100, 75));
+        assert!(d.extent.1 >= 64.0);
         assert_eq!(d.color, "rgb8");
         assert_eq!(d.orientation, 1);
     }

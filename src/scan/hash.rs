@@ -205,7 +205,21 @@ pub struct Hashes {
 /// The shared 64 x 64 reduction of a grayscale image: borders trimmed, area-averaged, and
 /// turned upright by its EXIF orientation.
 pub fn reduction(gray: &[u8], w: usize, h: usize, orientation: u8) -> Plane {
-    let rect = reduce::trim_borders(gray, w, h);
+    reduction_within(gray, w, h, (w as f32, h as f32), orientation)
+}
+
+/// [`reduction`] of the part of `gray` that holds the image: `extent` is how far it reaches
+/// (a DCT-downscaled JPEG's last row and column can be partly padding).
+pub fn reduction_within(
+    gray: &[u8],
+    w: usize,
+    h: usize,
+    extent: (f32, f32),
+    orientation: u8,
+) -> Plane {
+    let mut rect = reduce::trim_borders(gray, w, h);
+    rect.x1 = rect.x1.min(extent.0);
+    rect.y1 = rect.y1.min(extent.1);
     let plane = reduce::area_resize(gray, w, h, rect, REDUCED, REDUCED);
     match Transform::from_exif(orientation) {
         Transform::Identity => plane,

@@ -321,7 +321,13 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if d.width < 32 || d.height < 32 {
         rec.flags.insert(Flag::Tiny);
     }
-    let h = hash::compute(&d.gray, d.width as usize, d.height as usize, d.orientation);
+    let h = hash::hashes_of_reduction(&hash::reduction_within(
+        &d.gray,
+        d.gray_w,
+        d.gray_h,
+        d.extent,
+        d.orientation,
+    ));
     rec.phash = Some(h.phash);
     rec.dhash = Some(h.dhash);
     rec.phash_crop = Some(h.phash_crop);

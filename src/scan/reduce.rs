@@ -73,18 +73,29 @@ impl AxisWeights {
     /// Weights for `n` output cells spanning `[a, b)` of a source axis of `src_len` pixels.
     fn new(a: f32, b: f32, n: usize, src_len: usize) -> AxisWeights {
         let step = (b - a) / n as f32;
-        let mut aw = AxisWeights { first: vec![], len: vec![], off: vec![], w: vec![] };
+        let mut aw = AxisWeights {
+            first: vec![],
+            len: vec![],
+            off: vec![],
+            w: vec![],
+        };
         for i in 0..n {
             let lo = a + step * i as f32;
             let hi = lo + step;
             let first = (lo.floor().max(0.0) as usize).min(src_len - 1);
             let last = (hi.ceil() as usize).clamp(first + 1, src_len);
             let off = aw.w.len();
-            aw.w.extend((first..last).map(|k| (hi.min(k as f32 + 1.0) - lo.max(k as f32)).max(0.0)));
+            aw.w.extend(
+                (first..last).map(|k| (hi.min(k as f32 + 1.0) - lo.max(k as f32)).max(0.0)),
+            );
             let total: f32 = aw.w[off..].iter().sum();
             let len = last - first;
             for x in &mut aw.w[off..] {
-                *x = if total > 0.0 { *x / total } else { 1.0 / len as f32 };
+                *x = if total > 0.0 {
+                    *x / total
+                } else {
+                    1.0 / len as f32
+                };
             }
             aw.first.push(first);
             aw.len.push(len);
@@ -94,7 +105,10 @@ impl AxisWeights {
     }
 
     fn cell(&self, i: usize) -> (usize, &[f32]) {
-        (self.first[i], &self.w[self.off[i]..self.off[i] + self.len[i]])
+        (
+            self.first[i],
+            &self.w[self.off[i]..self.off[i] + self.len[i]],
+        )
     }
 }
 
@@ -102,7 +116,14 @@ impl AxisWeights {
 /// This is a box filter with exact fractional coverage: each source pixel contributes in
 /// proportion to how much of it a cell covers, which is what a perceptual hash wants (every
 /// pixel counts, no aliasing) and costs about one multiply-add per source pixel.
-pub fn area_resize<T: Copy + Into<f32>>(src: &[T], sw: usize, sh: usize, r: Rect, dw: usize, dh: usize) -> Plane {
+pub fn area_resize<T: Copy + Into<f32>>(
+    src: &[T],
+    sw: usize,
+    sh: usize,
+    r: Rect,
+    dw: usize,
+    dh: usize,
+) -> Plane {
     assert!(sw > 0 && sh > 0 && src.len() == sw * sh);
     let clamp = |v: f32, hi: usize| v.clamp(0.0, hi as f32);
     let xw = AxisWeights::new(clamp(r.x0, sw), clamp(r.x1, sw), dw, sw);
@@ -115,7 +136,11 @@ pub fn area_resize<T: Copy + Into<f32>>(src: &[T], sw: usize, sh: usize, r: Rect
         let row = &src[y * sw..(y + 1) * sw];
         for (i, o) in out.iter_mut().enumerate() {
             let (first, ws) = xw.cell(i);
-            *o = row[first..first + ws.len()].iter().zip(ws).map(|(&v, &w)| v.into() * w).sum();
+            *o = row[first..first + ws.len()]
+                .iter()
+                .zip(ws)
+                .map(|(&v, &w)| v.into() * w)
+                .sum();
         }
     }
     let mut px = vec![0f32; dw * dh];

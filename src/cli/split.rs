@@ -1,0 +1,241 @@
+//! `cleansplit split ROOT OUT`: write stratified, group-aware, deduplicated train/val(/test)
+//! folders (or k folds) without touching the source.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use regex::Regex;
+
+use super::{ScanArgs, leaks::LeakArgs};
+use cleansplit::report::terminal;
+use cleansplit::split::{self, Conflicts, Dedup, Mode, Sizes, SplitOptions, WriteJob};
+use cleansplit::{leaks, scan};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Write clean splits: stratified, duplicates kept in one split, nothing in ROOT changed"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Output folder; must not exist or be empty.
+    pub out: PathBuf,
+    /// Split fractions, train,val[,test] (e.g. 0.8,0.2 or 0.8,0.1,0.1).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "F,F[,F]",
+        conflicts_with = "count"
+    )]
+    pub ratio: Option<Vec<f64>>,
+    /// Images per class in each split after the first (train gets the rest).
+    #[arg(long, value_name = "N")]
+    pub count: Option<usize>,
+    /// Split names (default train,val or train,val,test).
+    #[arg(long, value_delimiter = ',', value_name = "A,B[,C]")]
+    pub names: Option<Vec<String>>,
+    /// Seed for the order in which equal-sized groups are placed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Regex on file names whose first capture group (or whole match) is a group key that must
+    /// stay in one split, e.g. a patient or video id: 'person\d+'.
+    #[arg(long, value_name = "REGEX")]
+    pub group_by: Option<String>,
+    /// keep-one: copy each duplicate group's representative only; none: copy all members.
+    #[arg(long, value_enum, default_value_t = Dedup::KeepOne)]
+    pub dedup: Dedup,
+    /// A duplicate group under two classes: drop all, keep the majority, or error.
+    #[arg(long, value_enum, default_value_t = Conflicts::Drop)]
+    pub conflicts: Conflicts,
+    /// copy, hardlink (falls back to copy), symlink, or manifest (CSV and JSON only).
+    #[arg(long, value_enum, default_value_t = Mode::Copy)]
+    pub mode: Mode,
+    /// Check every placed file's content hash against its source.
+    #[arg(long)]
+    pub verify: bool,
+    /// Write K stratified group folds (folds.csv) instead of split folders.
+    #[arg(long, value_name = "K")]
+    pub kfold: Option<usize>,
+    #[command(flatten)]
+    pub leak: LeakArgs,
+}
+
+impl Args {
+    fn options(&self) -> Result<SplitOptions> {
+        let sizes = match (&self.ratio, self.count) {
+            (_, Some(n)) => Sizes::Count(n),
+            (Some(r), None) => {
+                if !(2..=3).contains(&r.len()) || r.iter().any(|f| !(*f > 0.0 && *f < 1.0)) {
+                    bail!("--ratio takes 2 or 3 fractions between 0 and 1, e.g. 0.8,0.2");
+                }
+                let sum: f64 = r.iter().sum();
+                if (sum - 1.0).abs() > 1e-6 {
+                    bail!("--ratio fractions must add up to 1 (they add up to {sum})");
+                }
+                Sizes::Ratio(r.clone())
+            }
+            (None, None) => Sizes::Ratio(vec![0.8, 0.2]),
+        };
+        let default_len = match &sizes {
+            Sizes::Ratio(r) => r.len(),
+            Sizes::Count(_) => 2,
+        };
+        let names = self.names.clone().unwrap_or_else(|| {
+            ["train", "val", "test"][..default_len]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
+        if let Sizes::Ratio(r) = &sizes {
+            if names.len() != r.len() {
+                bail!("--names gives {} names for {} ratios", names.len(), r.len());
+            }
+        }
+        if names
+            .iter()
+            .any(|n| n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.'))
+        {
+            bail!("split names must be plain folder names");
+        }
+        let group_by = match &self.group_by {
+            Some(re) => Some(Regex::new(re).map_err(|e| anyhow::anyhow!("--group-by: {e}"))?),
+            None => None,
+        };
+        Ok(SplitOptions {
+            names,
+            sizes,
+            seed: self.seed,
+            group_by,
+            dedup: self.dedup,
+            conflicts: self.conflicts,
+        })
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let start = Instant::now();
+    let opts = args.options()?;
+    if let Some(k) = args.kfold {
+        if k < 2 {
+            bail!("--kfold needs at least 2 folds");
+        }
+    }
+    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    split::check_out(&outcome.root, &args.out)?;
+    let records = &outcome.records;
+    if !outcome.layout.splits.is_empty() {
+        println!(
+            "merging the existing splits {} into one pool and splitting again",
+            outcome.layout.splits.join(", ")
+        );
+    }
+    let l = leaks::analyze(records, &args.leak.options());
+    let plan = match split::plan(records, &l.groups, &opts) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cleansplit: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let names = &opts.names;
+    let dests = split::destinations(&plan, records, names);
+    let achieved = split::achieved(&plan, records, names);
+    let mut dropped_by_reason = std::collections::BTreeMap::new();
+    for p in plan.placements.iter().filter(|p| p.split.is_none()) {
+        *dropped_by_reason
+            .entry(p.reason_kind().to_string())
+            .or_insert(0usize) += 1;
+    }
+    let copied = plan.placements.iter().filter(|p| p.split.is_some()).count();
+    let report = split::SplitReport {
+        seed: opts.seed,
+        names: names.clone(),
+        sizes: match &opts.sizes {
+            Sizes::Ratio(r) => format!(
+                "ratio {}",
+                r.iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            Sizes::Count(n) => format!("count {n}"),
+        },
+        dedup: opts.dedup,
+        conflicts: opts.conflicts,
+        group_by: args.group_by.clone(),
+        mode: if args.kfold.is_some() {
+            Mode::Manifest
+        } else {
+            args.mode
+        },
+        sources: records.len(),
+        copied,
+        dropped: records.len() - copied,
+        dropped_by_reason,
+        units: plan.units.iter().filter(|u| !u.members.is_empty()).count(),
+        largest_unit: plan
+            .units
+            .iter()
+            .map(|u| u.members.len())
+            .max()
+            .unwrap_or(0),
+        splits: achieved,
+        merged_splits: outcome.layout.splits.clone(),
+    };
+    let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();
+    let job = WriteJob {
+        root: &outcome.root,
+        out: &args.out,
+        mode: if args.kfold.is_some() {
+            Mode::Manifest
+        } else {
+            args.mode
+        },
+        verify: args.verify,
+        records,
+        names,
+        dests: &dests,
+    };
+    if let Some(k) = args.kfold {
+        let folds = split::kfold(&plan, k);
+        let mut buf = Vec::new();
+        split::write_folds(&mut buf, &plan, records, &folds)?;
+        extra.push(("folds.csv", buf));
+        let none = vec![None; records.len()];
+        let job = WriteJob {
+            dests: &none,
+            ..job
+        };
+        let plan_without_files = split::Plan {
+            placements: Vec::new(),
+            ..plan.clone()
+        };
+        split::write(&job, &plan_without_files, &extra)?;
+        println!(
+            "wrote {k} stratified group folds of {copied} images to {}/folds.csv",
+            args.out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut manifest = Vec::new();
+    split::write_manifest(&mut manifest, &plan, records, names, &dests)?;
+    extra.push(("manifest.csv", manifest));
+    extra.push(("split_report.json", serde_json::to_vec_pretty(&report)?));
+    extra.push((
+        "class_weights.json",
+        serde_json::to_vec_pretty(&split::class_weights(&report.splits))?,
+    ));
+    let warnings = split::write(&job, &plan, &extra)?;
+    for w in warnings {
+        eprintln!("cleansplit: warning: {w}");
+    }
+    print!("{}", terminal::split_summary(&report));
+    println!(
+        "wrote {} in {:.2} s",
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
