@@ -42,7 +42,13 @@ pub struct BalanceOptions {
 
 impl Default for BalanceOptions {
     fn default() -> Self {
-        BalanceOptions { method: Method::Balanced, beta: 0.999, split: None, min_count: 10, class_order: None }
+        BalanceOptions {
+            method: Method::Balanced,
+            beta: 0.999,
+            split: None,
+            min_count: 10,
+            class_order: None,
+        }
     }
 }
 
@@ -117,7 +123,14 @@ pub fn exclusion(r: &Record) -> Option<String> {
     if !r.is_ok() {
         Some(format!("status {}", r.status))
     } else if r.flags.contains(Flag::KerasSkips) {
-        Some(format!("{} skipped by Keras' loaders", if r.format.is_empty() { "format" } else { &r.format }))
+        Some(format!(
+            "{} skipped by Keras' loaders",
+            if r.format.is_empty() {
+                "format"
+            } else {
+                &r.format
+            }
+        ))
     } else {
         None
     }
@@ -130,9 +143,16 @@ pub fn weights(counts: &[usize], method: Method, beta: f64) -> Vec<f64> {
     let normalise_mean = |raw: Vec<f64>| {
         let nonzero: Vec<f64> = raw.iter().copied().filter(|w| *w > 0.0).collect();
         let mean = nonzero.iter().sum::<f64>() / nonzero.len().max(1) as f64;
-        raw.into_iter().map(|w| if mean > 0.0 { w / mean } else { 0.0 }).collect::<Vec<_>>()
+        raw.into_iter()
+            .map(|w| if mean > 0.0 { w / mean } else { 0.0 })
+            .collect::<Vec<_>>()
     };
-    let per = |f: &dyn Fn(f64) -> f64| counts.iter().map(|&n| if n == 0 { 0.0 } else { f(n as f64) }).collect();
+    let per = |f: &dyn Fn(f64) -> f64| {
+        counts
+            .iter()
+            .map(|&n| if n == 0 { 0.0 } else { f(n as f64) })
+            .collect()
+    };
     match method {
         Method::Balanced => per(&|n| total as f64 / (k * n)),
         Method::Inverse => normalise_mean(per(&|n| 1.0 / n)),
@@ -140,7 +160,9 @@ pub fn weights(counts: &[usize], method: Method, beta: f64) -> Vec<f64> {
         Method::Effective => {
             let raw: Vec<f64> = per(&|n| (1.0 - beta) / (1.0 - beta.powf(n)));
             let sum: f64 = raw.iter().sum();
-            raw.into_iter().map(|w| if sum > 0.0 { w * k / sum } else { 0.0 }).collect()
+            raw.into_iter()
+                .map(|w| if sum > 0.0 { w * k / sum } else { 0.0 })
+                .collect()
         }
     }
 }
@@ -163,7 +185,12 @@ fn ln_gamma(x: f64) -> f64 {
     }
     let x = x - 1.0;
     let t = x + 7.5;
-    let a = C[0] + C[1..].iter().enumerate().map(|(i, c)| c / (x + i as f64 + 1.0)).sum::<f64>();
+    let a = C[0]
+        + C[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c / (x + i as f64 + 1.0))
+            .sum::<f64>();
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
@@ -215,7 +242,10 @@ fn gamma_q(a: f64, x: f64) -> f64 {
 
 /// Chi-square test of homogeneity between two count vectors: (chi2, df, p-value).
 pub fn chi_square(a: &[usize], b: &[usize]) -> (f64, usize, f64) {
-    let (ta, tb) = (a.iter().sum::<usize>() as f64, b.iter().sum::<usize>() as f64);
+    let (ta, tb) = (
+        a.iter().sum::<usize>() as f64,
+        b.iter().sum::<usize>() as f64,
+    );
     let mut chi2 = 0.0;
     let mut k = 0usize;
     for (&x, &y) in a.iter().zip(b) {
@@ -232,7 +262,11 @@ pub fn chi_square(a: &[usize], b: &[usize]) -> (f64, usize, f64) {
         }
     }
     let df = k.saturating_sub(1);
-    let p = if df == 0 { 1.0 } else { gamma_q(df as f64 / 2.0, chi2 / 2.0) };
+    let p = if df == 0 {
+        1.0
+    } else {
+        gamma_q(df as f64 / 2.0, chi2 / 2.0)
+    };
     (chi2, df, p)
 }
 
@@ -240,7 +274,10 @@ pub fn chi_square(a: &[usize], b: &[usize]) -> (f64, usize, f64) {
 pub fn training_split(splits: &[String], wanted: Option<&str>) -> Result<String> {
     if let Some(w) = wanted {
         if !splits.iter().any(|s| s == w) {
-            bail!("--split {w:?} is not one of the splits ({})", splits.join(", "));
+            bail!(
+                "--split {w:?} is not one of the splits ({})",
+                splits.join(", ")
+            );
         }
         return Ok(w.to_owned());
     }
@@ -251,12 +288,21 @@ pub fn training_split(splits: &[String], wanted: Option<&str>) -> Result<String>
         .iter()
         .find(|s| split_role(s) == Role::Train)
         .cloned()
-        .ok_or_else(|| anyhow::anyhow!("no split is named like train ({}); name one with --split", splits.join(", ")))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no split is named like train ({}); name one with --split",
+                splits.join(", ")
+            )
+        })
 }
 
 /// Builds the balance report. `groups` gives each record's duplicate group (from
 /// `groups::membership`) to count each group once per split and class (`--dedup`).
-pub fn analyze(records: &[Record], groups: Option<&[Option<usize>]>, opts: &BalanceOptions) -> Result<BalanceReport> {
+pub fn analyze(
+    records: &[Record],
+    groups: Option<&[Option<usize>]>,
+    opts: &BalanceOptions,
+) -> Result<BalanceReport> {
     let mut excluded: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen_groups: HashSet<(&str, &str, usize)> = HashSet::new();
     let mut counts: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
@@ -270,13 +316,19 @@ pub fn analyze(records: &[Record], groups: Option<&[Option<usize>]>, opts: &Bala
             *excluded.entry(why).or_default() += 1;
             continue;
         }
-        if let Some(g) = groups.and_then(|g| g[i]) {
-            if !seen_groups.insert((&r.split, &r.class, g)) {
-                *excluded.entry("duplicate (counted once with --dedup)".into()).or_default() += 1;
-                continue;
-            }
+        if let Some(g) = groups.and_then(|g| g[i])
+            && !seen_groups.insert((&r.split, &r.class, g))
+        {
+            *excluded
+                .entry("duplicate (counted once with --dedup)".into())
+                .or_default() += 1;
+            continue;
         }
-        *counts.entry(&r.split).or_default().entry(&r.class).or_default() += 1;
+        *counts
+            .entry(&r.split)
+            .or_default()
+            .entry(&r.class)
+            .or_default() += 1;
     }
     let class_names: Vec<String> = match &opts.class_order {
         Some(order) => {
@@ -292,7 +344,16 @@ pub fn analyze(records: &[Record], groups: Option<&[Option<usize>]>, opts: &Bala
     let split_names: Vec<String> = splits.iter().map(|s| s.to_string()).collect();
     let train = training_split(&split_names, opts.split.as_deref())?;
     let vector = |split: &str| -> Vec<usize> {
-        class_names.iter().map(|c| counts.get(split).and_then(|m| m.get(c.as_str())).copied().unwrap_or(0)).collect()
+        class_names
+            .iter()
+            .map(|c| {
+                counts
+                    .get(split)
+                    .and_then(|m| m.get(c.as_str()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect()
     };
     let train_counts = vector(&train);
     let mut out_splits = Vec::new();
@@ -300,19 +361,36 @@ pub fn analyze(records: &[Record], groups: Option<&[Option<usize>]>, opts: &Bala
         let v = vector(split);
         let total: usize = v.iter().sum();
         let nonzero: Vec<usize> = v.iter().copied().filter(|&n| n > 0).collect();
-        let shares: Vec<f64> = v.iter().map(|&n| if total == 0 { 0.0 } else { n as f64 / total as f64 }).collect();
-        let drift = (split != &train && total > 0 && train_counts.iter().sum::<usize>() > 0).then(|| {
-            let tt: usize = train_counts.iter().sum();
-            let (mut best, mut class) = (0.0f64, String::new());
-            for (i, c) in class_names.iter().enumerate() {
-                let d = (shares[i] - train_counts[i] as f64 / tt as f64).abs();
-                if d > best {
-                    (best, class) = (d, c.clone());
+        let shares: Vec<f64> = v
+            .iter()
+            .map(|&n| {
+                if total == 0 {
+                    0.0
+                } else {
+                    n as f64 / total as f64
                 }
-            }
-            let (chi2, df, p_value) = chi_square(&train_counts, &v);
-            Drift { against: train.clone(), max_share_diff: best, class, chi2, df, p_value }
-        });
+            })
+            .collect();
+        let drift =
+            (split != &train && total > 0 && train_counts.iter().sum::<usize>() > 0).then(|| {
+                let tt: usize = train_counts.iter().sum();
+                let (mut best, mut class) = (0.0f64, String::new());
+                for (i, c) in class_names.iter().enumerate() {
+                    let d = (shares[i] - train_counts[i] as f64 / tt as f64).abs();
+                    if d > best {
+                        (best, class) = (d, c.clone());
+                    }
+                }
+                let (chi2, df, p_value) = chi_square(&train_counts, &v);
+                Drift {
+                    against: train.clone(),
+                    max_share_diff: best,
+                    class,
+                    chi2,
+                    df,
+                    p_value,
+                }
+            });
         out_splits.push(SplitBalance {
             split: split.clone(),
             images: total,
@@ -328,15 +406,31 @@ pub fn analyze(records: &[Record], groups: Option<&[Option<usize>]>, opts: &Bala
                 .filter(|(_, n)| **n > 0 && **n < opts.min_count)
                 .map(|(c, _)| c.clone())
                 .collect(),
-            missing: class_names.iter().zip(&v).filter(|(_, n)| **n == 0).map(|(c, _)| c.clone()).collect(),
+            missing: class_names
+                .iter()
+                .zip(&v)
+                .filter(|(_, n)| **n == 0)
+                .map(|(c, _)| c.clone())
+                .collect(),
             drift,
         });
     }
     let w = weights(&train_counts, opts.method, opts.beta);
     let weights = ClassWeights {
-        class_weight: Ordered(w.iter().enumerate().map(|(i, w)| (i.to_string(), *w)).collect()),
+        class_weight: Ordered(
+            w.iter()
+                .enumerate()
+                .map(|(i, w)| (i.to_string(), *w))
+                .collect(),
+        ),
         class_names: class_names.clone(),
-        counts: Ordered(class_names.iter().cloned().zip(train_counts.iter().copied()).collect()),
+        counts: Ordered(
+            class_names
+                .iter()
+                .cloned()
+                .zip(train_counts.iter().copied())
+                .collect(),
+        ),
         method: opts.method,
         split: train,
         dedup: groups.is_some(),
@@ -364,20 +458,32 @@ mod tests {
     #[test]
     fn sklearn_balanced_example() {
         // labels [1, 1, 1, 1, 0, 0] -> classes [0, 1] with counts [2, 4] -> [1.5, 0.75]
-        assert!(close(&weights(&[2, 4], Method::Balanced, 0.999), &[1.5, 0.75]));
+        assert!(close(
+            &weights(&[2, 4], Method::Balanced, 0.999),
+            &[1.5, 0.75]
+        ));
     }
 
     #[test]
     fn other_methods_by_hand() {
         // inverse: 1/2, 1/4 -> mean 0.375 -> 4/3, 2/3
-        assert!(close(&weights(&[2, 4], Method::Inverse, 0.0), &[4.0 / 3.0, 2.0 / 3.0]));
+        assert!(close(
+            &weights(&[2, 4], Method::Inverse, 0.0),
+            &[4.0 / 3.0, 2.0 / 3.0]
+        ));
         let s = [1.0 / 2f64.sqrt(), 0.5];
         let m = (s[0] + s[1]) / 2.0;
-        assert!(close(&weights(&[2, 4], Method::Sqrt, 0.0), &[s[0] / m, s[1] / m]));
+        assert!(close(
+            &weights(&[2, 4], Method::Sqrt, 0.0),
+            &[s[0] / m, s[1] / m]
+        ));
         let b: f64 = 0.9;
         let e = [(1.0 - b) / (1.0 - b.powi(2)), (1.0 - b) / (1.0 - b.powi(4))];
         let sum = e[0] + e[1];
-        assert!(close(&weights(&[2, 4], Method::Effective, 0.9), &[2.0 * e[0] / sum, 2.0 * e[1] / sum]));
+        assert!(close(
+            &weights(&[2, 4], Method::Effective, 0.9),
+            &[2.0 * e[0] / sum, 2.0 * e[1] / sum]
+        ));
         // An empty class gets weight 0, not infinity.
         assert_eq!(weights(&[0, 5], Method::Balanced, 0.9)[0], 0.0);
     }
@@ -413,7 +519,15 @@ mod tests {
         let r = analyze(&records, None, &BalanceOptions::default()).unwrap();
         assert_eq!(r.class_names, vec!["10", "2", "B", "a"]);
         assert_eq!(r.weights.split, "train");
-        assert_eq!(r.weights.counts.0.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![2, 1, 1, 1]);
+        assert_eq!(
+            r.weights
+                .counts
+                .0
+                .iter()
+                .map(|(_, n)| *n)
+                .collect::<Vec<_>>(),
+            vec![2, 1, 1, 1]
+        );
         assert_eq!(r.excluded.values().sum::<usize>(), 2);
         let val = r.splits.iter().find(|s| s.split == "val").unwrap();
         assert_eq!(val.missing, vec!["10", "2", "B"]);
@@ -424,20 +538,41 @@ mod tests {
 
     #[test]
     fn dedup_counts_groups_once_and_single_class() {
-        let records = vec![rec("a/1.jpg", "", "a"), rec("a/2.jpg", "", "a"), rec("a/3.jpg", "", "a")];
+        let records = vec![
+            rec("a/1.jpg", "", "a"),
+            rec("a/2.jpg", "", "a"),
+            rec("a/3.jpg", "", "a"),
+        ];
         let groups = vec![Some(1), Some(1), None];
         let r = analyze(&records, Some(&groups), &BalanceOptions::default()).unwrap();
         assert_eq!(r.weights.counts.0, vec![("a".to_string(), 2)]);
         assert_eq!(r.weights.split, "");
-        assert!(close(&r.weights.class_weight.0.iter().map(|(_, w)| *w).collect::<Vec<_>>(), &[1.0]));
+        assert!(close(
+            &r.weights
+                .class_weight
+                .0
+                .iter()
+                .map(|(_, w)| *w)
+                .collect::<Vec<_>>(),
+            &[1.0]
+        ));
     }
 
     #[test]
     fn class_order_file_must_cover_classes() {
         let records = vec![rec("a/1.jpg", "", "a"), rec("b/1.jpg", "", "b")];
-        let opts = BalanceOptions { class_order: Some(vec!["b".into(), "a".into()]), ..Default::default() };
-        assert_eq!(analyze(&records, None, &opts).unwrap().class_names, vec!["b", "a"]);
-        let bad = BalanceOptions { class_order: Some(vec!["b".into()]), ..Default::default() };
+        let opts = BalanceOptions {
+            class_order: Some(vec!["b".into(), "a".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            analyze(&records, None, &opts).unwrap().class_names,
+            vec!["b", "a"]
+        );
+        let bad = BalanceOptions {
+            class_order: Some(vec!["b".into()]),
+            ..Default::default()
+        };
         assert!(analyze(&records, None, &bad).is_err());
     }
 }

@@ -15,7 +15,10 @@ pub struct UnionFind {
 
 impl UnionFind {
     pub fn new(n: usize) -> Self {
-        UnionFind { parent: (0..n).collect(), size: vec![1; n] }
+        UnionFind {
+            parent: (0..n).collect(),
+            size: vec![1; n],
+        }
     }
 
     pub fn find(&mut self, mut x: usize) -> usize {
@@ -97,7 +100,8 @@ pub fn build(records: &[Record], pairs: impl IntoIterator<Item = (usize, usize)>
     for (a, b) in pairs {
         uf.union(a, b);
     }
-    let mut by_root: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    let mut by_root: std::collections::HashMap<usize, Vec<usize>> =
+        std::collections::HashMap::new();
     for i in 0..records.len() {
         let root = uf.find(i);
         by_root.entry(root).or_default().push(i);
@@ -183,12 +187,19 @@ pub(crate) mod tests {
         assert_eq!(g1[0].members, vec![0, 1]);
         assert!(g1[0].cross_split() && !g1[0].label_conflict());
         assert!(g1[1].within_split() && g1[1].label_conflict());
-        assert_eq!(membership(5, &g1), vec![Some(1), Some(1), Some(2), Some(2), None]);
+        assert_eq!(
+            membership(5, &g1),
+            vec![Some(1), Some(1), Some(2), Some(2), None]
+        );
     }
 
     #[test]
     fn representative_rule() {
-        let mut records = vec![rec("b.jpg", "", "x"), rec("a.jpg", "", "x"), rec("c.png", "", "x")];
+        let mut records = vec![
+            rec("b.jpg", "", "x"),
+            rec("a.jpg", "", "x"),
+            rec("c.png", "", "x"),
+        ];
         // Ties everywhere: path order decides.
         assert_eq!(representative(&[0, 1], &records), 1);
         // Larger file wins over path.

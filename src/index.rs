@@ -324,7 +324,7 @@ fn to_byte_record(r: &Record) -> csv::ByteRecord {
     out
 }
 
-fn field<'a>(rec: &'a csv::ByteRecord, i: usize) -> Result<&'a str> {
+fn field(rec: &csv::ByteRecord, i: usize) -> Result<&str> {
     let raw = rec
         .get(i)
         .with_context(|| format!("missing column {}", HEADER[i]))?;

@@ -344,7 +344,9 @@ impl Walker<'_> {
             } else {
                 String::new()
             };
-            if !is_dir && !has_image_extension(path) && !sniff_is_image(path) {
+            // Only regular files are sniffed: opening a FIFO would block the walk.
+            let regular = entry.file_type().is_file();
+            if !(is_dir || has_image_extension(path) || regular && sniff_is_image(path)) {
                 self.skip(
                     rel,
                     SkipReason::NotImage,

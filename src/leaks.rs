@@ -232,10 +232,8 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
             let r = &records[usable[qi]];
             let mut out = Vec::new();
             let mut queries = vec![(r.phash.unwrap_or_default(), false)];
-            if crop {
-                if let Some(c) = r.phash_crop {
-                    queries.push((c, true));
-                }
+            if crop && let Some(c) = r.phash_crop {
+                queries.push((c, true));
             }
             for &(h, is_crop) in &queries {
                 for &t in transforms {

@@ -9,7 +9,10 @@ pub struct MultiIndex {
 
 impl MultiIndex {
     pub fn new(hashes: &[u64], radius: u32) -> Self {
-        MultiIndex { hashes: hashes.to_vec(), radius }
+        MultiIndex {
+            hashes: hashes.to_vec(),
+            radius,
+        }
     }
     pub fn radius(&self) -> u32 {
         self.radius

@@ -633,7 +633,7 @@ pub fn check_out(root: &Path, out: &Path) -> Result<()> {
         .unwrap_or(Path::new("."));
     let parent = fs::canonicalize(parent)
         .with_context(|| format!("OUT's folder {} does not exist", parent.display()))?;
-    if parent.starts_with(root) {
+    if parent.starts_with(root) || crate::scan::inside(out, root) {
         bail!(
             "OUT {} is inside ROOT {}: choose a folder outside the dataset",
             out.display(),
@@ -703,6 +703,20 @@ pub struct WriteJob<'a> {
     pub dests: &'a [Option<PathBuf>],
 }
 
+/// Test hook simulating a crash or kill midway through [`write`]: when the environment
+/// variable `CLEANSPLIT_ABORT_AFTER_FILES` is set to N (N >= 1), the process calls
+/// [`std::process::abort`] right after the N-th file is placed. `abort` skips destructors
+/// (such as the temporary folder's cleanup) just as SIGKILL does, so a test can check that
+/// an interrupted run leaves no OUT behind. Unset (or not a positive number): no effect.
+fn abort_after_files() -> Option<usize> {
+    std::env::var("CLEANSPLIT_ABORT_AFTER_FILES")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+}
+
 /// Writes OUT: places the files and the given extra files (name, bytes) in a temporary folder
 /// beside OUT, then renames it into place. Nothing under ROOT is opened for writing.
 pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<Warnings> {
@@ -722,6 +736,8 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
         .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
     let mut warnings = Vec::new();
     let mut warned = false;
+    let abort_after = abort_after_files();
+    let mut placed = 0usize;
     for p in plan.placements.iter().filter(|p| p.split.is_some()) {
         let r = &job.records[p.record];
         let (Some(dest), src) = (&job.dests[p.record], job.root.join(&r.path)) else {
@@ -740,6 +756,10 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
                     r.path.display()
                 );
             }
+        }
+        placed += 1;
+        if abort_after.is_some_and(|n| placed >= n) {
+            std::process::abort();
         }
     }
     for (file, bytes) in extra {

@@ -4,6 +4,7 @@
 //! Exit codes: 0 the run completed (findings are not failures), 1 findings named by
 //! `--fail-on` exist, 2 ROOT, the index or an output cannot be used.
 
+mod audit;
 mod balance;
 mod leaks;
 mod scan;
@@ -30,6 +31,7 @@ enum Command {
     Leaks(leaks::Args),
     Balance(balance::Args),
     Split(split::Args),
+    Audit(audit::Args),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -135,6 +137,7 @@ pub fn main() -> ExitCode {
         Command::Leaks(a) => leaks::run(a),
         Command::Balance(a) => balance::run(a),
         Command::Split(a) => split::run(a),
+        Command::Audit(a) => audit::run(a),
     };
     match result {
         Ok(code) => code,

@@ -88,10 +88,10 @@ impl Args {
                 .map(|s| s.to_string())
                 .collect()
         });
-        if let Sizes::Ratio(r) = &sizes {
-            if names.len() != r.len() {
-                bail!("--names gives {} names for {} ratios", names.len(), r.len());
-            }
+        if let Sizes::Ratio(r) = &sizes
+            && names.len() != r.len()
+        {
+            bail!("--names gives {} names for {} ratios", names.len(), r.len());
         }
         if names
             .iter()
@@ -117,10 +117,10 @@ impl Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     let opts = args.options()?;
-    if let Some(k) = args.kfold {
-        if k < 2 {
-            bail!("--kfold needs at least 2 folds");
-        }
+    if let Some(k) = args.kfold
+        && k < 2
+    {
+        bail!("--kfold needs at least 2 folds");
     }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     split::check_out(&outcome.root, &args.out)?;

@@ -78,11 +78,15 @@ pub fn write_groups<W: io::Write>(w: W, records: &[Record], groups: &[Group]) ->
 }
 
 /// Creates `path` (and its folder) and hands a buffered writer to `f`.
-pub fn write_file(path: &Path, f: impl FnOnce(&mut io::BufWriter<fs::File>) -> Result<()>) -> Result<()> {
+pub fn write_file(
+    path: &Path,
+    f: impl FnOnce(&mut io::BufWriter<fs::File>) -> Result<()>,
+) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let file = fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let file =
+        fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut w = io::BufWriter::new(file);
     f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
     io::Write::flush(&mut w).with_context(|| format!("cannot write {}", path.display()))?;

@@ -78,7 +78,8 @@ fn flatten(image: &DynamicImage) -> RgbImage {
     RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let p = rgba.get_pixel(x, y).0;
         let a = u16::from(p[3]);
-        let mix = |c: u8, bg: u8| ((u16::from(c) * a + u16::from(bg) * (255 - a) + 127) / 255) as u8;
+        let mix =
+            |c: u8, bg: u8| ((u16::from(c) * a + u16::from(bg) * (255 - a) + 127) / 255) as u8;
         image::Rgb([
             mix(p[0], BACKDROP[0]),
             mix(p[1], BACKDROP[1]),
@@ -130,7 +131,10 @@ mod tests {
         let img = decode_uri(&data_uri(&p, 160).unwrap()).to_rgb8();
         assert_eq!((img.width(), img.height()), (20, 30));
         let px = img.get_pixel(10, 15).0;
-        assert!(px.iter().zip(BACKDROP).all(|(a, b)| a.abs_diff(b) < 8), "{px:?}");
+        assert!(
+            px.iter().zip(BACKDROP).all(|(a, b)| a.abs_diff(b) < 8),
+            "{px:?}"
+        );
     }
 
     #[test]
@@ -203,7 +207,11 @@ mod tests {
         for &b in data {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -213,7 +221,9 @@ mod tests {
     fn many_in_parallel_keep_order() {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("good.png");
-        RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3])).save(&good).unwrap();
+        RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))
+            .save(&good)
+            .unwrap();
         let bad = dir.path().join("bad.png");
         fs::write(&bad, "x").unwrap();
         let out = data_uris(&[good.clone(), bad, good], 160);

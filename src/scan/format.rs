@@ -180,10 +180,7 @@ pub fn truncation(format: Format, bytes: &[u8]) -> Option<String> {
         Format::Png => rfind(bytes, b"IEND")
             .is_none()
             .then(|| "PNG ends before its IEND chunk".into()),
-        Format::Gif => match gif_frames(bytes) {
-            Ok(_) => None,
-            Err(e) => Some(e),
-        },
+        Format::Gif => gif_frames(bytes).err(),
         Format::Webp => {
             let declared = bytes
                 .get(4..8)

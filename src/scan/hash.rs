@@ -154,9 +154,7 @@ pub fn phash(p: &Plane) -> u64 {
     // tmp[u][x] = sum_y cos[u][y] * p[y][x]
     let mut tmp = [[0f32; DCT_N]; 8];
     for (u, trow) in tmp.iter_mut().enumerate() {
-        for y in 0..DCT_N {
-            let c = cos[u][y];
-            let prow = &p.px[y * DCT_N..(y + 1) * DCT_N];
+        for (&c, prow) in cos[u].iter().zip(p.px.chunks_exact(DCT_N)) {
             for (t, v) in trow.iter_mut().zip(prow) {
                 *t += c * v;
             }

@@ -108,13 +108,11 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         Some(p) => p.clone(),
         None => index::default_path(&root).map_err(ScanError::Index)?,
     };
-    if let Ok(ip) = fs::canonicalize(index_path.parent().unwrap_or(Path::new("."))) {
-        if ip.starts_with(&root) {
-            return Err(ScanError::Index(anyhow::anyhow!(
-                "refusing to write the index inside the dataset ({}): Keras would see a bogus class",
-                index_path.display()
-            )));
-        }
+    if inside(&index_path, &root) {
+        return Err(ScanError::Index(anyhow::anyhow!(
+            "refusing to write the index inside the dataset ({}): Keras would see a bogus class",
+            index_path.display()
+        )));
     }
     let layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
 
@@ -189,6 +187,21 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     })
 }
 
+/// Would `path` (which may not exist yet) land inside `root` (canonical)? Checked on the
+/// nearest existing ancestor, so symlinks and `..` cannot hide it.
+pub fn inside(path: &Path, root: &Path) -> bool {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    abs.ancestors()
+        .find_map(|a| fs::canonicalize(a).ok())
+        .is_some_and(|c| c.starts_with(root))
+}
+
 fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
     if !enabled || len == 0 {
         return indicatif::ProgressBar::hidden();
@@ -242,6 +255,18 @@ pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
             c.size
         );
         return rec;
+    }
+    // Directories named like images, FIFOs, sockets, devices: never opened for reading.
+    match fs::metadata(&c.abs) {
+        Ok(md) if md.is_file() => {}
+        Ok(_) => {
+            rec.message = "not a regular file (a directory, FIFO, socket or device)".into();
+            return rec;
+        }
+        Err(e) => {
+            rec.message = e.to_string();
+            return rec;
+        }
     }
     let bytes = match fs::read(&c.abs) {
         Ok(b) => b,
