@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Precision and recall of `cleansplit leaks` against ground truth, one row per data set.
+
+Runs the real binary on the reference sets in /work/shared/data (never modified: flat sets are
+scanned through a symlink farm WORK/roots/NAME/x/<relpath with / -> __>, because the scanner needs
+class folders; cats_vs_dogs_subset and hymenoptera are scanned in place, index and output go to
+WORK), then compares WORK/NAME/pairs.csv and groups.csv with scripts/truth/NAME.tsv.
+
+Truth files: tab-separated a, b, kind, polarity, paths relative to the set's ROOT; pos = the same
+photo (duplicate), neg = hard negative (e.g. another shot of the same room, a stereo pair). They
+were derived from md5, file names and the sets' ground-truth notes (see the GROUND_TRUTH/NOTES
+files in the data folders). A family is a connected component of pos pairs.
+
+  reported  pairs in pairs.csv
+  true      in-scope pos pairs of the truth
+  found     true pairs whose two files are in one reported group
+  precision correct / (reported - oos), correct = the two files are a pos pair or in one family
+  recall    found / true
+  dmax      largest pHash distance among the correct reported pairs (margin to the radius r)
+  false     reported pairs that are neither (hard negatives are marked 'hard-neg')
+  oos       reported pairs whose truth kind is out of scope (OUT_OF_SCOPE, e.g. the ~30 degree
+            rotation 'rot30'): the product does not claim them, so they count neither for recall
+            nor as false positives
+
+Usage (from the repository root; Python 3.11 standard library only):
+  python3 scripts/eval_leaks.py [--bin target/release/cleansplit] [--data ../shared/data]
+                                [--work DIR] [--geometric all] [--show N]
+"""
+import argparse, csv, json, os, subprocess, sys, tempfile
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TRUTH = Path(__file__).resolve().parent / 'truth'
+OUT_OF_SCOPE = ('rot30',)  # substrings of truth kinds that the matcher does not target
+
+# name, truth file, data folder, prefix inside it (flat sets) or None (scan the folder as is),
+# expectation printed in the last column
+SETS = [
+    ('imagededup_testdata', 'imagededup', 'imagededup_testdata', '', None),
+    ('caltech_101_rand_resize', 'caltech', 'fast_near_duplicate_image_search',
+     'datasets/caltech_101_rand_resize/', 'groups'),
+    ('perceptualhashes_jl_images', 'pjl', 'perceptualhashes_jl_images', '', None),
+    ('twizzle_printscan_pairs', 'twizzle', 'twizzle_printscan_pairs', '', None),
+    ('cats_vs_dogs_subset', 'cats_dogs', 'cats_vs_dogs_subset', None, 'cross'),
+    ('hymenoptera', 'hymenoptera', 'hymenoptera/hymenoptera_data', None, 'zero'),
+    ('package_sample_photos', 'package', 'package_sample_photos', '', 'zero'),
+]
+CALTECH_GROUPS = 17
+
+
+def flat_root(data, base, prefix, work, name):
+    """Symlink every manifest file under prefix into WORK/roots/NAME/x/ (as mkroots.py did)."""
+    out = work / 'roots' / name / 'x'
+    out.mkdir(parents=True, exist_ok=True)
+    with open(data / base / '_manifest.tsv', newline='') as f:
+        for row in csv.DictReader(f, delimiter='\t'):
+            p = row['relpath']
+            if not p.startswith(prefix):
+                continue
+            dst = out / p[len(prefix):].replace('/', '__')
+            if not os.path.lexists(dst):
+                os.symlink(data / base / p, dst)
+    return out.parent
+
+
+def read_csv(path, **kw):
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f, **kw))
+
+
+def key(a, b):
+    return (a, b) if a <= b else (b, a)
+
+
+def families(pos_pairs):
+    parent = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for a, b in pos_pairs:
+        parent[find(a)] = find(b)
+    return find
+
+
+def evaluate(name, truth_file, root, work, args):
+    idx, out = work / f'{name}.csv', work / name
+    cmd = [str(args.bin), 'leaks', str(root), '--index', str(idx), '--out', str(out), '-q']
+    if args.geometric:
+        cmd += ['--geometric', args.geometric]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f'{" ".join(cmd)} failed ({run.returncode}):\n{run.stderr}')
+    summary = json.loads((out / 'summary.json').read_text())
+    pairs = read_csv(out / 'pairs.csv')
+    group_of = {r['path']: r['group'] for r in read_csv(out / 'groups.csv')}
+    truth = {key(r['a'], r['b']): (r['kind'], r['polarity'])
+             for r in read_csv(TRUTH / f'{truth_file}.tsv', delimiter='\t')}
+    fam = families(k for k, (_, pol) in truth.items() if pol == 'pos')
+    oos = lambda kind: any(o in kind for o in OUT_OF_SCOPE)
+
+    ev = dict(name=name, images=len(read_csv(idx)), hashed=summary['hashed'],
+              radius=summary['radius'], reported=len(pairs), false=[], oos=0,
+              groups=len(set(group_of.values())),
+              cross=sum(r['cross_split'] == 'true' for r in pairs))
+    correct, dmax = 0, []
+    for r in pairs:
+        a, b = r['path_a'], r['path_b']
+        kind, pol = truth.get(key(a, b), ('', ''))
+        if pol == 'pos' and oos(kind):
+            ev['oos'] += 1
+        elif pol == 'pos' or (pol != 'neg' and fam(a) == fam(b)):
+            correct += 1
+            dmax.append(int(r['distance']))
+        else:
+            ev['false'].append((r, 'hard-neg ' + kind if pol == 'neg' else 'background'))
+    true = [(k, kind) for k, (kind, pol) in truth.items() if pol == 'pos' and not oos(kind)]
+    ev['missed'] = [(k, kind) for k, kind in true
+                    if not (k[0] in group_of and group_of[k[0]] == group_of.get(k[1]))]
+    ev['true'], ev['found'] = len(true), len(true) - len(ev['missed'])
+    ev['oos_truth'] = sum(1 for kind, pol in truth.values() if pol == 'pos' and oos(kind))
+    ev['dmax'] = max(dmax, default='-')
+    judged = ev['reported'] - ev['oos']
+    ev['precision'] = correct / judged if judged else None
+    ev['recall'] = ev['found'] / ev['true'] if ev['true'] else None
+    return ev
+
+
+def pct(x):
+    return '-' if x is None else f'{100 * x:.1f}%'
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--bin', type=Path, default=REPO / 'target/release/cleansplit')
+    ap.add_argument('--data', type=Path, default=REPO / '../shared/data')
+    ap.add_argument('--work', type=Path, help='roots, indexes and outputs (default: a temp dir)')
+    ap.add_argument('--geometric', choices=['none', 'flip', 'all'],
+                    help='passed to cleansplit (default: the binary\'s default)')
+    ap.add_argument('--show', type=int, default=20, help='list false pairs / misses up to N per set')
+    args = ap.parse_args()
+    args.bin, data = args.bin.resolve(), args.data.resolve()
+    work = (args.work or Path(tempfile.mkdtemp(prefix='cleansplit_eval_'))).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+
+    results = []
+    for name, truth_file, base, prefix, expect in SETS:
+        root = data / base if prefix is None else flat_root(data, base, prefix, work, name)
+        ev = evaluate(name, truth_file, root, work, args)
+        ev['check'] = {'groups': f"groups {ev['groups']} (truth {CALTECH_GROUPS})",
+                       'cross': f"cross-split {ev['cross']} (expect 0)",
+                       'zero': f"pairs {ev['reported']} (expect 0)"}.get(expect, '')
+        results.append(ev)
+
+    print(f'binary {args.bin}  geometric={args.geometric or "default"}  work {work}')
+    head = ('set', 'images', 'r', 'dmax', 'reported', 'true', 'found', 'precision', 'recall',
+            'false', 'oos', 'check')
+    fmt = '{:<27}{:>7}{:>4}{:>5}{:>9}{:>6}{:>6}{:>10}{:>8}{:>6}{:>5}  {}'
+    print(fmt.format(*head))
+    for ev in results:
+        imgs = str(ev['images']) + ('' if ev['hashed'] == ev['images'] else f"({ev['hashed']})")
+        print(fmt.format(ev['name'], imgs, ev['radius'], ev['dmax'], ev['reported'], ev['true'], ev['found'],
+                         pct(ev['precision']), pct(ev['recall']), len(ev['false']), ev['oos'],
+                         ev['check']))
+    print(f'images: files in the index (hashed, if fewer); r: pHash radius chosen by the binary; '
+          f'dmax: largest distance among correct reported pairs. '
+          f'oos: reported pairs of out-of-scope kinds {OUT_OF_SCOPE}, excluded from precision; '
+          f'those truth pairs are excluded from "true" and recall too.')
+
+    for ev in results:
+        lines = []
+        for r, why in ev['false'][:args.show]:
+            lines.append(f"  false  d={r['distance']:>2} {r['match']}/{r['transform']}"
+                         f"{' crop' if r['crop'] == 'true' else ''}  {r['path_a']} ~ {r['path_b']}  [{why}]")
+        if len(ev['false']) > args.show:
+            lines.append(f"  ... {len(ev['false']) - args.show} more false pairs")
+        if len(ev['missed']) <= args.show:
+            lines += [f'  missed [{kind}]  {a} ~ {b}' for (a, b), kind in ev['missed']]
+        else:
+            lines.append(f"  missed by kind: {dict(Counter(k for _, k in ev['missed']))}")
+        if ev['oos_truth']:
+            lines.append(f"  out of scope: {ev['oos']} reported of {ev['oos_truth']} truth pairs")
+        if lines:
+            print(f"\n{ev['name']}:")
+            print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()
