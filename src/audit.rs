@@ -218,9 +218,16 @@ pub fn verdict(
         (Flag::NearConstant, "near-constant (blank)", false),
         (Flag::Animated, "animated", false),
     ] {
-        let n = ok.iter().filter(|r| r.flags.contains(flag)).count();
+        let with: Vec<&&Record> = ok.iter().filter(|r| r.flags.contains(flag)).collect();
+        let n = with.len();
         if n > 0 && (!minority_only || 2 * n < ok.len()) {
-            odd.push(format!("{n} {what}"));
+            let examples: Vec<String> = with
+                .iter()
+                .take(3)
+                .map(|r| r.path.display().to_string())
+                .collect();
+            let more = if n > 3 { ", ..." } else { "" };
+            odd.push(format!("{n} {what} ({}{more})", examples.join(", ")));
         }
     }
     if !odd.is_empty() {
