@@ -57,6 +57,17 @@ pub enum Mode {
     Manifest,
 }
 
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Copy => "copy",
+            Mode::Hardlink => "hardlink",
+            Mode::Symlink => "symlink",
+            Mode::Manifest => "manifest",
+        }
+    }
+}
+
 /// Target sizes of the new splits.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sizes {
@@ -655,6 +666,9 @@ fn place(
     warned: &mut bool,
     warnings: &mut Warnings,
 ) -> Result<()> {
+    if mode == Mode::Manifest {
+        return Ok(());
+    }
     if let Some(dir) = dst.parent() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

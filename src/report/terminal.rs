@@ -382,8 +382,14 @@ pub fn split_summary(r: &crate::split::SplitReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} sources: {} placed, {} dropped; {} units (largest {}), seed {}, mode {:?}",
-        r.sources, r.copied, r.dropped, r.units, r.largest_unit, r.seed, r.mode
+        "{} sources: {} placed, {} dropped; {} units (largest {}), seed {}, mode {}",
+        r.sources,
+        r.copied,
+        r.dropped,
+        r.units,
+        r.largest_unit,
+        r.seed,
+        r.mode.as_str()
     );
     if !r.dropped_by_reason.is_empty() {
         let _ = writeln!(
