@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use memchr::memmem;
+
 /// An image format, as detected from the file's first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
@@ -159,25 +161,24 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     }
 }
 
-fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
-}
-
 /// Returns why the container is cut short, or `None` when its end looks complete.
 pub fn truncation(format: Format, bytes: &[u8]) -> Option<String> {
     match format {
         Format::Jpeg => {
             // The last scan (SOS) must be followed by the end-of-image marker. Inside entropy
-            // coded data 0xFF is always stuffed, so neither marker can occur there by chance;
-            // an embedded EXIF thumbnail's EOI comes before the main image's SOS. Without any
-            // SOS the headers are broken, which the decoder reports as corrupt.
-            let sos = rfind(bytes, &[0xFF, 0xDA])?;
-            match rfind(bytes, &[0xFF, 0xD9]) {
-                Some(e) if e > sos => None,
-                _ => Some("JPEG ends before its end-of-image marker (FF D9)".into()),
-            }
+            // coded data 0xFF is always stuffed, so neither marker occurs there by chance. So:
+            // find the last EOI (normally the final bytes, found at once) and look for a scan
+            // after it; an EXIF thumbnail's EOI comes before the main image's SOS, so a cut
+            // main image is still caught. No SOS at all means broken headers: the decoder
+            // reports that as corrupt.
+            const SOS: &[u8] = &[0xFF, 0xDA];
+            let cut = match memmem::rfind(bytes, &[0xFF, 0xD9]) {
+                Some(e) => memmem::find(&bytes[e..], SOS).is_some(),
+                None => memmem::find(bytes, SOS).is_some(),
+            };
+            cut.then(|| "JPEG ends before its end-of-image marker (FF D9)".into())
         }
-        Format::Png => rfind(bytes, b"IEND")
+        Format::Png => memmem::rfind(bytes, b"IEND")
             .is_none()
             .then(|| "PNG ends before its IEND chunk".into()),
         Format::Gif => gif_frames(bytes).err(),
