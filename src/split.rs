@@ -103,6 +103,15 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// The `group` column: the unit id when the file was placed with others, else empty.
+    pub fn group_field(&self) -> String {
+        if self.grouped {
+            self.unit.to_string()
+        } else {
+            String::new()
+        }
+    }
+
     /// The kind of reason, for counting: `duplicate`, `label conflict`, or `status <status>`.
     pub fn reason_kind(&self) -> &str {
         if self.reason.starts_with("duplicate of") {
@@ -548,14 +557,7 @@ pub fn write_manifest<W: std::io::Write>(
         );
         row.push_field(p.split.map(|s| names[s].as_str()).unwrap_or("").as_bytes());
         row.push_field(r.class.as_bytes());
-        row.push_field(
-            if p.grouped {
-                p.unit.to_string()
-            } else {
-                String::new()
-            }
-            .as_bytes(),
-        );
+        row.push_field(p.group_field().as_bytes());
         row.push_field(if p.split.is_some() {
             b"copied" as &[u8]
         } else {
@@ -582,14 +584,7 @@ pub fn write_folds<W: std::io::Write>(
         let mut row = csv::ByteRecord::new();
         row.push_field(&path_field(&r.path));
         row.push_field(r.class.as_bytes());
-        row.push_field(
-            if p.grouped {
-                p.unit.to_string()
-            } else {
-                String::new()
-            }
-            .as_bytes(),
-        );
+        row.push_field(p.group_field().as_bytes());
         row.push_field(folds[p.unit].to_string().as_bytes());
         wtr.write_byte_record(&row)?;
     }

@@ -1,13 +1,13 @@
 //! Decoding to grayscale: the expensive step of the scan.
 //!
 //! JPEG (most of any photo dataset) goes to libjpeg-turbo (through `mozjpeg`, built from
-//! vendored C with the `cc` crate, no SIMD assembler needed) with DCT-domain downscaling and
-//! grayscale output: it decodes at the smallest n/8 scale whose short side still covers the
-//! 64-pixel reduction, which skips most of the inverse DCT, all chroma upsampling and colour
-//! conversion (benches/scan.rs measures it; README "Speed" has the figures). CMYK/YCCK JPEGs
-//! and every other format go through `image`'s decoders at full size. The pixel count is
-//! checked from the header before any pixel buffer is allocated, and `image`'s allocation
-//! limits stay on.
+//! vendored C by the `cc` crate; with SIMD when `nasm` is installed) with DCT-domain
+//! downscaling and grayscale output: most photos decode at 1/8 scale (block means, no inverse
+//! DCT at all), small ones at the smallest n/8 that keeps 64 px ([`jpeg_scale`]); either way
+//! chroma upsampling and colour conversion are skipped. `benches/scan.rs` measures it; README
+//! "Speed" has the figures. CMYK/YCCK JPEGs and every other format go through `image`'s
+//! decoders at full size. The pixel count is checked from the header before any pixel buffer
+//! is allocated, and `image`'s allocation limits stay on.
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,7 +16,6 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 use mozjpeg::{Decompress, Marker};
 
 use super::format::Format;
-use super::hash::REDUCED;
 use crate::index::{Flag, Flags};
 
 /// A decoded image, reduced to what hashing needs.
@@ -67,11 +66,22 @@ pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, 
     decode_generic(format, bytes, max_pixels)
 }
 
-/// The smallest DCT scale n/8 whose short side still spans the shared reduction.
+/// DCT scaling rule. At 1/8 libjpeg-turbo outputs each 8 x 8 block's DC term, the exact mean
+/// of the block: a perfect box filter that skips the inverse DCT. It is used whenever it keeps
+/// at least this many pixels on the short side (images of 320 px and up); smaller images use the
+/// smallest scale that keeps 64 px, since the reduced 2/8..7/8 inverse DCTs blur small images
+/// more than the hashes tolerate (measured: 1/8 down to 40 px everywhere loses 7% recall on
+/// caltech_101_rand_resize; this rule loses none, see README "Speed").
+pub const MIN_DECODED_SIDE: usize = 40;
+
+/// The DCT scale n/8 for a `w` x `h` JPEG (see [`MIN_DECODED_SIDE`]).
 pub fn jpeg_scale(w: usize, h: usize) -> u8 {
     let short = w.min(h);
-    (1..=8u8)
-        .find(|&n| (short * n as usize).div_ceil(8) >= REDUCED)
+    if short.div_ceil(8) >= MIN_DECODED_SIDE {
+        return 1;
+    }
+    (2..=8u8)
+        .find(|&n| (short * n as usize).div_ceil(8) >= 64)
         .unwrap_or(8)
 }
 
@@ -210,7 +220,8 @@ mod tests {
     fn jpeg_scale_choice() {
         assert_eq!(jpeg_scale(40, 30), 8);
         assert_eq!(jpeg_scale(1024, 768), 1);
-        assert_eq!(jpeg_scale(500, 375), 2);
+        assert_eq!(jpeg_scale(500, 375), 1);
+        assert_eq!(jpeg_scale(300, 240), 3);
         assert_eq!(jpeg_scale(120, 100), 6);
     }
 

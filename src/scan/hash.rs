@@ -225,12 +225,28 @@ pub fn reduction_within(
     }
 }
 
-/// All hashes from the shared reduction.
+/// The fixed resamplings of the 64 x 64 reduction, planned once.
+static FULL_32: LazyLock<reduce::Resampler> = LazyLock::new(|| {
+    reduce::Resampler::new(REDUCED, REDUCED, Rect::full(REDUCED, REDUCED), DCT_N, DCT_N)
+});
+static CROP_32: LazyLock<reduce::Resampler> = LazyLock::new(|| {
+    reduce::Resampler::new(
+        REDUCED,
+        REDUCED,
+        Rect::full(REDUCED, REDUCED).centre(CROP_FRACTION),
+        DCT_N,
+        DCT_N,
+    )
+});
+static FULL_9X8: LazyLock<reduce::Resampler> =
+    LazyLock::new(|| reduce::Resampler::new(REDUCED, REDUCED, Rect::full(REDUCED, REDUCED), 9, 8));
+
+/// All hashes from the shared reduction (64 x 64).
 pub fn hashes_of_reduction(r: &Plane) -> Hashes {
-    let full = Rect::full(r.w, r.h);
-    let p32 = reduce::area_resize(&r.px, r.w, r.h, full, DCT_N, DCT_N);
-    let crop = reduce::area_resize(&r.px, r.w, r.h, full.centre(CROP_FRACTION), DCT_N, DCT_N);
-    let d = reduce::area_resize(&r.px, r.w, r.h, full, 9, 8);
+    assert_eq!((r.w, r.h), (REDUCED, REDUCED));
+    let p32 = FULL_32.apply(&r.px);
+    let crop = CROP_32.apply(&r.px);
+    let d = FULL_9X8.apply(&r.px);
     Hashes {
         phash: phash(&p32),
         dhash: dhash(&d),

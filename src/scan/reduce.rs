@@ -112,6 +112,67 @@ impl AxisWeights {
     }
 }
 
+/// A planned area resampling of a `sw` x `sh` plane's rectangle into `dw` x `dh` cells.
+/// Planning once and applying many times keeps the fixed resamplings of the hashes
+/// allocation-free on the hot path.
+pub struct Resampler {
+    sw: usize,
+    sh: usize,
+    dw: usize,
+    dh: usize,
+    xw: AxisWeights,
+    yw: AxisWeights,
+}
+
+impl Resampler {
+    pub fn new(sw: usize, sh: usize, r: Rect, dw: usize, dh: usize) -> Resampler {
+        assert!(sw > 0 && sh > 0 && dw > 0 && dh > 0);
+        let clamp = |v: f32, hi: usize| v.clamp(0.0, hi as f32);
+        let xw = AxisWeights::new(clamp(r.x0, sw), clamp(r.x1, sw), dw, sw);
+        let yw = AxisWeights::new(clamp(r.y0, sh), clamp(r.y1, sh), dh, sh);
+        Resampler {
+            sw,
+            sh,
+            dw,
+            dh,
+            xw,
+            yw,
+        }
+    }
+
+    /// Applies the resampling to a plane of `sw * sh` values.
+    pub fn apply<T: Copy + Into<f32>>(&self, src: &[T]) -> Plane {
+        let (sw, dw, dh) = (self.sw, self.dw, self.dh);
+        assert_eq!(src.len(), sw * self.sh);
+        let row_lo = self.yw.first[0];
+        let row_hi = self.yw.first[dh - 1] + self.yw.len[dh - 1];
+        // Horizontal pass over the rows the vertical pass needs.
+        let mut tmp = vec![0f32; (row_hi - row_lo) * dw];
+        for (y, out) in (row_lo..row_hi).zip(tmp.chunks_exact_mut(dw)) {
+            let row = &src[y * sw..(y + 1) * sw];
+            for (i, o) in out.iter_mut().enumerate() {
+                let (first, ws) = self.xw.cell(i);
+                *o = row[first..first + ws.len()]
+                    .iter()
+                    .zip(ws)
+                    .map(|(&v, &w)| v.into() * w)
+                    .sum();
+            }
+        }
+        let mut px = vec![0f32; dw * dh];
+        for (oy, out) in px.chunks_exact_mut(dw).enumerate() {
+            let (first, ws) = self.yw.cell(oy);
+            for (k, &w) in ws.iter().enumerate() {
+                let y = first + k - row_lo;
+                for (o, &t) in out.iter_mut().zip(&tmp[y * dw..(y + 1) * dw]) {
+                    *o += t * w;
+                }
+            }
+        }
+        Plane { w: dw, h: dh, px }
+    }
+}
+
 /// Area-averages the rectangle `r` of a `sw` x `sh` plane into `dw` x `dh` cells.
 /// This is a box filter with exact fractional coverage: each source pixel contributes in
 /// proportion to how much of it a cell covers, which is what a perceptual hash wants (every
@@ -124,36 +185,7 @@ pub fn area_resize<T: Copy + Into<f32>>(
     dw: usize,
     dh: usize,
 ) -> Plane {
-    assert!(sw > 0 && sh > 0 && src.len() == sw * sh);
-    let clamp = |v: f32, hi: usize| v.clamp(0.0, hi as f32);
-    let xw = AxisWeights::new(clamp(r.x0, sw), clamp(r.x1, sw), dw, sw);
-    let yw = AxisWeights::new(clamp(r.y0, sh), clamp(r.y1, sh), dh, sh);
-    let row_lo = yw.first[0];
-    let row_hi = yw.first[dh - 1] + yw.len[dh - 1];
-    // Horizontal pass over the rows the vertical pass needs.
-    let mut tmp = vec![0f32; (row_hi - row_lo) * dw];
-    for (y, out) in (row_lo..row_hi).zip(tmp.chunks_exact_mut(dw)) {
-        let row = &src[y * sw..(y + 1) * sw];
-        for (i, o) in out.iter_mut().enumerate() {
-            let (first, ws) = xw.cell(i);
-            *o = row[first..first + ws.len()]
-                .iter()
-                .zip(ws)
-                .map(|(&v, &w)| v.into() * w)
-                .sum();
-        }
-    }
-    let mut px = vec![0f32; dw * dh];
-    for (oy, out) in px.chunks_exact_mut(dw).enumerate() {
-        let (first, ws) = yw.cell(oy);
-        for (k, &w) in ws.iter().enumerate() {
-            let y = first + k - row_lo;
-            for (o, &t) in out.iter_mut().zip(&tmp[y * dw..(y + 1) * dw]) {
-                *o += t * w;
-            }
-        }
-    }
-    Plane { w: dw, h: dh, px }
+    Resampler::new(sw, sh, r, dw, dh).apply(src)
 }
 
 /// Tolerance (gray levels) for a border line to count as uniform. JPEG noise in flat bars
