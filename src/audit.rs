@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use crate::balance::BalanceReport;
 use crate::index::{Flag, Record, Status};
 use crate::layout::{Role, SkipReason, split_role};
-use crate::leaks::Leaks;
+use crate::leaks::{LeakSummary, Leaks};
 use crate::scan::ScanOutcome;
 
 /// Which kinds of findings exist (what `--fail-on` tests).
@@ -44,6 +44,18 @@ pub struct Kinds {
     pub conflict: bool,
     pub duplicate: bool,
     pub problem: bool,
+}
+
+impl Kinds {
+    /// The kinds of findings in scanned records and their leak summary.
+    pub fn of(records: &[Record], leaks: &LeakSummary) -> Kinds {
+        Kinds {
+            leak: leaks.cross_split_groups > 0,
+            conflict: leaks.label_conflict_groups > 0,
+            duplicate: leaks.within_split_groups > 0,
+            problem: records.iter().any(is_problem_file),
+        }
+    }
 }
 
 /// Problem files: not decodable, or not loadable by Keras' directory loaders.
@@ -86,7 +98,7 @@ pub fn verdict(
     let records = &scan.records;
     let s = &leaks.summary;
     let mut out = Vec::new();
-    let mut kinds = Kinds::default();
+    let kinds = Kinds::of(records, s);
 
     // Leakage across splits, phrased for the held-out splits against train.
     if s.splits.len() > 1 {
@@ -111,7 +123,6 @@ pub fn verdict(
                 pct(n, sp.images)
             ));
         }
-        kinds.leak = s.cross_split_groups > 0;
         out.push(if kinds.leak {
             finding(
                 Severity::Problem,
@@ -126,7 +137,6 @@ pub fn verdict(
         });
     }
     // Label conflicts.
-    kinds.conflict = s.label_conflict_groups > 0;
     if kinds.conflict {
         let images: usize = leaks
             .groups
@@ -151,7 +161,6 @@ pub fn verdict(
         ));
     }
     // Duplicates within splits.
-    kinds.duplicate = s.within_split_groups > 0;
     out.push(if kinds.duplicate {
         finding(
             Severity::Warning,
@@ -185,7 +194,6 @@ pub fn verdict(
         .iter()
         .filter(|r| r.flags.contains(Flag::ExtMismatch))
         .count();
-    kinds.problem = records.iter().any(is_problem_file);
     let mut parts: Vec<String> = by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
     if keras_skips > 0 {
         parts.push(format!("{keras_skips} in a format Keras' loaders skip"));

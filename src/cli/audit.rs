@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::balance::BalanceArgs;
 use super::leaks::{LeakArgs, write_outputs};
-use super::{FailOn, OutputFormat, ScanArgs, Verdict};
+use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::{self, Finding, Kinds};
 use cleansplit::balance::BalanceReport;
 use cleansplit::leaks::{self, LeakSummary};
@@ -114,11 +114,5 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    let verdict = Verdict {
-        leak: kinds.leak,
-        conflict: kinds.conflict,
-        duplicate: kinds.duplicate,
-        problem: kinds.problem,
-    };
-    Ok(verdict.exit_code(&args.fail_on))
+    Ok(exit_code(&kinds, &args.fail_on))
 }

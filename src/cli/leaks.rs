@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::{FailOn, OutputFormat, ScanArgs, Verdict};
+use super::{FailOn, OutputFormat, ScanArgs, exit_code};
+use cleansplit::audit::Kinds;
 use cleansplit::leaks::{self, Geometric, LeakOptions};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan;
@@ -50,7 +51,7 @@ pub struct Args {
     /// Print the summary as a table (text) or as JSON on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Exit 1 when such findings exist: leak, conflict, duplicate, any (comma-separated).
+    /// Exit 1 when such findings exist: leak, conflict, duplicate, problem, any (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
     pub fail_on: Vec<FailOn>,
     /// Groups listed on the terminal.
@@ -92,11 +93,5 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    let verdict = Verdict {
-        leak: l.summary.cross_split_groups > 0,
-        conflict: l.summary.label_conflict_groups > 0,
-        duplicate: l.summary.within_split_groups > 0,
-        problem: false,
-    };
-    Ok(verdict.exit_code(&args.fail_on))
+    Ok(exit_code(&Kinds::of(records, &l.summary), &args.fail_on))
 }

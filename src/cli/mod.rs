@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use cleansplit::audit::Kinds;
 use cleansplit::layout::LayoutOptions;
 use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
 
@@ -102,30 +103,19 @@ pub enum FailOn {
     Any,
 }
 
-/// Which kinds of findings a run produced.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Verdict {
-    pub leak: bool,
-    pub conflict: bool,
-    pub duplicate: bool,
-    pub problem: bool,
-}
-
-impl Verdict {
-    /// 1 when a finding named in `fail_on` exists, else 0.
-    pub fn exit_code(&self, fail_on: &[FailOn]) -> ExitCode {
-        let hit = fail_on.iter().any(|f| match f {
-            FailOn::Leak => self.leak,
-            FailOn::Conflict => self.conflict,
-            FailOn::Duplicate => self.duplicate,
-            FailOn::Problem => self.problem,
-            FailOn::Any => self.leak || self.conflict || self.duplicate || self.problem,
-        });
-        if hit {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
+/// 1 when a finding named in `fail_on` exists, else 0.
+pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
+    let hit = fail_on.iter().any(|f| match f {
+        FailOn::Leak => kinds.leak,
+        FailOn::Conflict => kinds.conflict,
+        FailOn::Duplicate => kinds.duplicate,
+        FailOn::Problem => kinds.problem,
+        FailOn::Any => kinds.leak || kinds.conflict || kinds.duplicate || kinds.problem,
+    });
+    if hit {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
