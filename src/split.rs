@@ -172,6 +172,59 @@ pub struct SplitReport {
     pub merged_splits: Vec<String>,
 }
 
+impl SplitReport {
+    /// The figures of a planned split (what `split_report.json` holds).
+    pub fn new(
+        plan: &Plan,
+        records: &[Record],
+        opts: &SplitOptions,
+        mode: Mode,
+        merged_splits: &[String],
+    ) -> Self {
+        let mut dropped_by_reason = BTreeMap::new();
+        for p in plan.placements.iter().filter(|p| p.split.is_none()) {
+            *dropped_by_reason
+                .entry(p.reason_kind().to_string())
+                .or_insert(0usize) += 1;
+        }
+        let copied = plan.placements.iter().filter(|p| p.split.is_some()).count();
+        let sizes = match &opts.sizes {
+            Sizes::Ratio(r) => {
+                format!(
+                    "ratio {}",
+                    r.iter()
+                        .map(|f| f.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            }
+            Sizes::Count(n) => format!("count {n}"),
+        };
+        SplitReport {
+            seed: opts.seed,
+            names: opts.names.clone(),
+            sizes,
+            dedup: opts.dedup,
+            conflicts: opts.conflicts,
+            group_by: opts.group_by.as_ref().map(|r| r.as_str().to_owned()),
+            mode,
+            sources: records.len(),
+            copied,
+            dropped: records.len() - copied,
+            dropped_by_reason,
+            units: plan.units.iter().filter(|u| !u.members.is_empty()).count(),
+            largest_unit: plan
+                .units
+                .iter()
+                .map(|u| u.members.len())
+                .max()
+                .unwrap_or(0),
+            splits: achieved(plan, records, &opts.names),
+            merged_splits: merged_splits.to_vec(),
+        }
+    }
+}
+
 /// A deterministic 64-bit key for `text` under `seed` (BLAKE3), used to order units.
 fn seeded_key(seed: u64, text: &[u8]) -> u64 {
     let mut h = blake3::Hasher::new();

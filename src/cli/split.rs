@@ -139,99 +139,49 @@ pub fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let names = &opts.names;
-    let dests = split::destinations(&plan, records, names);
-    let achieved = split::achieved(&plan, records, names);
-    let mut dropped_by_reason = std::collections::BTreeMap::new();
-    for p in plan.placements.iter().filter(|p| p.split.is_none()) {
-        *dropped_by_reason
-            .entry(p.reason_kind().to_string())
-            .or_insert(0usize) += 1;
-    }
-    let copied = plan.placements.iter().filter(|p| p.split.is_some()).count();
-    let report = split::SplitReport {
-        seed: opts.seed,
-        names: names.clone(),
-        sizes: match &opts.sizes {
-            Sizes::Ratio(r) => format!(
-                "ratio {}",
-                r.iter()
-                    .map(|f| f.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            Sizes::Count(n) => format!("count {n}"),
-        },
-        dedup: opts.dedup,
-        conflicts: opts.conflicts,
-        group_by: args.group_by.clone(),
-        mode: if args.kfold.is_some() {
-            Mode::Manifest
-        } else {
-            args.mode
-        },
-        sources: records.len(),
-        copied,
-        dropped: records.len() - copied,
-        dropped_by_reason,
-        units: plan.units.iter().filter(|u| !u.members.is_empty()).count(),
-        largest_unit: plan
-            .units
-            .iter()
-            .map(|u| u.members.len())
-            .max()
-            .unwrap_or(0),
-        splits: achieved,
-        merged_splits: outcome.layout.splits.clone(),
+    // k folds are a CSV only: the manifest mode places no files.
+    let mode = if args.kfold.is_some() {
+        Mode::Manifest
+    } else {
+        args.mode
     };
-    let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();
+    let dests = split::destinations(&plan, records, &opts.names);
     let job = WriteJob {
         root: &outcome.root,
         out: &args.out,
-        mode: if args.kfold.is_some() {
-            Mode::Manifest
-        } else {
-            args.mode
-        },
+        mode,
         verify: args.verify,
         records,
-        names,
+        names: &opts.names,
         dests: &dests,
     };
+    let report = split::SplitReport::new(&plan, records, &opts, mode, &outcome.layout.splits);
+    let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();
     if let Some(k) = args.kfold {
-        let folds = split::kfold(&plan, k);
-        let mut buf = Vec::new();
-        split::write_folds(&mut buf, &plan, records, &folds)?;
-        extra.push(("folds.csv", buf));
-        let none = vec![None; records.len()];
-        let job = WriteJob {
-            dests: &none,
-            ..job
-        };
-        let plan_without_files = split::Plan {
-            placements: Vec::new(),
-            ..plan.clone()
-        };
-        split::write(&job, &plan_without_files, &extra)?;
-        println!(
-            "wrote {k} stratified group folds of {copied} images to {}/folds.csv",
-            args.out.display()
-        );
-        return Ok(ExitCode::SUCCESS);
+        let mut folds = Vec::new();
+        split::write_folds(&mut folds, &plan, records, &split::kfold(&plan, k))?;
+        extra.push(("folds.csv", folds));
+    } else {
+        let mut manifest = Vec::new();
+        split::write_manifest(&mut manifest, &plan, records, &opts.names, &dests)?;
+        extra.push(("manifest.csv", manifest));
+        extra.push(("split_report.json", serde_json::to_vec_pretty(&report)?));
+        extra.push((
+            "class_weights.json",
+            serde_json::to_vec_pretty(&split::class_weights(&report.splits))?,
+        ));
     }
-    let mut manifest = Vec::new();
-    split::write_manifest(&mut manifest, &plan, records, names, &dests)?;
-    extra.push(("manifest.csv", manifest));
-    extra.push(("split_report.json", serde_json::to_vec_pretty(&report)?));
-    extra.push((
-        "class_weights.json",
-        serde_json::to_vec_pretty(&split::class_weights(&report.splits))?,
-    ));
-    let warnings = split::write(&job, &plan, &extra)?;
-    for w in warnings {
+    for w in split::write(&job, &plan, &extra)? {
         eprintln!("cleansplit: warning: {w}");
     }
-    print!("{}", terminal::split_summary(&report));
+    match args.kfold {
+        Some(k) => println!(
+            "wrote {k} stratified group folds of {} images to {}",
+            report.copied,
+            args.out.join("folds.csv").display()
+        ),
+        None => print!("{}", terminal::split_summary(&report)),
+    }
     println!(
         "wrote {} in {:.2} s",
         args.out.display(),
