@@ -182,11 +182,20 @@ fn rescan_reuses_and_drops_deleted_files() {
     let (_, second, _) = scan(&root, &idx, &[]);
     assert!(second.contains("4 of 4 records reused"), "{second}");
     fs::remove_file(root.join("cats/0.png")).unwrap();
+    // A changed file (new size) is read again, not dropped.
+    fs::write(
+        root.join("cats/1.png"),
+        encode(&picture(80, 60, 7), ImageFormat::Png),
+    )
+    .unwrap();
     let (_, third, records) = scan(&root, &idx, &[]);
     assert!(
-        third.contains("3 of 3 records reused") && third.contains("1 dropped"),
+        third.contains("2 of 3 records reused from the index, 1 read now, 1 dropped"),
         "{third}"
     );
+    assert_eq!(record(&records, "cats/1.png").width, 80);
+    let (_, fourth, _) = scan(&root, &idx, &[]);
+    assert!(fourth.contains("3 of 3 records reused"), "{fourth}");
     assert_eq!(records.len(), 3);
     let (_, forced, _) = scan(&root, &idx, &["--rehash"]);
     assert!(forced.contains("0 of 3 records reused"), "{forced}");

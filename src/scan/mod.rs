@@ -127,7 +127,6 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             ),
         },
     };
-    let previous_len = previous.len();
 
     let mut reused_records = Vec::new();
     let mut todo: Vec<&Candidate> = Vec::new();
@@ -142,13 +141,8 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         }
     }
     let reused = reused_records.len();
-    let dropped = previous_len
-        - reused
-        - layout
-            .files
-            .iter()
-            .filter(|c| previous.contains_key(&c.rel))
-            .count();
+    // What is left of the previous index: files that are gone.
+    let dropped = previous.len();
 
     let bar = progress_bar(opts.progress, todo.len() as u64);
     let max_pixels = opts.max_pixels;
