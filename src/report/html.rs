@@ -23,8 +23,9 @@ pub const THUMB_SIDE: u32 = 160;
 /// Members shown per duplicate group; the rest are counted.
 pub const MAX_MEMBERS: usize = 8;
 /// Flags that make a usable file worth listing under "Problem files".
-const NOTABLE_FLAGS: [Flag; 7] = [
+const NOTABLE_FLAGS: [Flag; 8] = [
     Flag::KerasSkips,
+    Flag::Alpha,
     Flag::ExtMismatch,
     Flag::Tiny,
     Flag::NearConstant,
@@ -982,117 +983,10 @@ fn problem_row(r: &Record) -> String {
 // ---------------------------------------------------------------------------------------
 // Style and script.
 
-const CSS: &str = r#"
-:root { --fg: #1f2937; --muted: #6b7280; --line: #e5e7eb; --zebra: #f9fafb; --box: #f3f4f6;
-  --ok: #15803d; --ok-bg: #dcfce7; --warn: #b45309; --warn-bg: #fef3c7;
-  --bad: #b91c1c; --bad-bg: #fee2e2; --accent: #2563eb; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--fg); background: #fff; line-height: 1.5; font-size: 15px;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header, main, .toc ul { max-width: 1160px; margin: 0 auto; padding: 0 24px; }
-header { padding-top: 28px; }
-h1 { font-size: 24px; margin: 0 0 4px; word-break: break-all; }
-h2 { font-size: 20px; margin: 0 0 12px; padding-bottom: 6px; border-bottom: 2px solid var(--line); }
-h3 { font-size: 15px; margin: 18px 0 8px; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px;
-  background: var(--box); padding: 1px 5px; border-radius: 4px; overflow-wrap: anywhere; }
-a { color: var(--accent); }
-.muted { color: var(--muted); font-weight: normal; }
-.ok-text { color: var(--ok); }
-.stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 10px;
-  margin: 16px 0 8px; }
-.stat { border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; }
-.stat b { display: block; font-size: 20px; }
-.stat span { color: var(--muted); font-size: 13px; }
-.toc { position: sticky; top: 0; z-index: 10; background: rgba(255,255,255,0.96);
-  border-bottom: 1px solid var(--line); margin-top: 12px; }
-.toc ul { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 18px; padding-top: 8px;
-  padding-bottom: 8px; font-size: 14px; }
-.toc a { text-decoration: none; }
-.toc a:hover { text-decoration: underline; }
-section { padding: 22px 0 10px; scroll-margin-top: 44px; }
-.badge { display: inline-block; font-size: 12px; font-weight: 600; text-transform: uppercase;
-  letter-spacing: 0.03em; padding: 1px 8px; border-radius: 999px; }
-.badge.ok { color: var(--ok); background: var(--ok-bg); }
-.badge.warning { color: var(--warn); background: var(--warn-bg); }
-.badge.problem { color: var(--bad); background: var(--bad-bg); }
-.overall { font-weight: 600; }
-.finding { border-left: 4px solid var(--line); background: var(--zebra); border-radius: 6px;
-  padding: 10px 14px; margin: 10px 0; }
-.finding.ok { border-left-color: var(--ok); }
-.finding.warning { border-left-color: var(--warn); background: #fffbeb; }
-.finding.problem { border-left-color: var(--bad); background: #fef2f2; }
-.finding p { margin: 4px 0; }
-.finding .topic { font-weight: 600; margin-left: 6px; }
-.finding .headline { font-weight: 600; }
-.finding .fix code { background: #fff; border: 1px solid var(--line); }
-table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 14px; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
-thead th { background: var(--box); font-weight: 600; }
-tfoot th { border-top: 2px solid var(--line); }
-tbody tr:nth-child(even) { background: var(--zebra); }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.counts { width: auto; min-width: 420px; }
-.scroll { overflow-x: auto; }
-.chart { display: block; max-width: 100%; height: auto; margin: 8px 0 12px; }
-.chart text { font-size: 12px; fill: var(--fg); }
-.chart .value, .chart .axis { fill: var(--muted); }
-.chart .legend { font-size: 13px; }
-.chart .grid { stroke: var(--line); }
-.chart .track { fill: var(--box); }
-.chart .leak { fill: #dc2626; }
-.chart .clean { fill: var(--ok); }
-.thumbbox { width: 168px; height: 168px; display: flex; align-items: center; justify-content: center;
-  background: var(--box); border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }
-.thumb { max-width: 160px; max-height: 160px; display: block; }
-.nothumb { color: var(--muted); font-size: 12px; }
-.path { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px;
-  overflow-wrap: anywhere; }
-.meta { color: var(--muted); font-size: 13px; }
-.meta b { color: var(--bad); }
-table.pairs td.img { width: 40%; }
-.imgcell { display: flex; gap: 12px; align-items: flex-start; }
-.imgcell .thumbbox { flex: none; }
-td.match dl { display: grid; grid-template-columns: max-content 1fr; gap: 0 10px; margin: 6px 0; font-size: 13px; }
-td.match dt { color: var(--muted); }
-td.match dd { margin: 0; }
-.kind { font-weight: 600; }
-.kind.exact { color: var(--bad); }
-.kind.near { color: var(--warn); }
-.groups { display: flex; flex-direction: column; gap: 12px; }
-.group { border: 1px solid var(--line); border-radius: 8px; padding: 4px 14px 12px; }
-.group.conflict { border-color: #fecaca; }
-.members { display: flex; flex-wrap: wrap; gap: 14px; }
-.member { margin: 0; width: 168px; }
-.member figcaption { margin-top: 4px; }
-.keep { font-size: 11px; font-weight: 600; color: var(--ok); background: var(--ok-bg);
-  padding: 0 6px; border-radius: 999px; }
-.more { color: var(--muted); font-style: italic; }
-.flag { display: inline-block; font-size: 12px; padding: 0 6px; border-radius: 4px;
-  background: var(--box); margin: 1px 0; }
-.flag.notable { background: var(--warn-bg); color: var(--warn); }
-td.path { max-width: 360px; }
-td.message { color: var(--muted); font-size: 13px; word-break: break-word; }
-input.filter { font: inherit; font-size: 14px; padding: 6px 10px; width: 100%; max-width: 420px;
-  border: 1px solid var(--line); border-radius: 6px; margin: 4px 0 8px; }
-[hidden] { display: none !important; }
-"#;
+const CSS: &str = include_str!("report.css");
 
 /// Shows the filter boxes and hides non-matching items; the page works without it.
-const SCRIPT: &str = r#"
-document.querySelectorAll('input.filter').forEach(function (box) {
-  var target = document.getElementById(box.getAttribute('data-filter'));
-  if (!target) { return; }
-  var items = target.querySelectorAll('.pair, .group, .problem');
-  box.hidden = false;
-  box.addEventListener('input', function () {
-    var q = box.value.trim().toLowerCase();
-    items.forEach(function (el) {
-      el.hidden = q !== '' && el.textContent.toLowerCase().indexOf(q) < 0;
-    });
-  });
-});
-"#;
+const SCRIPT: &str = include_str!("report.js");
 
 #[cfg(test)]
 mod tests {
