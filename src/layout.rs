@@ -270,6 +270,42 @@ impl Walker<'_> {
         });
     }
 
+    /// Adds an image candidate: its class is the first folder `below` the split (or its label).
+    fn add(
+        &mut self,
+        path: &Path,
+        below: &Path,
+        split: &str,
+        class_level: bool,
+        size: u64,
+        mtime_ns: i64,
+    ) {
+        let rel = path.strip_prefix(self.root).unwrap_or(path).to_path_buf();
+        let class = match self.labels {
+            Some(labels) => match label_for(labels, &rel) {
+                Some(l) => l,
+                None => {
+                    self.skip(rel, SkipReason::Unlabeled, "no row in the labels file");
+                    return;
+                }
+            },
+            None if class_level => below
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        self.files.push(Candidate {
+            rel,
+            abs: path.to_path_buf(),
+            split: split.to_owned(),
+            class,
+            size,
+            mtime_ns,
+        });
+    }
+
     fn walk(&mut self, base: &Path, split: &str, class_level: bool) {
         let walker = WalkDir::new(base)
             .follow_links(true)
@@ -284,7 +320,20 @@ impl Walker<'_> {
                         .path()
                         .map(|p| p.strip_prefix(self.root).unwrap_or(p).to_path_buf())
                         .unwrap_or_default();
-                    let msg = if err.loop_ancestor().is_some() {
+                    let is_loop = err.loop_ancestor().is_some();
+                    let below = err.path().and_then(|p| p.strip_prefix(base).ok());
+                    // A file named like an image that cannot be followed (a broken link, no
+                    // permission) is indexed, so the scan records it as unreadable with the
+                    // operating system's message; a loop or an unreadable folder is a skip.
+                    if let (Some(p), Some(below)) = (err.path(), below)
+                        && !is_loop
+                        && has_image_extension(p)
+                        && (!class_level || below.components().count() > 1)
+                    {
+                        self.add(p, below, split, class_level, 0, 0);
+                        continue;
+                    }
+                    let msg = if is_loop {
                         "symlink loop".to_string()
                     } else {
                         err.to_string()
@@ -335,15 +384,6 @@ impl Walker<'_> {
             if is_dir && !(has_image_extension(path) && (!class_level || depth > 1)) {
                 continue;
             }
-            let class = if class_level {
-                below
-                    .components()
-                    .next()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            };
             // Only regular files are sniffed: opening a FIFO would block the walk.
             let regular = entry.file_type().is_file();
             if !(is_dir || has_image_extension(path) || regular && sniff_is_image(path)) {
@@ -354,28 +394,11 @@ impl Walker<'_> {
                 );
                 continue;
             }
-            let class = match self.labels {
-                Some(labels) => match label_for(labels, &rel) {
-                    Some(l) => l,
-                    None => {
-                        self.skip(rel, SkipReason::Unlabeled, "no row in the labels file");
-                        continue;
-                    }
-                },
-                None => class,
-            };
             let (size, mtime) = match entry.metadata() {
                 Ok(md) => (if md.is_dir() { 0 } else { md.len() }, mtime_ns(&md)),
                 Err(_) => (0, 0),
             };
-            self.files.push(Candidate {
-                rel,
-                abs: path.to_path_buf(),
-                split: split.to_owned(),
-                class,
-                size,
-                mtime_ns: mtime,
-            });
+            self.add(path, below, split, class_level, size, mtime);
         }
     }
 }

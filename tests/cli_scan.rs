@@ -242,6 +242,11 @@ fn every_bad_input_gets_a_status_and_counts_add_up() {
         std::os::unix::fs::symlink(root.join("train"), root.join("train/a/loop")).unwrap();
         std::os::unix::fs::symlink(root.join("nowhere.jpg"), root.join("train/a/broken.jpg"))
             .unwrap();
+        // A FIFO named like an image must not block the scan.
+        let made = std::process::Command::new("mkfifo")
+            .arg(root.join("train/a/pipe.jpg"))
+            .status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
     }
     let idx = tmp.path().join("index.csv");
     let (code, stdout, records) = scan(&root, &idx, &["--max-pixels", "50000000"]);
@@ -263,6 +268,8 @@ fn every_bad_input_gets_a_status_and_counts_add_up() {
             .find(|r| r.path.as_os_str().as_bytes().ends_with(b"bad\xffname.jpg"))
             .unwrap();
         assert_eq!(bad.status, Status::Ok);
+        assert_eq!(status("train/a/broken.jpg"), Status::Unreadable);
+        assert_eq!(status("train/a/pipe.jpg"), Status::Unreadable);
     }
     for r in &records {
         if r.status != Status::Ok {
