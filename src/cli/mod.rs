@@ -122,6 +122,19 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let scan_args = match &cli.command {
+        Command::Scan(a) => &a.scan,
+        Command::Leaks(a) => &a.scan,
+        Command::Balance(a) => &a.scan,
+        Command::Split(a) => &a.scan,
+        Command::Audit(a) => &a.scan,
+    };
+    // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
+    if let Some(n) = scan_args.jobs {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),
