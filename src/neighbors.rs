@@ -207,19 +207,32 @@ impl MultiIndex {
         for (k, chunk) in self.chunks.iter().enumerate() {
             let qv = chunk.spec.value(query);
             for &mask in &chunk.masks {
-                let bucket = chunk.bucket(qv ^ mask);
-                let hashes = &chunk.hashes[bucket.clone()];
-                if !any_within(hashes, query, r) {
-                    continue;
-                }
-                let ids = &chunk.ids[bucket];
-                for (&h, &id) in hashes.iter().zip(ids) {
-                    let x = h ^ query;
-                    let d = x.count_ones();
-                    if d <= r && self.first_chunk_is(k, x) {
-                        f(id, d);
-                    }
-                }
+                self.scan_bucket(k, chunk.bucket(qv ^ mask), query, &mut f);
+            }
+        }
+    }
+
+    /// Reports every entry of chunk `k`'s `bucket` within the radius of `query` for which `k`
+    /// is the first qualifying chunk (so each pair is reported by exactly one chunk).
+    #[inline]
+    fn scan_bucket(
+        &self,
+        k: usize,
+        bucket: std::ops::Range<usize>,
+        query: u64,
+        mut f: impl FnMut(u32, u32),
+    ) {
+        let chunk = &self.chunks[k];
+        let r = self.radius;
+        let hashes = &chunk.hashes[bucket.clone()];
+        if !any_within(hashes, query, r) {
+            return;
+        }
+        for (&h, &id) in hashes.iter().zip(&chunk.ids[bucket]) {
+            let x = h ^ query;
+            let d = x.count_ones();
+            if d <= r && self.first_chunk_is(k, x) {
+                f(id, d);
             }
         }
     }
@@ -246,7 +259,6 @@ impl MultiIndex {
     /// these stay in cache. By symmetry a query only scans the entries after it in its own
     /// bucket and the buckets with a larger chunk value, so each pair is met once per chunk.
     fn pairs_unsorted(&self) -> Vec<(u32, u32, u32)> {
-        let r = self.radius;
         let mut out = Vec::new();
         for (k, chunk) in self.chunks.iter().enumerate() {
             let found = (0..chunk.hashes.len())
@@ -265,18 +277,9 @@ impl MultiIndex {
                         } else {
                             continue;
                         };
-                        let hashes = &chunk.hashes[bucket.clone()];
-                        if !any_within(hashes, query, r) {
-                            continue;
-                        }
-                        let ids = &chunk.ids[bucket];
-                        for (&h, &id) in hashes.iter().zip(ids) {
-                            let x = h ^ query;
-                            let d = x.count_ones();
-                            if d <= r && self.first_chunk_is(k, x) {
-                                acc.push((qid.min(id), qid.max(id), d));
-                            }
-                        }
+                        self.scan_bucket(k, bucket, query, |id, d| {
+                            acc.push((qid.min(id), qid.max(id), d))
+                        });
                     }
                     acc
                 })
