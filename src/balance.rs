@@ -38,6 +38,9 @@ pub struct BalanceOptions {
     pub min_count: usize,
     /// Class index order (`--class-order`); `None` for Keras' order (sorted names).
     pub class_order: Option<Vec<String>>,
+    /// Class folders per split, empty ones included (`Layout::class_dirs`). Keras indexes the
+    /// classes of the folder it loads, so the weights follow the training split's folders.
+    pub class_dirs: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Default for BalanceOptions {
@@ -48,6 +51,7 @@ impl Default for BalanceOptions {
             split: None,
             min_count: 10,
             class_order: None,
+            class_dirs: BTreeMap::new(),
         }
     }
 }
@@ -306,7 +310,12 @@ pub fn analyze(
     let mut excluded: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen_groups: HashSet<(&str, &str, usize)> = HashSet::new();
     let mut counts: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
-    let mut all_classes: BTreeSet<&str> = BTreeSet::new();
+    let mut all_classes: BTreeSet<&str> = opts
+        .class_dirs
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .collect();
     let mut splits: BTreeSet<&str> = BTreeSet::new();
     for (i, r) in records.iter().enumerate() {
         all_classes.insert(&r.class);
@@ -343,8 +352,8 @@ pub fn analyze(
     };
     let split_names: Vec<String> = splits.iter().map(|s| s.to_string()).collect();
     let train = training_split(&split_names, opts.split.as_deref())?;
-    let vector = |split: &str| -> Vec<usize> {
-        class_names
+    let count_of = |split: &str, names: &[String]| -> Vec<usize> {
+        names
             .iter()
             .map(|c| {
                 counts
@@ -355,10 +364,10 @@ pub fn analyze(
             })
             .collect()
     };
-    let train_counts = vector(&train);
+    let train_counts = count_of(&train, &class_names);
     let mut out_splits = Vec::new();
     for split in &split_names {
-        let v = vector(split);
+        let v = count_of(split, &class_names);
         let total: usize = v.iter().sum();
         let nonzero: Vec<usize> = v.iter().copied().filter(|&n| n > 0).collect();
         let shares: Vec<f64> = v
@@ -415,7 +424,14 @@ pub fn analyze(
             drift,
         });
     }
-    let w = weights(&train_counts, opts.method, opts.beta);
+    // Keras' class indices: the sorted class folders of the training folder (empty ones
+    // too), unless --class-order says otherwise.
+    let weight_names: Vec<String> = match (&opts.class_order, opts.class_dirs.get(&train)) {
+        (None, Some(dirs)) if !dirs.is_empty() => dirs.iter().cloned().collect(),
+        _ => class_names.clone(),
+    };
+    let weight_counts = count_of(&train, &weight_names);
+    let w = weights(&weight_counts, opts.method, opts.beta);
     let weights = ClassWeights {
         class_weight: Ordered(
             w.iter()
@@ -423,14 +439,14 @@ pub fn analyze(
                 .map(|(i, w)| (i.to_string(), *w))
                 .collect(),
         ),
-        class_names: class_names.clone(),
         counts: Ordered(
-            class_names
+            weight_names
                 .iter()
                 .cloned()
-                .zip(train_counts.iter().copied())
+                .zip(weight_counts.iter().copied())
                 .collect(),
         ),
+        class_names: weight_names,
         method: opts.method,
         split: train,
         dedup: groups.is_some(),
@@ -556,6 +572,38 @@ mod tests {
                 .collect::<Vec<_>>(),
             &[1.0]
         ));
+    }
+
+    #[test]
+    fn weights_follow_the_training_folder_like_keras() {
+        // train has classes a and c (and an empty folder d); val also has b. Keras' train
+        // loader indexes a=0, c=1, d=2: the weights must use the same indices.
+        let records = vec![
+            rec("train/a/1.jpg", "train", "a"),
+            rec("train/c/1.jpg", "train", "c"),
+            rec("train/c/2.jpg", "train", "c"),
+            rec("val/b/1.jpg", "val", "b"),
+        ];
+        let mut dirs = BTreeMap::new();
+        dirs.insert(
+            "train".to_string(),
+            ["a", "c", "d"].iter().map(|s| s.to_string()).collect(),
+        );
+        dirs.insert(
+            "val".to_string(),
+            ["b"].iter().map(|s| s.to_string()).collect(),
+        );
+        let opts = BalanceOptions {
+            class_dirs: dirs,
+            ..Default::default()
+        };
+        let r = analyze(&records, None, &opts).unwrap();
+        assert_eq!(r.weights.class_names, vec!["a", "c", "d"]);
+        assert_eq!(r.class_names, vec!["a", "b", "c", "d"]);
+        let w: Vec<f64> = r.weights.class_weight.0.iter().map(|(_, w)| *w).collect();
+        assert!(close(&w, &[3.0 / 3.0, 3.0 / 6.0, 0.0]), "{w:?}");
+        let train = r.splits.iter().find(|s| s.split == "train").unwrap();
+        assert_eq!(train.missing, vec!["b", "d"]);
     }
 
     #[test]

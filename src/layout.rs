@@ -154,6 +154,9 @@ pub struct Layout {
     /// Image files, sorted by path.
     pub files: Vec<Candidate>,
     pub skipped: Vec<Skipped>,
+    /// Class folders per split (`""` without splits), empty ones included: what Keras'
+    /// directory loaders take as the class list. Empty for layouts with a labels CSV.
+    pub class_dirs: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Layout {
@@ -495,12 +498,39 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
     } = w;
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let mut class_dirs = BTreeMap::new();
+    if class_level {
+        let bases: Vec<String> = if splits.is_empty() {
+            vec![String::new()]
+        } else {
+            splits.clone()
+        };
+        for split in bases {
+            class_dirs.insert(split.clone(), subfolders(&root.join(&split)));
+        }
+    }
     Ok(Layout {
         kind,
         splits,
         files,
         skipped,
+        class_dirs,
     })
+}
+
+/// Names of the visible subfolders of `dir` (what `os.listdir` + isdir gives Keras, minus
+/// hidden and OS-junk folders, which cleansplit never treats as classes).
+fn subfolders(dir: &Path) -> BTreeSet<String> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| fs::metadata(e.path()).is_ok_and(|m| m.is_dir()))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.') && !is_os_junk(n))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -559,6 +589,20 @@ mod tests {
         assert_eq!(c[&SkipReason::OsJunk], 2); // .DS_Store, __MACOSX
         assert_eq!(c[&SkipReason::NotImage], 1);
         assert_eq!(c[&SkipReason::NotASplit], 1);
+    }
+
+    #[test]
+    fn class_folders_include_empty_ones() {
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "train/a/1.jpg", b"x");
+        touch(d.path(), "train/c/notes.txt", b"x");
+        fs::create_dir_all(d.path().join("train/b")).unwrap();
+        fs::create_dir_all(d.path().join("train/.cache")).unwrap();
+        touch(d.path(), "val/a/1.jpg", b"x");
+        let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+        let train: Vec<&str> = l.class_dirs["train"].iter().map(String::as_str).collect();
+        assert_eq!(train, vec!["a", "b", "c"]);
+        assert_eq!(l.class_dirs["val"].len(), 1);
     }
 
     #[test]

@@ -648,7 +648,9 @@ pub fn write_folds<W: std::io::Write>(
 /// Class weights of the new training split (first split), in `balance`'s format.
 pub fn class_weights(splits: &[SplitTargets]) -> balance::ClassWeights {
     let train = &splits[0];
-    let counts: Vec<usize> = train.classes.iter().map(|c| c.achieved).collect();
+    // Only classes that got a folder in OUT/<train>: that is the list Keras indexes.
+    let present: Vec<&ClassTarget> = train.classes.iter().filter(|c| c.achieved > 0).collect();
+    let counts: Vec<usize> = present.iter().map(|c| c.achieved).collect();
     let w = balance::weights(&counts, balance::Method::Balanced, 0.999);
     balance::ClassWeights {
         class_weight: Ordered(
@@ -657,10 +659,9 @@ pub fn class_weights(splits: &[SplitTargets]) -> balance::ClassWeights {
                 .map(|(i, w)| (i.to_string(), *w))
                 .collect(),
         ),
-        class_names: train.classes.iter().map(|c| c.class.clone()).collect(),
+        class_names: present.iter().map(|c| c.class.clone()).collect(),
         counts: Ordered(
-            train
-                .classes
+            present
                 .iter()
                 .map(|c| (c.class.clone(), c.achieved))
                 .collect(),

@@ -59,7 +59,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let l = leaks::analyze(records, &args.leak.options());
     // Balance needs a split named like train when there are several; without one the audit
     // still runs and says so.
-    let (balance, balance_note) = match args.balance.analyze(records, Some(&l)) {
+    let (balance, balance_note) = match args.balance.analyze(&outcome, Some(&l)) {
         Ok(b) => (Some(b), None),
         Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
     };

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
 use cleansplit::balance::{self, BalanceOptions, Method};
 use cleansplit::report::{tables, terminal};
+use cleansplit::scan::ScanOutcome;
 use cleansplit::{groups, leaks, scan};
 
 /// Options of the balance checker (shared with `audit`).
@@ -55,19 +56,25 @@ impl BalanceArgs {
             split: self.split.clone(),
             min_count: self.min_count,
             class_order,
+            class_dirs: Default::default(),
         })
     }
 
-    /// Runs the balance checker, deduplicating with `leaks` when `--dedup` is on.
+    /// Runs the balance checker on a scan, deduplicating with `leaks` when `--dedup` is on.
     pub fn analyze(
         &self,
-        records: &[cleansplit::index::Record],
+        scan: &ScanOutcome,
         l: Option<&leaks::Leaks>,
     ) -> Result<balance::BalanceReport> {
+        let records = &scan.records;
         let membership = l
             .filter(|_| self.dedup)
             .map(|l| groups::membership(records.len(), &l.groups));
-        balance::analyze(records, membership.as_deref(), &self.options()?)
+        let opts = BalanceOptions {
+            class_dirs: scan.layout.class_dirs.clone(),
+            ..self.options()?
+        };
+        balance::analyze(records, membership.as_deref(), &opts)
     }
 }
 
@@ -100,7 +107,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .balance
         .dedup
         .then(|| leaks::analyze(records, &args.leak.options()));
-    let report = args.balance.analyze(records, l.as_ref())?;
+    let report = args.balance.analyze(&outcome, l.as_ref())?;
     if args.keras_dict {
         tables::write_json(&args.out, &report.weights.class_weight)?;
     } else {
