@@ -82,6 +82,33 @@ pub struct ClassWeights {
     pub dedup: bool,
 }
 
+impl ClassWeights {
+    /// Weights of `names` (in class-index order) with these `counts`, by `method`.
+    pub fn new(
+        names: Vec<String>,
+        counts: &[usize],
+        method: Method,
+        beta: f64,
+        split: String,
+        dedup: bool,
+    ) -> Self {
+        let w = weights(counts, method, beta);
+        ClassWeights {
+            class_weight: Ordered(
+                w.iter()
+                    .enumerate()
+                    .map(|(i, w)| (i.to_string(), *w))
+                    .collect(),
+            ),
+            counts: Ordered(names.iter().cloned().zip(counts.iter().copied()).collect()),
+            class_names: names,
+            method,
+            split,
+            dedup,
+        }
+    }
+}
+
 /// Drift of class proportions between the training split and another split.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Drift {
@@ -431,26 +458,14 @@ pub fn analyze(
         _ => class_names.clone(),
     };
     let weight_counts = count_of(&train, &weight_names);
-    let w = weights(&weight_counts, opts.method, opts.beta);
-    let weights = ClassWeights {
-        class_weight: Ordered(
-            w.iter()
-                .enumerate()
-                .map(|(i, w)| (i.to_string(), *w))
-                .collect(),
-        ),
-        counts: Ordered(
-            weight_names
-                .iter()
-                .cloned()
-                .zip(weight_counts.iter().copied())
-                .collect(),
-        ),
-        class_names: weight_names,
-        method: opts.method,
-        split: train,
-        dedup: groups.is_some(),
-    };
+    let weights = ClassWeights::new(
+        weight_names,
+        &weight_counts,
+        opts.method,
+        opts.beta,
+        train,
+        groups.is_some(),
+    );
     Ok(BalanceReport {
         class_names,
         splits: out_splits,

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use crate::index::Record;
-use crate::scan::format::Format;
 
 /// Disjoint sets over `0..n` with path halving and union by size.
 #[derive(Debug, Clone)]
@@ -74,10 +73,6 @@ impl Group {
     }
 }
 
-fn lossless(r: &Record) -> bool {
-    Format::parse(&r.format).is_some_and(Format::is_lossless)
-}
-
 /// The member a clean dataset keeps: highest pixel count, then lossless over lossy format,
 /// then the larger file, then the first path. Deterministic for the same records.
 pub fn representative(members: &[usize], records: &[Record]) -> usize {
@@ -87,7 +82,7 @@ pub fn representative(members: &[usize], records: &[Record]) -> usize {
             let (ra, rb) = (&records[a], &records[b]);
             rb.pixels()
                 .cmp(&ra.pixels())
-                .then(lossless(rb).cmp(&lossless(ra)))
+                .then(rb.lossless_format().cmp(&ra.lossless_format()))
                 .then(rb.size.cmp(&ra.size))
                 .then(ra.path.cmp(&rb.path))
         })

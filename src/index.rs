@@ -239,6 +239,13 @@ impl Record {
         self.is_ok() && !self.flags.contains(Flag::KerasSkips)
     }
 
+    /// Stored in a lossless format (PNG, BMP, ...): ranks above lossy copies when choosing a
+    /// representative, and two lossless files with the same hashes hold the same pixels.
+    pub fn lossless_format(&self) -> bool {
+        crate::scan::format::Format::parse(&self.format)
+            .is_some_and(crate::scan::format::Format::is_lossless)
+    }
+
     /// Pixel count, used to rank duplicate-group representatives.
     pub fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
@@ -269,14 +276,16 @@ fn parse_opt_hex(s: &str) -> Result<Option<u64>> {
     }
 }
 
+/// A path as raw bytes for CSV output (shared by every CSV the tool writes), so non-UTF-8
+/// names survive a round trip.
 #[cfg(unix)]
-fn path_to_bytes(p: &Path) -> Vec<u8> {
+pub fn path_field(p: &Path) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;
     p.as_os_str().as_bytes().to_vec()
 }
 
 #[cfg(not(unix))]
-fn path_to_bytes(p: &Path) -> Vec<u8> {
+pub fn path_field(p: &Path) -> Vec<u8> {
     p.to_string_lossy().into_owned().into_bytes()
 }
 
@@ -291,14 +300,9 @@ fn path_from_bytes(b: &[u8]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
-/// A path as raw bytes for CSV output (shared by every CSV the tool writes).
-pub fn path_field(p: &Path) -> Vec<u8> {
-    path_to_bytes(p)
-}
-
 fn to_byte_record(r: &Record) -> csv::ByteRecord {
     let mut out = csv::ByteRecord::new();
-    out.push_field(&path_to_bytes(&r.path));
+    out.push_field(&path_field(&r.path));
     out.push_field(r.split.as_bytes());
     out.push_field(r.class.as_bytes());
     out.push_field(r.size.to_string().as_bytes());
@@ -417,7 +421,7 @@ pub fn default_path(canonical_root: &Path) -> Result<PathBuf> {
     let cache = dirs::cache_dir()
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .context("no cache directory (set XDG_CACHE_HOME or use --index PATH)")?;
-    let key = blake3::hash(&path_to_bytes(canonical_root)).to_hex();
+    let key = blake3::hash(&path_field(canonical_root)).to_hex();
     let name = canonical_root
         .file_name()
         .map(|n| {

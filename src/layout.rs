@@ -413,21 +413,10 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
         bail!("ROOT {} is not a folder", root.display());
     }
     let labels = opts.labels.as_deref().map(read_labels).transpose()?;
-    let mut top_dirs = Vec::new();
-    for entry in
-        fs::read_dir(root).with_context(|| format!("cannot list ROOT {}", root.display()))?
-    {
-        let entry = entry.with_context(|| format!("cannot list ROOT {}", root.display()))?;
-        let p = entry.path();
-        let name = name_of(&p);
-        if fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)
-            && !name.starts_with('.')
-            && !is_os_junk(&name)
-        {
-            top_dirs.push(name);
-        }
-    }
-    top_dirs.sort();
+    let top_dirs: Vec<String> = subfolders(root)
+        .with_context(|| format!("cannot list ROOT {}", root.display()))?
+        .into_iter()
+        .collect();
     let splits: Vec<String> = match &opts.splits {
         Some(wanted) => {
             for w in wanted {
@@ -506,7 +495,10 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
             splits.clone()
         };
         for split in bases {
-            class_dirs.insert(split.clone(), subfolders(&root.join(&split)));
+            class_dirs.insert(
+                split.clone(),
+                subfolders(&root.join(&split)).unwrap_or_default(),
+            );
         }
     }
     Ok(Layout {
@@ -520,17 +512,13 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
 
 /// Names of the visible subfolders of `dir` (what `os.listdir` + isdir gives Keras, minus
 /// hidden and OS-junk folders, which cleansplit never treats as classes).
-fn subfolders(dir: &Path) -> BTreeSet<String> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| fs::metadata(e.path()).is_ok_and(|m| m.is_dir()))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.') && !is_os_junk(n))
-                .collect()
-        })
-        .unwrap_or_default()
+fn subfolders(dir: &Path) -> std::io::Result<BTreeSet<String>> {
+    Ok(fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| fs::metadata(e.path()).is_ok_and(|m| m.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !is_os_junk(n))
+        .collect())
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use crate::calibrate::{self, Calibration, MatchHashes};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
 use crate::neighbors::MultiIndex;
-use crate::scan::format::Format;
 use crate::scan::hash::{Transform, distance};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
@@ -254,11 +253,10 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
         let (a, b, t) = ordered(i, j, t);
         // The same pixels in another lossless container (PNG and BMP of one image). A lossy
         // re-encode can also hash identically, so it stays a near-duplicate.
-        let lossless = |r: &Record| Format::parse(&r.format).is_some_and(Format::is_lossless);
         let same_pixels = !is_crop
             && d == 0
-            && lossless(&records[a])
-            && lossless(&records[b])
+            && records[a].lossless_format()
+            && records[b].lossless_format()
             && t == Transform::Identity
             && records[a].dhash == records[b].dhash
             && (records[a].width, records[a].height) == (records[b].width, records[b].height);

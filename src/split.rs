@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::balance::{self, Ordered};
+use crate::balance;
 use crate::groups::{Group, UnionFind};
 use crate::index::{Record, path_field};
 
@@ -651,25 +651,14 @@ pub fn class_weights(splits: &[SplitTargets]) -> balance::ClassWeights {
     // Only classes that got a folder in OUT/<train>: that is the list Keras indexes.
     let present: Vec<&ClassTarget> = train.classes.iter().filter(|c| c.achieved > 0).collect();
     let counts: Vec<usize> = present.iter().map(|c| c.achieved).collect();
-    let w = balance::weights(&counts, balance::Method::Balanced, 0.999);
-    balance::ClassWeights {
-        class_weight: Ordered(
-            w.iter()
-                .enumerate()
-                .map(|(i, w)| (i.to_string(), *w))
-                .collect(),
-        ),
-        class_names: present.iter().map(|c| c.class.clone()).collect(),
-        counts: Ordered(
-            present
-                .iter()
-                .map(|c| (c.class.clone(), c.achieved))
-                .collect(),
-        ),
-        method: balance::Method::Balanced,
-        split: train.split.clone(),
-        dedup: true,
-    }
+    balance::ClassWeights::new(
+        present.iter().map(|c| c.class.clone()).collect(),
+        &counts,
+        balance::Method::Balanced,
+        0.999,
+        train.split.clone(),
+        true,
+    )
 }
 
 /// Checks that OUT can be written: it must not exist or be empty, and must not be inside

@@ -245,6 +245,47 @@ fn flips_need_geometric_and_json_output() {
 }
 
 #[test]
+fn centre_crops_need_the_crop_hash() {
+    // The demo's 90% centre crop is 4 bits from its source as a whole image and 0 bits as a
+    // crop: at a radius of 3 only the crop hash finds it.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = demo();
+    let (with, without) = (tmp.path().join("with"), tmp.path().join("without"));
+    let r = root.to_str().unwrap();
+    run(
+        tmp.path(),
+        &[
+            "leaks",
+            r,
+            "--max-distance",
+            "3",
+            "--out",
+            with.to_str().unwrap(),
+        ],
+    );
+    run(
+        tmp.path(),
+        &[
+            "leaks",
+            r,
+            "--max-distance",
+            "3",
+            "--no-crop",
+            "--out",
+            without.to_str().unwrap(),
+        ],
+    );
+    let (a, b) = ("train/apple/apple_011.jpg", "val/apple/cropped_copy.jpg");
+    let found = pairs(&with);
+    let row = get(&found, a, b).expect("crop found with the crop hash");
+    assert_eq!((&row[7], &row[11]), ("0", "true"));
+    assert!(
+        get(&pairs(&without), a, b).is_none(),
+        "crop matched without the crop hash"
+    );
+}
+
+#[test]
 fn fail_on_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let root = demo();
@@ -334,6 +375,45 @@ fn balance_weights_on_the_demo() {
             .collect::<Vec<_>>(),
         vec!["0", "1", "2"]
     );
+    // --min-count: cherry (5 in train) is reported below 6 but not below 5.
+    let (_, six) = run(
+        tmp.path(),
+        &[
+            "balance",
+            root.to_str().unwrap(),
+            "--min-count",
+            "6",
+            "--out",
+            cw.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let (_, five) = run(
+        tmp.path(),
+        &[
+            "balance",
+            root.to_str().unwrap(),
+            "--min-count",
+            "5",
+            "--out",
+            cw.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let below = |text: &str| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v["splits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["split"] == "train")
+            .unwrap()["below_min_count"]
+            .clone()
+    };
+    assert_eq!(below(&six), serde_json::json!(["cherry"]));
+    assert_eq!(below(&five), serde_json::json!([]));
     // Other methods run and differ.
     let (_, eff) = run(
         tmp.path(),
