@@ -382,14 +382,13 @@ impl Walker<'_> {
                 );
                 continue;
             }
-            // A folder named like an image (`x.jpg/`) is reported as unreadable, and its
-            // contents are still walked.
-            if is_dir && !(has_image_extension(path) && (!class_level || depth > 1)) {
+            // Folders, even one named like an image (`x.jpg/`), are only walked into.
+            if is_dir {
                 continue;
             }
             // Only regular files are sniffed: opening a FIFO would block the walk.
             let regular = entry.file_type().is_file();
-            if !(is_dir || has_image_extension(path) || regular && sniff_is_image(path)) {
+            if !(has_image_extension(path) || regular && sniff_is_image(path)) {
                 self.skip(
                     rel,
                     SkipReason::NotImage,
@@ -398,7 +397,7 @@ impl Walker<'_> {
                 continue;
             }
             let (size, mtime) = match entry.metadata() {
-                Ok(md) => (if md.is_dir() { 0 } else { md.len() }, mtime_ns(&md)),
+                Ok(md) => (md.len(), mtime_ns(&md)),
                 Err(_) => (0, 0),
             };
             self.add(path, below, split, class_level, size, mtime);
@@ -668,11 +667,12 @@ mod tests {
     }
 
     #[test]
-    fn directory_named_like_an_image_is_a_candidate() {
+    fn directory_named_like_an_image_is_walked_into() {
         let d = tempfile::tempdir().unwrap();
-        fs::create_dir_all(d.path().join("cats/x.jpg")).unwrap();
+        touch(d.path(), "cats/x.jpg/inside.jpg", b"x");
         let l = discover(d.path(), &LayoutOptions::default()).unwrap();
-        assert_eq!(rels(&l), vec!["cats/x.jpg"]);
+        assert_eq!(rels(&l), vec!["cats/x.jpg/inside.jpg"]);
+        assert!(l.skipped.is_empty());
     }
 
     #[cfg(unix)]

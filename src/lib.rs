@@ -14,11 +14,18 @@
 pub mod audit;
 pub mod balance;
 pub mod calibrate;
+pub mod file_name;
 pub mod groups;
 pub mod index;
+pub mod interrupt;
 pub mod layout;
 pub mod leaks;
 pub mod neighbors;
 pub mod report;
 pub mod scan;
 pub mod split;
+
+// A decoder panic on one hostile file must not end a scan of a million: the scan catches it
+// (`scan::guard`), which needs unwinding.
+#[cfg(panic = "abort")]
+compile_error!("cleansplit must be built with panic = \"unwind\": the scan catches decoder panics");

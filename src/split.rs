@@ -557,16 +557,8 @@ pub fn destinations(plan: &Plan, records: &[Record], names: &[String]) -> Vec<Op
         let mut dest = dir.join(&file);
         let mut attempt = 0u64;
         while used.contains(&dest) {
-            let stem = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let ext = file
-                .extension()
-                .map(|e| format!(".{}", e.to_string_lossy()))
-                .unwrap_or_default();
             let tag = seeded_key(attempt, &path_field(&r.path));
-            dest = dir.join(format!("{stem}-{:08x}{ext}", tag as u32));
+            dest = dir.join(crate::file_name::tagged(&file, tag as u32));
             attempt += 1;
         }
         used.insert(dest.clone());
@@ -760,8 +752,15 @@ pub struct WriteJob<'a> {
 /// [`std::process::abort`] right after the N-th file is placed. `abort` skips destructors
 /// (such as the temporary folder's cleanup) just as SIGKILL does, so a test can check that
 /// an interrupted run leaves no OUT behind. Unset (or not a positive number): no effect.
+///
+/// `CLEANSPLIT_PAUSE_AFTER_FILES=N` instead pauses after the N-th file (up to a minute, or
+/// until Ctrl-C), so a test can send a real signal at a known point.
 fn abort_after_files() -> Option<usize> {
-    std::env::var("CLEANSPLIT_ABORT_AFTER_FILES")
+    fault_after_files("CLEANSPLIT_ABORT_AFTER_FILES")
+}
+
+fn fault_after_files(var: &str) -> Option<usize> {
+    std::env::var(var)
         .ok()?
         .trim()
         .parse()
@@ -782,13 +781,14 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.cleansplit-tmp-"))
-        .tempdir_in(parent)
-        .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
-    let mut warnings = Vec::new();
+    let mut warnings: Warnings = crate::interrupt::remove_stale(parent, &name)
+        .into_iter()
+        .map(|p| format!("removed {}, left by an interrupted run", p.display()))
+        .collect();
+    let mut tmp = crate::interrupt::WorkDir::create(parent, &name)?;
     let mut warned = false;
     let abort_after = abort_after_files();
+    let pause_after = fault_after_files("CLEANSPLIT_PAUSE_AFTER_FILES");
     let mut placed = 0usize;
     for p in plan.placements.iter().filter(|p| p.split.is_some()) {
         let r = &job.records[p.record];
@@ -813,6 +813,10 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
         if abort_after.is_some_and(|n| placed >= n) {
             std::process::abort();
         }
+        if pause_after.is_some_and(|n| placed == n) {
+            crate::interrupt::pause_for_test();
+        }
+        tmp.check()?;
     }
     for (file, bytes) in extra {
         fs::write(tmp.path().join(file), bytes).with_context(|| format!("cannot write {file}"))?;
@@ -822,9 +826,7 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
         fs::remove_dir(job.out)
             .with_context(|| format!("cannot replace empty {}", job.out.display()))?;
     }
-    let tmp_path = tmp.keep();
-    fs::rename(&tmp_path, job.out)
-        .with_context(|| format!("cannot move the result to {}", job.out.display()))?;
+    tmp.finish(job.out)?;
     Ok(warnings)
 }
 

@@ -15,6 +15,7 @@ use cleansplit::balance::BalanceReport;
 use cleansplit::leaks::{self, LeakSummary};
 use cleansplit::report::{html, tables, terminal};
 use cleansplit::scan;
+use super::out::{out, outln};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -92,13 +93,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         })?;
     }
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&json)?),
         OutputFormat::Text => {
-            print!("{}", terminal::verdict(&findings));
+            out!("{}", terminal::verdict(&findings));
             if let Some(note) = &balance_note {
-                println!("note: {note}");
+                outln!("note: {note}");
             }
-            println!(
+            outln!(
                 "\n{} images in {} split(s), {} skipped; scanned in {:.2} s ({} reused from the index)",
                 records.len(),
                 outcome.layout.splits.len().max(1),
@@ -107,7 +108,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 outcome.reused
             );
             if let Some(dir) = &args.out {
-                println!(
+                outln!(
                     "report: open {} in a browser",
                     dir.join("report.html").display()
                 );

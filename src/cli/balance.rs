@@ -11,6 +11,7 @@ use cleansplit::balance::{self, BalanceOptions, Method};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan::ScanOutcome;
 use cleansplit::{groups, leaks, scan};
+use super::out::{out, outln};
 
 /// Options of the balance checker (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]
@@ -114,10 +115,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         tables::write_json(&args.out, &report.weights)?;
     }
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Text => {
-            print!("{}", terminal::balance_summary(&report));
-            println!("wrote {}", args.out.display());
+            out!("{}", terminal::balance_summary(&report));
+            outln!("wrote {}", args.out.display());
         }
     }
     Ok(ExitCode::SUCCESS)

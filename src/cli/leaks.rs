@@ -11,6 +11,7 @@ use cleansplit::audit::Kinds;
 use cleansplit::leaks::{self, Geometric, LeakOptions};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan;
+use super::out::{out, outln};
 
 /// Options of the leak detector (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]
@@ -82,11 +83,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         write_outputs(dir, records, &l)?;
     }
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&l.summary)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&l.summary)?),
         OutputFormat::Text => {
-            print!("{}", terminal::leak_summary(records, &l, args.top));
+            out!("{}", terminal::leak_summary(records, &l, args.top));
             if let Some(dir) = &args.out {
-                println!(
+                outln!(
                     "\nwrote {}/{{pairs.csv, groups.csv, summary.json}}",
                     dir.display()
                 );

@@ -7,6 +7,7 @@
 mod audit;
 mod balance;
 mod leaks;
+mod out;
 mod scan;
 mod split;
 
@@ -15,7 +16,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use out::errln;
+
 use cleansplit::audit::Kinds;
+use cleansplit::interrupt;
 use cleansplit::layout::LayoutOptions;
 use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
 
@@ -122,6 +126,9 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = cleansplit::interrupt::install_handler() {
+        errln!("cleansplit: warning: {e:#}");
+    }
     let scan_args = match &cli.command {
         Command::Scan(a) => &a.scan,
         Command::Leaks(a) => &a.scan,
@@ -144,8 +151,12 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.chain().any(|c| c.is::<interrupt::Interrupted>()) => {
+            errln!("cleansplit: {e:#}");
+            ExitCode::from(interrupt::EXIT_INTERRUPTED)
+        }
         Err(e) => {
-            eprintln!("cleansplit: {e:#}");
+            errln!("cleansplit: {e:#}");
             ExitCode::from(2)
         }
     }

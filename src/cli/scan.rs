@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::ScanArgs;
 use cleansplit::{report, scan};
+use super::out::out;
 
 #[derive(clap::Args, Debug)]
 #[command(about = "Index every image: hashes, format, size, mode and status; print a summary")]
@@ -17,6 +18,6 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    print!("{}", report::terminal::scan_summary(&outcome));
+    out!("{}", report::terminal::scan_summary(&outcome));
     Ok(ExitCode::SUCCESS)
 }

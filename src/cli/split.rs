@@ -12,6 +12,7 @@ use super::{ScanArgs, leaks::LeakArgs};
 use cleansplit::report::terminal;
 use cleansplit::split::{self, Conflicts, Dedup, Mode, Sizes, SplitOptions, WriteJob};
 use cleansplit::{leaks, scan};
+use super::out::{errln, out, outln};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -126,7 +127,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     split::check_out(&outcome.root, &args.out)?;
     let records = &outcome.records;
     if !outcome.layout.splits.is_empty() {
-        println!(
+        outln!(
             "merging the existing splits {} into one pool and splitting again",
             outcome.layout.splits.join(", ")
         );
@@ -135,7 +136,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let plan = match split::plan(records, &l.groups, &opts) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("cleansplit: {e:#}");
+            errln!("cleansplit: {e:#}");
             return Ok(ExitCode::from(1));
         }
     };
@@ -172,17 +173,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ));
     }
     for w in split::write(&job, &plan, &extra)? {
-        eprintln!("cleansplit: warning: {w}");
+        errln!("cleansplit: warning: {w}");
     }
     match args.kfold {
-        Some(k) => println!(
+        Some(k) => outln!(
             "wrote {k} stratified group folds of {} images to {}",
             report.copied,
             args.out.join("folds.csv").display()
         ),
-        None => print!("{}", terminal::split_summary(&report)),
+        None => out!("{}", terminal::split_summary(&report)),
     }
-    println!(
+    outln!(
         "wrote {} in {:.2} s",
         args.out.display(),
         start.elapsed().as_secs_f64()

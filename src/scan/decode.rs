@@ -16,6 +16,7 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 use mozjpeg::{Decompress, Marker};
 
 use super::format::Format;
+use super::special;
 use crate::index::{Flag, Flags};
 
 /// A decoded image, reduced to what hashing needs.
@@ -56,12 +57,21 @@ fn too_large(w: u64, h: u64, max_pixels: u64) -> DecodeError {
 
 /// Decodes `bytes` (already sniffed as `format`) to grayscale.
 pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
-    if format == Format::Jpeg {
-        match decode_jpeg(bytes, max_pixels) {
+    match format {
+        Format::Jpeg => match decode_jpeg(bytes, max_pixels) {
             // CMYK/YCCK and other exotic JPEGs: let `image` convert them.
             Err(DecodeError::Unsupported(_)) => {}
             other => return other,
+        },
+        Format::Gif if special::gif_screen(bytes).is_some_and(|(w, h)| w == 0 || h == 0) => {
+            return special::gif_zero_screen(bytes, max_pixels);
         }
+        Format::Ico => {
+            if let Some(png) = special::ico_png_entry(bytes) {
+                return decode_generic(Format::Png, png, max_pixels);
+            }
+        }
+        _ => {}
     }
     decode_generic(format, bytes, max_pixels)
 }
@@ -171,6 +181,12 @@ fn decode_generic(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decod
     let (w, h) = dec.dimensions();
     if u64::from(w) * u64::from(h) > max_pixels {
         return Err(too_large(w.into(), h.into(), max_pixels));
+    }
+    if w == 0 || h == 0 {
+        return Err(DecodeError::Corrupt(format!(
+            "{}: the header says {w}x{h} (a zero side)",
+            format.as_str().to_ascii_uppercase()
+        )));
     }
     let orientation = dec.orientation().map_or(1, |o| o.to_exif());
     let original = dec.original_color_type();

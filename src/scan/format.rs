@@ -20,6 +20,8 @@ pub enum Format {
     Ico,
     Pnm,
     Qoi,
+    /// Truevision TGA: no magic number, recognised by its extension alone (see `examine`).
+    Tga,
     Avif,
     Heic,
     Svg,
@@ -37,6 +39,7 @@ impl Format {
             Format::Ico => "ico",
             Format::Pnm => "pnm",
             Format::Qoi => "qoi",
+            Format::Tga => "tga",
             Format::Avif => "avif",
             Format::Heic => "heic",
             Format::Svg => "svg",
@@ -68,6 +71,7 @@ impl Format {
             "ico" => Format::Ico,
             "pgm" | "ppm" | "pbm" | "pnm" | "pam" => Format::Pnm,
             "qoi" => Format::Qoi,
+            "tga" => Format::Tga,
             "avif" => Format::Avif,
             "heic" | "heif" => Format::Heic,
             "svg" => Format::Svg,
@@ -91,12 +95,13 @@ impl Format {
             Format::Ico => image::ImageFormat::Ico,
             Format::Pnm => image::ImageFormat::Pnm,
             Format::Qoi => image::ImageFormat::Qoi,
+            Format::Tga => image::ImageFormat::Tga,
             Format::Avif | Format::Heic | Format::Svg => return None,
         })
     }
 }
 
-const ALL: [Format; 12] = [
+const ALL: [Format; 13] = [
     Format::Jpeg,
     Format::Png,
     Format::Gif,
@@ -106,6 +111,7 @@ const ALL: [Format; 12] = [
     Format::Ico,
     Format::Pnm,
     Format::Qoi,
+    Format::Tga,
     Format::Avif,
     Format::Heic,
     Format::Svg,

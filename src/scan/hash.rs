@@ -202,7 +202,12 @@ pub struct Hashes {
 
 /// The shared 64 x 64 reduction of a grayscale image: borders trimmed, area-averaged, and
 /// turned upright by its EXIF orientation.
-pub fn reduction(gray: &[u8], w: usize, h: usize, orientation: u8) -> Plane {
+pub fn reduction(
+    gray: &[u8],
+    w: usize,
+    h: usize,
+    orientation: u8,
+) -> Result<Plane, reduce::EmptyPlane> {
     reduction_within(gray, w, h, (w as f32, h as f32), orientation)
 }
 
@@ -214,32 +219,34 @@ pub fn reduction_within(
     h: usize,
     extent: (f32, f32),
     orientation: u8,
-) -> Plane {
+) -> Result<Plane, reduce::EmptyPlane> {
     let mut rect = reduce::trim_borders(gray, w, h);
     rect.x1 = rect.x1.min(extent.0);
     rect.y1 = rect.y1.min(extent.1);
-    let plane = reduce::area_resize(gray, w, h, rect, REDUCED, REDUCED);
-    match Transform::from_exif(orientation) {
+    let plane = reduce::area_resize(gray, w, h, rect, REDUCED, REDUCED)?;
+    Ok(match Transform::from_exif(orientation) {
         Transform::Identity => plane,
         t => reduce::transform(&plane, t),
-    }
+    })
+}
+
+/// The fixed resamplings below have constant, non-zero sizes.
+fn fixed(r: Rect, dw: usize, dh: usize) -> reduce::Resampler {
+    reduce::Resampler::new(REDUCED, REDUCED, r, dw, dh).expect("constant non-zero sizes")
 }
 
 /// The fixed resamplings of the 64 x 64 reduction, planned once.
-static FULL_32: LazyLock<reduce::Resampler> = LazyLock::new(|| {
-    reduce::Resampler::new(REDUCED, REDUCED, Rect::full(REDUCED, REDUCED), DCT_N, DCT_N)
-});
+static FULL_32: LazyLock<reduce::Resampler> =
+    LazyLock::new(|| fixed(Rect::full(REDUCED, REDUCED), DCT_N, DCT_N));
 static CROP_32: LazyLock<reduce::Resampler> = LazyLock::new(|| {
-    reduce::Resampler::new(
-        REDUCED,
-        REDUCED,
+    fixed(
         Rect::full(REDUCED, REDUCED).centre(CROP_FRACTION),
         DCT_N,
         DCT_N,
     )
 });
 static FULL_9X8: LazyLock<reduce::Resampler> =
-    LazyLock::new(|| reduce::Resampler::new(REDUCED, REDUCED, Rect::full(REDUCED, REDUCED), 9, 8));
+    LazyLock::new(|| fixed(Rect::full(REDUCED, REDUCED), 9, 8));
 
 /// All hashes from the shared reduction (64 x 64).
 pub fn hashes_of_reduction(r: &Plane) -> Hashes {
@@ -256,8 +263,13 @@ pub fn hashes_of_reduction(r: &Plane) -> Hashes {
 }
 
 /// Hashes of a decoded grayscale image (`w` x `h`, row-major) with EXIF orientation `o`.
-pub fn compute(gray: &[u8], w: usize, h: usize, orientation: u8) -> Hashes {
-    hashes_of_reduction(&reduction(gray, w, h, orientation))
+pub fn compute(
+    gray: &[u8],
+    w: usize,
+    h: usize,
+    orientation: u8,
+) -> Result<Hashes, reduce::EmptyPlane> {
+    Ok(hashes_of_reduction(&reduction(gray, w, h, orientation)?))
 }
 
 /// Number of differing bits.
@@ -293,7 +305,7 @@ mod tests {
     #[test]
     fn transform_of_hash_equals_hash_of_transform() {
         let g = picture(64, 64, 3);
-        let r = reduction(&g, 64, 64, 1);
+        let r = reduction(&g, 64, 64, 1).unwrap();
         let h = hashes_of_reduction(&r).phash;
         for t in Transform::ALL {
             let ht = hashes_of_reduction(&reduce::transform(&r, t)).phash;
@@ -313,8 +325,8 @@ mod tests {
             let mut upright = img.clone();
             upright.apply_orientation(Orientation::from_exif(o).unwrap());
             let u = upright.to_luma8();
-            let expect = reduction(u.as_raw(), u.width() as usize, u.height() as usize, 1);
-            let got = reduction(&g, w, h, o);
+            let expect = reduction(u.as_raw(), u.width() as usize, u.height() as usize, 1).unwrap();
+            let got = reduction(&g, w, h, o).unwrap();
             let worst = expect
                 .px
                 .iter()
@@ -328,14 +340,14 @@ mod tests {
     #[test]
     fn near_constant_detected() {
         let blank = vec![200u8; 50 * 40];
-        assert!(compute(&blank, 50, 40, 1).near_constant);
-        assert!(!compute(&picture(50, 40, 2), 50, 40, 1).near_constant);
+        assert!(compute(&blank, 50, 40, 1).unwrap().near_constant);
+        assert!(!compute(&picture(50, 40, 2), 50, 40, 1).unwrap().near_constant);
     }
 
     #[test]
     fn different_pictures_are_far_apart() {
-        let a = compute(&picture(96, 64, 1), 96, 64, 1);
-        let b = compute(&picture(96, 64, 7), 96, 64, 1);
+        let a = compute(&picture(96, 64, 1), 96, 64, 1).unwrap();
+        let b = compute(&picture(96, 64, 7), 96, 64, 1).unwrap();
         assert!(
             distance(a.phash, b.phash) > 12,
             "{}",
@@ -349,8 +361,8 @@ mod tests {
         let g = picture(w, h, 4);
         let mut boxed = vec![0u8; w * (h + 32)];
         boxed[16 * w..(16 + h) * w].copy_from_slice(&g);
-        let a = compute(&g, w, h, 1);
-        let b = compute(&boxed, w, h + 32, 1);
+        let a = compute(&g, w, h, 1).unwrap();
+        let b = compute(&boxed, w, h + 32, 1).unwrap();
         assert!(
             distance(a.phash, b.phash) <= 2,
             "{}",

@@ -7,12 +7,13 @@
 
 pub mod decode;
 pub mod format;
+pub mod guard;
 pub mod hash;
 pub mod reduce;
+pub mod special;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -271,26 +272,52 @@ pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
         }
     };
     rec.size = bytes.len() as u64;
+    examine_guarded(&mut rec, &bytes, max_pixels);
+    rec
+}
+
+/// The whole per-file path on bytes already in memory (sniff, truncation check, decode,
+/// reduce, hash) for a file named `rel`, as [`scan_file`] does it after reading. For the fuzz
+/// harness (`fuzz/`) and regression tests: a record whose message starts with
+/// [`guard::PANIC_MESSAGE`] is a bug.
+pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
+    let c = Candidate {
+        rel: rel.to_path_buf(),
+        abs: rel.to_path_buf(),
+        split: String::new(),
+        class: String::new(),
+        size: bytes.len() as u64,
+        mtime_ns: 0,
+    };
+    let mut rec = blank_record(&c);
+    if !format::keras_takes_extension(&c.rel) {
+        rec.flags.insert(Flag::KerasSkips);
+    }
+    examine_guarded(&mut rec, bytes, max_pixels);
+    rec
+}
+
+/// Empty check, content hash, then [`examine`] behind the quiet panic guard.
+fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if bytes.is_empty() {
         rec.status = Status::Empty;
         rec.message = "zero bytes".into();
-        return rec;
+        return;
     }
-    rec.blake3 = blake3::hash(&bytes).to_hex()[..32].to_owned();
-    match catch_unwind(AssertUnwindSafe(|| examine(&mut rec, &bytes, max_pixels))) {
-        Ok(()) => {}
-        Err(_) => {
-            rec.status = Status::Corrupt;
-            rec.message = "the decoder panicked on this file".into();
-        }
+    rec.blake3 = blake3::hash(bytes).to_hex()[..32].to_owned();
+    if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
+        rec.status = Status::Corrupt;
+        rec.message = message;
     }
-    rec
 }
 
 /// Format, truncation, decode and hashes; fills `rec` in place.
 fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     let ext_format = layout::extension(&rec.path).and_then(|e| Format::from_extension(&e));
-    let Some(fmt) = format::sniff(bytes) else {
+    // TGA has no magic number: its extension is all there is to go on (the decoder then
+    // checks the header).
+    let sniffed = format::sniff(bytes).or(ext_format.filter(|&f| f == Format::Tga));
+    let Some(fmt) = sniffed else {
         rec.flags.insert(Flag::KerasSkips);
         (rec.status, rec.message) = match ext_format {
             Some(f) => (
@@ -340,13 +367,15 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if d.width < 32 || d.height < 32 {
         rec.flags.insert(Flag::Tiny);
     }
-    let h = hash::hashes_of_reduction(&hash::reduction_within(
-        &d.gray,
-        d.gray_w,
-        d.gray_h,
-        d.extent,
-        d.orientation,
-    ));
+    let reduced = hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+    let h = match reduced {
+        Ok(r) => hash::hashes_of_reduction(&r),
+        Err(e) => {
+            rec.status = Status::Corrupt;
+            rec.message = e.to_string();
+            return;
+        }
+    };
     rec.phash = Some(h.phash);
     rec.dhash = Some(h.dhash);
     rec.phash_crop = Some(h.phash_crop);

@@ -124,20 +124,39 @@ pub struct Resampler {
     yw: AxisWeights,
 }
 
+/// A resampling from or to a plane with no pixels: a zero width or height that slipped past
+/// the decoders (which reject it) must be an error, never a panic.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot resample a {sw}x{sh} image to {dw}x{dh}: a side is zero")]
+pub struct EmptyPlane {
+    pub sw: usize,
+    pub sh: usize,
+    pub dw: usize,
+    pub dh: usize,
+}
+
 impl Resampler {
-    pub fn new(sw: usize, sh: usize, r: Rect, dw: usize, dh: usize) -> Resampler {
-        assert!(sw > 0 && sh > 0 && dw > 0 && dh > 0);
+    pub fn new(
+        sw: usize,
+        sh: usize,
+        r: Rect,
+        dw: usize,
+        dh: usize,
+    ) -> Result<Resampler, EmptyPlane> {
+        if sw == 0 || sh == 0 || dw == 0 || dh == 0 {
+            return Err(EmptyPlane { sw, sh, dw, dh });
+        }
         let clamp = |v: f32, hi: usize| v.clamp(0.0, hi as f32);
         let xw = AxisWeights::new(clamp(r.x0, sw), clamp(r.x1, sw), dw, sw);
         let yw = AxisWeights::new(clamp(r.y0, sh), clamp(r.y1, sh), dh, sh);
-        Resampler {
+        Ok(Resampler {
             sw,
             sh,
             dw,
             dh,
             xw,
             yw,
-        }
+        })
     }
 
     /// Applies the resampling to a plane of `sw * sh` values.
@@ -184,8 +203,8 @@ pub fn area_resize<T: Copy + Into<f32>>(
     r: Rect,
     dw: usize,
     dh: usize,
-) -> Plane {
-    Resampler::new(sw, sh, r, dw, dh).apply(src)
+) -> Result<Plane, EmptyPlane> {
+    Ok(Resampler::new(sw, sh, r, dw, dh)?.apply(src))
 }
 
 /// Tolerance (gray levels) for a border line to count as uniform. JPEG noise in flat bars
@@ -252,19 +271,27 @@ mod tests {
     #[test]
     fn area_resize_averages_exact_blocks() {
         let src: Vec<u8> = (0..16).collect(); // 4x4
-        let p = area_resize(&src, 4, 4, Rect::full(4, 4), 2, 2);
+        let p = area_resize(&src, 4, 4, Rect::full(4, 4), 2, 2).unwrap();
         assert_eq!(p.px, vec![2.5, 4.5, 10.5, 12.5]);
     }
 
     #[test]
     fn area_resize_keeps_constant_and_handles_fractions() {
         let src = vec![7u8; 37 * 23];
-        let p = area_resize(&src, 37, 23, Rect::full(37, 23).centre(0.9), 9, 8);
+        let p = area_resize(&src, 37, 23, Rect::full(37, 23).centre(0.9), 9, 8).unwrap();
         assert!(p.px.iter().all(|v| (v - 7.0).abs() < 1e-4));
         // Upscaling a 2x2 image works (tiny inputs).
-        let p = area_resize(&[0u8, 255, 0, 255], 2, 2, Rect::full(2, 2), 4, 4);
+        let p = area_resize(&[0u8, 255, 0, 255], 2, 2, Rect::full(2, 2), 4, 4).unwrap();
         assert_eq!(p.at(0, 0), 0.0);
         assert_eq!(p.at(3, 3), 255.0);
+    }
+
+    #[test]
+    fn zero_sides_are_an_error_not_a_panic() {
+        let e = area_resize::<u8>(&[], 0, 5, Rect::full(0, 5), 64, 64).unwrap_err();
+        assert_eq!(e.to_string(), "cannot resample a 0x5 image to 64x64: a side is zero");
+        assert!(area_resize::<u8>(&[], 5, 0, Rect::full(5, 0), 64, 64).is_err());
+        assert!(area_resize(&[1u8; 4], 2, 2, Rect::full(2, 2), 0, 3).is_err());
     }
 
     #[test]

@@ -1,0 +1,46 @@
+//! Printing that survives a closed pipe: `cleansplit leaks ROOT | head -3` closes stdout early,
+//! and `println!` would panic on the broken pipe. Here a closed stdout or stderr just ends the
+//! printing; the command's work and exit code stay as they are. Other write errors are
+//! reported once on stderr.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stdout; after a broken pipe, does nothing.
+pub fn stdout(args: fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut o = io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            stderr(format_args!("cleansplit: cannot write to stdout: {e}\n"));
+        }
+    }
+}
+
+/// Writes to stderr, ignoring failures (there is nowhere left to report them).
+pub fn stderr(args: fmt::Arguments) {
+    let _ = io::stderr().lock().write_fmt(args);
+}
+
+/// `print!` that does not panic on a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::out::stdout(format_args!($($t)*)) };
+}
+
+/// `println!` that does not panic on a closed stdout.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::out::stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `eprintln!` that does not panic on a closed stderr.
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::cli::out::stderr(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+pub(crate) use {errln, out, outln};

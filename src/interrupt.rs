@@ -1,0 +1,207 @@
+//! Interrupted runs leave nothing behind.
+//!
+//! `split` builds OUT in a hidden work folder beside it (`.OUT.cleansplit-tmp-XXXXXX`), which
+//! holds an OS lock (`flock` on the folder) for as long as the writing process lives.
+//! - Ctrl-C, SIGTERM or SIGHUP ([`install_handler`], via the `ctrlc` crate): the writer stops
+//!   after the file it is placing, removes its work folder, and the command exits 130. Outside
+//!   a write the process exits 130 at once (nothing of ours is half-written: the index is
+//!   written by rename).
+//! - SIGKILL or a power cut cannot be caught: the next `split` to the same OUT finds work
+//!   folders whose lock nobody holds ([`remove_stale`]), removes them and says so.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// The work folder being written, if any.
+static ACTIVE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// The error a write returns when it stopped for an interrupt (after removing its work).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted; removed the unfinished {0}")]
+pub struct Interrupted(pub PathBuf);
+
+/// Has Ctrl-C (or SIGTERM/SIGHUP) arrived?
+pub fn requested() -> bool {
+    REQUESTED.load(Ordering::SeqCst)
+}
+
+/// Handles Ctrl-C, SIGTERM and SIGHUP for the rest of the process (the binary calls this once).
+pub fn install_handler() -> Result<()> {
+    ctrlc::set_handler(on_signal).context("cannot install the Ctrl-C handler")
+}
+
+fn on_signal() {
+    REQUESTED.store(true, Ordering::SeqCst);
+    let active = |a: &Mutex<Option<PathBuf>>| a.lock().map(|g| g.clone()).unwrap_or(None);
+    let Some(work) = active(&ACTIVE) else {
+        std::process::exit(EXIT_INTERRUPTED.into());
+    };
+    // The writer checks between files; give it time to finish the one it is copying and
+    // clean up itself, then clean up from here.
+    let start = Instant::now();
+    while active(&ACTIVE).is_some() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if active(&ACTIVE).is_some() {
+        let _ = fs::remove_dir_all(&work);
+        eprintln!("cleansplit: interrupted; removed the unfinished {}", work.display());
+        std::process::exit(EXIT_INTERRUPTED.into());
+    }
+}
+
+/// Test hook (`CLEANSPLIT_PAUSE_AFTER_FILES`, see `split::write`): waits up to a minute for
+/// Ctrl-C, telling the test on stderr that it is waiting.
+#[doc(hidden)]
+pub fn pause_for_test() {
+    eprintln!("cleansplit: paused for a test");
+    let start = Instant::now();
+    while !requested() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The name prefix of the work folders for OUT named `name`.
+pub fn work_prefix(name: &str) -> String {
+    format!(".{name}.cleansplit-tmp-")
+}
+
+/// A locked work folder beside OUT; removed on drop unless [`WorkDir::finish`] moved it.
+pub struct WorkDir {
+    dir: Option<tempfile::TempDir>,
+    _lock: Option<File>,
+}
+
+impl WorkDir {
+    /// Creates `parent/.{name}.cleansplit-tmp-XXXXXX`, locks it and registers it for the
+    /// signal handler.
+    pub fn create(parent: &Path, name: &str) -> Result<WorkDir> {
+        let dir = tempfile::Builder::new()
+            .prefix(&work_prefix(name))
+            .tempdir_in(parent)
+            .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
+        // Where folders cannot be opened as files (Windows), there is no lock, and
+        // `remove_stale` leaves such folders alone.
+        let lock = File::open(dir.path()).ok().filter(|f| f.lock().is_ok());
+        if let Ok(mut a) = ACTIVE.lock() {
+            *a = Some(dir.path().to_path_buf());
+        }
+        Ok(WorkDir {
+            dir: Some(dir),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
+    }
+
+    /// Fails with [`Interrupted`] (removing the folder) if Ctrl-C has arrived.
+    pub fn check(&mut self) -> Result<()> {
+        if requested() {
+            let path = self.path().to_path_buf();
+            if let Some(d) = self.dir.take() {
+                d.close()
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+            unregister();
+            return Err(Interrupted(path).into());
+        }
+        Ok(())
+    }
+
+    /// Renames the folder to `out`.
+    pub fn finish(mut self, out: &Path) -> Result<()> {
+        self.check()?;
+        let Some(dir) = self.dir.take() else {
+            return Ok(());
+        };
+        let path = dir.keep();
+        let moved = fs::rename(&path, out);
+        unregister();
+        if moved.is_err() {
+            let _ = fs::remove_dir_all(&path);
+        }
+        moved.with_context(|| format!("cannot move the result to {}", out.display()))
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        // `TempDir` removes the folder itself.
+        self.dir.take();
+        unregister();
+    }
+}
+
+fn unregister() {
+    if let Ok(mut a) = ACTIVE.lock() {
+        *a = None;
+    }
+}
+
+/// Removes the work folders for OUT (`parent/.{name}.cleansplit-tmp-*`) that no live process
+/// holds: what a killed run left. Returns the folders removed.
+pub fn remove_stale(parent: &Path, name: &str) -> Vec<PathBuf> {
+    let prefix = work_prefix(name);
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let is_ours = e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix))
+            && e.file_type().is_ok_and(|t| t.is_dir());
+        if !is_ours {
+            continue;
+        }
+        let path = e.path();
+        // Held by a live writer: `try_lock` fails; its lock dies with its process.
+        let free = File::open(&path).is_ok_and(|f| f.try_lock().is_ok());
+        if free && fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_folders_go_live_ones_stay() {
+        let d = tempfile::tempdir().unwrap();
+        let stale = d.path().join(format!("{}abc123", work_prefix("out")));
+        fs::create_dir_all(stale.join("train/cat")).unwrap();
+        fs::write(stale.join("train/cat/a.jpg"), b"x").unwrap();
+        let other = d.path().join(".other.cleansplit-tmp-abc");
+        fs::create_dir(&other).unwrap();
+        let live = WorkDir::create(d.path(), "out").unwrap();
+        assert_eq!(remove_stale(d.path(), "out"), vec![stale.clone()]);
+        assert!(!stale.exists());
+        assert!(other.exists(), "another OUT's folder is not ours");
+        assert!(live.path().exists(), "a held folder stays");
+        let live_path = live.path().to_path_buf();
+        drop(live);
+        assert!(!live_path.exists());
+    }
+
+    #[test]
+    fn finish_moves_the_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let w = WorkDir::create(d.path(), "out").unwrap();
+        fs::write(w.path().join("f"), b"x").unwrap();
+        w.finish(&d.path().join("out")).unwrap();
+        assert!(d.path().join("out/f").exists());
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}
