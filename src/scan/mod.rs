@@ -6,6 +6,8 @@
 //! reduction and hash it. Nothing else touches pixels.
 
 pub mod decode;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod format;
 pub mod guard;
 pub mod hash;

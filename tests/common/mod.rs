@@ -271,3 +271,20 @@ pub fn is_image_name(rel: &Path) -> bool {
         Some("jpg" | "jpeg" | "png" | "gif" | "bmp" | "webp" | "tif" | "tiff")
     )
 }
+
+/// [`cleansplit`] as a plain `std::process::Command`, for tests that spawn the binary and
+/// talk to it (signals, pipes). No timeout: the caller waits.
+pub fn cleansplit_std<I, S>(work: &Path, args: I) -> std::process::Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cleansplit"));
+    cmd.args(args)
+        .arg("--index")
+        .arg(work.join("index.csv"))
+        .arg("-q");
+    cmd.env_remove("CLEANSPLIT_ABORT_AFTER_FILES");
+    cmd.env_remove("CLEANSPLIT_PAUSE_AFTER_FILES");
+    cmd
+}

@@ -1,0 +1,69 @@
+//! Every input the fuzzer (`fuzz/`, README "Safety") found crashing or hanging, replayed
+//! through the same library entry points the fuzz targets use. Files in
+//! `tests/fuzz_regressions/` are named `<target>-<what>`: `examine-*` inputs start with the
+//! byte that picks the file name (see `scan::fuzzing::NAMES`), `index-*` are index files.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cleansplit::index::Status;
+use cleansplit::scan::fuzzing;
+
+fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{target}-")))
+        })
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// A hang is a finding too: each input gets a generous bound (release builds take
+/// milliseconds).
+const SLOW: Duration = Duration::from_secs(10);
+
+#[test]
+fn examine_inputs_neither_panic_nor_hang() {
+    let all = inputs("examine");
+    assert!(all.len() >= 2, "the regression inputs are missing");
+    for (name, data) in all {
+        let start = Instant::now();
+        let rec = fuzzing::examine(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(start.elapsed() < SLOW, "{name} took {:?}", start.elapsed());
+        let rec = rec.unwrap();
+        // Every one of them is a clean status with a message, or a decoded image.
+        assert!(
+            rec.status == Status::Ok || !rec.message.is_empty(),
+            "{name}: {rec:?}"
+        );
+    }
+}
+
+#[test]
+fn the_zero_screen_gif_decodes_at_its_frame_size() {
+    let (_, data) = inputs("examine")
+        .into_iter()
+        .find(|(n, _)| n == "examine-zero-screen.gif")
+        .unwrap();
+    let rec = fuzzing::examine(&data).unwrap().unwrap();
+    assert_eq!((rec.status, rec.width, rec.height), (Status::Ok, 1, 1), "{rec:?}");
+}
+
+#[test]
+fn index_inputs_round_trip() {
+    for (name, data) in inputs("index") {
+        let start = Instant::now();
+        fuzzing::index_round_trip(&data);
+        assert!(start.elapsed() < SLOW, "{name} took {:?}", start.elapsed());
+    }
+}
