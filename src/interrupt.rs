@@ -53,7 +53,10 @@ fn on_signal() {
     }
     if active(&ACTIVE).is_some() {
         let _ = fs::remove_dir_all(&work);
-        eprintln!("cleansplit: interrupted; removed the unfinished {}", work.display());
+        eprintln!(
+            "cleansplit: interrupted; removed the unfinished {}",
+            work.display()
+        );
         std::process::exit(EXIT_INTERRUPTED.into());
     }
 }
@@ -157,7 +160,10 @@ pub fn remove_stale(parent: &Path, name: &str) -> Vec<PathBuf> {
     };
     let mut removed = Vec::new();
     for e in entries.flatten() {
-        let is_ours = e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix))
+        let is_ours = e
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(&prefix))
             && e.file_type().is_ok_and(|t| t.is_dir());
         if !is_ours {
             continue;

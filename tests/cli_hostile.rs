@@ -89,7 +89,9 @@ fn arithmetic_jpeg(img: &RgbImage, progressive: bool) -> Vec<u8> {
 /// The start-of-frame marker of a JPEG (C0 baseline Huffman ... C9/CA arithmetic).
 fn sof(jpeg: &[u8]) -> u8 {
     jpeg.windows(2)
-        .find(|w| w[0] == 0xFF && (0xC0..=0xCF).contains(&w[1]) && ![0xC4, 0xC8, 0xCC].contains(&w[1]))
+        .find(|w| {
+            w[0] == 0xFF && (0xC0..=0xCF).contains(&w[1]) && ![0xC4, 0xC8, 0xCC].contains(&w[1])
+        })
         .map(|w| w[1])
         .unwrap()
 }
@@ -141,12 +143,20 @@ fn arithmetic_coded_jpegs_decode() {
     assert_eq!(sof(&progressive), 0xCA, "not progressive arithmetic");
     put(&root, "train/a/arith.jpg", &baseline);
     put(&root, "train/a/arith_progressive.jpg", &progressive);
-    put(&root, "train/a/huffman.jpg", &encode(&img, ImageFormat::Jpeg));
+    put(
+        &root,
+        "train/a/huffman.jpg",
+        &encode(&img, ImageFormat::Jpeg),
+    );
     let (_, records) = scan(work.path(), &root);
     let plain = record(&records, "train/a/huffman.jpg");
     for name in ["arith.jpg", "arith_progressive.jpg"] {
         let r = record(&records, &format!("train/a/{name}"));
-        assert_eq!((r.status, r.width, r.height), (Status::Ok, 128, 96), "{r:?}");
+        assert_eq!(
+            (r.status, r.width, r.height),
+            (Status::Ok, 128, 96),
+            "{r:?}"
+        );
         assert!(
             distance(r.phash.unwrap(), plain.phash.unwrap()) <= 4,
             "{name}: {r:?}"
@@ -188,7 +198,11 @@ fn tga_is_decoded_and_flagged_as_skipped_by_keras() {
     put(&root, "train/a/broken.tga", b"\x00\x00\x02garbage");
     let (_, records) = scan(work.path(), &root);
     let r = record(&records, "train/a/pic.tga");
-    assert_eq!((r.status, r.width, r.height), (Status::Ok, 128, 96), "{r:?}");
+    assert_eq!(
+        (r.status, r.width, r.height),
+        (Status::Ok, 128, 96),
+        "{r:?}"
+    );
     assert_eq!(r.format, "tga");
     assert!(r.flags.contains(Flag::KerasSkips), "{r:?}");
     assert_eq!(r.phash, record(&records, "train/a/pic.png").phash);
@@ -219,7 +233,10 @@ fn a_folder_named_like_an_image_is_walked_into() {
         ],
         "{stdout}"
     );
-    assert!(records.iter().all(|r| r.status == Status::Ok), "{records:?}");
+    assert!(
+        records.iter().all(|r| r.status == Status::Ok),
+        "{records:?}"
+    );
     assert!(!stdout.contains("unreadable"), "{stdout}");
 }
 
@@ -271,11 +288,31 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
     let runs: Vec<Vec<&std::ffi::OsStr>> = vec![
         vec!["scan".as_ref(), root.as_os_str()],
         vec!["leaks".as_ref(), root.as_os_str()],
-        vec!["leaks".as_ref(), root.as_os_str(), "--format".as_ref(), "json".as_ref()],
-        vec!["balance".as_ref(), root.as_os_str(), "--out".as_ref(), weights.as_os_str()],
+        vec![
+            "leaks".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
+        vec![
+            "balance".as_ref(),
+            root.as_os_str(),
+            "--out".as_ref(),
+            weights.as_os_str(),
+        ],
         vec!["split".as_ref(), root.as_os_str(), out.as_os_str()],
-        vec!["audit".as_ref(), root.as_os_str(), "--out".as_ref(), report.as_os_str()],
-        vec!["audit".as_ref(), root.as_os_str(), "--format".as_ref(), "json".as_ref()],
+        vec![
+            "audit".as_ref(),
+            root.as_os_str(),
+            "--out".as_ref(),
+            report.as_os_str(),
+        ],
+        vec![
+            "audit".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
     ];
     for args in runs {
         let (reader, writer) = std::io::pipe().unwrap();

@@ -15,7 +15,13 @@ use std::process::{Child, Command, Stdio};
 use common::{cleansplit_std, copy_demo, files_under, names_in, tree_fingerprint};
 
 /// Starts `split ROOT OUT --mode copy` paused after 3 files; returns once it is paused.
-fn paused_split(work: &Path, root: &Path, out: &Path) -> (Child, BufReader<std::process::ChildStderr>) {
+/// The caller signals and waits for the child.
+#[allow(clippy::zombie_processes)]
+fn paused_split(
+    work: &Path,
+    root: &Path,
+    out: &Path,
+) -> (Child, BufReader<std::process::ChildStderr>) {
     let mut child = cleansplit_std(work, ["split".as_ref(), root.as_os_str(), out.as_os_str()])
         .args(["--mode", "copy"])
         .env("CLEANSPLIT_PAUSE_AFTER_FILES", "3")
@@ -27,7 +33,10 @@ fn paused_split(work: &Path, root: &Path, out: &Path) -> (Child, BufReader<std::
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "the child ended before pausing");
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            let status = child.wait();
+            panic!("the child ended before pausing: {status:?}");
+        }
         if line.contains("paused for a test") {
             return (child, err);
         }
@@ -68,7 +77,10 @@ fn ctrl_c_and_sigterm_remove_the_work_folder_and_exit_130() {
         let mut rest = String::new();
         err.read_to_string(&mut rest).unwrap();
         assert_eq!(status.code(), Some(130), "{sig}: {status:?} {rest}");
-        assert!(rest.contains("interrupted; removed the unfinished"), "{sig}: {rest}");
+        assert!(
+            rest.contains("interrupted; removed the unfinished"),
+            "{sig}: {rest}"
+        );
         assert!(work_folders(w).is_empty(), "{sig}: work folder left behind");
         assert!(!out.exists(), "{sig}: OUT exists");
         assert_eq!(tree_fingerprint(&root), before, "{sig}: ROOT changed");

@@ -259,7 +259,11 @@ fn every_bad_input_gets_a_status_and_counts_add_up() {
     assert_eq!(status("train/a/random.jpg"), Status::Corrupt);
     assert_eq!(status("train/a/avif.avif"), Status::Unsupported);
     assert_eq!(status("train/a/bomb.png"), Status::TooLarge);
-    assert!(records.iter().all(|r| r.path != Path::new("train/a/folder.jpg")));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.path != Path::new("train/a/folder.jpg"))
+    );
     assert_eq!(status("train/a/folder.jpg/inside.jpg"), Status::Ok);
     assert_eq!(status("train/a/comma, \"quote\"\nnewline.jpg"), Status::Ok);
     #[cfg(unix)]

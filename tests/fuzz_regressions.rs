@@ -56,7 +56,11 @@ fn the_zero_screen_gif_decodes_at_its_frame_size() {
         .find(|(n, _)| n == "examine-zero-screen.gif")
         .unwrap();
     let rec = fuzzing::examine(&data).unwrap().unwrap();
-    assert_eq!((rec.status, rec.width, rec.height), (Status::Ok, 1, 1), "{rec:?}");
+    assert_eq!(
+        (rec.status, rec.width, rec.height),
+        (Status::Ok, 1, 1),
+        "{rec:?}"
+    );
 }
 
 #[test]

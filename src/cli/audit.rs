@@ -9,13 +9,13 @@ use serde::Serialize;
 
 use super::balance::BalanceArgs;
 use super::leaks::{LeakArgs, write_outputs};
+use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::{self, Finding, Kinds};
 use cleansplit::balance::BalanceReport;
 use cleansplit::leaks::{self, LeakSummary};
 use cleansplit::report::{html, tables, terminal};
 use cleansplit::scan;
-use super::out::{out, outln};
 
 #[derive(clap::Args, Debug)]
 #[command(

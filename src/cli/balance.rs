@@ -6,12 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use super::out::{out, outln};
 use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
 use cleansplit::balance::{self, BalanceOptions, Method};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan::ScanOutcome;
 use cleansplit::{groups, leaks, scan};
-use super::out::{out, outln};
 
 /// Options of the balance checker (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
 use cleansplit::leaks::{self, Geometric, LeakOptions};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan;
-use super::out::{out, outln};
 
 /// Options of the leak detector (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]

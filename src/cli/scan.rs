@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::ScanArgs;
-use cleansplit::{report, scan};
 use super::out::out;
+use cleansplit::{report, scan};
 
 #[derive(clap::Args, Debug)]
 #[command(about = "Index every image: hashes, format, size, mode and status; print a summary")]

@@ -8,11 +8,11 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use regex::Regex;
 
+use super::out::{errln, out, outln};
 use super::{ScanArgs, leaks::LeakArgs};
 use cleansplit::report::terminal;
 use cleansplit::split::{self, Conflicts, Dedup, Mode, Sizes, SplitOptions, WriteJob};
 use cleansplit::{leaks, scan};
-use super::out::{errln, out, outln};
 
 #[derive(clap::Args, Debug)]
 #[command(

@@ -341,7 +341,11 @@ mod tests {
     fn near_constant_detected() {
         let blank = vec![200u8; 50 * 40];
         assert!(compute(&blank, 50, 40, 1).unwrap().near_constant);
-        assert!(!compute(&picture(50, 40, 2), 50, 40, 1).unwrap().near_constant);
+        assert!(
+            !compute(&picture(50, 40, 2), 50, 40, 1)
+                .unwrap()
+                .near_constant
+        );
     }
 
     #[test]

@@ -6,9 +6,9 @@
 //! reduction and hash it. Nothing else touches pixels.
 
 pub mod decode;
+pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod format;
 pub mod guard;
 pub mod hash;
 pub mod reduce;

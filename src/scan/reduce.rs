@@ -289,7 +289,10 @@ mod tests {
     #[test]
     fn zero_sides_are_an_error_not_a_panic() {
         let e = area_resize::<u8>(&[], 0, 5, Rect::full(0, 5), 64, 64).unwrap_err();
-        assert_eq!(e.to_string(), "cannot resample a 0x5 image to 64x64: a side is zero");
+        assert_eq!(
+            e.to_string(),
+            "cannot resample a 0x5 image to 64x64: a side is zero"
+        );
         assert!(area_resize::<u8>(&[], 5, 0, Rect::full(5, 0), 64, 64).is_err());
         assert!(area_resize(&[1u8; 4], 2, 2, Rect::full(2, 2), 0, 3).is_err());
     }

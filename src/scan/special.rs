@@ -9,7 +9,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, RgbaImage};
 
-use super::decode::{Decoded, DecodeError};
+use super::decode::{DecodeError, Decoded};
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
@@ -17,7 +17,11 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// the deepest) is a PNG. `None` for BMP entries and malformed directories (the generic
 /// decoder reports those).
 pub fn ico_png_entry(bytes: &[u8]) -> Option<&[u8]> {
-    let u16_at = |i: usize| bytes.get(i..i + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u16_at = |i: usize| {
+        bytes
+            .get(i..i + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
     let u32_at = |i: usize| {
         bytes
             .get(i..i + 4)
@@ -41,7 +45,10 @@ pub fn ico_png_entry(bytes: &[u8]) -> Option<&[u8]> {
 /// The logical screen of a GIF, from its header.
 pub fn gif_screen(bytes: &[u8]) -> Option<(u16, u16)> {
     let b = bytes.get(6..10)?;
-    Some((u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]])))
+    Some((
+        u16::from_le_bytes([b[0], b[1]]),
+        u16::from_le_bytes([b[2], b[3]]),
+    ))
 }
 
 /// Decodes the first frame of a GIF with a zero-sized logical screen onto a canvas that holds
