@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::base::hash::{Transform, distance};
 use crate::calibrate::{self, Calibration, MatchHashes};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
 use crate::neighbors::MultiIndex;
-use crate::scan::hash::{Transform, distance};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]

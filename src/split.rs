@@ -682,7 +682,7 @@ pub fn check_out(root: &Path, out: &Path) -> Result<()> {
         .unwrap_or(Path::new("."));
     fs::canonicalize(parent)
         .with_context(|| format!("OUT's folder {} does not exist", parent.display()))?;
-    if crate::scan::inside(out, root) {
+    if crate::base::paths::inside(out, root) {
         bail!(
             "OUT {} is inside ROOT {}: choose a folder outside the dataset",
             out.display(),

@@ -6,7 +6,9 @@
 //! reduction and hash it. Nothing else touches pixels.
 
 pub mod decode;
-pub mod format;
+// Moved to the bottom layer; re-exported so `scan::format` paths keep working.
+pub use crate::base::format;
+pub use crate::base::paths::inside;
 pub mod hash;
 pub mod reduce;
 
@@ -19,9 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
+use crate::base::format::Format;
 use crate::index::{self, Flag, Flags, Record, Status};
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
-use format::Format;
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
@@ -179,21 +181,6 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index_note,
         elapsed: start.elapsed(),
     })
-}
-
-/// Would `path` (which may not exist yet) land inside `root` (canonical)? Checked on the
-/// nearest existing ancestor, so symlinks and `..` cannot hide it.
-pub fn inside(path: &Path, root: &Path) -> bool {
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    abs.ancestors()
-        .find_map(|a| fs::canonicalize(a).ok())
-        .is_some_and(|c| c.starts_with(root))
 }
 
 fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
