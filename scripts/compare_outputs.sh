@@ -31,13 +31,12 @@ run_all() {
         echo "$rc" >"$dir/$name.rc"
     }
     run scan "scan" "$root" --index "$idx" -q
-    run scan_json "scan" "$root" --index "$idx" -q --format json
     run leaks "leaks" "$root" --index "$idx" -q --out "$dir/leaks_out"
     run leaks_json "leaks" "$root" --index "$idx" -q --format json --out "$dir/leaks_json_out"
     run balance "balance" "$root" --index "$idx" -q --out "$dir/class_weights.json"
     run balance_json "balance" "$root" --index "$idx" -q --format json --out "$dir/class_weights_json.json"
     run split "split" "$root" "$dir/split_out" --index "$idx" -q --mode manifest
-    run split_json "split" "$root" "$dir/split_json_out" --index "$idx" -q --mode manifest --format json
+    run split_copy "split" "$root" "$dir/split_copy_out" --index "$idx" -q --ratio 0.7,0.2,0.1 --names a,b,c
     run split_kfold "split" "$root" "$dir/split_kfold_out" --index "$idx" -q --mode manifest --kfold 3
     run audit "audit" "$root" --index "$idx" -q --out "$dir/audit_out"
     run audit_json "audit" "$root" --index "$idx" -q --format json --out "$dir/audit_json_out"
@@ -54,8 +53,12 @@ run_all() {
     done
 }
 
-run_all "$old" "$work/old"
-run_all "$new" "$work/new"
+# Both run as `cleansplit` (the name shows in usage messages).
+mkdir -p "$work/bin-old" "$work/bin-new"
+cp "$old" "$work/bin-old/cleansplit"
+cp "$new" "$work/bin-new/cleansplit"
+run_all "$work/bin-old/cleansplit" "$work/old"
+run_all "$work/bin-new/cleansplit" "$work/new"
 # The index holds file times and is checked by content: compare it as written.
 if [ $# -ge 3 ]; then
     rm -rf "$3"

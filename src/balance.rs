@@ -11,7 +11,7 @@ use crate::index::{Flag, Record};
 use crate::layout::{Role, split_role};
 
 /// How class weights are computed (`--method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// n_samples / (n_classes * n_c): scikit-learn's `compute_class_weight("balanced")`.
@@ -53,6 +53,27 @@ impl Default for BalanceOptions {
             class_order: None,
             class_dirs: BTreeMap::new(),
         }
+    }
+}
+
+impl BalanceOptions {
+    /// Refuses options that would run but give meaningless weights.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.beta > 0.0 && self.beta < 1.0) {
+            bail!(
+                "--beta must be between 0 and 1 (exclusive), not {}",
+                self.beta
+            );
+        }
+        if let Some(order) = &self.class_order {
+            let mut seen = BTreeSet::new();
+            for name in order {
+                if !seen.insert(name) {
+                    bail!("--class-order names {name:?} twice: class indices would shift");
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -222,6 +222,12 @@ fn read_labels(path: &Path) -> Result<HashMap<String, String>> {
         if let (Some(name), Some(label)) = (row.get(0), row.get(1)) {
             let (name, label) = (name.trim(), label.trim());
             if !name.is_empty() && !label.is_empty() {
+                if let Err(e) = crate::base::paths::plain_component(label) {
+                    bail!(
+                        "labels file {}: label {label:?} {e}; a label becomes a folder name",
+                        path.display()
+                    );
+                }
                 map.insert(name.to_owned(), label.to_owned());
             }
         }

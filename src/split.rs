@@ -20,7 +20,7 @@ use crate::groups::{Group, UnionFind};
 use crate::index::{Record, path_field};
 
 /// What to do with the extra copies in a duplicate group (`--dedup`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dedup {
     /// Copy each group's representative only; list the others as dropped.
@@ -31,7 +31,7 @@ pub enum Dedup {
 }
 
 /// What to do with a duplicate group under more than one class (`--conflicts`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Conflicts {
     /// Copy none of its members; list them all.
@@ -44,7 +44,7 @@ pub enum Conflicts {
 }
 
 /// How files reach OUT (`--mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     #[default]
@@ -86,6 +86,86 @@ pub struct SplitOptions {
     pub group_by: Option<Regex>,
     pub dedup: Dedup,
     pub conflicts: Conflicts,
+}
+
+impl SplitOptions {
+    /// Refuses options that would run but write a wrong split. Split names become folder
+    /// names, so each must be one plain path component, and distinct.
+    pub fn validate(&self) -> Result<()> {
+        match &self.sizes {
+            Sizes::Ratio(r) => {
+                if !(2..=3).contains(&r.len()) || r.iter().any(|f| !(*f > 0.0 && *f < 1.0)) {
+                    bail!("--ratio takes 2 or 3 fractions between 0 and 1, e.g. 0.8,0.2");
+                }
+                let sum: f64 = r.iter().sum();
+                if (sum - 1.0).abs() > 1e-6 {
+                    bail!("--ratio fractions must add up to 1 (they add up to {sum})");
+                }
+                if self.names.len() != r.len() {
+                    bail!(
+                        "--names gives {} names for {} ratios",
+                        self.names.len(),
+                        r.len()
+                    );
+                }
+            }
+            Sizes::Count(0) => bail!("--count must be at least 1"),
+            Sizes::Count(_) => {}
+        }
+        let mut seen = BTreeSet::new();
+        for n in &self.names {
+            if let Err(e) = crate::base::paths::plain_component(n) {
+                bail!("split name {n:?} {e}: split names must be plain folder names");
+            }
+            if n.starts_with('.') {
+                bail!("split name {n:?} starts with a dot: split names must be plain folder names");
+            }
+            if !seen.insert(n) {
+                bail!("--names lists {n:?} twice: each split needs its own name");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses `--kfold k` that cannot give k non-empty folds: fewer than 2, or more folds than
+/// units (groups) to place.
+pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
+    if k < 2 {
+        bail!("--kfold needs at least 2 folds");
+    }
+    let units = plan.units.len();
+    if k > units {
+        bail!(
+            "--kfold {k} is more than the {units} groups of images to place: folds would be empty"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a dataset with no image to place (an empty ROOT or a wrong path).
+pub fn check_not_empty(records: &[Record]) -> Result<()> {
+    if !records.iter().any(Record::is_ok) {
+        bail!("no readable images under ROOT: nothing to split (is ROOT the dataset folder?)");
+    }
+    Ok(())
+}
+
+/// Every destination must be a relative path of plain components (split, class, file), so
+/// no label or name can make a file land outside OUT, or onto a source file.
+pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
+    for d in dests.iter().flatten() {
+        let plain = d.components().count() == 3
+            && d.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            bail!(
+                "refusing destination {}: split, class and file names must be plain folder names",
+                d.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Where one source file goes, or why it does not.
@@ -772,6 +852,8 @@ fn abort_after_files() -> Option<usize> {
 /// Writes OUT: places the files and the given extra files (name, bytes) in a temporary folder
 /// beside OUT, then renames it into place. Nothing under ROOT is opened for writing.
 pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<Warnings> {
+    check_out(job.root, job.out)?;
+    check_destinations(job.dests)?;
     let parent = job
         .out
         .parent()
