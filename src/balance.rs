@@ -177,11 +177,7 @@ pub fn exclusion(r: &Record) -> Option<String> {
     } else if r.flags.contains(Flag::KerasSkips) {
         Some(format!(
             "{} skipped by Keras' loaders",
-            if r.format.is_empty() {
-                "format"
-            } else {
-                &r.format
-            }
+            crate::index::format_name(r.format)
         ))
     } else {
         None
@@ -346,6 +342,21 @@ pub fn training_split(splits: &[String], wanted: Option<&str>) -> Result<String>
                 splits.join(", ")
             )
         })
+}
+
+/// Balance of a scan, with class indices as Keras assigns them: from the training split's
+/// class folders (empty ones included), as the layout found them. The CLI calls this, so a
+/// library caller gets the same indices as `cleansplit balance`.
+pub fn analyze_scan(
+    scan: &crate::scan::ScanOutcome,
+    groups: Option<&[Option<usize>]>,
+    opts: &BalanceOptions,
+) -> Result<BalanceReport> {
+    let opts = BalanceOptions {
+        class_dirs: scan.layout.class_dirs.clone(),
+        ..opts.clone()
+    };
+    analyze(&scan.records, groups, &opts)
 }
 
 /// Builds the balance report. `groups` gives each record's duplicate group (from
@@ -566,7 +577,7 @@ mod tests {
         records.push(corrupt);
         let mut webp = rec("train/a/x.webp", "train", "a");
         webp.flags.insert(Flag::KerasSkips);
-        webp.format = "webp".into();
+        webp.format = Some(crate::base::format::Format::Webp);
         records.push(webp);
         let r = analyze(&records, None, &BalanceOptions::default()).unwrap();
         assert_eq!(r.class_names, vec!["10", "2", "B", "a"]);

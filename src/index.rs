@@ -11,8 +11,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::base::format::Format;
 pub use crate::base::paths::path_field;
 use crate::base::paths::path_from_bytes;
+
+/// The index's `format` column: the format's name, `unknown` when the bytes matched none.
+pub fn format_name(f: Option<Format>) -> &'static str {
+    f.map_or("unknown", Format::as_str)
+}
 
 /// The header every index starts with. A file with another header is not reused.
 pub const HEADER: [&str; 19] = [
@@ -53,8 +59,8 @@ pub struct Record {
     pub mtime_ns: i64,
     /// BLAKE3 of the file's bytes, first 128 bits as 32 hex digits.
     pub blake3: String,
-    /// Format detected from the bytes (`jpeg`, `png`, ...; `unknown` if none).
-    pub format: String,
+    /// Format detected from the bytes; `None` when none matched (written `unknown`).
+    pub format: Option<Format>,
     pub width: u32,
     pub height: u32,
     /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
@@ -86,8 +92,7 @@ impl Record {
     /// Stored in a lossless format (PNG, BMP, ...): ranks above lossy copies when choosing a
     /// representative, and two lossless files with the same hashes hold the same pixels.
     pub fn lossless_format(&self) -> bool {
-        crate::base::format::Format::parse(&self.format)
-            .is_some_and(crate::base::format::Format::is_lossless)
+        self.format.is_some_and(Format::is_lossless)
     }
 
     /// Pixel count, used to rank duplicate-group representatives.
@@ -128,7 +133,7 @@ fn to_byte_record(r: &Record) -> csv::ByteRecord {
     out.push_field(r.size.to_string().as_bytes());
     out.push_field(r.mtime_ns.to_string().as_bytes());
     out.push_field(r.blake3.as_bytes());
-    out.push_field(r.format.as_bytes());
+    out.push_field(format_name(r.format).as_bytes());
     out.push_field(if r.flags.contains(Flag::ExtMismatch) {
         b"true"
     } else {
@@ -164,7 +169,7 @@ fn from_byte_record(rec: &csv::ByteRecord) -> Result<Record> {
         size: num(3)?.parse().context("bad size")?,
         mtime_ns: num(4)?.parse().context("bad mtime_ns")?,
         blake3: field(rec, 5)?.to_owned(),
-        format: field(rec, 6)?.to_owned(),
+        format: Format::parse(field(rec, 6)?),
         width: num(8)?.parse().context("bad width")?,
         height: num(9)?.parse().context("bad height")?,
         color: field(rec, 10)?.to_owned(),
@@ -269,7 +274,7 @@ mod tests {
             size: 123,
             mtime_ns: 1_700_000_000_123_456_789,
             blake3: "00ff".into(),
-            format: "jpeg".into(),
+            format: Some(Format::Jpeg),
             width: 10,
             height: 20,
             color: "l8".into(),

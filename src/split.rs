@@ -16,6 +16,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::balance;
+use crate::base::flags::Status;
 use crate::groups::{Group, UnionFind};
 use crate::index::{Record, path_field};
 
@@ -178,8 +179,47 @@ pub struct Placement {
     pub unit: usize,
     /// Whether the unit has more than one source (a duplicate group or a --group-by key).
     pub grouped: bool,
-    /// Why it is dropped (empty when copied).
-    pub reason: String,
+    /// Why it is dropped (`None` when copied).
+    pub reason: Option<DropReason>,
+}
+
+/// Why a source file is not placed. Written to manifest.csv's `reason` column by `Display`;
+/// [`DropReason::kind`] is the key counted in `split_report.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DropReason {
+    /// Not decodable: the scan's status and message.
+    Status { status: Status, message: String },
+    /// In a duplicate group spanning classes: the group id and its classes.
+    LabelConflict { group: usize, classes: Vec<String> },
+    /// A redundant copy of the group's representative.
+    DuplicateOf(PathBuf),
+}
+
+impl DropReason {
+    /// The kind, for counting: `duplicate`, `label conflict`, or `status <status>`.
+    pub fn kind(&self) -> String {
+        match self {
+            DropReason::Status { status, .. } => format!("status {status}"),
+            DropReason::LabelConflict { .. } => "label conflict".into(),
+            DropReason::DuplicateOf(_) => "duplicate".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::Status { status, message } => write!(f, "status {status}: {message}"),
+            DropReason::LabelConflict { group, classes } => {
+                write!(
+                    f,
+                    "label conflict (group {group}: {})",
+                    classes.join(" vs ")
+                )
+            }
+            DropReason::DuplicateOf(rep) => write!(f, "duplicate of {}", rep.display()),
+        }
+    }
 }
 
 impl Placement {
@@ -192,15 +232,12 @@ impl Placement {
         }
     }
 
-    /// The kind of reason, for counting: `duplicate`, `label conflict`, or `status <status>`.
-    pub fn reason_kind(&self) -> &str {
-        if self.reason.starts_with("duplicate of") {
-            "duplicate"
-        } else if self.reason.starts_with("label conflict") {
-            "label conflict"
-        } else {
-            self.reason.split(':').next().unwrap_or("")
-        }
+    /// The kind of reason, for counting (empty when copied).
+    pub fn reason_kind(&self) -> String {
+        self.reason
+            .as_ref()
+            .map(DropReason::kind)
+            .unwrap_or_default()
     }
 }
 
@@ -263,9 +300,7 @@ impl SplitReport {
     ) -> Self {
         let mut dropped_by_reason = BTreeMap::new();
         for p in plan.placements.iter().filter(|p| p.split.is_none()) {
-            *dropped_by_reason
-                .entry(p.reason_kind().to_string())
-                .or_insert(0usize) += 1;
+            *dropped_by_reason.entry(p.reason_kind()).or_insert(0usize) += 1;
         }
         let copied = plan.placements.iter().filter(|p| p.split.is_some()).count();
         let sizes = match &opts.sizes {
@@ -383,10 +418,13 @@ pub struct Plan {
 /// `--conflicts error`.
 pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Result<Plan> {
     let n = records.len();
-    let mut reason: Vec<String> = vec![String::new(); n];
+    let mut reason: Vec<Option<DropReason>> = vec![None; n];
     for (i, r) in records.iter().enumerate() {
         if !r.is_ok() {
-            reason[i] = format!("status {}: {}", r.status, r.message);
+            reason[i] = Some(DropReason::Status {
+                status: r.status,
+                message: r.message.clone(),
+            });
         }
     }
     // Duplicates and label conflicts.
@@ -395,7 +433,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             .members
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_empty())
+            .filter(|&m| reason[m].is_none())
             .collect();
         if usable.is_empty() {
             continue;
@@ -433,11 +471,10 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             }
             for &m in &usable {
                 if !keep.contains(&m) {
-                    reason[m] = format!(
-                        "label conflict (group {}: {})",
-                        g.id,
-                        g.classes.iter().cloned().collect::<Vec<_>>().join(" vs ")
-                    );
+                    reason[m] = Some(DropReason::LabelConflict {
+                        group: g.id,
+                        classes: g.classes.iter().cloned().collect(),
+                    });
                 }
             }
         }
@@ -445,7 +482,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             let rep = crate::groups::representative(&keep, records);
             for &m in &keep {
                 if m != rep {
-                    reason[m] = format!("duplicate of {}", records[rep].path.display());
+                    reason[m] = Some(DropReason::DuplicateOf(records[rep].path.clone()));
                 }
             }
         }
@@ -485,7 +522,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let class_names: Vec<String> = records
         .iter()
         .zip(&reason)
-        .filter(|(_, why)| why.is_empty())
+        .filter(|(_, why)| why.is_none())
         .map(|(r, _)| r.class.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -513,7 +550,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         let members: Vec<usize> = set
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_empty())
+            .filter(|&m| reason[m].is_none())
             .collect();
         let mut counts = BTreeMap::new();
         for &m in &members {
@@ -539,7 +576,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let placements = (0..n)
         .map(|i| Placement {
             record: i,
-            split: reason[i].is_empty().then(|| assignment[unit_of[i]]),
+            split: reason[i].is_none().then(|| assignment[unit_of[i]]),
             unit: unit_of[i],
             grouped: grouped[i],
             reason: reason[i].clone(),
@@ -696,7 +733,12 @@ pub fn write_manifest<W: std::io::Write>(
         } else {
             b"dropped"
         });
-        row.push_field(p.reason.as_bytes());
+        let why = p
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        row.push_field(why.as_bytes());
         wtr.write_byte_record(&row)?;
     }
     wtr.flush()?;
@@ -1022,8 +1064,14 @@ mod tests {
         o.conflicts = Conflicts::Majority;
         let p = plan(&records, &groups, &o).unwrap();
         assert!(p.placements[0].split.is_some());
-        assert!(p.placements[1].reason.starts_with("duplicate of"));
-        assert!(p.placements[2].reason.starts_with("label conflict"));
+        assert!(matches!(
+            p.placements[1].reason,
+            Some(DropReason::DuplicateOf(_))
+        ));
+        assert!(matches!(
+            p.placements[2].reason,
+            Some(DropReason::LabelConflict { .. })
+        ));
         o.conflicts = Conflicts::Drop;
         let p = plan(&records, &groups, &o).unwrap();
         assert!(p.placements[..3].iter().all(|x| x.split.is_none()));

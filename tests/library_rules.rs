@@ -101,3 +101,63 @@ fn labels_must_be_plain_components_in_the_library() {
     let dests = vec![Some("train/cat/x.png".into()), None];
     assert!(split::check_destinations(&dests).is_ok());
 }
+
+#[test]
+fn balance_class_indices_match_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    let img = |p: std::path::PathBuf, seed: u8| {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        image::RgbImage::from_fn(32, 24, |x, y| {
+            image::Rgb([(x as u8).wrapping_mul(seed), (y as u8) ^ seed, seed])
+        })
+        .save(p)
+        .unwrap();
+    };
+    for (i, class) in ["apple", "cherry"].iter().enumerate() {
+        for k in 0..3u8 {
+            img(
+                root.join("train").join(class).join(format!("{k}.png")),
+                10 + 20 * i as u8 + k,
+            );
+        }
+        img(root.join("val").join(class).join("v.png"), 90 + i as u8);
+    }
+    // An empty class folder: Keras still gives it an index (1), so cherry is 2.
+    fs::create_dir_all(root.join("train/banana")).unwrap();
+    let index = tmp.path().join("i.csv");
+    let scan = scan::run(
+        &root,
+        &ScanOptions {
+            index: Some(index.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let lib = cleansplit::balance::analyze_scan(&scan, None, &BalanceOptions::default()).unwrap();
+    let lib_json = serde_json::to_value(&lib.weights).unwrap();
+    let out = tmp.path().join("w.json");
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_cleansplit"))
+        .arg("balance")
+        .arg(&root)
+        .arg("--out")
+        .arg(&out)
+        .arg("--index")
+        .arg(&index)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert_eq!(
+        cli.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let cli_json: serde_json::Value = serde_json::from_slice(&fs::read(&out).unwrap()).unwrap();
+    assert_eq!(lib_json, cli_json);
+    let cw = &lib_json["class_weight"];
+    assert!(
+        cw.get("2").is_some(),
+        "the empty folder keeps its index: {lib_json}"
+    );
+}

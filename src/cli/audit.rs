@@ -77,6 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             leaks: &l,
             findings: &findings,
             max_items: args.max_items,
+            max_pixels: args.scan.max_pixels,
         });
         tables::write_file(&dir.join("report.html"), |w| {
             Ok(std::io::Write::write_all(w, page.as_bytes())?)

@@ -73,11 +73,7 @@ impl BalanceArgs {
         let membership = l
             .filter(|_| self.dedup)
             .map(|l| groups::membership(records.len(), &l.groups));
-        let opts = BalanceOptions {
-            class_dirs: scan.layout.class_dirs.clone(),
-            ..self.options()?
-        };
-        balance::analyze(records, membership.as_deref(), &opts)
+        balance::analyze_scan(scan, membership.as_deref(), &self.options()?)
     }
 }
 

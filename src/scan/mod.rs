@@ -256,7 +256,7 @@ fn blank_record(c: &Candidate) -> Record {
         size: c.size,
         mtime_ns: c.mtime_ns,
         blake3: String::new(),
-        format: "unknown".into(),
+        format: None,
         width: 0,
         height: 0,
         color: String::new(),
@@ -339,7 +339,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         };
         return;
     };
-    rec.format = fmt.as_str().into();
+    rec.format = Some(fmt);
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
     }
