@@ -203,7 +203,7 @@ fn tga_is_decoded_and_flagged_as_skipped_by_keras() {
         (Status::Ok, 128, 96),
         "{r:?}"
     );
-    assert_eq!(r.format, "tga");
+    assert_eq!(r.format, Some(cleansplit::base::format::Format::Tga));
     assert!(r.flags.contains(Flag::KerasSkips), "{r:?}");
     assert_eq!(r.phash, record(&records, "train/a/pic.png").phash);
     assert_eq!(
