@@ -18,6 +18,7 @@ pub mod groups;
 pub mod index;
 pub mod layout;
 pub mod leaks;
+pub mod merge;
 pub mod neighbors;
 pub mod report;
 pub mod scan;

@@ -13,6 +13,7 @@ use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::{self, Finding, Kinds};
 use cleansplit::balance::BalanceReport;
 use cleansplit::leaks::{self, LeakSummary};
+use cleansplit::merge::sources::{SourceTable, read_merge_manifest, sources_of, table_of};
 use cleansplit::report::{html, tables, terminal};
 use cleansplit::scan;
 
@@ -51,6 +52,8 @@ struct AuditJson<'a> {
     skipped: usize,
     leaks: &'a LeakSummary,
     balance: Option<&'a BalanceReport>,
+    /// Classes x sources, when ROOT was written by `merge`.
+    sources: Option<&'a SourceTable>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -63,7 +66,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(b) => (Some(b), None),
         Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
     };
-    let (findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
+    let (mut findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
+    // A folder written by `merge` carries its sources in manifest.csv: add the source check.
+    let (sources, sources_note) = match read_merge_manifest(&outcome.root) {
+        Ok(Some(m)) => (Some(table_of(records, &sources_of(records, &m))), None),
+        Ok(None) => (None, None),
+        Err(e) => (None, Some(format!("source check skipped: {e:#}"))),
+    };
+    if let Some(t) = &sources {
+        findings.extend(t.findings());
+    }
     let json = AuditJson {
         root: outcome.root.display().to_string(),
         findings: &findings,
@@ -72,6 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         skipped: outcome.layout.skipped.len(),
         leaks: &l.summary,
         balance: balance.as_ref(),
+        sources: sources.as_ref(),
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
@@ -94,8 +107,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json)?),
         OutputFormat::Text => {
-            print!("{}", terminal::verdict(&findings));
+            super::colour::print(&super::colour::paint_verdict(&terminal::verdict(&findings)));
             if let Some(note) = &balance_note {
+                println!("note: {note}");
+            }
+            if let Some(t) = &sources {
+                print!(
+                    "\nclasses x sources (from the merge manifest):\n{}",
+                    t.render()
+                );
+            }
+            if let Some(note) = &sources_note {
                 println!("note: {note}");
             }
             println!(
