@@ -287,6 +287,21 @@ fn generated_sources_options_and_refusals() {
         11
     );
 
+    // --mode symlink: links to the absolute source files.
+    let out4 = work.path().join("linked");
+    let (code, stdout, _) = merge(
+        work.path(),
+        &[&a, &b],
+        &out4,
+        &["--map", map.to_str().unwrap(), "--mode", "symlink"],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let link = out4.join("birds/b0.png");
+    assert_eq!(
+        fs::read_link(&link).unwrap(),
+        b.canonicalize().unwrap().join("birds/b0.png")
+    );
+
     // --conflicts error: the unmapped copies are one image under two classes.
     let out3 = work.path().join("conflict");
     let (code, _, stderr) = merge(work.path(), &[&a, &b], &out3, &["--conflicts", "error"]);

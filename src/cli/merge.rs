@@ -223,9 +223,13 @@ fn summary(r: &merge::MergeReport) -> String {
     if !r.label_conflicts.is_empty() {
         let _ = writeln!(
             out,
-            "{warn}: {} label conflict(s) (one image under several classes), handled by --conflicts {:?}:",
+            "{warn}: {} label conflict(s) (one image under several classes), handled by --conflicts {}:",
             r.label_conflicts.len(),
-            r.conflicts
+            match r.conflicts {
+                Conflicts::Drop => "drop",
+                Conflicts::Majority => "majority",
+                Conflicts::Error => "error",
+            }
         );
         for c in r.label_conflicts.iter().take(10) {
             let _ = writeln!(
