@@ -35,7 +35,22 @@ use crate::balance::BalanceReport;
 use crate::index::{Flag, Record, Status};
 use crate::layout::{Role, SkipReason, split_role};
 use crate::leaks::{LeakSummary, Leaks};
+use crate::merge::sources::{self, SourceTable};
 use crate::scan::ScanOutcome;
+
+/// `audit.json`: the verdict with the figures behind it (a file-format contract).
+#[derive(Debug, Serialize)]
+pub struct AuditReport<'a> {
+    pub root: String,
+    pub findings: &'a [Finding],
+    pub kinds: Kinds,
+    pub images: usize,
+    pub skipped: usize,
+    pub leaks: &'a LeakSummary,
+    pub balance: Option<&'a BalanceReport>,
+    /// Classes x sources, when ROOT was written by `merge`.
+    pub sources: Option<&'a SourceTable>,
+}
 
 /// Which kinds of findings exist (what `--fail-on` tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -53,7 +68,7 @@ impl Kinds {
             leak: leaks.cross_split_groups > 0,
             conflict: leaks.label_conflict_groups > 0,
             duplicate: leaks.within_split_groups > 0,
-            problem: records.iter().any(is_problem_file),
+            problem: records.is_empty() || records.iter().any(is_problem_file),
         }
     }
 }
@@ -316,5 +331,55 @@ pub fn verdict(
             ));
         }
     }
+    // No image at all: most likely a wrong path, which a CI gate must not pass.
+    if records.is_empty() {
+        out.insert(
+            0,
+            finding(
+                Severity::Problem,
+                "no images",
+                format!("no image files under {root}"),
+                "there is nothing to train on: ROOT is empty or is not the dataset folder",
+                "check the path: ROOT should hold split or class folders of images".into(),
+            ),
+        );
+    }
     (out, kinds)
+}
+
+/// The source check of a folder written by `merge` (its `manifest.csv` names each file's
+/// source): the classes x sources table over the scanned records, or `None` for any other
+/// folder.
+pub fn source_check(scan: &ScanOutcome) -> anyhow::Result<Option<SourceTable>> {
+    Ok(sources::read_merge_manifest(&scan.root)?
+        .map(|m| sources::table_of(&scan.records, &sources::sources_of(&scan.records, &m))))
+}
+
+/// The source check's findings: one warning per class the table flags, or one ok.
+pub fn source_findings(t: &SourceTable) -> Vec<Finding> {
+    let warnings = t.warnings();
+    if warnings.is_empty() {
+        return vec![finding(
+            Severity::Ok,
+            "sources",
+            format!(
+                "{} sources; no class comes mostly from one source and the source mix is similar across classes",
+                t.contributing()
+            ),
+            "",
+            String::new(),
+        )];
+    }
+    warnings
+        .into_iter()
+        .map(|w| {
+            finding(
+                Severity::Warning,
+                "sources",
+                w.message,
+                "a network can learn the source (camera, background, resolution, JPEG quality) instead of the class, and then fails on images from elsewhere",
+                "add images of this class from the other sources, or take fewer from the dominant one; split with --stratify class,source".into(),
+            )
+        })
+        .collect()
 }

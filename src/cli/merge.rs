@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use super::enums::{ConflictsArg, ModeArg};
 use super::{OutputFormat, leaks::LeakArgs};
 use cleansplit::layout::LayoutOptions;
 use cleansplit::merge::{self, MergeOptions, Source, classes};
 use cleansplit::scan::{self, DEFAULT_MAX_PIXELS, ScanOptions};
-use cleansplit::split::{self, Conflicts, Mode, WriteJob};
+use cleansplit::split::{self, Conflicts, WriteJob};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -37,11 +38,11 @@ pub struct Args {
     #[arg(long)]
     pub keep_splits: bool,
     /// A copy under two classes: drop all, keep the majority, or error.
-    #[arg(long, value_enum, default_value_t = Conflicts::Drop)]
-    pub conflicts: Conflicts,
+    #[arg(long, value_enum, default_value_t = ConflictsArg::Drop)]
+    pub conflicts: ConflictsArg,
     /// copy, hardlink (falls back to copy), symlink, or manifest (CSV and JSON only).
-    #[arg(long, value_enum, default_value_t = Mode::Copy)]
-    pub mode: Mode,
+    #[arg(long, value_enum, default_value_t = ModeArg::Copy)]
+    pub mode: ModeArg,
     /// Check every placed file's content hash against its source.
     #[arg(long)]
     pub verify: bool,
@@ -72,6 +73,20 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
+    // Options are checked before anything is scanned or written.
+    let leak = args.leak.options()?;
+    let scan_opts = |index: Option<PathBuf>| ScanOptions {
+        layout: LayoutOptions {
+            splits: args.splits.clone(),
+            labels: None,
+        },
+        index,
+        jobs: args.jobs,
+        max_pixels: args.max_pixels,
+        rehash: args.rehash,
+        progress: !args.quiet,
+    };
+    scan_opts(None).validate()?;
     let (out, srcs) = args.paths.split_last().expect("clap requires 3 paths");
     let mut roots = Vec::new();
     for s in srcs {
@@ -99,18 +114,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             None => None,
         };
-        let opts = ScanOptions {
-            layout: LayoutOptions {
-                splits: args.splits.clone(),
-                labels: None,
-            },
-            index,
-            jobs: args.jobs,
-            max_pixels: args.max_pixels,
-            rehash: args.rehash,
-            progress: !args.quiet,
-        };
-        let o = scan::run(given, &opts)?;
+        let o = scan::run(given, &scan_opts(index))?;
         if args.format == OutputFormat::Text {
             println!(
                 "source {name}: {} ({}), {} images in {} classes{}",
@@ -137,8 +141,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         keep_splits: args.keep_splits,
         map,
         classes: args.classes.clone(),
-        conflicts: args.conflicts,
-        leak: args.leak.options(),
+        conflicts: args.conflicts.into(),
+        leak,
     };
     let prepared = merge::prepare(sources, &opts)?;
     let merged = match prepared.place() {
@@ -158,10 +162,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ),
     ];
     let job = WriteJob {
-        // Record paths are absolute, so joining them to "/" leaves them as they are.
-        root: std::path::Path::new("/"),
+        // Record paths are absolute, so joining them to a root leaves them as they are; OUT
+        // was checked against every source above, the writer checks it again for this one.
+        root: &prepared.sources[0].root,
         out,
-        mode: args.mode,
+        mode: args.mode.into(),
         verify: args.verify,
         records: &prepared.records,
         names: &merged.names,

@@ -8,6 +8,7 @@ mod audit;
 mod balance;
 mod colour;
 mod completions;
+mod enums;
 mod leaks;
 mod merge;
 mod scan;
@@ -51,7 +52,7 @@ pub struct ScanArgs {
     /// Index file (default: the user's cache directory, keyed by ROOT's canonical path).
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// First-level folders that are splits (default: names like train, val, test).
@@ -128,21 +129,25 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let scan_args = match &cli.command {
+        Command::Scan(a) => Some(&a.scan),
+        Command::Leaks(a) => Some(&a.scan),
+        Command::Balance(a) => Some(&a.scan),
+        Command::Split(a) => Some(&a.scan),
+        Command::Audit(a) => Some(&a.scan),
+        Command::Merge(_) | Command::Completions(_) | Command::Man(_) => None,
+    };
+    // Options are checked before anything is scanned or written (merge checks its own).
+    if let Some(Err(e)) = scan_args.map(|a| a.options().validate()) {
+        eprintln!("cleansplit: {e:#}");
+        return ExitCode::from(2);
+    }
     let jobs = match &cli.command {
-        Command::Scan(a) => a.scan.jobs,
-        Command::Leaks(a) => a.scan.jobs,
-        Command::Balance(a) => a.scan.jobs,
-        Command::Split(a) => a.scan.jobs,
-        Command::Audit(a) => a.scan.jobs,
         Command::Merge(a) => a.jobs,
-        Command::Completions(_) | Command::Man(_) => None,
+        _ => scan_args.and_then(|a| a.jobs),
     };
     // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
-    if let Some(n) = jobs {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global();
-    }
+    cleansplit::scan::set_jobs(jobs);
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::index::{Record, path_field};
 use crate::layout::{Role, split_role};
 use crate::leaks::{self, LeakOptions, LeakSummary, Leaks};
-use crate::split::{self, Conflicts, Dedup, Plan, Sizes, SplitOptions};
+use crate::split::{self, Conflicts, Dedup, DropReason, Plan, Sizes, SplitOptions};
 use classes::{MapRule, NearMatch};
 use sources::{SourceTable, SourceWarning, THRESHOLDS, Thresholds};
 
@@ -251,11 +251,11 @@ impl Prepared {
         } else {
             vec![String::new()]
         };
-        let by_path: HashMap<String, usize> = self
+        let by_path: HashMap<&Path, usize> = self
             .records
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.path.display().to_string(), i))
+            .map(|(i, r)| (r.path.as_path(), i))
             .collect();
         for p in &mut plan.placements {
             if p.split.is_some() && self.opts.keep_splits {
@@ -263,10 +263,10 @@ impl Prepared {
                 p.split = names.iter().position(|n| n == s);
             }
             // Reasons name the kept copy as `source/relative path`, not an absolute path.
-            if let Some(rest) = p.reason.strip_prefix("duplicate of ")
-                && let Some(&rep) = by_path.get(rest)
+            if let Some(DropReason::DuplicateOf(rep)) = &mut p.reason
+                && let Some(&i) = by_path.get(rep.as_path())
             {
-                p.reason = format!("duplicate of {}", self.display(rep));
+                *rep = PathBuf::from(self.display(i));
             }
         }
         let dests = split::destinations(&plan, &self.records, &names);
@@ -300,9 +300,7 @@ impl Prepared {
         let placed = plan.placements.iter().filter(|p| p.split.is_some()).count();
         let mut dropped_by_reason: BTreeMap<String, usize> = BTreeMap::new();
         for p in plan.placements.iter().filter(|p| p.split.is_none()) {
-            *dropped_by_reason
-                .entry(p.reason_kind().to_string())
-                .or_default() += 1;
+            *dropped_by_reason.entry(p.reason_kind()).or_default() += 1;
         }
         if !self.excluded.is_empty() {
             dropped_by_reason.insert("class not selected".into(), self.excluded.len());
@@ -312,7 +310,7 @@ impl Prepared {
         let dropped_as_dup = |g: &&crate::groups::Group| {
             g.members
                 .iter()
-                .filter(|&&m| plan.placements[m].reason.starts_with("duplicate of"))
+                .filter(|&&m| matches!(plan.placements[m].reason, Some(DropReason::DuplicateOf(_))))
                 .count()
         };
         let conflicts = groups
@@ -395,7 +393,13 @@ impl Prepared {
             } else {
                 b"dropped"
             });
-            row.push_field(p.reason.as_bytes());
+            row.push_field(
+                p.reason
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
             row.push_field(self.sources[*s].name.as_bytes());
             row.push_field(&path_field(&self.sources[*s].root));
             wtr.write_byte_record(&row)?;

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::audit::{Finding, Severity};
 use crate::index::Record;
 use crate::split::{Plan, Unit};
 
@@ -242,33 +241,6 @@ impl SourceTable {
         line("all", &self.totals, self.totals.iter().sum());
         out
     }
-
-    /// The audit findings: one warning per judged class, or one ok.
-    pub fn findings(&self) -> Vec<Finding> {
-        let warnings = self.warnings();
-        if warnings.is_empty() {
-            return vec![Finding {
-                severity: Severity::Ok,
-                topic: "sources".into(),
-                headline: format!(
-                    "{} sources; no class comes mostly from one source and the source mix is similar across classes",
-                    self.contributing()
-                ),
-                meaning: String::new(),
-                fix: String::new(),
-            }];
-        }
-        warnings
-            .into_iter()
-            .map(|w| Finding {
-                severity: Severity::Warning,
-                topic: "sources".into(),
-                headline: w.message,
-                meaning: "a network can learn the source (camera, background, resolution, JPEG quality) instead of the class, and then fails on images from elsewhere".into(),
-                fix: "add images of this class from the other sources, or drop the sources' share differences (fewer images from the dominant source); split with --stratify class,source".into(),
-            })
-            .collect()
-    }
 }
 
 /// Extra `manifest.csv` columns written by `merge`: which source, and its root.
@@ -298,7 +270,7 @@ pub fn read_merge_manifest(root: &Path) -> Result<Option<HashMap<PathBuf, String
         if row.get(action) != Some(b"copied".as_slice()) {
             continue;
         }
-        let d = crate::index::path_from_bytes(row.get(dest).unwrap_or_default());
+        let d = crate::base::paths::path_from_bytes(row.get(dest).unwrap_or_default());
         let s = String::from_utf8_lossy(row.get(src).unwrap_or_default()).into_owned();
         out.insert(d, s);
     }
@@ -429,8 +401,6 @@ mod tests {
             w[0].message
                 .starts_with("wasps: 100% of its 12 images come from b")
         );
-        assert_eq!(t.findings().len(), 1);
-        assert_eq!(t.findings()[0].severity, Severity::Warning);
         // One dominant source everywhere is not a signal.
         let even = table(
             items(&[
@@ -442,7 +412,6 @@ mod tests {
             &names,
         );
         assert!(even.warnings().is_empty());
-        assert_eq!(even.findings()[0].severity, Severity::Ok);
     }
 
     #[test]
