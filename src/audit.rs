@@ -35,6 +35,7 @@ use crate::balance::BalanceReport;
 use crate::index::{Flag, Record, Status};
 use crate::layout::{Role, SkipReason, split_role};
 use crate::leaks::{LeakSummary, Leaks};
+use crate::merge::sources::{self, SourceTable};
 use crate::scan::ScanOutcome;
 
 /// `audit.json`: the verdict with the figures behind it (a file-format contract).
@@ -47,6 +48,8 @@ pub struct AuditReport<'a> {
     pub skipped: usize,
     pub leaks: &'a LeakSummary,
     pub balance: Option<&'a BalanceReport>,
+    /// Classes x sources, when ROOT was written by `merge`.
+    pub sources: Option<&'a SourceTable>,
 }
 
 /// Which kinds of findings exist (what `--fail-on` tests).
@@ -342,4 +345,41 @@ pub fn verdict(
         );
     }
     (out, kinds)
+}
+
+/// The source check of a folder written by `merge` (its `manifest.csv` names each file's
+/// source): the classes x sources table over the scanned records, or `None` for any other
+/// folder.
+pub fn source_check(scan: &ScanOutcome) -> anyhow::Result<Option<SourceTable>> {
+    Ok(sources::read_merge_manifest(&scan.root)?
+        .map(|m| sources::table_of(&scan.records, &sources::sources_of(&scan.records, &m))))
+}
+
+/// The source check's findings: one warning per class the table flags, or one ok.
+pub fn source_findings(t: &SourceTable) -> Vec<Finding> {
+    let warnings = t.warnings();
+    if warnings.is_empty() {
+        return vec![finding(
+            Severity::Ok,
+            "sources",
+            format!(
+                "{} sources; no class comes mostly from one source and the source mix is similar across classes",
+                t.contributing()
+            ),
+            "",
+            String::new(),
+        )];
+    }
+    warnings
+        .into_iter()
+        .map(|w| {
+            finding(
+                Severity::Warning,
+                "sources",
+                w.message,
+                "a network can learn the source (camera, background, resolution, JPEG quality) instead of the class, and then fails on images from elsewhere",
+                "add images of this class from the other sources, or take fewer from the dominant one; split with --stratify class,source".into(),
+            )
+        })
+        .collect()
 }

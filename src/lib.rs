@@ -21,6 +21,7 @@ pub mod index;
 pub mod interrupt;
 pub mod layout;
 pub mod leaks;
+pub mod merge;
 pub mod neighbors;
 pub mod report;
 pub mod scan;

@@ -152,11 +152,12 @@ pub fn check_not_empty(records: &[Record]) -> Result<()> {
     Ok(())
 }
 
-/// Every destination must be a relative path of plain components (split, class, file), so
-/// no label or name can make a file land outside OUT, or onto a source file.
+/// Every destination must be a relative path of plain components (split, class, file; or
+/// class, file where `merge` pools the splits), so no label or name can make a file land
+/// outside OUT, or onto a source file.
 pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
     for d in dests.iter().flatten() {
-        let plain = d.components().count() == 3
+        let plain = (2..=3).contains(&d.components().count())
             && d.components()
                 .all(|c| matches!(c, std::path::Component::Normal(_)));
         if !plain {

@@ -55,7 +55,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(b) => (Some(b), None),
         Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
     };
-    let (findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
+    let (mut findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
+    // A folder written by `merge` carries its sources in manifest.csv: add the source check.
+    let (sources, sources_note) = match audit::source_check(&outcome) {
+        Ok(t) => (t, None),
+        Err(e) => (None, Some(format!("source check skipped: {e:#}"))),
+    };
+    if let Some(t) = &sources {
+        findings.extend(audit::source_findings(t));
+    }
     let json = AuditReport {
         root: outcome.root.display().to_string(),
         findings: &findings,
@@ -64,6 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         skipped: outcome.layout.skipped.len(),
         leaks: &l.summary,
         balance: balance.as_ref(),
+        sources: sources.as_ref(),
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
@@ -87,8 +96,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&json)?),
         OutputFormat::Text => {
-            out!("{}", terminal::verdict(&findings));
+            super::colour::print(&super::colour::paint_verdict(&terminal::verdict(&findings)));
             if let Some(note) = &balance_note {
+                outln!("note: {note}");
+            }
+            if let Some(t) = &sources {
+                out!(
+                    "\nclasses x sources (from the merge manifest):\n{}",
+                    t.render()
+                );
+            }
+            if let Some(note) = &sources_note {
                 outln!("note: {note}");
             }
             outln!(

@@ -6,9 +6,12 @@
 
 mod audit;
 mod balance;
+mod colour;
+mod completions;
 mod enums;
 mod leaks;
 mod out;
+mod merge;
 mod scan;
 mod split;
 
@@ -38,6 +41,9 @@ enum Command {
     Balance(balance::Args),
     Split(split::Args),
     Audit(audit::Args),
+    Merge(merge::Args),
+    Completions(completions::CompletionArgs),
+    Man(completions::ManArgs),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -131,25 +137,33 @@ pub fn main() -> ExitCode {
         errln!("cleansplit: warning: {e:#}");
     }
     let scan_args = match &cli.command {
-        Command::Scan(a) => &a.scan,
-        Command::Leaks(a) => &a.scan,
-        Command::Balance(a) => &a.scan,
-        Command::Split(a) => &a.scan,
-        Command::Audit(a) => &a.scan,
+        Command::Scan(a) => Some(&a.scan),
+        Command::Leaks(a) => Some(&a.scan),
+        Command::Balance(a) => Some(&a.scan),
+        Command::Split(a) => Some(&a.scan),
+        Command::Audit(a) => Some(&a.scan),
+        Command::Merge(_) | Command::Completions(_) | Command::Man(_) => None,
     };
-    // Options are checked before anything is scanned or written.
-    if let Err(e) = scan_args.options().validate() {
+    // Options are checked before anything is scanned or written (merge checks its own).
+    if let Some(Err(e)) = scan_args.map(|a| a.options().validate()) {
         eprintln!("cleansplit: {e:#}");
         return ExitCode::from(2);
     }
+    let jobs = match &cli.command {
+        Command::Merge(a) => a.jobs,
+        _ => scan_args.and_then(|a| a.jobs),
+    };
     // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
-    cleansplit::scan::set_jobs(scan_args.jobs);
+    cleansplit::scan::set_jobs(jobs);
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),
         Command::Balance(a) => balance::run(a),
         Command::Split(a) => split::run(a),
         Command::Audit(a) => audit::run(a),
+        Command::Merge(a) => merge::run(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     };
     match result {
         Ok(code) => code,

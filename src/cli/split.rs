@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use regex::Regex;
 
 use super::enums::{ConflictsArg, DedupArg, ModeArg};
 use super::out::{errln, out, outln};
 use super::{ScanArgs, leaks::LeakArgs};
+use cleansplit::merge::sources::{read_merge_manifest, sources_of, stratify_by_source};
 use cleansplit::report::terminal;
 use cleansplit::split::{self, Mode, Sizes, SplitOptions, WriteJob};
 use cleansplit::{leaks, scan};
@@ -60,8 +61,19 @@ pub struct Args {
     /// Write K stratified group folds (folds.csv) instead of split folders.
     #[arg(long, value_name = "K")]
     pub kfold: Option<usize>,
+    /// What to stratify by: class (default), or class,source for a folder written by `merge`
+    /// (every class's sources are split in the same proportions).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "class[,source]")]
+    pub stratify: Vec<Stratum>,
     #[command(flatten)]
     pub leak: LeakArgs,
+}
+
+/// A `--stratify` key.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stratum {
+    Class,
+    Source,
 }
 
 impl Args {
@@ -109,6 +121,9 @@ impl Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     let opts = args.options()?;
+    if !args.stratify.is_empty() && !args.stratify.contains(&Stratum::Class) {
+        bail!("--stratify takes class or class,source");
+    }
     let leak_opts = args.leak.options()?;
     if let Some(k) = args.kfold
         && k < 2
@@ -129,13 +144,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
     let l = leaks::analyze(records, &leak_opts);
-    let plan = match split::plan(records, &l.groups, &opts) {
+    let mut plan = match split::plan(records, &l.groups, &opts) {
         Ok(p) => p,
         Err(e) => {
             errln!("cleansplit: {e:#}");
             return Ok(ExitCode::from(1));
         }
     };
+    if args.stratify.contains(&Stratum::Source) {
+        let manifest = read_merge_manifest(&outcome.root)?.with_context(|| {
+            format!(
+                "--stratify class,source needs a folder written by `cleansplit merge` (its manifest.csv names each file's source); {} has none",
+                outcome.root.display()
+            )
+        })?;
+        stratify_by_source(&mut plan, records, &sources_of(records, &manifest));
+        outln!("stratified by class and source (from the merge manifest)");
+    }
     // k folds are a CSV only: the manifest mode places no files.
     let mode = if args.kfold.is_some() {
         Mode::Manifest
