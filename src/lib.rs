@@ -21,4 +21,5 @@ pub mod leaks;
 pub mod neighbors;
 pub mod report;
 pub mod scan;
+pub mod shortcuts;
 pub mod split;
