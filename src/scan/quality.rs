@@ -131,6 +131,19 @@ pub fn jpeg_quality(bytes: &[u8]) -> Option<u8> {
     luma_table(bytes).map(|t| quality_of_table(&t))
 }
 
+/// [`jpeg_quality`] of a file, reading only its first 256 KiB (the tables come before the
+/// image data). For indexes written before the `jpeg_quality` column.
+pub fn quality_of_file(path: &std::path::Path) -> Option<u8> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(256 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    jpeg_quality(&head)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

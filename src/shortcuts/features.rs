@@ -96,13 +96,16 @@ pub const NAMES: [&str; 11] = [
     "jpeg_quality",
 ];
 
+/// Position of `bytes_per_pixel` in [`NAMES`].
+pub const BYTES_PER_PIXEL: usize = 6;
+
 /// Builds the feature table of `rows` (column-major: one [`Feature`] per entry of [`NAMES`]).
-pub fn table(rows: &[FileMeta]) -> Vec<Feature> {
+pub fn table(rows: &[&FileMeta]) -> Vec<Feature> {
     let num = |name, f: &dyn Fn(&FileMeta) -> Option<f64>| {
-        numeric(name, &rows.iter().map(f).collect::<Vec<_>>())
+        numeric(name, &rows.iter().map(|m| f(m)).collect::<Vec<_>>())
     };
-    let cat = |name, f: &dyn Fn(&FileMeta) -> String| categorical(name, rows.iter().map(f));
-    let flag = |v: bool| if v { "yes".into() } else { "no".into() };
+    let cat = |name, f: &dyn Fn(&FileMeta) -> &str| categorical(name, rows.iter().map(|m| f(m)));
+    let flag = |v: bool| if v { "yes" } else { "no" };
     vec![
         num("width", &|m| Some(f64::from(m.width))),
         num("height", &|m| Some(f64::from(m.height))),
@@ -110,8 +113,8 @@ pub fn table(rows: &[FileMeta]) -> Vec<Feature> {
             Some(f64::from(m.width) / f64::from(m.height.max(1)))
         }),
         num("pixels", &|m| Some(m.pixels() as f64)),
-        cat("format", &|m| m.format.clone()),
-        cat("colour", &|m| m.color.clone()),
+        cat("format", &|m| m.format.as_str()),
+        cat("colour", &|m| m.color.as_str()),
         num("bytes_per_pixel", &|m| Some(m.bytes_per_pixel())),
         cat("orientation", &|m| flag(m.orientation)),
         cat("alpha", &|m| flag(m.alpha)),
@@ -171,11 +174,11 @@ pub fn number(x: f64) -> String {
 
 /// Codes of a categorical column: the most frequent values get their own code (ties by
 /// name, so codes are deterministic), the rest share `other`.
-fn categorical(name: &'static str, values: impl Iterator<Item = String>) -> Feature {
-    let values: Vec<String> = values.collect();
+fn categorical<'a>(name: &'static str, values: impl Iterator<Item = &'a str>) -> Feature {
+    let values: Vec<&str> = values.collect();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for v in &values {
-        *counts.entry(v).or_default() += 1;
+        *counts.entry(*v).or_default() += 1;
     }
     let mut order: Vec<(&str, usize)> = counts.into_iter().collect();
     order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -196,7 +199,7 @@ fn categorical(name: &'static str, values: impl Iterator<Item = String>) -> Feat
     }
     let codes = values
         .iter()
-        .map(|v| index.get(v.as_str()).copied().unwrap_or(other))
+        .map(|v| index.get(v).copied().unwrap_or(other))
         .collect();
     Feature {
         name,
@@ -229,7 +232,7 @@ mod tests {
         let rows: Vec<FileMeta> = (0..1000)
             .map(|i| meta(100 + (i % 50) * 10, 100, "jpeg", Some(75)))
             .collect();
-        let t = table(&rows);
+        let t = table(&rows.iter().collect::<Vec<_>>());
         let w = &t[0];
         assert_eq!(w.name, "width");
         assert!(w.bins() <= MAX_BINS);
@@ -254,7 +257,7 @@ mod tests {
             meta(10, 10, "jpeg", Some(90)),
             meta(10, 10, "jpeg", Some(75)),
         ];
-        let q = &table(&rows)[10];
+        let q = &table(&rows.iter().collect::<Vec<_>>())[10];
         assert_eq!(q.labels, ["none", "75", "90"]);
         assert_eq!(q.codes, [0, 2, 1]);
     }
@@ -268,7 +271,7 @@ mod tests {
                 m
             })
             .collect();
-        let c = &table(&rows)[5];
+        let c = &table(&rows.iter().collect::<Vec<_>>())[5];
         assert_eq!(c.bins(), MAX_BINS);
         assert_eq!(c.labels.last().unwrap(), "other");
         assert_eq!(c.codes.iter().filter(|&&x| x == 31).count(), 100 - 31);

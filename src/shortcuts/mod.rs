@@ -67,8 +67,17 @@ pub struct Test {
     pub carriers: Vec<Carrier>,
     /// The tree's first rule on all the images, e.g. `format = png`.
     pub first_rule: Option<String>,
+    /// The same test with bytes per pixel as the only feature (not part of the verdict).
+    pub bytes_per_pixel: Figure,
     /// One row per class (or split): its most common metadata.
     pub profiles: Vec<Profile>,
+}
+
+/// Cross-validated accuracy and lift of one model.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Figure {
+    pub accuracy: f64,
+    pub lift: f64,
 }
 
 /// Why a test did not run.
@@ -97,6 +106,26 @@ impl ShortcutReport {
     pub fn test(&self, target: Target) -> Option<&Test> {
         self.tests.iter().find(|t| t.target == target)
     }
+}
+
+/// Runs both tests on a scan's records, with the class test on `split` (default: the split
+/// named like train, else the one with the most images). Fails only on an unknown `split`.
+pub fn check(records: &[Record], split: Option<&str>) -> anyhow::Result<ShortcutReport> {
+    let mut sizes: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in records.iter().filter(|r| r.is_ok()) {
+        *sizes.entry(r.split.as_str()).or_default() += 1;
+    }
+    let names: Vec<String> = sizes.keys().map(|s| s.to_string()).collect();
+    let train = match crate::balance::training_split(&names, split) {
+        Ok(t) => t,
+        Err(e) if split.is_some() => return Err(e),
+        Err(_) => sizes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(s, _)| s.to_string())
+            .unwrap_or_default(),
+    };
+    Ok(analyze(records, &train, |r| r.jpeg_quality))
 }
 
 /// Runs both tests. `train` is the training split's name (`""` for a layout without
@@ -170,13 +199,14 @@ pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<T
         .map(|(r, _)| r)
         .collect();
     let y: Vec<u32> = y.into_iter().filter(|&c| keep[c as usize]).collect();
-    let metas: Vec<FileMeta> = rows.iter().map(|(m, _)| m.clone()).collect();
-    let table = features::table(&metas);
+    let metas: Vec<&FileMeta> = rows.iter().map(|(m, _)| m).collect();
+    let mut table = features::table(&metas);
+    // Bytes per pixel follows content as much as compression (and a network sees pixels, not
+    // file sizes; JPEG compression is in `jpeg_quality`), so it is reported beside the
+    // verdict's model, not in it.
+    let bpp = table.remove(features::BYTES_PER_PIXEL);
     let classes = names.len();
-    let pred = model::cross_validate(&table, &y, classes);
     let n = y.len();
-    let correct = pred.iter().zip(&y).filter(|(p, t)| p == t).count();
-    let accuracy = correct as f64 / n as f64;
     let majority = counts
         .iter()
         .zip(&keep)
@@ -185,11 +215,19 @@ pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<T
         .max()
         .unwrap_or(0);
     let baseline = majority as f64 / n as f64;
-    let lift = if baseline < 1.0 {
-        (accuracy - baseline) / (1.0 - baseline)
-    } else {
-        0.0
+    let score = |features: &[features::Feature]| {
+        let pred = model::cross_validate(features, &y, classes);
+        let correct = pred.iter().zip(&y).filter(|(p, t)| p == t).count();
+        let accuracy = correct as f64 / n as f64;
+        let lift = if baseline < 1.0 {
+            (accuracy - baseline) / (1.0 - baseline)
+        } else {
+            0.0
+        };
+        (accuracy, lift)
     };
+    let (accuracy, lift) = score(&table);
+    let (bpp_accuracy, bpp_lift) = score(std::slice::from_ref(&bpp));
     let all: Vec<usize> = (0..n).collect();
     let tree = model::fit(&table, &y, classes, &all);
     let mut carriers: Vec<Carrier> = table
@@ -228,6 +266,10 @@ pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<T
         severity,
         carriers,
         first_rule: tree.first.map(|s| s.describe(&table)),
+        bytes_per_pixel: Figure {
+            accuracy: bpp_accuracy,
+            lift: bpp_lift,
+        },
         profiles,
     })
 }

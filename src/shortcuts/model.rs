@@ -8,6 +8,8 @@
 //! crates and a large share of this crate's cold build time for some 150 lines of logic.
 //! A depth-3 tree is also easy to read back to the user as rules ("format == png").
 
+use rayon::prelude::*;
+
 use super::features::{Feature, Kind};
 
 /// Tree depth: up to 8 leaves, enough to combine size, format and colour, shallow enough
@@ -256,21 +258,24 @@ pub fn folds(y: &[u32], classes: usize, k: usize, seed: u64) -> Vec<u8> {
     fold
 }
 
-/// Out-of-fold predictions of a [`FOLDS`]-fold cross-validation.
+/// Out-of-fold predictions of a [`FOLDS`]-fold cross-validation (folds fitted in parallel;
+/// the result does not depend on the thread count).
 pub fn cross_validate(features: &[Feature], y: &[u32], classes: usize) -> Vec<u32> {
     let fold = folds(y, classes, FOLDS, SEED);
-    let mut pred = vec![0u32; y.len()];
-    for k in 0..FOLDS as u8 {
-        let train: Vec<usize> = (0..y.len()).filter(|&i| fold[i] != k).collect();
-        if train.is_empty() {
-            continue;
-        }
-        let tree = fit(features, y, classes, &train);
-        for i in (0..y.len()).filter(|&i| fold[i] == k) {
-            pred[i] = tree.predict(features, i);
-        }
-    }
-    pred
+    let trees: Vec<Option<Tree>> = (0..FOLDS as u8)
+        .into_par_iter()
+        .map(|k| {
+            let train: Vec<usize> = (0..y.len()).filter(|&i| fold[i] != k).collect();
+            (!train.is_empty()).then(|| fit(features, y, classes, &train))
+        })
+        .collect();
+    (0..y.len())
+        .map(|i| {
+            trees[usize::from(fold[i])]
+                .as_ref()
+                .map_or(0, |t| t.predict(features, i))
+        })
+        .collect()
 }
 
 #[cfg(test)]

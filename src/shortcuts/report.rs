@@ -2,13 +2,14 @@
 //! plain words ("NORMAL: 88% are 1,000-1,999 px grayscale JPEG q95"), and the text output.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use super::features::FileMeta;
 use super::{ShortcutReport, Target, Test};
-use crate::audit::Severity;
+use crate::audit::{Finding, Severity};
 
 /// A value and the share of a group's images that have it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,35 +54,53 @@ pub fn colour_name(c: &str) -> String {
     .to_string()
 }
 
-/// The band of an image's longer side.
-fn band(m: &FileMeta) -> &'static str {
+/// Bands of an image's longer side, for groups without one common exact size.
+const BANDS: [&str; 5] = [
+    "under 256 px",
+    "256-511 px",
+    "512-999 px",
+    "1,000-1,999 px",
+    "2,000 px or more",
+];
+
+fn band_index(m: &FileMeta) -> u32 {
     match m.width.max(m.height) {
-        0..=255 => "under 256 px",
-        256..=511 => "256-511 px",
-        512..=999 => "512-999 px",
-        1000..=1999 => "1,000-1,999 px",
-        _ => "2,000 px or more",
+        0..=255 => 0,
+        256..=511 => 1,
+        512..=999 => 2,
+        1000..=1999 => 3,
+        _ => 4,
     }
 }
 
-/// The most common value of `values` and its share (ties by value, so it is deterministic).
-fn mode<I: Iterator<Item = String>>(values: I) -> Share {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+/// The most common key of `values`, its count and the number of values (ties: the smallest
+/// key, so it is deterministic). Keys are cheap (numbers, `&str`): this runs over every row.
+fn mode_of<K: Hash + Eq + Ord + Copy>(values: impl Iterator<Item = K>) -> Option<(K, usize, usize)> {
+    let mut counts: HashMap<K, usize> = HashMap::new();
     let mut n = 0;
     for v in values {
         *counts.entry(v).or_default() += 1;
         n += 1;
     }
-    let best = counts
+    counts
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .unwrap_or_default();
-    Share {
-        value: best.0,
-        share: if n == 0 {
-            0.0
-        } else {
-            best.1 as f64 / n as f64
+        .map(|(k, c)| (k, c, n))
+}
+
+/// [`mode_of`] as a [`Share`], the key put in words by `name`.
+fn mode<K: Hash + Eq + Ord + Copy>(
+    values: impl Iterator<Item = K>,
+    name: impl Fn(K) -> String,
+) -> Share {
+    match mode_of(values) {
+        Some((k, c, n)) => Share {
+            value: name(k),
+            share: c as f64 / n as f64,
+        },
+        None => Share {
+            value: String::new(),
+            share: 0.0,
         },
     }
 }
@@ -98,40 +117,51 @@ pub fn profiles(rows: &[&(FileMeta, &str)], names: &[&str]) -> Vec<Profile> {
         .collect()
 }
 
+/// A size key: the exact size, or (with `w == 0`) the band index in `h`.
+type SizeKey = (u32, u32);
+
 fn profile(name: &str, ms: &[&FileMeta]) -> Profile {
-    let exact = |m: &FileMeta| format!("{}x{}", m.width, m.height);
-    let exact_mode = mode(ms.iter().map(|m| exact(m)));
-    let use_exact = exact_mode.share >= 0.5;
-    let size_of = |m: &FileMeta| {
+    let exact = mode_of(ms.iter().map(|m| (m.width, m.height)));
+    let use_exact = exact.is_some_and(|(_, c, n)| 2 * c >= n);
+    let size_key = |m: &FileMeta| -> SizeKey {
         if use_exact {
-            exact(m)
+            (m.width, m.height)
         } else {
-            band(m).to_string()
+            (0, band_index(m))
         }
     };
-    let size = if use_exact {
-        exact_mode
-    } else {
-        mode(ms.iter().map(|m| band(m).to_string()))
+    let size_name = |k: SizeKey| {
+        if k.0 == 0 {
+            BANDS[k.1 as usize].to_string()
+        } else {
+            format!("{}x{}", k.0, k.1)
+        }
     };
-    let jpegs: Vec<u8> = ms.iter().filter_map(|m| m.quality).collect();
-    let jpeg_quality = (!jpegs.is_empty()).then(|| mode(jpegs.iter().map(|q| format!("q{q}"))));
+    let size = mode(ms.iter().map(|m| size_key(m)), size_name);
+    let jpeg_quality = ms
+        .iter()
+        .any(|m| m.quality.is_some())
+        .then(|| mode(ms.iter().filter_map(|m| m.quality), |q| format!("q{q}")));
     let mut bpp: Vec<f64> = ms.iter().map(|m| m.bytes_per_pixel()).collect();
     bpp.sort_unstable_by(f64::total_cmp);
-    let joint = mode(ms.iter().map(|m| {
-        let q = m.quality.map(|q| format!(" q{q}")).unwrap_or_default();
-        format!(
-            "{} {} {}{q}",
-            size_of(m),
-            colour_name(&m.color),
-            m.format.to_uppercase()
-        )
-    }));
+    let joint = mode(
+        ms.iter()
+            .map(|m| (size_key(m), m.color.as_str(), m.format.as_str(), m.quality)),
+        |(k, colour, format, q)| {
+            let q = q.map(|q| format!(" q{q}")).unwrap_or_default();
+            format!(
+                "{} {} {}{q}",
+                size_name(k),
+                colour_name(colour),
+                format.to_uppercase()
+            )
+        },
+    );
     Profile {
         group: name.to_string(),
         images: ms.len(),
-        format: mode(ms.iter().map(|m| m.format.to_uppercase())),
-        colour: mode(ms.iter().map(|m| colour_name(&m.color))),
+        format: mode(ms.iter().map(|m| m.format.as_str()), str::to_uppercase),
+        colour: mode(ms.iter().map(|m| m.color.as_str()), colour_name),
         size,
         jpeg_quality,
         median_bytes_per_pixel: bpp.get(bpp.len() / 2).copied().unwrap_or(0.0),
@@ -191,6 +221,37 @@ pub fn headline(t: &Test) -> String {
         let _ = write!(s, "; carried by {}", names.join(", "));
     }
     s
+}
+
+/// The audit findings: one per test that ran (topic `shortcut` for the class, `split
+/// shortcut` for the split), ok ones included so the verdict says it was checked.
+pub fn findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
+    r.tests
+        .iter()
+        .map(|t| {
+            let flagged = t.severity != Severity::Ok;
+            let mut headline = headline(t);
+            if flagged {
+                let lines: Vec<&str> = t.profiles.iter().map(|p| p.summary.as_str()).collect();
+                let _ = write!(headline, " ({})", lines.join("; "));
+            }
+            Finding {
+                severity: t.severity,
+                topic: match t.target {
+                    Target::Class => "shortcut",
+                    Target::Split => "split shortcut",
+                }
+                .into(),
+                headline,
+                meaning: if flagged {
+                    meaning(t.target).into()
+                } else {
+                    String::new()
+                },
+                fix: if flagged { fix(root) } else { String::new() },
+            }
+        })
+        .collect()
 }
 
 /// The text output of `cleansplit shortcuts`.
