@@ -60,11 +60,12 @@ fn report(name: &str, target: Target, rows: &[(FileMeta, String)]) {
     let as_is = run(target, rows);
     match &as_is {
         Ok(t) => println!(
-            "{name} {target:?}: n={} acc={:.3} base={:.3} lift={:.3} -> {:?} rule={:?} carriers={:?}",
+            "{name} {target:?}: n={} acc={:.3} base={:.3} lift={:.3} (bytes/px alone {:.3}) -> {:?} rule={:?} carriers={:?}",
             t.images,
             t.accuracy,
             t.baseline,
             t.lift,
+            t.bytes_per_pixel.lift,
             t.severity,
             t.first_rule,
             t.carriers
@@ -155,6 +156,20 @@ fn large(n: usize) {
             (m, class)
         })
         .collect();
+    // Where the time goes, step by step, then the whole test.
+    let t = Instant::now();
+    let metas: Vec<&FileMeta> = rows.iter().map(|(m, _)| m).collect();
+    let table = shortcuts::features::table(&metas);
+    let t_table = t.elapsed().as_secs_f64();
+    let y: Vec<u32> = rows.iter().map(|(_, c)| u32::from(c.as_bytes()[0] - b'a')).collect();
+    let t2 = Instant::now();
+    shortcuts::model::cross_validate(&table, &y, 10);
+    let t_cv = t2.elapsed().as_secs_f64();
+    let t3 = Instant::now();
+    let refs: Vec<&(FileMeta, &str)> = rows.iter().collect();
+    shortcuts::report::profiles(&refs, &["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
+    let t_prof = t3.elapsed().as_secs_f64();
+    println!("steps: feature table {t_table:.2} s, 5-fold CV {t_cv:.2} s, profiles {t_prof:.2} s");
     let t = Instant::now();
     let r = shortcuts::run(Target::Class, "class".into(), &rows).unwrap();
     println!(

@@ -44,6 +44,8 @@ pub struct Kinds {
     pub conflict: bool,
     pub duplicate: bool,
     pub problem: bool,
+    /// File metadata predicts the class (set by the shortcut check, `shortcuts`).
+    pub shortcut: bool,
 }
 
 impl Kinds {
@@ -54,6 +56,7 @@ impl Kinds {
             conflict: leaks.label_conflict_groups > 0,
             duplicate: leaks.within_split_groups > 0,
             problem: records.iter().any(is_problem_file),
+            shortcut: false,
         }
     }
 }

@@ -167,9 +167,20 @@ fn normalize_makes_the_png_vs_jpeg_set_clean_and_leaves_sources_alone() {
         let img = image::open(out_dir.join(p)).unwrap();
         assert_eq!((img.width(), img.height()), (64, 64));
     }
-    let out = cleansplit_other(work.path(), &out_dir, ["--fail-on", "shortcut"]);
-    let text = String::from_utf8_lossy(&out).to_string();
-    assert!(!text.contains("PROBLEM: file metadata"), "{text}");
+    // Exit 0 with --fail-on shortcut, and the finding says ok.
+    let out = cleansplit_other(
+        work.path(),
+        &out_dir,
+        ["--fail-on", "shortcut", "--format", "json"],
+    );
+    let audit = json(&out);
+    let finding = audit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["topic"] == "shortcut")
+        .expect("a shortcut finding");
+    assert_eq!(finding["severity"], "ok", "{finding}");
 
     // A bad value is one line, exit 2, nothing written.
     let bad = work.path().join("bad");
@@ -192,7 +203,7 @@ fn normalize_makes_the_png_vs_jpeg_set_clean_and_leaves_sources_alone() {
 /// `audit OUT ARGS` with its own index, asserting exit 0; returns stdout.
 fn cleansplit_other<const N: usize>(work: &Path, root: &Path, args: [&str; N]) -> Vec<u8> {
     let mut a: Vec<&std::ffi::OsStr> = vec!["audit".as_ref(), root.as_os_str()];
-    a.extend(args.iter().map(|s| s.as_ref()));
+    a.extend(args.iter().map(std::ffi::OsStr::new));
     common::cleansplit_with_index(&work.join("out-index.csv"), a)
         .assert()
         .success()

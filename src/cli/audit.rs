@@ -15,6 +15,7 @@ use cleansplit::balance::BalanceReport;
 use cleansplit::leaks::{self, LeakSummary};
 use cleansplit::report::{html, tables, terminal};
 use cleansplit::scan;
+use cleansplit::shortcuts::{self, ShortcutReport};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -30,7 +31,8 @@ pub struct Args {
     /// Write pairs.csv, groups.csv, class_weights.json, summary.json, audit.json and report.html.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Exit 1 when such findings exist: leak, conflict, duplicate, problem, any (comma-separated).
+    /// Exit 1 when such findings exist: leak, conflict, duplicate, problem, shortcut, any
+    /// (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
     pub fail_on: Vec<FailOn>,
     /// Items rendered per section of report.html (the rest are counted).
@@ -51,6 +53,7 @@ struct AuditJson<'a> {
     skipped: usize,
     leaks: &'a LeakSummary,
     balance: Option<&'a BalanceReport>,
+    shortcuts: &'a ShortcutReport,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -63,7 +66,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(b) => (Some(b), None),
         Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
     };
-    let (findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
+    let (mut findings, mut kinds) = audit::verdict(&outcome, &l, balance.as_ref());
+    // The shortcut check tests the class within the split balance weighs (`--split`).
+    let sc = shortcuts::check(records, args.balance.split.as_deref())?;
+    findings.extend(shortcuts::report::findings(
+        &sc,
+        &outcome.root.display().to_string(),
+    ));
+    kinds.shortcut = sc.worst() == audit::Severity::Problem;
     let json = AuditJson {
         root: outcome.root.display().to_string(),
         findings: &findings,
@@ -72,6 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         skipped: outcome.layout.skipped.len(),
         leaks: &l.summary,
         balance: balance.as_ref(),
+        shortcuts: &sc,
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;

@@ -75,6 +75,9 @@ pub fn write_outputs(
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if args.fail_on.contains(&FailOn::Shortcut) {
+        anyhow::bail!("--fail-on shortcut applies to audit and shortcuts, not leaks");
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let records = &outcome.records;
     let l = leaks::analyze(records, &args.leak.options());

@@ -8,6 +8,7 @@ mod audit;
 mod balance;
 mod leaks;
 mod scan;
+mod shortcuts;
 mod split;
 
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ enum Command {
     Balance(balance::Args),
     Split(split::Args),
     Audit(audit::Args),
+    Shortcuts(shortcuts::Args),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -99,6 +101,8 @@ pub enum FailOn {
     Duplicate,
     /// Corrupt, empty, truncated, unsupported or Keras-skipped files.
     Problem,
+    /// File metadata predicts the class far above the baseline (the shortcut check).
+    Shortcut,
     /// Any of the above.
     Any,
 }
@@ -110,7 +114,10 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
         FailOn::Conflict => kinds.conflict,
         FailOn::Duplicate => kinds.duplicate,
         FailOn::Problem => kinds.problem,
-        FailOn::Any => kinds.leak || kinds.conflict || kinds.duplicate || kinds.problem,
+        FailOn::Shortcut => kinds.shortcut,
+        FailOn::Any => {
+            kinds.leak || kinds.conflict || kinds.duplicate || kinds.problem || kinds.shortcut
+        }
     });
     if hit {
         ExitCode::from(1)
@@ -128,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Balance(a) => &a.scan,
         Command::Split(a) => &a.scan,
         Command::Audit(a) => &a.scan,
+        Command::Shortcuts(a) => &a.scan,
     };
     // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
     if let Some(n) = scan_args.jobs {
@@ -141,6 +149,7 @@ pub fn main() -> ExitCode {
         Command::Balance(a) => balance::run(a),
         Command::Split(a) => split::run(a),
         Command::Audit(a) => audit::run(a),
+        Command::Shortcuts(a) => shortcuts::run(a),
     };
     match result {
         Ok(code) => code,

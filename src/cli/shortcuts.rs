@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::{OutputFormat, ScanArgs};
-use cleansplit::audit::Severity;
+use super::{FailOn, OutputFormat, ScanArgs, exit_code};
+use cleansplit::audit::{Kinds, Severity};
 use cleansplit::{scan, shortcuts};
 
 #[derive(clap::Args, Debug)]
@@ -19,9 +19,9 @@ pub struct Args {
     /// Split whose classes are tested (default: the one named like train, else the largest).
     #[arg(long, value_name = "NAME")]
     pub split: Option<String>,
-    /// Exit 1 when the class is predicted far above the baseline (a PROBLEM).
-    #[arg(long)]
-    pub fail: bool,
+    /// Exit 1 when such findings exist; only `shortcut` (or `any`) applies here.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
+    pub fail_on: Vec<FailOn>,
     /// Print the report as text or as JSON on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -37,9 +37,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             shortcuts::report::render_text(&report, &outcome.root.display().to_string())
         ),
     }
-    Ok(if args.fail && report.worst() == Severity::Problem {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let kinds = Kinds {
+        shortcut: report.worst() == Severity::Problem,
+        ..Kinds::default()
+    };
+    Ok(exit_code(&kinds, &args.fail_on))
 }

@@ -11,6 +11,7 @@ use regex::Regex;
 use super::{ScanArgs, leaks::LeakArgs};
 use cleansplit::report::terminal;
 use cleansplit::split::{self, Conflicts, Dedup, Mode, Sizes, SplitOptions, WriteJob};
+use cleansplit::normalize::{self, Normalize};
 use cleansplit::{leaks, scan};
 
 #[derive(clap::Args, Debug)]
@@ -58,6 +59,11 @@ pub struct Args {
     /// Write K stratified group folds (folds.csv) instead of split folders.
     #[arg(long, value_name = "K")]
     pub kfold: Option<usize>,
+    /// Write re-encoded copies instead of copies or links: every image resized to WxH (aspect
+    /// not kept), converted to the mode (rgb, gray) and saved in the format (jpeg at quality
+    /// 90, png), e.g. 224x224,jpeg,rgb. Removes metadata shortcuts (see `shortcuts`).
+    #[arg(long, value_name = "WxH,FORMAT,MODE")]
+    pub normalize: Option<String>,
     #[command(flatten)]
     pub leak: LeakArgs,
 }
@@ -122,6 +128,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     {
         bail!("--kfold needs at least 2 folds");
     }
+    // Parsed here, not by clap, so a bad value is one line.
+    let normalize: Option<Normalize> = match &args.normalize {
+        Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if normalize.is_some() && (args.kfold.is_some() || args.mode == Mode::Manifest) {
+        bail!("--normalize writes images; --kfold and --mode manifest write none");
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     split::check_out(&outcome.root, &args.out)?;
     let records = &outcome.records;
@@ -145,7 +159,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         args.mode
     };
-    let dests = split::destinations(&plan, records, &opts.names);
+    let mut dests = split::destinations(&plan, records, &opts.names);
+    if let Some(n) = &normalize {
+        normalize::rename_destinations(&mut dests, n.extension());
+    }
     let job = WriteJob {
         root: &outcome.root,
         out: &args.out,
@@ -154,6 +171,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         records,
         names: &opts.names,
         dests: &dests,
+        normalize,
     };
     let report = split::SplitReport::new(&plan, records, &opts, mode, &outcome.layout.splits);
     let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();

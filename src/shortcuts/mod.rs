@@ -32,15 +32,17 @@ pub enum Target {
 /// Thresholds on the lift `(accuracy - baseline) / (1 - baseline)`: the share of the
 /// majority baseline's errors that metadata alone removes. Measured (README.md, "Shortcut
 /// check"): real sets stay below them, confounded sets go far above.
-pub const CLASS_PROBLEM_LIFT: f64 = 0.5;
+pub const CLASS_PROBLEM_LIFT: f64 = 0.4;
 /// A class check also needs this many points above the baseline (a tiny set's lift is noisy).
 pub const CLASS_PROBLEM_GAIN: f64 = 0.10;
 /// Split prediction at or above this lift is a warning.
-pub const SPLIT_WARNING_LIFT: f64 = 0.5;
+pub const SPLIT_WARNING_LIFT: f64 = 0.4;
 pub const SPLIT_WARNING_GAIN: f64 = 0.05;
 /// Fewer usable images than this, or a group under [`MIN_GROUP`], and the test is skipped.
 pub const MIN_IMAGES: usize = 20;
 pub const MIN_GROUP: usize = 5;
+/// Images the model is fitted on at most (a seeded sample of larger sets).
+pub const MAX_MODEL_ROWS: usize = 200_000;
 
 /// One feature's share of what the tree learned.
 #[derive(Debug, Clone, Serialize)]
@@ -199,7 +201,15 @@ pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<T
         .map(|(r, _)| r)
         .collect();
     let y: Vec<u32> = y.into_iter().filter(|&c| keep[c as usize]).collect();
-    let metas: Vec<&FileMeta> = rows.iter().map(|(m, _)| m).collect();
+    // The model sees a seeded random sample of a large set: at 200,000 images the
+    // accuracy's standard error is under 0.2 points, and 10 million images stay fast.
+    let sample = model::sample(rows.len(), MAX_MODEL_ROWS, model::SEED);
+    let y: Vec<u32> = sample.iter().map(|&i| y[i]).collect();
+    let metas: Vec<&FileMeta> = sample.iter().map(|&i| &rows[i].0).collect();
+    let mut counts = vec![0usize; names.len()];
+    for &c in &y {
+        counts[c as usize] += 1;
+    }
     let mut table = features::table(&metas);
     // Bytes per pixel follows content as much as compression (and a network sees pixels, not
     // file sizes; JPEG compression is in `jpeg_quality`), so it is reported beside the
@@ -207,13 +217,7 @@ pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<T
     let bpp = table.remove(features::BYTES_PER_PIXEL);
     let classes = names.len();
     let n = y.len();
-    let majority = counts
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(c, _)| *c)
-        .max()
-        .unwrap_or(0);
+    let majority = counts.iter().copied().max().unwrap_or(0);
     let baseline = majority as f64 / n as f64;
     let score = |features: &[features::Feature]| {
         let pred = model::cross_validate(features, &y, classes);
@@ -259,7 +263,7 @@ pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<T
     Ok(Test {
         target,
         scope,
-        images: n,
+        images: rows.len(),
         accuracy,
         baseline,
         lift,

@@ -258,6 +258,23 @@ pub fn folds(y: &[u32], classes: usize, k: usize, seed: u64) -> Vec<u8> {
     fold
 }
 
+/// `want` of the indices `0..n` (all of them when `n <= want`), chosen by a seeded shuffle,
+/// in increasing order.
+pub fn sample(n: usize, want: usize, seed: u64) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    if n <= want {
+        return idx;
+    }
+    let mut state = seed;
+    for i in 0..want {
+        let j = i + (splitmix(&mut state) % (n - i) as u64) as usize;
+        idx.swap(i, j);
+    }
+    idx.truncate(want);
+    idx.sort_unstable();
+    idx
+}
+
 /// Out-of-fold predictions of a [`FOLDS`]-fold cross-validation (folds fitted in parallel;
 /// the result does not depend on the thread count).
 pub fn cross_validate(features: &[Feature], y: &[u32], classes: usize) -> Vec<u32> {
@@ -323,6 +340,15 @@ mod tests {
         let pred = cross_validate(&features, &y, 2);
         let acc = pred.iter().zip(&y).filter(|(p, t)| p == t).count() as f64 / n as f64;
         assert!(acc < 0.56, "accuracy {acc} on noise");
+    }
+
+    #[test]
+    fn samples_are_seeded_distinct_and_complete_when_small() {
+        assert_eq!(sample(5, 10, 1), vec![0, 1, 2, 3, 4]);
+        let s = sample(1000, 100, 1);
+        assert_eq!(s, sample(1000, 100, 1));
+        assert_eq!(s.len(), 100);
+        assert!(s.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
