@@ -43,29 +43,51 @@ fn ijg_scale(quality: u32) -> u32 {
     }
 }
 
-/// Distance between a file's table (natural order) and `base` scaled for `quality`.
-/// An entry of 255 matches anything the formula puts at or above 255 (baseline clamp).
-fn distance(table: &[u16; 64], base: &[u16; 64], quality: u32) -> u64 {
-    let scale = ijg_scale(quality);
-    let mut d = 0u64;
-    for (&got, &b) in table.iter().zip(base) {
-        let want = ((u32::from(b) * scale + 50) / 100).clamp(1, 32767);
-        if got == 255 && want >= 255 {
-            continue;
+/// Every base table scaled for every quality 1..=100 (`[base][q - 1]`), computed once: the
+/// estimate then only compares, which keeps it a few microseconds per file at scan time.
+fn scaled() -> &'static [[[u16; 64]; 100]; 2] {
+    static TABLES: std::sync::OnceLock<Box<[[[u16; 64]; 100]; 2]>> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = Box::new([[[0u16; 64]; 100]; 2]);
+        for (b, base) in BASES.iter().enumerate() {
+            for q in 1..=100u32 {
+                for (k, &v) in base.iter().enumerate() {
+                    t[b][q as usize - 1][k] =
+                        ((u32::from(v) * ijg_scale(q) + 50) / 100).clamp(1, 32767) as u16;
+                }
+            }
         }
-        d += u64::from(want.abs_diff(u32::from(got)));
+        t
+    })
+}
+
+/// Distance between a file's table and a scaled one, stopping once it reaches `limit`.
+/// An entry of 255 matches anything the formula puts at or above 255 (baseline clamp).
+fn distance(table: &[u16; 64], want: &[u16; 64], limit: u32) -> u32 {
+    let mut d = 0u32;
+    for (&got, &w) in table.iter().zip(want) {
+        if !(got == 255 && w >= 255) {
+            d += u32::from(w.abs_diff(got));
+            if d >= limit {
+                break;
+            }
+        }
     }
     d
 }
 
-/// The quality (1..=100) whose IJG-scaled base table is nearest `table` (natural order).
+/// The quality (1..=100) whose IJG-scaled base table is nearest `table` (natural order);
+/// ties go to the lower quality and to Annex K.
 pub fn quality_of_table(table: &[u16; 64]) -> u8 {
-    let mut best = (u64::MAX, 0u32);
-    for base in &BASES {
-        for q in 1..=100u32 {
-            let d = distance(table, base, q);
+    let mut best = (u32::MAX, 0usize);
+    for base in scaled() {
+        for (i, want) in base.iter().enumerate() {
+            let d = distance(table, want, best.0);
             if d < best.0 {
-                best = (d, q);
+                best = (d, i + 1);
+                if d == 0 {
+                    return best.1 as u8;
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::fmt::Write as _;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::features::FileMeta;
@@ -112,7 +113,7 @@ pub fn profiles(rows: &[&(FileMeta, &str)], names: &[&str]) -> Vec<Profile> {
         by_group.entry(g).or_default().push(m);
     }
     names
-        .iter()
+        .par_iter()
         .filter_map(|name| by_group.get(name).map(|ms| profile(name, ms)))
         .collect()
 }
