@@ -85,7 +85,7 @@ fn report(name: &str, target: Target, rows: &[(FileMeta, String)]) {
     for _ in 0..trials {
         let sub: Vec<(FileMeta, String)> = rows
             .iter()
-            .filter(|_| splitmix(&mut s) % 2 == 0)
+            .filter(|_| splitmix(&mut s).is_multiple_of(2))
             .cloned()
             .collect();
         half += usize::from(flagged(&run(target, &sub)));
@@ -139,14 +139,19 @@ fn large(n: usize) {
         .map(|_| {
             let w = 200 + (splitmix(&mut s) % 1800) as u32;
             let h = 200 + (splitmix(&mut s) % 1800) as u32;
-            let jpeg = splitmix(&mut s) % 10 != 0;
+            let jpeg = !splitmix(&mut s).is_multiple_of(10);
             let m = FileMeta {
                 width: w,
                 height: h,
                 size: u64::from(w * h) / 5 + splitmix(&mut s) % 10_000,
                 format: if jpeg { "jpeg" } else { "png" }.into(),
-                color: if splitmix(&mut s) % 7 == 0 { "l8" } else { "rgb8" }.into(),
-                orientation: splitmix(&mut s) % 20 == 0,
+                color: if splitmix(&mut s).is_multiple_of(7) {
+                    "l8"
+                } else {
+                    "rgb8"
+                }
+                .into(),
+                orientation: splitmix(&mut s).is_multiple_of(20),
                 alpha: false,
                 gray: false,
                 quality: jpeg.then(|| 70 + (splitmix(&mut s) % 30) as u8),
@@ -161,7 +166,10 @@ fn large(n: usize) {
     let metas: Vec<&FileMeta> = rows.iter().map(|(m, _)| m).collect();
     let table = shortcuts::features::table(&metas);
     let t_table = t.elapsed().as_secs_f64();
-    let y: Vec<u32> = rows.iter().map(|(_, c)| u32::from(c.as_bytes()[0] - b'a')).collect();
+    let y: Vec<u32> = rows
+        .iter()
+        .map(|(_, c)| u32::from(c.as_bytes()[0] - b'a'))
+        .collect();
     let t2 = Instant::now();
     shortcuts::model::cross_validate(&table, &y, 10);
     let t_cv = t2.elapsed().as_secs_f64();
@@ -190,7 +198,7 @@ fn main() {
         let (root, idx) = (Path::new(&pair[0]), Path::new(&pair[1]));
         let records: Vec<Record> = index::read(idx).expect("index");
         let q = |r: &Record| {
-            (r.format.to_string() == "jpeg")
+            (r.format == "jpeg")
                 .then(|| std::fs::read(root.join(&r.path)).ok())
                 .flatten()
                 .and_then(|b| cleansplit::scan::quality::jpeg_quality(&b))
@@ -198,7 +206,7 @@ fn main() {
         // The scan-time cost of the quality estimate: header parse of every JPEG, in memory.
         let jpegs: Vec<Vec<u8>> = records
             .iter()
-            .filter(|r| r.format.to_string() == "jpeg")
+            .filter(|r| r.format == "jpeg")
             .filter_map(|r| std::fs::read(root.join(&r.path)).ok())
             .collect();
         if !jpegs.is_empty() {
@@ -209,12 +217,20 @@ fn main() {
                     found += usize::from(cleansplit::scan::quality::jpeg_quality(b).is_some());
                 }
             }
+            let per_jpeg = t.elapsed().as_secs_f64() * 1e6 / (10 * jpegs.len()) as f64;
+            // Against the whole per-file scan of the same files, one thread, same run.
+            let layout = cleansplit::layout::discover(root, &Default::default()).expect("layout");
+            let t = Instant::now();
+            for c in &layout.files {
+                std::hint::black_box(cleansplit::scan::scan_file(c, u64::MAX));
+            }
+            let per_file = t.elapsed().as_secs_f64() * 1e6 / layout.files.len() as f64;
             println!(
-                "{}: quality estimate {:.2} us per JPEG ({} JPEGs, {} with tables)",
+                "{}: quality estimate {per_jpeg:.2} us per JPEG ({} JPEGs, {} with tables); whole scan_file {per_file:.0} us per file ({:.2}%)",
                 root.display(),
-                t.elapsed().as_secs_f64() * 1e6 / (10 * jpegs.len()) as f64,
                 jpegs.len(),
-                found / 10
+                found / 10,
+                100.0 * per_jpeg / per_file
             );
         }
         let ok: Vec<&Record> = records.iter().filter(|r| r.is_ok()).collect();

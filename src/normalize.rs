@@ -43,16 +43,15 @@ impl FromStr for Normalize {
 
     /// `224x224,jpeg,rgb`: size, then `jpeg`/`jpg`/`png`, then `rgb`/`gray`/`grayscale`/`l`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--normalize {s:?}: expected WxH,FORMAT,MODE such as 224x224,jpeg,rgb");
+        let bad =
+            || format!("--normalize {s:?}: expected WxH,FORMAT,MODE such as 224x224,jpeg,rgb");
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
         let [size, format, mode] = parts[..] else {
             return Err(bad());
         };
         let (w, h) = size.split_once(['x', 'X']).ok_or_else(bad)?;
-        let (width, height): (u32, u32) = (
-            w.parse().map_err(|_| bad())?,
-            h.parse().map_err(|_| bad())?,
-        );
+        let (width, height): (u32, u32) =
+            (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
         if !(1..=16384).contains(&width) || !(1..=16384).contains(&height) {
             return Err(format!(
                 "--normalize {s:?}: width and height must be 1 to 16384"
@@ -175,7 +174,13 @@ mod tests {
     fn parses_and_prints() {
         let n: Normalize = "224x160,JPG,grayscale".parse().unwrap();
         assert_eq!(n.to_string(), "224x160,jpeg,gray");
-        for bad in ["224,jpeg,rgb", "0x5,png,rgb", "5x5,gif,rgb", "5x5,png,cmyk", "5x5,png"] {
+        for bad in [
+            "224,jpeg,rgb",
+            "0x5,png,rgb",
+            "5x5,gif,rgb",
+            "5x5,png,cmyk",
+            "5x5,png",
+        ] {
             assert!(bad.parse::<Normalize>().is_err(), "{bad}");
         }
     }

@@ -39,9 +39,16 @@ fn png_vs_jpeg(root: &Path) {
     for (split, n) in [("train", 30), ("val", 8)] {
         for i in 0..n {
             seed += 1;
-            save_png(&picture(seed), &root.join(format!("{split}/cats/c{i:02}.png")));
+            save_png(
+                &picture(seed),
+                &root.join(format!("{split}/cats/c{i:02}.png")),
+            );
             seed += 1;
-            save_jpeg(&picture(seed), &root.join(format!("{split}/dogs/d{i:02}.jpg")), 85);
+            save_jpeg(
+                &picture(seed),
+                &root.join(format!("{split}/dogs/d{i:02}.jpg")),
+                85,
+            );
         }
     }
 }
@@ -52,7 +59,11 @@ fn val_reencoded(root: &Path) {
     for class in ["ants", "bees"] {
         for i in 0..30 {
             seed += 1;
-            save_jpeg(&picture(seed), &root.join(format!("train/{class}/{i:02}.jpg")), 95);
+            save_jpeg(
+                &picture(seed),
+                &root.join(format!("train/{class}/{i:02}.jpg")),
+                95,
+            );
         }
         for i in 0..12 {
             seed += 1;
@@ -89,15 +100,26 @@ fn a_class_saved_as_png_and_another_as_jpeg_is_a_problem() {
         .assert()
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.starts_with("PROBLEM: file metadata alone predicts the class"), "{text}");
+    assert!(
+        text.starts_with("PROBLEM: file metadata alone predicts the class"),
+        "{text}"
+    );
     assert!(text.contains("cats: 100% are"), "{text}");
     assert!(text.contains("PNG"), "{text}");
-    assert!(text.contains("it will fail on images from elsewhere"), "{text}");
+    assert!(
+        text.contains("it will fail on images from elsewhere"),
+        "{text}"
+    );
     assert!(text.contains("--normalize"), "{text}");
 
     let out = cleansplit(
         work.path(),
-        ["shortcuts".as_ref(), root.as_os_str(), "--format".as_ref(), "json".as_ref()],
+        [
+            "shortcuts".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
     )
     .assert()
     .success();
@@ -121,16 +143,27 @@ fn a_class_saved_as_png_and_another_as_jpeg_is_a_problem() {
     .assert()
     .code(1);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.contains("PROBLEM") && text.contains("shortcut"), "{text}");
+    assert!(
+        text.contains("PROBLEM") && text.contains("shortcut"),
+        "{text}"
+    );
     let audit: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("audit.json")).unwrap()).unwrap();
     assert_eq!(audit["kinds"]["shortcut"], true);
     assert_eq!(audit["shortcuts"]["tests"][0]["severity"], "problem");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert!(html.contains("predicts the class"), "report.html lacks the finding");
+    assert!(
+        html.contains("predicts the class"),
+        "report.html lacks the finding"
+    );
     cleansplit(
         work.path(),
-        ["audit".as_ref(), root.as_os_str(), "--fail-on".as_ref(), "leak".as_ref()],
+        [
+            "audit".as_ref(),
+            root.as_os_str(),
+            "--fail-on".as_ref(),
+            "leak".as_ref(),
+        ],
     )
     .assert()
     .success();
@@ -196,7 +229,12 @@ fn normalize_makes_the_png_vs_jpeg_set_clean_and_leaves_sources_alone() {
     )
     .assert()
     .code(2);
-    assert_eq!(String::from_utf8_lossy(&out.get_output().stderr).lines().count(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stderr)
+            .lines()
+            .count(),
+        1
+    );
     assert!(!bad.exists());
 }
 
@@ -219,7 +257,12 @@ fn val_reencoded_at_224_while_train_kept_originals_is_a_split_warning() {
     val_reencoded(&root);
     let out = cleansplit(
         work.path(),
-        ["shortcuts".as_ref(), root.as_os_str(), "--format".as_ref(), "json".as_ref()],
+        [
+            "shortcuts".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
     )
     .assert()
     .success();
@@ -242,7 +285,12 @@ fn val_reencoded_at_224_while_train_kept_originals_is_a_split_warning() {
     // A warning is not a PROBLEM: --fail-on shortcut passes.
     cleansplit(
         work.path(),
-        ["audit".as_ref(), root.as_os_str(), "--fail-on".as_ref(), "shortcut".as_ref()],
+        [
+            "audit".as_ref(),
+            root.as_os_str(),
+            "--fail-on".as_ref(),
+            "shortcut".as_ref(),
+        ],
     )
     .assert()
     .success();
@@ -258,7 +306,12 @@ fn hymenoptera_is_clean() {
     let work = tempfile::tempdir().unwrap();
     let out = cleansplit(
         work.path(),
-        ["shortcuts".as_ref(), data.as_os_str(), "--format".as_ref(), "json".as_ref()],
+        [
+            "shortcuts".as_ref(),
+            data.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
     )
     .assert()
     .success();

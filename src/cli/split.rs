@@ -9,9 +9,9 @@ use anyhow::{Result, bail};
 use regex::Regex;
 
 use super::{ScanArgs, leaks::LeakArgs};
+use cleansplit::normalize::{self, Normalize};
 use cleansplit::report::terminal;
 use cleansplit::split::{self, Conflicts, Dedup, Mode, Sizes, SplitOptions, WriteJob};
-use cleansplit::normalize::{self, Normalize};
 use cleansplit::{leaks, scan};
 
 #[derive(clap::Args, Debug)]

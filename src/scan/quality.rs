@@ -14,23 +14,23 @@
 
 /// Zig-zag position -> natural (row-major) position: DQT stores tables in zig-zag order.
 const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 /// Luminance base tables in natural order: JPEG Annex K (K.1) and mozjpeg's default.
 const BASES: [[u16; 64]; 2] = [
     [
-        16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57,
-        69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64,
-        81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+        16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69,
+        56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81,
+        104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
     ],
     [
-        16, 16, 16, 18, 25, 37, 56, 85, 16, 17, 20, 27, 34, 40, 53, 75, 16, 20, 24, 31, 43, 62,
-        91, 135, 18, 27, 31, 40, 53, 74, 106, 156, 25, 34, 43, 53, 69, 94, 131, 189, 37, 40, 62,
-        74, 94, 124, 169, 238, 56, 53, 91, 106, 131, 169, 226, 311, 85, 75, 135, 156, 189, 238,
-        311, 418,
+        16, 16, 16, 18, 25, 37, 56, 85, 16, 17, 20, 27, 34, 40, 53, 75, 16, 20, 24, 31, 43, 62, 91,
+        135, 18, 27, 31, 40, 53, 74, 106, 156, 25, 34, 43, 53, 69, 94, 131, 189, 37, 40, 62, 74,
+        94, 124, 169, 238, 56, 53, 91, 106, 131, 169, 226, 311, 85, 75, 135, 156, 189, 238, 311,
+        418,
     ],
 ];
 
@@ -77,21 +77,49 @@ fn distance(table: &[u16; 64], want: &[u16; 64], limit: u32) -> u32 {
 }
 
 /// The quality (1..=100) whose IJG-scaled base table is nearest `table` (natural order);
-/// ties go to the lower quality and to Annex K.
+/// ties go to the lower quality and to Annex K. Only qualities near a first guess per base
+/// are compared (see [`guess`]), so a scan pays a few hundred comparisons per JPEG.
 pub fn quality_of_table(table: &[u16; 64]) -> u8 {
     let mut best = (u32::MAX, 0usize);
-    for base in scaled() {
-        for (i, want) in base.iter().enumerate() {
-            let d = distance(table, want, best.0);
+    for (b, scaled) in scaled().iter().enumerate() {
+        let range = match guess(table, &BASES[b]) {
+            Some(q) => q.saturating_sub(WINDOW).max(1)..=(q + WINDOW).min(100),
+            None => 1..=100,
+        };
+        for q in range {
+            let d = distance(table, &scaled[q - 1], best.0);
             if d < best.0 {
-                best = (d, i + 1);
-                if d == 0 {
-                    return best.1 as u8;
-                }
+                best = (d, q);
             }
         }
     }
     best.1 as u8
+}
+
+/// Qualities compared on each side of the first guess.
+const WINDOW: usize = 6;
+
+/// A first guess of the quality from the ratio of the table's entries to the base's,
+/// leaving out entries at the baseline clamp (255); `None` when every entry is clamped.
+fn guess(table: &[u16; 64], base: &[u16; 64]) -> Option<usize> {
+    let (mut t, mut b) = (0u64, 0u64);
+    for (&x, &y) in table.iter().zip(base) {
+        if x < 255 {
+            t += u64::from(x);
+            b += u64::from(y);
+        }
+    }
+    if b == 0 {
+        return None;
+    }
+    // Percentage scale, then the IJG curve inverted.
+    let scale = (100 * t) as f64 / b as f64;
+    let q = if scale <= 100.0 {
+        (200.0 - scale) / 2.0
+    } else {
+        5000.0 / scale
+    };
+    Some(q.round().clamp(1.0, 100.0) as usize)
 }
 
 /// Reads the first luminance quantisation table (table 0, else the first one defined) from
@@ -218,7 +246,10 @@ mod tests {
         for q in [10u8, 30, 50, 70, 75, 85, 90, 95, 100] {
             for gray in [false, true] {
                 let got = jpeg_quality(&mozjpeg_jpeg(q, gray)).unwrap();
-                assert!(got.abs_diff(q) <= 1, "set {q} (gray {gray}), estimated {got}");
+                assert!(
+                    got.abs_diff(q) <= 1,
+                    "set {q} (gray {gray}), estimated {got}"
+                );
             }
         }
     }

@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn missing_quality_has_its_own_code() {
-        let rows = vec![
+        let rows = [
             meta(10, 10, "png", None),
             meta(10, 10, "jpeg", Some(90)),
             meta(10, 10, "jpeg", Some(75)),

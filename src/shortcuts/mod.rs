@@ -192,7 +192,9 @@ pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<T
     // Groups too small to hold out are left out of the test, not allowed to sink it.
     let keep: Vec<bool> = counts.iter().map(|&c| c >= MIN_GROUP).collect();
     if keep.iter().filter(|&&k| k).count() < 2 {
-        return Err(format!("fewer than 2 {what} with {MIN_GROUP} images or more"));
+        return Err(format!(
+            "fewer than 2 {what} with {MIN_GROUP} images or more"
+        ));
     }
     let rows: Vec<&(FileMeta, &str)> = rows
         .iter()
@@ -350,15 +352,28 @@ mod tests {
         assert_eq!(t.severity, Severity::Warning);
         let again = run(Target::Split, "split".into(), &rows).unwrap();
         assert_eq!(t.accuracy, again.accuracy);
-        assert!(t.profiles[1].summary.starts_with("val: 100% are 224x224 RGB JPEG q85"));
+        assert!(
+            t.profiles[1]
+                .summary
+                .starts_with("val: 100% are 224x224 RGB JPEG q85")
+        );
     }
 
     #[test]
     fn too_few_images_or_groups_are_skipped_with_a_reason() {
         let one: Vec<(FileMeta, &str)> = (0..50).map(|i| (photo(i, "jpeg"), "a")).collect();
-        assert!(run(Target::Class, "c".into(), &one).unwrap_err().contains("fewer than 2"));
-        let few: Vec<(FileMeta, &str)> =
-            (0..10).map(|i| (photo(i, "jpeg"), ["a", "b"][i as usize % 2])).collect();
-        assert!(run(Target::Class, "c".into(), &few).unwrap_err().contains("only 10"));
+        assert!(
+            run(Target::Class, "c".into(), &one)
+                .unwrap_err()
+                .contains("fewer than 2")
+        );
+        let few: Vec<(FileMeta, &str)> = (0..10)
+            .map(|i| (photo(i, "jpeg"), ["a", "b"][i as usize % 2]))
+            .collect();
+        assert!(
+            run(Target::Class, "c".into(), &few)
+                .unwrap_err()
+                .contains("only 10")
+        );
     }
 }

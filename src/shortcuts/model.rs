@@ -20,7 +20,7 @@ pub const MIN_LEAF: usize = 5;
 /// Cross-validation folds.
 pub const FOLDS: usize = 5;
 /// Seed of the fold assignment: same data, same folds, same numbers.
-pub const SEED: u64 = 0x5107_c07_5eed;
+pub const SEED: u64 = 0x0510_7c07_5eed;
 
 /// How a node sends a row left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,8 +209,8 @@ fn best_split(
                 .iter_mut()
                 .zip(total.iter().zip(&left))
                 .for_each(|(r, (t, l))| *r = t - l);
-            let child = (nl as f64 * gini(&left, nl) + (n - nl) as f64 * gini(&right, n - nl))
-                / n as f64;
+            let child =
+                (nl as f64 * gini(&left, nl) + (n - nl) as f64 * gini(&right, n - nl)) / n as f64;
             let gain = parent - child;
             if gain > 1e-12 && best.is_none_or(|(_, g)| gain > g + 1e-12) {
                 best = Some((

@@ -2,8 +2,8 @@
 //! plain words ("NORMAL: 88% are 1,000-1,999 px grayscale JPEG q95"), and the text output.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::fmt::Write as _;
+use std::hash::Hash;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -76,7 +76,9 @@ fn band_index(m: &FileMeta) -> u32 {
 
 /// The most common key of `values`, its count and the number of values (ties: the smallest
 /// key, so it is deterministic). Keys are cheap (numbers, `&str`): this runs over every row.
-fn mode_of<K: Hash + Eq + Ord + Copy>(values: impl Iterator<Item = K>) -> Option<(K, usize, usize)> {
+fn mode_of<K: Hash + Eq + Ord + Copy>(
+    values: impl Iterator<Item = K>,
+) -> Option<(K, usize, usize)> {
     let mut counts: HashMap<K, usize> = HashMap::new();
     let mut n = 0;
     for v in values {
@@ -347,7 +349,10 @@ mod tests {
         rows.push((meta(300, 224, "png", "rgb8", None), "PNEUMONIA"));
         let refs: Vec<&(FileMeta, &str)> = rows.iter().collect();
         let ps = profiles(&refs, &["NORMAL", "PNEUMONIA"]);
-        assert_eq!(ps[0].summary, "NORMAL: 100% are 1,000-1,999 px grayscale JPEG q95");
+        assert_eq!(
+            ps[0].summary,
+            "NORMAL: 100% are 1,000-1,999 px grayscale JPEG q95"
+        );
         assert_eq!(ps[1].summary, "PNEUMONIA: 91% are 224x224 RGB JPEG q75");
         assert_eq!(ps[1].format.value, "JPEG");
         assert!((ps[1].jpeg_quality.as_ref().unwrap().share - 1.0).abs() < 1e-9);
