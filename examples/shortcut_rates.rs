@@ -9,10 +9,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use cleansplit::audit::Severity;
 use cleansplit::index::{self, Record};
 use cleansplit::shortcuts::features::FileMeta;
-use cleansplit::shortcuts::{self, Target};
+use cleansplit::shortcuts::{self, Severity, Target};
 
 fn splitmix(s: &mut u64) -> u64 {
     *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -198,7 +197,7 @@ fn main() {
         let (root, idx) = (Path::new(&pair[0]), Path::new(&pair[1]));
         let records: Vec<Record> = index::read(idx).expect("index");
         let q = |r: &Record| {
-            (r.format == "jpeg")
+            (r.format == Some(cleansplit::base::format::Format::Jpeg))
                 .then(|| std::fs::read(root.join(&r.path)).ok())
                 .flatten()
                 .and_then(|b| cleansplit::scan::quality::jpeg_quality(&b))
@@ -206,7 +205,7 @@ fn main() {
         // The scan-time cost of the quality estimate: header parse of every JPEG, in memory.
         let jpegs: Vec<Vec<u8>> = records
             .iter()
-            .filter(|r| r.format == "jpeg")
+            .filter(|r| r.format == Some(cleansplit::base::format::Format::Jpeg))
             .filter_map(|r| std::fs::read(root.join(&r.path)).ok())
             .collect();
         if !jpegs.is_empty() {

@@ -36,6 +36,22 @@ use crate::index::{Flag, Record, Status};
 use crate::layout::{Role, SkipReason, split_role};
 use crate::leaks::{LeakSummary, Leaks};
 use crate::scan::ScanOutcome;
+use crate::shortcuts::{self, ShortcutReport, Target, report};
+use std::fmt::Write as _;
+
+/// `audit.json`: the verdict with the figures behind it (a file-format contract).
+#[derive(Debug, Serialize)]
+pub struct AuditReport<'a> {
+    pub root: String,
+    pub findings: &'a [Finding],
+    pub kinds: Kinds,
+    pub images: usize,
+    pub skipped: usize,
+    pub leaks: &'a LeakSummary,
+    pub balance: Option<&'a BalanceReport>,
+    /// The shortcut check (`shortcuts --format json` prints the same).
+    pub shortcuts: Option<&'a ShortcutReport>,
+}
 
 /// Which kinds of findings exist (what `--fail-on` tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -55,10 +71,49 @@ impl Kinds {
             leak: leaks.cross_split_groups > 0,
             conflict: leaks.label_conflict_groups > 0,
             duplicate: leaks.within_split_groups > 0,
-            problem: records.iter().any(is_problem_file),
+            problem: records.is_empty() || records.iter().any(is_problem_file),
             shortcut: false,
         }
     }
+}
+
+/// The shortcut check's findings: one per test that ran (topic `shortcut` for the class, `split
+/// shortcut` for the split), ok ones included so the verdict says it was checked.
+pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
+    r.tests
+        .iter()
+        .map(|t| {
+            let flagged = t.severity != shortcuts::Severity::Ok;
+            let mut headline = report::headline(t);
+            if flagged {
+                let lines: Vec<&str> = t.profiles.iter().map(|p| p.summary.as_str()).collect();
+                let _ = write!(headline, " ({})", lines.join("; "));
+            }
+            Finding {
+                severity: match t.severity {
+                    shortcuts::Severity::Ok => Severity::Ok,
+                    shortcuts::Severity::Warning => Severity::Warning,
+                    shortcuts::Severity::Problem => Severity::Problem,
+                },
+                topic: match t.target {
+                    Target::Class => "shortcut",
+                    Target::Split => "split shortcut",
+                }
+                .into(),
+                headline,
+                meaning: if flagged {
+                    report::meaning(t.target).into()
+                } else {
+                    String::new()
+                },
+                fix: if flagged {
+                    report::fix(root)
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect()
 }
 
 /// Problem files: not decodable, or not loadable by Keras' directory loaders.
@@ -318,6 +373,19 @@ pub fn verdict(
                 format!("{split_cmd} (stratified by class)"),
             ));
         }
+    }
+    // No image at all: most likely a wrong path, which a CI gate must not pass.
+    if records.is_empty() {
+        out.insert(
+            0,
+            finding(
+                Severity::Problem,
+                "no images",
+                format!("no image files under {root}"),
+                "there is nothing to train on: ROOT is empty or is not the dataset folder",
+                "check the path: ROOT should hold split or class folders of images".into(),
+            ),
+        );
     }
     (out, kinds)
 }

@@ -5,17 +5,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::balance::BalanceArgs;
 use super::leaks::{LeakArgs, write_outputs};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
-use cleansplit::audit::{self, Finding, Kinds};
-use cleansplit::balance::BalanceReport;
-use cleansplit::leaks::{self, LeakSummary};
+use cleansplit::audit::{self, AuditReport};
+use cleansplit::leaks;
 use cleansplit::report::{html, tables, terminal};
 use cleansplit::scan;
-use cleansplit::shortcuts::{self, ShortcutReport};
+use cleansplit::shortcuts;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -43,23 +41,15 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-/// `audit.json`: the verdict with the figures behind it.
-#[derive(Serialize)]
-struct AuditJson<'a> {
-    root: String,
-    findings: &'a [Finding],
-    kinds: Kinds,
-    images: usize,
-    skipped: usize,
-    leaks: &'a LeakSummary,
-    balance: Option<&'a BalanceReport>,
-    shortcuts: &'a ShortcutReport,
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
+    args.balance.options()?;
+    let leak_opts = args.leak.options()?;
+    if let Some(dir) = &args.out {
+        scan::check_output(&args.scan.root, dir, "--out")?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let records = &outcome.records;
-    let l = leaks::analyze(records, &args.leak.options());
+    let l = leaks::analyze(records, &leak_opts);
     // Balance needs a split named like train when there are several; without one the audit
     // still runs and says so.
     let (balance, balance_note) = match args.balance.analyze(&outcome, Some(&l)) {
@@ -69,12 +59,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (mut findings, mut kinds) = audit::verdict(&outcome, &l, balance.as_ref());
     // The shortcut check tests the class within the split balance weighs (`--split`).
     let sc = shortcuts::check(records, args.balance.split.as_deref())?;
-    findings.extend(shortcuts::report::findings(
+    findings.extend(audit::shortcut_findings(
         &sc,
         &outcome.root.display().to_string(),
     ));
-    kinds.shortcut = sc.worst() == audit::Severity::Problem;
-    let json = AuditJson {
+    kinds.shortcut = sc.worst() == shortcuts::Severity::Problem;
+    let json = AuditReport {
         root: outcome.root.display().to_string(),
         findings: &findings,
         kinds,
@@ -82,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         skipped: outcome.layout.skipped.len(),
         leaks: &l.summary,
         balance: balance.as_ref(),
-        shortcuts: &sc,
+        shortcuts: Some(&sc),
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
@@ -97,6 +87,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             leaks: &l,
             findings: &findings,
             max_items: args.max_items,
+            max_pixels: args.scan.max_pixels,
         });
         tables::write_file(&dir.join("report.html"), |w| {
             Ok(std::io::Write::write_all(w, page.as_bytes())?)

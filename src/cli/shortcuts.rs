@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
-use cleansplit::audit::{Kinds, Severity};
+use cleansplit::audit::Kinds;
+use cleansplit::shortcuts::Severity;
 use cleansplit::{scan, shortcuts};
 
 #[derive(clap::Args, Debug)]

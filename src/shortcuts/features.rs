@@ -35,7 +35,7 @@ impl FileMeta {
             width: r.width,
             height: r.height,
             size: r.size,
-            format: r.format.to_string(),
+            format: crate::index::format_name(r.format).to_string(),
             color: r.color.clone(),
             orientation: r.orientation > 1,
             alpha: r.flags.contains(Flag::Alpha),

@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::features::{Feature, Kind};
+use crate::base::rng::splitmix;
 
 /// Tree depth: up to 8 leaves, enough to combine size, format and colour, shallow enough
 /// to explain.
@@ -224,15 +225,6 @@ fn best_split(
         }
     }
     best
-}
-
-/// Splitmix64: the fold shuffle's generator (tiny, seeded, identical everywhere).
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Stratified fold of each row: each class's rows are shuffled (seeded) and dealt round-robin,

@@ -9,8 +9,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::features::FileMeta;
-use super::{ShortcutReport, Target, Test};
-use crate::audit::{Finding, Severity};
+use super::{Severity, ShortcutReport, Target, Test};
 
 /// A value and the share of a group's images that have it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -224,37 +223,6 @@ pub fn headline(t: &Test) -> String {
         let _ = write!(s, "; carried by {}", names.join(", "));
     }
     s
-}
-
-/// The audit findings: one per test that ran (topic `shortcut` for the class, `split
-/// shortcut` for the split), ok ones included so the verdict says it was checked.
-pub fn findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
-    r.tests
-        .iter()
-        .map(|t| {
-            let flagged = t.severity != Severity::Ok;
-            let mut headline = headline(t);
-            if flagged {
-                let lines: Vec<&str> = t.profiles.iter().map(|p| p.summary.as_str()).collect();
-                let _ = write!(headline, " ({})", lines.join("; "));
-            }
-            Finding {
-                severity: t.severity,
-                topic: match t.target {
-                    Target::Class => "shortcut",
-                    Target::Split => "split shortcut",
-                }
-                .into(),
-                headline,
-                meaning: if flagged {
-                    meaning(t.target).into()
-                } else {
-                    String::new()
-                },
-                fix: if flagged { fix(root) } else { String::new() },
-            }
-        })
-        .collect()
 }
 
 /// The text output of `cleansplit shortcuts`.
