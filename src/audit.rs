@@ -77,9 +77,21 @@ impl Kinds {
     }
 }
 
-/// The shortcut check's findings: one per test that ran (topic `shortcut` for the class, `split
-/// shortcut` for the split), ok ones included so the verdict says it was checked.
+/// The shortcut check's findings: one per test (topic `shortcut` for the class, `split
+/// shortcut` for the split), ok ones included so the verdict says it was checked, and a
+/// skipped test as an ok line saying why.
 pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
+    let topic = |t: Target| match t {
+        Target::Class => "shortcut",
+        Target::Split => "split shortcut",
+    };
+    let skipped = r.skipped.iter().map(|s| Finding {
+        severity: Severity::Ok,
+        topic: topic(s.target).into(),
+        headline: format!("not checked: {}", s.reason),
+        meaning: String::new(),
+        fix: String::new(),
+    });
     r.tests
         .iter()
         .map(|t| {
@@ -95,11 +107,7 @@ pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
                     shortcuts::Severity::Warning => Severity::Warning,
                     shortcuts::Severity::Problem => Severity::Problem,
                 },
-                topic: match t.target {
-                    Target::Class => "shortcut",
-                    Target::Split => "split shortcut",
-                }
-                .into(),
+                topic: topic(t.target).into(),
                 headline,
                 meaning: if flagged {
                     report::meaning(t.target).into()
@@ -113,6 +121,7 @@ pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
                 },
             }
         })
+        .chain(skipped)
         .collect()
 }
 

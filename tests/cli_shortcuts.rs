@@ -319,3 +319,36 @@ fn hymenoptera_is_clean() {
     assert_eq!(severity(&report, "class"), "ok", "{report}");
     assert_eq!(severity(&report, "split"), "ok", "{report}");
 }
+
+#[test]
+fn a_set_too_small_to_test_says_so_in_the_audit() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("data");
+    common::make_clean_dataset(&root, 3);
+    let out = cleansplit(
+        work.path(),
+        [
+            "audit".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
+    )
+    .assert()
+    .success();
+    let audit = json(&out.get_output().stdout);
+    let f = audit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["topic"] == "shortcut")
+        .expect("a shortcut finding");
+    assert_eq!(f["severity"], "ok");
+    assert!(
+        f["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("not checked: only 8 images"),
+        "{f}"
+    );
+}
