@@ -37,6 +37,8 @@ use crate::layout::{Role, SkipReason, split_role};
 use crate::leaks::{LeakSummary, Leaks};
 use crate::merge::sources::{self, SourceTable};
 use crate::scan::ScanOutcome;
+use crate::shortcuts::{self, ShortcutReport, Target, report};
+use std::fmt::Write as _;
 
 /// `audit.json`: the verdict with the figures behind it (a file-format contract).
 #[derive(Debug, Serialize)]
@@ -50,6 +52,8 @@ pub struct AuditReport<'a> {
     pub balance: Option<&'a BalanceReport>,
     /// Classes x sources, when ROOT was written by `merge`.
     pub sources: Option<&'a SourceTable>,
+    /// The shortcut check (`shortcuts --format json` prints the same).
+    pub shortcuts: Option<&'a ShortcutReport>,
 }
 
 /// Which kinds of findings exist (what `--fail-on` tests).
@@ -59,6 +63,8 @@ pub struct Kinds {
     pub conflict: bool,
     pub duplicate: bool,
     pub problem: bool,
+    /// File metadata predicts the class (set by the shortcut check, `shortcuts`).
+    pub shortcut: bool,
 }
 
 impl Kinds {
@@ -69,8 +75,57 @@ impl Kinds {
             conflict: leaks.label_conflict_groups > 0,
             duplicate: leaks.within_split_groups > 0,
             problem: records.is_empty() || records.iter().any(is_problem_file),
+            shortcut: false,
         }
     }
+}
+
+/// The shortcut check's findings: one per test (topic `shortcut` for the class, `split
+/// shortcut` for the split), ok ones included so the verdict says it was checked, and a
+/// skipped test as an ok line saying why.
+pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
+    let topic = |t: Target| match t {
+        Target::Class => "shortcut",
+        Target::Split => "split shortcut",
+    };
+    let skipped = r.skipped.iter().map(|s| Finding {
+        severity: Severity::Ok,
+        topic: topic(s.target).into(),
+        headline: format!("not checked: {}", s.reason),
+        meaning: String::new(),
+        fix: String::new(),
+    });
+    r.tests
+        .iter()
+        .map(|t| {
+            let flagged = t.severity != shortcuts::Severity::Ok;
+            let mut headline = report::headline(t);
+            if flagged {
+                let lines: Vec<&str> = t.profiles.iter().map(|p| p.summary.as_str()).collect();
+                let _ = write!(headline, " ({})", lines.join("; "));
+            }
+            Finding {
+                severity: match t.severity {
+                    shortcuts::Severity::Ok => Severity::Ok,
+                    shortcuts::Severity::Warning => Severity::Warning,
+                    shortcuts::Severity::Problem => Severity::Problem,
+                },
+                topic: topic(t.target).into(),
+                headline,
+                meaning: if flagged {
+                    report::meaning(t.target).into()
+                } else {
+                    String::new()
+                },
+                fix: if flagged {
+                    report::fix(root)
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .chain(skipped)
+        .collect()
 }
 
 /// Problem files: not decodable, or not loadable by Keras' directory loaders.

@@ -153,6 +153,7 @@ pub(crate) mod tests {
             flags: Flags::default(),
             status: Status::Ok,
             message: String::new(),
+            jpeg_quality: None,
         }
     }
 

@@ -21,7 +21,7 @@ pub fn format_name(f: Option<Format>) -> &'static str {
 }
 
 /// The header every index starts with. A file with another header is not reused.
-pub const HEADER: [&str; 19] = [
+pub const HEADER: [&str; 20] = [
     "path",
     "split",
     "class",
@@ -41,7 +41,13 @@ pub const HEADER: [&str; 19] = [
     "status",
     "message",
     "keras_ok",
+    "jpeg_quality",
 ];
+
+/// Columns of the index before `jpeg_quality` was added. An index with this header is still
+/// reused: its JPEG records get their quality from the file's header at the next scan
+/// (`scan::run`, from the first 256 KiB of each file), without rehashing.
+pub const HEADER_V1_LEN: usize = 19;
 
 pub use crate::base::flags::{Flag, Flags, Status};
 
@@ -77,6 +83,9 @@ pub struct Record {
     pub status: Status,
     /// The decoder's (or reader's) message for a non-ok status; empty when ok.
     pub message: String,
+    /// Encoder quality of a JPEG (1..=100) estimated from its quantisation tables
+    /// (`scan::quality`); `None` for other formats or when no table could be read.
+    pub jpeg_quality: Option<u8>,
 }
 
 impl Record {
@@ -150,6 +159,12 @@ fn to_byte_record(r: &Record) -> csv::ByteRecord {
     out.push_field(r.status.as_str().as_bytes());
     out.push_field(r.message.as_bytes());
     out.push_field(if r.keras_ok() { b"true" } else { b"false" });
+    out.push_field(
+        r.jpeg_quality
+            .map(|q| q.to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     out
 }
 
@@ -180,6 +195,15 @@ fn from_byte_record(rec: &csv::ByteRecord) -> Result<Record> {
         flags: field(rec, 15)?.parse().map_err(anyhow::Error::msg)?,
         status: field(rec, 16)?.parse().map_err(anyhow::Error::msg)?,
         message: field(rec, 17)?.to_owned(),
+        jpeg_quality: match rec.get(19).unwrap_or_default() {
+            b"" => None,
+            q => Some(
+                std::str::from_utf8(q)
+                    .ok()
+                    .and_then(|q| q.parse().ok())
+                    .context("bad jpeg_quality")?,
+            ),
+        },
     })
 }
 
@@ -194,11 +218,19 @@ pub fn write_to<W: io::Write>(w: W, records: &[Record]) -> Result<()> {
     Ok(())
 }
 
-/// Reads index CSV from any reader. Fails on a foreign header or a malformed row.
+/// Reads index CSV from any reader. Fails on a foreign header or a malformed row. An index
+/// of the previous version (without `jpeg_quality`) reads with `jpeg_quality` empty.
 pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
+    Ok(read_versioned(r)?.0)
+}
+
+/// [`read_from`], also saying whether the index predates the `jpeg_quality` column.
+pub fn read_versioned<R: io::Read>(r: R) -> Result<(Vec<Record>, bool)> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(r);
     let header = rdr.byte_headers()?.clone();
-    if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
+    let names = HEADER.iter().map(|h| h.as_bytes());
+    let legacy = header.iter().eq(names.clone().take(HEADER_V1_LEN));
+    if !legacy && header.iter().ne(names) {
         bail!("not a cleansplit index (unexpected header)");
     }
     let mut out = Vec::new();
@@ -207,14 +239,19 @@ pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         out.push(from_byte_record(&rec).with_context(|| format!("index line {line}"))?);
     }
-    Ok(out)
+    Ok((out, legacy))
 }
 
 /// Reads an index file.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
+    Ok(read_file_versioned(path)?.0)
+}
+
+/// Reads an index file, also saying whether it predates the `jpeg_quality` column.
+pub fn read_file_versioned(path: &Path) -> Result<(Vec<Record>, bool)> {
     let f =
         fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
-    read_from(io::BufReader::new(f))
+    read_versioned(io::BufReader::new(f))
         .with_context(|| format!("cannot read index {}", path.display()))
 }
 
@@ -285,6 +322,7 @@ mod tests {
             flags,
             status: Status::Ok,
             message: "msg, with \"quotes\"\nand a newline".into(),
+            jpeg_quality: Some(87),
         }
     }
 
@@ -302,6 +340,25 @@ mod tests {
         write_to(&mut buf, &records).unwrap();
         let back = read_from(buf.as_slice()).unwrap();
         assert_eq!(back, records);
+    }
+
+    #[test]
+    fn an_index_without_jpeg_quality_still_reads() {
+        let mut r = sample("a.jpg".into());
+        r.message = "one, line".into();
+        let mut buf = Vec::new();
+        write_to(&mut buf, &[r]).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let old: String = text
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+            .collect();
+        let (back, legacy) = read_versioned(old.as_bytes()).unwrap();
+        assert!(legacy);
+        assert_eq!(back[0].jpeg_quality, None);
+        assert_eq!(back[0].message, "one, line");
+        let (_, legacy) = read_versioned(text.as_bytes()).unwrap();
+        assert!(!legacy);
     }
 
     #[test]

@@ -23,8 +23,10 @@ pub mod layout;
 pub mod leaks;
 pub mod merge;
 pub mod neighbors;
+pub mod normalize;
 pub mod report;
 pub mod scan;
+pub mod shortcuts;
 pub mod split;
 
 // A decoder panic on one hostile file must not end a scan of a million: the scan catches it

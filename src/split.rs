@@ -868,6 +868,8 @@ pub struct WriteJob<'a> {
     pub records: &'a [Record],
     pub names: &'a [String],
     pub dests: &'a [Option<PathBuf>],
+    /// Re-encode instead of placing (`--normalize`); `mode` is then ignored.
+    pub normalize: Option<crate::normalize::Normalize>,
 }
 
 /// Test hook simulating a crash or kill midway through [`write`]: when the environment
@@ -921,8 +923,13 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
             continue;
         };
         let dst = tmp.path().join(dest);
-        place(&src, &dst, job.mode, r.size, &mut warned, &mut warnings)?;
-        if job.verify && job.mode != Mode::Manifest {
+        if let Some(n) = &job.normalize {
+            n.write(&src, &dst)?;
+        } else {
+            place(&src, &dst, job.mode, r.size, &mut warned, &mut warnings)?;
+        }
+        // A re-encoded copy differs from its source by design: nothing to compare.
+        if job.verify && job.mode != Mode::Manifest && job.normalize.is_none() {
             let bytes =
                 fs::read(&dst).with_context(|| format!("cannot verify {}", dst.display()))?;
             let h = blake3::hash(&bytes).to_hex();

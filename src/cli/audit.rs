@@ -14,6 +14,7 @@ use cleansplit::audit::{self, AuditReport};
 use cleansplit::leaks;
 use cleansplit::report::{html, tables, terminal};
 use cleansplit::scan;
+use cleansplit::shortcuts;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -29,7 +30,8 @@ pub struct Args {
     /// Write pairs.csv, groups.csv, class_weights.json, summary.json, audit.json and report.html.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Exit 1 when such findings exist: leak, conflict, duplicate, problem, any (comma-separated).
+    /// Exit 1 when such findings exist: leak, conflict, duplicate, problem, shortcut, any
+    /// (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
     pub fail_on: Vec<FailOn>,
     /// Items rendered per section of report.html (the rest are counted).
@@ -55,7 +57,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(b) => (Some(b), None),
         Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
     };
-    let (mut findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
+    let (mut findings, mut kinds) = audit::verdict(&outcome, &l, balance.as_ref());
     // A folder written by `merge` carries its sources in manifest.csv: add the source check.
     let (sources, sources_note) = match audit::source_check(&outcome) {
         Ok(t) => (t, None),
@@ -64,6 +66,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(t) = &sources {
         findings.extend(audit::source_findings(t));
     }
+        // The shortcut check tests the class within the split balance weighs (`--split`).
+    let sc = shortcuts::check(records, args.balance.split.as_deref())?;
+    findings.extend(audit::shortcut_findings(
+        &sc,
+        &outcome.root.display().to_string(),
+    ));
+    kinds.shortcut = sc.worst() == shortcuts::Severity::Problem;
     let json = AuditReport {
         root: outcome.root.display().to_string(),
         findings: &findings,
@@ -73,6 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         leaks: &l.summary,
         balance: balance.as_ref(),
         sources: sources.as_ref(),
+        shortcuts: Some(&sc),
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;

@@ -80,6 +80,9 @@ pub fn write_outputs(
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if args.fail_on.contains(&FailOn::Shortcut) {
+        anyhow::bail!("--fail-on shortcut applies to audit and shortcuts, not leaks");
+    }
     let leak_opts = args.leak.options()?;
     if let Some(dir) = &args.out {
         scan::check_output(&args.scan.root, dir, "--out")?;

@@ -13,6 +13,7 @@ mod leaks;
 mod out;
 mod merge;
 mod scan;
+mod shortcuts;
 mod split;
 
 use std::path::PathBuf;
@@ -44,6 +45,7 @@ enum Command {
     Merge(merge::Args),
     Completions(completions::CompletionArgs),
     Man(completions::ManArgs),
+    Shortcuts(shortcuts::Args),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -110,6 +112,8 @@ pub enum FailOn {
     Duplicate,
     /// Corrupt, empty, truncated, unsupported or Keras-skipped files.
     Problem,
+    /// File metadata predicts the class far above the baseline (the shortcut check).
+    Shortcut,
     /// Any of the above.
     Any,
 }
@@ -121,7 +125,10 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
         FailOn::Conflict => kinds.conflict,
         FailOn::Duplicate => kinds.duplicate,
         FailOn::Problem => kinds.problem,
-        FailOn::Any => kinds.leak || kinds.conflict || kinds.duplicate || kinds.problem,
+        FailOn::Shortcut => kinds.shortcut,
+        FailOn::Any => {
+            kinds.leak || kinds.conflict || kinds.duplicate || kinds.problem || kinds.shortcut
+        }
     });
     if hit {
         ExitCode::from(1)
@@ -143,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::Split(a) => Some(&a.scan),
         Command::Audit(a) => Some(&a.scan),
         Command::Merge(_) | Command::Completions(_) | Command::Man(_) => None,
+        Command::Shortcuts(a) => Some(&a.scan),
     };
     // Options are checked before anything is scanned or written (merge checks its own).
     if let Some(Err(e)) = scan_args.map(|a| a.options().validate()) {
@@ -164,6 +172,7 @@ pub fn main() -> ExitCode {
         Command::Merge(a) => merge::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
+        Command::Shortcuts(a) => shortcuts::run(a),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@ use super::enums::{ConflictsArg, DedupArg, ModeArg};
 use super::out::{errln, out, outln};
 use super::{ScanArgs, leaks::LeakArgs};
 use cleansplit::merge::sources::{read_merge_manifest, sources_of, stratify_by_source};
+use cleansplit::normalize::{self, Normalize};
 use cleansplit::report::terminal;
 use cleansplit::split::{self, Mode, Sizes, SplitOptions, WriteJob};
 use cleansplit::{leaks, scan};
@@ -65,6 +66,11 @@ pub struct Args {
     /// (every class's sources are split in the same proportions).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "class[,source]")]
     pub stratify: Vec<Stratum>,
+    /// Write re-encoded copies instead of copies or links: every image resized to WxH (aspect
+    /// not kept), converted to the mode (rgb, gray) and saved in the format (jpeg at quality
+    /// 90, png), e.g. 224x224,jpeg,rgb. Removes metadata shortcuts (see `shortcuts`).
+    #[arg(long, value_name = "WxH,FORMAT,MODE")]
+    pub normalize: Option<String>,
     #[command(flatten)]
     pub leak: LeakArgs,
 }
@@ -130,6 +136,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     {
         bail!("--kfold needs at least 2 folds");
     }
+    // Parsed here, not by clap, so a bad value is one line.
+    let normalize: Option<Normalize> = match &args.normalize {
+        Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if normalize.is_some() && (args.kfold.is_some() || args.mode == ModeArg::Manifest) {
+        bail!("--normalize writes images; --kfold and --mode manifest write none");
+    }
     // OUT is checked before the scan, so a bad OUT costs nothing.
     if let Ok(root) = std::fs::canonicalize(&args.scan.root) {
         split::check_out(&root, &args.out)?;
@@ -167,7 +181,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         args.mode.into()
     };
-    let dests = split::destinations(&plan, records, &opts.names);
+    let mut dests = split::destinations(&plan, records, &opts.names);
+    if let Some(n) = &normalize {
+        normalize::rename_destinations(&mut dests, n.extension());
+    }
     let job = WriteJob {
         root: &outcome.root,
         out: &args.out,
@@ -176,6 +193,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         records,
         names: &opts.names,
         dests: &dests,
+        normalize,
     };
     let report = split::SplitReport::new(&plan, records, &opts, mode, &outcome.layout.splits);
     let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();

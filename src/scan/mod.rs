@@ -13,6 +13,7 @@ pub mod guard;
 pub use crate::base::format;
 pub use crate::base::paths::inside;
 pub mod hash;
+pub mod quality;
 pub mod reduce;
 pub mod special;
 
@@ -175,14 +176,15 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     }
     let layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
 
-    let (mut previous, index_note) = match index_path.exists() {
-        false => (Default::default(), None),
-        true if opts.rehash => (Default::default(), None),
-        true => match index::read(&index_path) {
-            Ok(recs) => (index::by_path(recs), None),
+    let (mut previous, index_note, legacy) = match index_path.exists() {
+        false => (Default::default(), None, false),
+        true if opts.rehash => (Default::default(), None, false),
+        true => match index::read_file_versioned(&index_path) {
+            Ok((recs, legacy)) => (index::by_path(recs), None, legacy),
             Err(e) => (
                 Default::default(),
                 Some(format!("previous index not reused: {e:#}")),
+                false,
             ),
         },
     };
@@ -198,6 +200,13 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             }
             _ => todo.push(c),
         }
+    }
+    if legacy {
+        // An index from before the `jpeg_quality` column: read only the headers of its JPEGs.
+        reused_records
+            .par_iter_mut()
+            .filter(|r| r.format == Some(Format::Jpeg))
+            .for_each(|r| r.jpeg_quality = quality::quality_of_file(&root.join(&r.path)));
     }
     let reused = reused_records.len();
     // What is left of the previous index: files that are gone.
@@ -270,6 +279,7 @@ fn blank_record(c: &Candidate) -> Record {
         flags: Flags::default(),
         status: Status::Unreadable,
         message: String::new(),
+        jpeg_quality: None,
     }
 }
 
@@ -369,6 +379,9 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         return;
     };
     rec.format = Some(fmt);
+    if fmt == Format::Jpeg {
+        rec.jpeg_quality = quality::jpeg_quality(bytes);
+    }
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
     }
