@@ -56,13 +56,12 @@ fn too_large(w: u64, h: u64, max_pixels: u64) -> DecodeError {
 
 /// Decodes `bytes` (already sniffed as `format`) to grayscale.
 pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
-    match format {
-        Format::Jpeg => match decode_jpeg(bytes, max_pixels) {
+    if format == Format::Jpeg {
+        match decode_jpeg(bytes, max_pixels) {
             // CMYK/YCCK and other exotic JPEGs: let `image` convert them.
             Err(DecodeError::Unsupported(_)) => {}
             other => return other,
-        },
-        _ => {}
+        }
     }
     decode_generic(format, bytes, max_pixels)
 }
