@@ -15,7 +15,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 use mozjpeg::{Decompress, Marker};
 
-use super::special;
 use crate::base::flags::{Flag, Flags};
 use crate::base::format::Format;
 
@@ -57,21 +56,12 @@ fn too_large(w: u64, h: u64, max_pixels: u64) -> DecodeError {
 
 /// Decodes `bytes` (already sniffed as `format`) to grayscale.
 pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
-    match format {
-        Format::Jpeg => match decode_jpeg(bytes, max_pixels) {
+    if format == Format::Jpeg {
+        match decode_jpeg(bytes, max_pixels) {
             // CMYK/YCCK and other exotic JPEGs: let `image` convert them.
             Err(DecodeError::Unsupported(_)) => {}
             other => return other,
-        },
-        Format::Gif if special::gif_screen(bytes).is_some_and(|(w, h)| w == 0 || h == 0) => {
-            return special::gif_zero_screen(bytes, max_pixels);
         }
-        Format::Ico => {
-            if let Some(png) = special::ico_png_entry(bytes) {
-                return decode_generic(Format::Png, png, max_pixels);
-            }
-        }
-        _ => {}
     }
     decode_generic(format, bytes, max_pixels)
 }

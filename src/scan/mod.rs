@@ -396,7 +396,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         rec.message = why;
         return;
     }
-    let d = match decode::decode(fmt, bytes, max_pixels) {
+    let d = match special::decode(fmt, bytes, max_pixels) {
         Ok(d) => d,
         Err(e) => {
             (rec.status, rec.message) = match e {

@@ -9,9 +9,24 @@ use std::io::Cursor;
 
 use image::{DynamicImage, RgbaImage};
 
-use super::decode::{DecodeError, Decoded};
+use super::decode::{self, DecodeError, Decoded};
+use crate::base::format::Format;
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// [`decode::decode`], with these containers first: what the scan calls.
+pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
+    match format {
+        Format::Gif if gif_screen(bytes).is_some_and(|(w, h)| w == 0 || h == 0) => {
+            gif_zero_screen(bytes, max_pixels)
+        }
+        Format::Ico => match ico_png_entry(bytes) {
+            Some(png) => decode::decode(Format::Png, png, max_pixels),
+            None => decode::decode(format, bytes, max_pixels),
+        },
+        _ => decode::decode(format, bytes, max_pixels),
+    }
+}
 
 /// The bytes of the PNG inside an ICO, if the entry `image` would choose (the largest, then
 /// the deepest) is a PNG. `None` for BMP entries and malformed directories (the generic
