@@ -128,9 +128,34 @@ pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
         .collect()
 }
 
-/// Problem files: not decodable, or not loadable by Keras' directory loaders.
+/// Flags that make a usable file worth listing among the problem files.
+pub const NOTABLE_FLAGS: [Flag; 8] = [
+    Flag::KerasSkips,
+    Flag::Alpha,
+    Flag::ExtMismatch,
+    Flag::Tiny,
+    Flag::NearConstant,
+    Flag::Animated,
+    Flag::Cmyk,
+    Flag::HighBitDepth,
+];
+
+/// The one definition of a problem file, used by the verdict and the report: `Problem` when
+/// training cannot use the file (not decodable, or Keras' directory loaders skip it),
+/// `Warning` when it is usable but carries a notable flag, `None` when it is fine.
+pub fn file_problem(r: &Record) -> Option<Severity> {
+    if r.status != Status::Ok || r.flags.contains(Flag::KerasSkips) {
+        Some(Severity::Problem)
+    } else if NOTABLE_FLAGS.iter().any(|&f| r.flags.contains(f)) {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
+/// A file training cannot use: what `--fail-on problem` tests.
 pub fn is_problem_file(r: &Record) -> bool {
-    r.status != Status::Ok || r.flags.contains(Flag::KerasSkips)
+    file_problem(r) == Some(Severity::Problem)
 }
 
 fn pct(n: usize, of: usize) -> String {
@@ -157,101 +182,153 @@ fn finding(
     }
 }
 
+fn ok(topic: &str, headline: &str) -> Finding {
+    finding(Severity::Ok, topic, headline.into(), "", String::new())
+}
+
+/// What every step of the verdict reads.
+struct Facts<'a> {
+    scan: &'a ScanOutcome,
+    leaks: &'a Leaks,
+    kinds: Kinds,
+    /// `cleansplit split ROOT OUT`, the fix of most findings.
+    split_cmd: String,
+}
+
 /// The verdict: one finding per topic, worst first within the fixed topic order.
 pub fn verdict(
     scan: &ScanOutcome,
     leaks: &Leaks,
     balance: Option<&BalanceReport>,
 ) -> (Vec<Finding>, Kinds) {
-    let root = scan.root.display();
-    let split_cmd = format!("cleansplit split {root} OUT");
-    let records = &scan.records;
-    let s = &leaks.summary;
+    let facts = Facts {
+        scan,
+        leaks,
+        kinds: Kinds::of(&scan.records, &leaks.summary),
+        split_cmd: format!("cleansplit split {} OUT", scan.root.display()),
+    };
     let mut out = Vec::new();
-    let kinds = Kinds::of(records, s);
+    out.extend(no_images(&facts));
+    out.extend(leakage(&facts));
+    out.push(label_conflicts(&facts));
+    out.push(duplicates(&facts));
+    out.push(problem_files(&facts));
+    out.extend(odd_images(&facts));
+    out.extend(layout(&facts));
+    if let Some(b) = balance {
+        out.extend(imbalance(&facts, b));
+        out.extend(drift(&facts, b));
+    }
+    (out, facts.kinds)
+}
 
-    // Leakage across splits, phrased for the held-out splits against train.
-    if s.splits.len() > 1 {
-        let train = s
-            .splits
-            .iter()
-            .find(|sp| split_role(&sp.split) == Role::Train)
-            .map(|sp| sp.split.clone());
-        let mut lines = Vec::new();
-        for sp in &s.splits {
-            if Some(&sp.split) == train.as_ref() {
-                continue;
-            }
-            let (n, other) = match &train {
-                Some(t) => (sp.leaked_into.get(t).copied().unwrap_or(0), t.clone()),
-                None => (sp.leaked, "another split".into()),
+/// No image at all: most likely a wrong path, which a CI gate must not pass.
+fn no_images(f: &Facts) -> Option<Finding> {
+    f.scan.records.is_empty().then(|| {
+        finding(
+            Severity::Problem,
+            "no images",
+            format!("no image files under {}", f.scan.root.display()),
+            "there is nothing to train on: ROOT is empty or is not the dataset folder",
+            "check the path: ROOT should hold split or class folders of images".into(),
+        )
+    })
+}
+
+/// Leakage across splits, phrased for the held-out splits against train.
+fn leakage(f: &Facts) -> Option<Finding> {
+    let s = &f.leaks.summary;
+    if s.splits.len() < 2 {
+        return None;
+    }
+    if !f.kinds.leak {
+        return Some(finding(
+            Severity::Ok,
+            "leakage",
+            "no image has a duplicate in another split".into(),
+            "validation measures unseen images",
+            String::new(),
+        ));
+    }
+    let train = s
+        .splits
+        .iter()
+        .find(|sp| split_role(&sp.split) == Role::Train)
+        .map(|sp| sp.split.as_str());
+    let lines: Vec<String> = s
+        .splits
+        .iter()
+        .filter(|sp| Some(sp.split.as_str()) != train)
+        .map(|sp| {
+            let (n, other) = match train {
+                Some(t) => (sp.leaked_into.get(t).copied().unwrap_or(0), t),
+                None => (sp.leaked, "another split"),
             };
-            lines.push(format!(
+            format!(
                 "{n} of {} {} images ({}) have a duplicate in {other}",
                 sp.images,
                 sp.split,
                 pct(n, sp.images)
-            ));
-        }
-        out.push(if kinds.leak {
-            finding(
-                Severity::Problem,
-                "leakage",
-                lines.join("; "),
-                "the model is validated partly on copies of training images: validation accuracy starts high and \
-                 stalls, and it overstates how well the model generalises",
-                split_cmd.clone(),
             )
-        } else {
-            finding(Severity::Ok, "leakage", "no image has a duplicate in another split".into(), "validation measures unseen images", String::new())
-        });
+        })
+        .collect();
+    Some(finding(
+        Severity::Problem,
+        "leakage",
+        lines.join("; "),
+        "the model is validated partly on copies of training images: validation accuracy starts high and \
+         stalls, and it overstates how well the model generalises",
+        f.split_cmd.clone(),
+    ))
+}
+
+fn label_conflicts(f: &Facts) -> Finding {
+    if !f.kinds.conflict {
+        return ok("label conflicts", "no image is under two classes");
     }
-    // Label conflicts.
-    if kinds.conflict {
-        let images: usize = leaks
-            .groups
-            .iter()
-            .filter(|g| g.label_conflict())
-            .map(|g| g.members.len())
-            .sum();
-        out.push(finding(
-            Severity::Problem,
-            "label conflicts",
-            format!("{} group(s) of copies ({images} files) sit under more than one class", s.label_conflict_groups),
-            "the model is taught two answers for the same picture, which caps accuracy and confuses those classes",
-            format!("fix the labels, or {split_cmd} --conflicts drop (or majority)"),
-        ));
-    } else {
-        out.push(finding(
-            Severity::Ok,
-            "label conflicts",
-            "no image is under two classes".into(),
-            "",
-            String::new(),
-        ));
+    let images: usize = f
+        .leaks
+        .groups
+        .iter()
+        .filter(|g| g.label_conflict())
+        .map(|g| g.members.len())
+        .sum();
+    finding(
+        Severity::Problem,
+        "label conflicts",
+        format!(
+            "{} group(s) of copies ({images} files) sit under more than one class",
+            f.leaks.summary.label_conflict_groups
+        ),
+        "the model is taught two answers for the same picture, which caps accuracy and confuses those classes",
+        format!(
+            "fix the labels, or {} --conflicts drop (or majority)",
+            f.split_cmd
+        ),
+    )
+}
+
+/// Duplicates within one split.
+fn duplicates(f: &Facts) -> Finding {
+    if !f.kinds.duplicate {
+        return ok("duplicates", "no duplicates within a split");
     }
-    // Duplicates within splits.
-    out.push(if kinds.duplicate {
-        finding(
-            Severity::Warning,
-            "duplicates",
-            format!(
-                "{} groups of duplicates within one split ({} redundant copies)",
-                s.within_split_groups, s.redundant_within_split
-            ),
-            "repeated photos are over-weighted in training and inflate counts",
-            format!("{split_cmd} (keeps one copy of each)"),
-        )
-    } else {
-        finding(
-            Severity::Ok,
-            "duplicates",
-            "no duplicates within a split".into(),
-            "",
-            String::new(),
-        )
-    });
-    // Problem files.
+    let s = &f.leaks.summary;
+    finding(
+        Severity::Warning,
+        "duplicates",
+        format!(
+            "{} groups of duplicates within one split ({} redundant copies)",
+            s.within_split_groups, s.redundant_within_split
+        ),
+        "repeated photos are over-weighted in training and inflate counts",
+        format!("{} (keeps one copy of each)", f.split_cmd),
+    )
+}
+
+/// Files that do not decode, that Keras skips, or whose extension lies about the content.
+fn problem_files(f: &Facts) -> Finding {
+    let records = &f.scan.records;
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
     for r in records.iter().filter(|r| r.status != Status::Ok) {
         *by_status.entry(r.status.as_str()).or_default() += 1;
@@ -273,19 +350,28 @@ pub fn verdict(
             "{ext_mismatch} with an extension that does not match the content"
         ));
     }
-    out.push(if parts.is_empty() {
-        finding(Severity::Ok, "problem files", "every file decodes and Keras can load it".into(), "", String::new())
-    } else {
-        finding(
-            if kinds.problem { Severity::Problem } else { Severity::Warning },
-            "problem files",
-            parts.join(", "),
-            "broken files crash or silently shrink a training run; skipped formats make folder counts lie",
-            format!("re-encode or remove them (listed in the report); {split_cmd} leaves broken files out"),
-        )
-    });
-    // Odd images among the usable ones.
-    let ok: Vec<&Record> = records.iter().filter(|r| r.is_ok()).collect();
+    if parts.is_empty() {
+        return ok("problem files", "every file decodes and Keras can load it");
+    }
+    finding(
+        if f.kinds.problem {
+            Severity::Problem
+        } else {
+            Severity::Warning
+        },
+        "problem files",
+        parts.join(", "),
+        "broken files crash or silently shrink a training run; skipped formats make folder counts lie",
+        format!(
+            "re-encode or remove them (listed in the report); {} leaves broken files out",
+            f.split_cmd
+        ),
+    )
+}
+
+/// Unusual modes and near-empty images among the usable ones (modes only when a minority).
+fn odd_images(f: &Facts) -> Option<Finding> {
+    let ok: Vec<&Record> = f.scan.records.iter().filter(|r| r.is_ok()).collect();
     let mut odd: Vec<String> = Vec::new();
     for (flag, what, minority_only) in [
         (Flag::Gray, "grayscale", true),
@@ -308,17 +394,21 @@ pub fn verdict(
             odd.push(format!("{n} {what} ({}{more})", examples.join(", ")));
         }
     }
-    if !odd.is_empty() {
-        out.push(finding(
+    (!odd.is_empty()).then(|| {
+        finding(
             Severity::Warning,
             "odd images",
             odd.join(", "),
             "unusual modes are converted silently by loaders; tiny and blank images carry little signal",
             "review them in the report; convert or remove as needed".into(),
-        ));
-    }
-    // Files the layout could not place.
-    let lost: usize = scan
+        )
+    })
+}
+
+/// Files the layout could not place in a class folder.
+fn layout(f: &Facts) -> Option<Finding> {
+    let lost = f
+        .scan
         .layout
         .skipped
         .iter()
@@ -332,74 +422,87 @@ pub fn verdict(
             )
         })
         .count();
-    if lost > 0 {
-        out.push(finding(
+    (lost > 0).then(|| {
+        finding(
             Severity::Warning,
             "layout",
             format!("{lost} files or folders sit outside the class folders (loose, unlabeled or unreadable)"),
             "loaders ignore them, so they are not part of training or validation",
-            format!("cleansplit scan {root} lists them"),
+            format!("cleansplit scan {} lists them", f.scan.root.display()),
+        )
+    })
+}
+
+/// Class imbalance in the split the weights are for.
+fn imbalance(f: &Facts, b: &BalanceReport) -> Option<Finding> {
+    let t = b.splits.iter().find(|sp| sp.split == b.weights.split)?;
+    let ratio = t.imbalance_ratio.unwrap_or(1.0);
+    let small = &t.below_min_count;
+    if ratio < 3.0 && small.is_empty() {
+        return Some(finding(
+            Severity::Ok,
+            "imbalance",
+            format!("largest/smallest class = {ratio:.2}"),
+            "",
+            String::new(),
         ));
     }
-    // Balance and drift.
-    if let Some(b) = balance {
-        let weights_cmd = format!("cleansplit balance {root}");
-        if let Some(t) = b.splits.iter().find(|sp| sp.split == b.weights.split) {
-            let ratio = t.imbalance_ratio.unwrap_or(1.0);
-            let small = &t.below_min_count;
-            out.push(if ratio >= 3.0 || !small.is_empty() {
-                let mut h = format!("largest/smallest class in {} = {ratio:.1}", if t.split.is_empty() { "the dataset" } else { &t.split });
-                if !small.is_empty() {
-                    h.push_str(&format!("; under {} images: {}", b.min_count, small.join(", ")));
-                }
-                finding(
-                    Severity::Warning,
-                    "imbalance",
-                    h,
-                    "accuracy is dominated by the large classes; small classes are learned poorly",
-                    format!("{weights_cmd} writes class_weights.json for Keras' class_weight= / PyTorch's weight="),
-                )
-            } else {
-                finding(Severity::Ok, "imbalance", format!("largest/smallest class = {ratio:.2}"), "", String::new())
-            });
-        }
-        let drifted: Vec<String> = b
-            .splits
-            .iter()
-            .filter_map(|sp| sp.drift.as_ref().map(|d| (sp, d)))
-            .filter(|(sp, d)| d.p_value < 0.01 || !sp.missing.is_empty())
-            .map(|(sp, d)| {
-                let mut t = format!("{}: class shares differ from {} by up to {:.1} points ({}; chi-square p = {:.3})", sp.split, d.against, 100.0 * d.max_share_diff, d.class, d.p_value);
-                if !sp.missing.is_empty() {
-                    t.push_str(&format!("; missing classes: {}", sp.missing.join(", ")));
-                }
-                t
-            })
-            .collect();
-        if !drifted.is_empty() {
-            out.push(finding(
-                Severity::Warning,
-                "drift",
-                drifted.join("; "),
-                "a validation split with another class mix measures a different problem than training",
-                format!("{split_cmd} (stratified by class)"),
-            ));
-        }
+    let name = if t.split.is_empty() {
+        "the dataset"
+    } else {
+        &t.split
+    };
+    let mut h = format!("largest/smallest class in {name} = {ratio:.1}");
+    if !small.is_empty() {
+        h.push_str(&format!(
+            "; under {} images: {}",
+            b.min_count,
+            small.join(", ")
+        ));
     }
-    // No image at all: most likely a wrong path, which a CI gate must not pass.
-    if records.is_empty() {
-        out.insert(
-            0,
-            finding(
-                Severity::Problem,
-                "no images",
-                format!("no image files under {root}"),
-                "there is nothing to train on: ROOT is empty or is not the dataset folder",
-                "check the path: ROOT should hold split or class folders of images".into(),
-            ),
-        );
-    }
-    (out, kinds)
+    Some(finding(
+        Severity::Warning,
+        "imbalance",
+        h,
+        "accuracy is dominated by the large classes; small classes are learned poorly",
+        format!(
+            "cleansplit balance {} writes class_weights.json for Keras' class_weight= / PyTorch's weight=",
+            f.scan.root.display()
+        ),
+    ))
+}
+
+/// Splits whose class mix differs from train's (chi-square p < 0.01) or lacks classes.
+fn drift(f: &Facts, b: &BalanceReport) -> Option<Finding> {
+    let drifted: Vec<String> = b
+        .splits
+        .iter()
+        .filter_map(|sp| sp.drift.as_ref().map(|d| (sp, d)))
+        .filter(|(sp, d)| d.p_value < 0.01 || !sp.missing.is_empty())
+        .map(|(sp, d)| {
+            let mut t = format!(
+                "{}: class shares differ from {} by up to {:.1} points ({}; chi-square p = {:.3})",
+                sp.split,
+                d.against,
+                100.0 * d.max_share_diff,
+                d.class,
+                d.p_value
+            );
+            if !sp.missing.is_empty() {
+                t.push_str(&format!("; missing classes: {}", sp.missing.join(", ")));
+            }
+            t
+        })
+        .collect();
+    (!drifted.is_empty()).then(|| {
+        finding(
+            Severity::Warning,
+            "drift",
+            drifted.join("; "),
+            "a validation split with another class mix measures a different problem than training",
+            format!("{} (stratified by class)", f.split_cmd),
+        )
+    })
 }
 
 /// The source check of a folder written by `merge` (its `manifest.csv` names each file's

@@ -51,30 +51,18 @@ pub struct Calibration {
     pub reason: String,
 }
 
-/// Standard normal CDF (Abramowitz-Stegun 7.1.26 on erfc, |error| < 1.5e-7).
+/// Standard normal CDF (statrs, via erfc: accurate in the far tail the chance count uses).
 pub fn normal_cdf(z: f64) -> f64 {
-    let x = -z / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erfc = poly * (-x * x).exp();
-    0.5 * if x >= 0.0 { erfc } else { 2.0 - erfc }
+    statrs::distribution::ContinuousCDF::cdf(&standard_normal(), z)
 }
 
-/// Inverse of [`normal_cdf`] by bisection (only called a few dozen times).
+/// Standard normal quantile, the inverse of [`normal_cdf`] (statrs).
 pub fn probit(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-12.0, 12.0);
-    for _ in 0..80 {
-        let mid = (lo + hi) / 2.0;
-        if normal_cdf(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo + hi) / 2.0
+    statrs::distribution::ContinuousCDF::inverse_cdf(&standard_normal(), p)
+}
+
+fn standard_normal() -> statrs::distribution::Normal {
+    statrs::distribution::Normal::standard()
 }
 
 /// The hashes of one image that matching uses.
@@ -245,6 +233,12 @@ mod tests {
         assert!((normal_cdf(-1.96) - 0.025).abs() < 1e-3);
         assert!(normal_cdf(-7.0) < 1e-11);
         assert!((probit(0.025) + 1.96).abs() < 1e-3);
+        // Reference values (R: pnorm(-3), qnorm(0.002)) and the round trip the fit relies on.
+        assert!((normal_cdf(-3.0) - 0.001_349_898_031_630_094_6).abs() < 1e-12);
+        assert!((probit(0.002) + 2.878_161_739_095_476).abs() < 1e-9);
+        for p in [0.002, 0.01, 0.05, 0.5] {
+            assert!((normal_cdf(probit(p)) - p).abs() < 1e-9, "{p}");
+        }
     }
 
     #[test]

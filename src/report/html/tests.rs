@@ -1,0 +1,352 @@
+//! Tests of the whole page: sections, thumbnails, hostile names, no requests, truncation.
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use super::parts::pct;
+use super::*;
+use crate::audit::{Finding, Severity};
+use crate::groups::tests::rec;
+use crate::index::{Flag, Record, Status};
+use crate::leaks::{LeakOptions, Leaks, analyze};
+
+const HOSTILE: &str = "<script>alert(1)</script>.jpg";
+/// Breaks out of a quoted attribute unless `"` is escaped (the thumbnail's `alt` holds it).
+const HOSTILE_IMG: &str = "<img src=x onerror=alert(1)>\" onload=\"x.jpg";
+
+/// A dataset on disk with real images: a cross-split copy, a label conflict inside
+/// train, hostile file names, and a corrupt file.
+struct Fixture {
+    dir: tempfile::TempDir,
+    records: Vec<Record>,
+    leaks: Leaks,
+    findings: Vec<Finding>,
+}
+
+fn write_image(root: &Path, rel: &str, seed: u8) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let img = RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, seed.wrapping_mul(7)])
+    });
+    img.save_with_format(&p, image::ImageFormat::Jpeg).unwrap();
+}
+
+fn with_hash(mut r: Record, h: u64) -> Record {
+    r.phash = Some(h);
+    r.dhash = Some(h);
+    r.phash_crop = Some(!h);
+    r.blake3 = format!("{}", r.path.display());
+    r
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let hostile_train = format!("train/cats/{HOSTILE}");
+    let hostile_val = format!("val/cats/{HOSTILE_IMG}");
+    let files = [
+        (
+            hostile_train.as_str(),
+            "train",
+            "cats",
+            0x0f0f_0000_1111_2222u64,
+        ),
+        (hostile_val.as_str(), "val", "cats", 0x0f0f_0000_1111_2223),
+        ("train/cats/a.jpg", "train", "cats", 0xaaaa_5555_aaaa_5555),
+        (
+            "train/dogs/a_copy.jpg",
+            "train",
+            "dogs",
+            0xaaaa_5555_aaaa_5554,
+        ),
+        ("train/dogs/b.jpg", "train", "dogs", 0x1234_5678_9abc_def0),
+        ("val/dogs/c.jpg", "val", "dogs", 0x0fed_cba9_8765_4321),
+    ];
+    let mut records = Vec::new();
+    for (n, (path, split, class, h)) in files.iter().enumerate() {
+        write_image(root, path, n as u8 * 40);
+        records.push(with_hash(rec(path, split, class), *h));
+    }
+    let mut bad = rec("val/dogs/broken.jpg", "val", "dogs");
+    std::fs::write(root.join("val/dogs/broken.jpg"), b"not a jpeg").unwrap();
+    bad.status = Status::Corrupt;
+    bad.message = "JPEG: <bad> marker & \"more\"".into();
+    bad.phash = None;
+    records.push(bad);
+    let mut flagged = rec("train/dogs/tiny.png", "train", "dogs");
+    flagged.flags.insert(Flag::Tiny);
+    flagged.flags.insert(Flag::KerasSkips);
+    flagged.phash = None;
+    records.push(flagged);
+    records.sort_by(|a, b| a.path.cmp(&b.path));
+    let leaks = analyze(
+        &records,
+        &LeakOptions {
+            max_distance: Some(2),
+            ..Default::default()
+        },
+    );
+    let findings = vec![
+        Finding {
+            severity: Severity::Problem,
+            topic: "leakage".into(),
+            headline: "1 of 3 val images (33.3%) have a duplicate in train".into(),
+            meaning: "validation accuracy is inflated <b>".into(),
+            fix: "cleansplit split ROOT OUT".into(),
+        },
+        Finding {
+            severity: Severity::Ok,
+            topic: "imbalance".into(),
+            headline: "classes are balanced".into(),
+            meaning: String::new(),
+            fix: String::new(),
+        },
+    ];
+    Fixture {
+        dir,
+        records,
+        leaks,
+        findings,
+    }
+}
+
+fn render_fixture(f: &Fixture, max_items: usize) -> String {
+    render(&ReportInput {
+        title: "cleansplit audit: <root>".into(),
+        root: f.dir.path(),
+        records: &f.records,
+        leaks: &f.leaks,
+        findings: &f.findings,
+        max_items,
+        max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+    })
+}
+
+#[test]
+fn page_has_sections_pairs_and_thumbnails() {
+    let f = fixture();
+    assert_eq!(f.leaks.summary.cross_split_groups, 1, "{:?}", f.leaks.pairs);
+    assert_eq!(f.leaks.summary.label_conflict_groups, 1);
+    let html = render_fixture(&f, 200);
+    for id in [
+        "verdict",
+        "classes",
+        "leakage",
+        "cross-split",
+        "conflicts",
+        "within-split",
+        "problems",
+    ] {
+        assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
+    }
+    let row_start = html.find("<tr class=\"pair\">").expect("a pair row");
+    let row = &html[row_start..row_start + html[row_start..].find("</tr>").unwrap()];
+    assert_eq!(
+        row.matches("<img class=\"thumb\" src=\"data:image/jpeg;base64,")
+            .count(),
+        2
+    );
+    assert!(html.contains("class=\"group conflict\""));
+    assert_eq!(html.matches("<tr class=\"problem\">").count(), 2);
+    // Charts are inline SVG in their sections.
+    let leakage =
+        &html[html.find("id=\"leakage\"").unwrap()..html.find("id=\"cross-split\"").unwrap()];
+    assert!(leakage.contains("<svg"));
+    let classes = &html[html.find("id=\"classes\"").unwrap()..html.find("id=\"leakage\"").unwrap()];
+    assert!(classes.contains("<svg") && classes.contains("<table"));
+    // Verdict: badge, meaning escaped, fix in <code>.
+    assert!(html.contains("<code>cleansplit split ROOT OUT</code>"));
+    assert!(html.contains("inflated &lt;b&gt;"));
+    assert!(html.contains("<span class=\"badge problem\">problem</span>"));
+}
+
+#[test]
+fn hostile_names_are_text() {
+    let f = fixture();
+    let html = render_fixture(&f, 200);
+    assert!(!html.contains("<script>alert"));
+    assert!(!html.contains("<img src=x"));
+    assert!(!html.contains("<root>"));
+    assert!(!html.contains("<bad>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.jpg"));
+    assert!(
+        html.contains(
+            "alt=\"val/cats/&lt;img src=x onerror=alert(1)&gt;&quot; onload=&quot;x.jpg\""
+        )
+    );
+    assert!(!html.contains("\" onload="));
+    // Exactly one script element: ours.
+    assert_eq!(html.matches("<script").count(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_paths_render_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = rec("x", "train", "cats");
+    r.path = PathBuf::from(std::ffi::OsStr::from_bytes(b"train/cats/caf\xe9<b>.jpg"));
+    r.status = crate::index::Status::Truncated;
+    let records = vec![r];
+    let leaks = analyze(&records, &LeakOptions::default());
+    let html = render(&ReportInput {
+        title: "t".into(),
+        root: dir.path(),
+        records: &records,
+        leaks: &leaks,
+        findings: &[],
+        max_items: 10,
+        max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+    });
+    assert!(html.contains("caf\u{fffd}&lt;b&gt;.jpg"));
+    assert_eq!(html.matches("<tr class=\"problem\">").count(), 1);
+}
+
+#[test]
+fn page_makes_no_requests() {
+    let f = fixture();
+    let html = render_fixture(&f, 200);
+    for needle in ["http://", "https://", "src=\"//", "href=\"//", "url("] {
+        assert!(!html.contains(needle), "{needle}");
+    }
+    // Every src is a data URI; every href an in-page anchor.
+    for part in html.split(" src=\"").skip(1) {
+        assert!(
+            part.starts_with("data:image/jpeg;base64,"),
+            "{}",
+            &part[..20]
+        );
+    }
+    for part in html.split(" href=\"").skip(1) {
+        assert!(part.starts_with('#'), "{}", &part[..20]);
+    }
+}
+
+#[test]
+fn long_lists_are_truncated_with_a_count() {
+    let f = fixture();
+    let html = render_fixture(&f, 1);
+    assert_eq!(html.matches("<tr class=\"problem\">").count(), 1);
+    assert!(html.contains("and 1 more files: see the index"), "problems");
+    assert!(html.contains("and 1 more classes"));
+}
+
+#[test]
+fn many_pairs_are_counted_not_rendered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = Vec::new();
+    for i in 0..5u8 {
+        for split in ["train", "val"] {
+            let path = format!("{split}/x/{i}.jpg");
+            // One file of the first pair is missing: its cell says so.
+            if !(i == 0 && split == "val") {
+                write_image(dir.path(), &path, i * 50);
+            }
+            records.push(with_hash(rec(&path, split, "x"), u64::from(i)));
+        }
+    }
+    records.sort_by(|a, b| a.path.cmp(&b.path));
+    let leaks = analyze(
+        &records,
+        &LeakOptions {
+            max_distance: Some(0),
+            geometric: crate::leaks::Geometric::None,
+            no_crop: true,
+        },
+    );
+    let html = render(&ReportInput {
+        title: "t".into(),
+        root: dir.path(),
+        records: &records,
+        leaks: &leaks,
+        findings: &[],
+        max_items: 2,
+        max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+    });
+    assert_eq!(html.matches("<tr class=\"pair\">").count(), 2);
+    assert!(html.contains("and 3 more pairs: see pairs.csv"));
+    assert_eq!(
+        html.matches("no preview").count(),
+        1,
+        "a missing file has a placeholder"
+    );
+    // Thumbnails only for what is rendered: 2 rows x 2 images, one missing.
+    assert_eq!(html.matches("data:image/jpeg;base64,").count(), 3);
+    assert!(html.contains("No findings."));
+}
+
+/// Writes a sample page of `testdata/demo` when CLEANSPLIT_SAMPLE_REPORT names a file.
+#[test]
+fn sample_report() {
+    let Some(out) = std::env::var_os("CLEANSPLIT_SAMPLE_REPORT") else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let tmp = tempfile::tempdir().unwrap();
+    let scan = crate::scan::run(
+        &root,
+        &crate::scan::ScanOptions {
+            index: Some(tmp.path().join("index.csv")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let leaks = analyze(&scan.records, &LeakOptions::default());
+    let s = &leaks.summary;
+    let val = s.splits.iter().find(|x| x.split == "val");
+    let mut findings = vec![Finding {
+        severity: if s.cross_split_groups > 0 {
+            Severity::Problem
+        } else {
+            Severity::Ok
+        },
+        topic: "leakage".into(),
+        headline: val.map_or(String::new(), |v| {
+            format!(
+                "{} of {} val images ({}) have a duplicate in train",
+                v.leaked,
+                v.images,
+                pct(v.share)
+            )
+        }),
+        meaning: "The model is validated partly on images it trained on: validation accuracy is inflated.".into(),
+        fix: "cleansplit split testdata/demo OUT".into(),
+    }];
+    if s.label_conflict_groups > 0 {
+        findings.push(Finding {
+            severity: Severity::Problem,
+            topic: "label conflicts".into(),
+            headline: format!(
+                "{} group(s) hold one image under two classes",
+                s.label_conflict_groups
+            ),
+            meaning: "The model is taught two answers for the same picture.".into(),
+            fix: "cleansplit split --conflicts drop testdata/demo OUT".into(),
+        });
+    }
+    findings.push(Finding {
+        severity: Severity::Warning,
+        topic: "problem files".into(),
+        headline: "4 files cannot be decoded".into(),
+        meaning: "Keras stops on the first of them; PyTorch's ImageFolder raises mid-epoch.".into(),
+        fix: "cleansplit split testdata/demo OUT (leaves them out)".into(),
+    });
+    findings.push(Finding {
+        severity: Severity::Ok,
+        topic: "imbalance".into(),
+        headline: "classes are within 1.5x of each other in every split".into(),
+        meaning: String::new(),
+        fix: String::new(),
+    });
+    let html = render(&ReportInput {
+        title: format!("cleansplit audit: {}", scan.root.display()),
+        root: &scan.root,
+        records: &scan.records,
+        leaks: &leaks,
+        findings: &findings,
+        max_items: 200,
+        max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+    });
+    std::fs::write(out, html).unwrap();
+}
