@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod format;
 pub mod hash;
+pub mod hash256;
 pub mod reduce;
 
 use std::collections::BTreeMap;
