@@ -1,6 +1,6 @@
 //! Measures candidate 256-bit hashes of the shared reduction on a folder with known copies.
 //!
-//! `cargo run --release --example hash_study -- ROOT TRUTH.tsv [--cross] [--limit N]`
+//! `cargo run --release --example hash_study -- ROOT TRUTH.tsv [--cross] [--candidate I] [--show D]`
 //!
 //! * ROOT: a folder of images (walked recursively, symlinks followed).
 //! * TRUTH.tsv: tab-separated, a header line, then `a  b  kind [polarity]` with paths relative
@@ -8,6 +8,8 @@
 //!   writes, and of `xray_lookalike/PLANTED.tsv`); rows with polarity `neg` are skipped.
 //! * `--cross`: unrelated pairs only across splits (first path component differs), as leaks
 //!   reports them.
+//! * `--candidate I`: only the I-th candidate (0: zero threshold, 1: from 32 x 32, 2: median).
+//! * `--show D`: list the true pairs farther apart than D bits in the `flip` mode.
 //!
 //! Every image goes through the scan's own decode and reduction (border trim, 64 x 64, EXIF
 //! upright); each candidate hash is then computed from that reduction, for the whole image and
@@ -200,43 +202,42 @@ fn hashes_of(views: &[Plane; 2]) -> ImageHashes {
         .collect()
 }
 
-/// A match mode: the first `nt` transforms; `trimmed`: full hashes of the trimmed views;
-/// `untrimmed`: full hashes of the untrimmed views; `crop_view`: which view's crop hashes are
-/// matched against the other image's full hash of the same view (`None`: no crops).
+/// A match mode: the first `nt` transforms of `a` against `b` as stored; `views`: also the
+/// untrimmed views (every trimmed/untrimmed combination), else trimmed only; `crops`: which of
+/// the crop hashes (of the untrimmed view) are matched against the other image's full hashes.
 struct Mode {
     name: &'static str,
     nt: usize,
-    trimmed: bool,
-    untrimmed: bool,
-    crop_view: Option<usize>,
+    views: bool,
     crops: [bool; 2],
 }
 
-const MODES: [Mode; 6] = [
-    Mode { name: "id", nt: 1, trimmed: true, untrimmed: false, crop_view: None, crops: [false; 2] },
-    Mode { name: "t+crops_t", nt: 2, trimmed: true, untrimmed: false, crop_view: Some(0), crops: [true; 2] },
-    Mode { name: "t+u+crops_u", nt: 2, trimmed: true, untrimmed: true, crop_view: Some(1), crops: [true; 2] },
-    Mode { name: "t+u+c90_u", nt: 2, trimmed: true, untrimmed: true, crop_view: Some(1), crops: [true, false] },
-    Mode { name: "all8 t+u+crops_u", nt: 8, trimmed: true, untrimmed: true, crop_view: Some(1), crops: [true; 2] },
-    Mode { name: "flip u only+crops_u", nt: 2, trimmed: false, untrimmed: true, crop_view: Some(1), crops: [true; 2] },
+const MODES: [Mode; 5] = [
+    Mode { name: "id", nt: 1, views: false, crops: [false; 2] },
+    Mode { name: "flip,trim", nt: 2, views: false, crops: [true; 2] },
+    Mode { name: "flip", nt: 2, views: true, crops: [true; 2] },
+    Mode { name: "flip,no75", nt: 2, views: true, crops: [true, false] },
+    Mode { name: "all8", nt: 8, views: true, crops: [true; 2] },
 ];
 
-/// Distance of `a` and `b` for candidate `c` in mode `m`.
+/// Distance of `a` and `b` for candidate `c` in mode `m` (the decision's distance: the
+/// minimum over everything the mode tries).
 fn mode_dist(a: &ImageHashes, b: &ImageHashes, c: usize, m: &Mode) -> u32 {
     let (ha, hb) = (&a[c], &b[c]);
+    let views: &[usize] = if m.views { &[0, 1] } else { &[0] };
     let mut best = u32::MAX;
     for t in 0..m.nt {
-        if m.trimmed {
-            best = best.min(dist(&ha[0][t][0], &hb[0][0][0]));
+        for &va in views {
+            for &vb in views {
+                best = best.min(dist(&ha[va][t][0], &hb[vb][0][0]));
+            }
         }
-        if m.untrimmed {
-            best = best.min(dist(&ha[1][t][0], &hb[1][0][0]));
-        }
-        if let Some(v) = m.crop_view {
-            for k in 0..2 {
-                if m.crops[k] {
-                    best = best.min(dist(&ha[v][t][1 + k], &hb[v][0][0]));
-                    best = best.min(dist(&hb[v][t][1 + k], &ha[v][0][0]));
+        for k in 0..2 {
+            if m.crops[k] {
+                for &v in views {
+                    let cv = usize::from(m.views);
+                    best = best.min(dist(&ha[cv][t][1 + k], &hb[v][0][0]));
+                    best = best.min(dist(&hb[cv][t][1 + k], &ha[v][0][0]));
                 }
             }
         }
@@ -321,9 +322,16 @@ fn main() {
         pairs.len(),
         if cross { "across splits" } else { "all" }
     );
+    let only: Option<usize> = args
+        .iter()
+        .position(|a| a == "--candidate")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
     for (c, cand) in CANDIDATES.iter().enumerate() {
+        if only.is_some_and(|o| o != c) {
+            continue;
+        }
         println!("\n== {}", cand.name);
-        let mut by_kind: BTreeMap<&str, Vec<[u32; 6]>> = BTreeMap::new();
+        let mut by_kind: BTreeMap<&str, Vec<[u32; 5]>> = BTreeMap::new();
         for (a, b, kind) in &pairs {
             let (ha, hb) = (&hashed[*a].1, &hashed[*b].1);
             let d = MODES.each_ref().map(|m| mode_dist(ha, hb, c, m));
@@ -354,7 +362,7 @@ fn main() {
             }
             println!("{line}");
         }
-        let unrelated: Vec<[u32; 6]> = (0..n)
+        let unrelated: Vec<[u32; 5]> = (0..n)
             .into_par_iter()
             .flat_map_iter(|i| {
                 let (fam, splits, hashed) = (&fam, &splits, &hashed);

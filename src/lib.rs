@@ -19,6 +19,7 @@ pub mod index;
 pub mod layout;
 pub mod leaks;
 pub mod neighbors;
+pub mod neighbors256;
 pub mod report;
 pub mod scan;
 pub mod split;
