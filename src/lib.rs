@@ -14,10 +14,12 @@
 pub mod audit;
 pub mod balance;
 pub mod calibrate;
+pub mod calibrate256;
 pub mod groups;
 pub mod index;
 pub mod layout;
 pub mod leaks;
+pub mod match256;
 pub mod neighbors;
 pub mod neighbors256;
 pub mod report;
