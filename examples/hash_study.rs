@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use cleansplit::scan::reduce::{self, Plane, Rect, Resampler};
+use cleansplit::scan::hash256::{self, Hashes256};
 use cleansplit::scan::{decode, format, hash};
+use cleansplit::{calibrate256, match256};
 use rayon::prelude::*;
 
 type H256 = [u64; 4];
@@ -161,9 +163,9 @@ fn dist(a: &H256, b: &H256) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
 
-/// The reduction (border-trimmed), the untrimmed reduction, and the trimmed rectangle as
-/// fractions of the decoded image.
-fn reduction_of(path: &Path) -> Option<([Plane; 2], [f32; 4])> {
+/// The reduction (border-trimmed), the untrimmed reduction, the trimmed rectangle as
+/// fractions of the decoded image, and the library's 256-bit hashes.
+fn reduction_of(path: &Path) -> Option<([Plane; 2], [f32; 4], Hashes256)> {
     let bytes = std::fs::read(path).ok()?;
     let fmt = format::sniff(&bytes)?;
     let d = decode::decode(fmt, &bytes, 200_000_000).ok()?;
@@ -179,7 +181,9 @@ fn reduction_of(path: &Path) -> Option<([Plane; 2], [f32; 4])> {
     };
     let u = reduce::area_resize(&d.gray, d.gray_w, d.gray_h, whole, 64, 64);
     let u = reduce::transform(&u, hash::Transform::from_exif(d.orientation));
-    Some(([p, u], frac))
+    let (t, un) = hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+    let lib = hash256::hashes(&t, un.as_ref());
+    Some(([p, u], frac, lib))
 }
 
 fn hashes_of(views: &[Plane; 2]) -> ImageHashes {
@@ -275,17 +279,18 @@ fn main() {
         .iter()
         .position(|a| a == "--show")
         .and_then(|i| args.get(i + 1)?.parse().ok());
-    let hashed: Vec<(PathBuf, ImageHashes, [f32; 4])> = files
+    let hashed: Vec<(PathBuf, ImageHashes, [f32; 4], Hashes256)> = files
         .par_iter()
         .filter_map(|rel| {
-            let (p, frac) = reduction_of(&root.join(rel))?;
-            (p[0].std_dev() >= hash::NEAR_CONSTANT_STD).then(|| (rel.clone(), hashes_of(&p), frac))
+            let (p, frac, lib) = reduction_of(&root.join(rel))?;
+            (p[0].std_dev() >= hash::NEAR_CONSTANT_STD)
+                .then(|| (rel.clone(), hashes_of(&p), frac, lib))
         })
         .collect();
     let id: HashMap<&Path, usize> = hashed
         .iter()
         .enumerate()
-        .map(|(i, (p, _, _))| (p.as_path(), i))
+        .map(|(i, (p, _, _, _))| (p.as_path(), i))
         .collect();
     // Truth pairs and families (union-find) so copies of copies are not "unrelated".
     let mut parent: Vec<usize> = (0..hashed.len()).collect();
@@ -313,7 +318,7 @@ fn main() {
     let fam: Vec<usize> = (0..hashed.len()).map(|i| find(&mut parent, i)).collect();
     let splits: Vec<Option<std::ffi::OsString>> = hashed
         .iter()
-        .map(|(p, _, _)| p.components().next().map(|c| c.as_os_str().to_owned()))
+        .map(|(p, _, _, _)| p.components().next().map(|c| c.as_os_str().to_owned()))
         .collect();
     let n = hashed.len();
     println!(
@@ -398,6 +403,47 @@ fn main() {
                 below(48),
                 below(64)
             );
+        }
+    }
+    library_decision(&hashed, &pairs, &fam, &splits, cross);
+}
+
+/// The library's own decision (calibrated radius, `find_matches`) on these images: true pairs
+/// found per kind and the other reported pairs, for the default mirror mode and all eight.
+fn library_decision(
+    hashed: &[(PathBuf, ImageHashes, [f32; 4], Hashes256)],
+    pairs: &[(usize, usize, String)],
+    fam: &[usize],
+    splits: &[Option<std::ffi::OsString>],
+    cross: bool,
+) {
+    let lib: Vec<Hashes256> = hashed.iter().map(|h| h.3).collect();
+    for (name, transforms) in [("flip", &hash::Transform::ALL[..2]), ("all8", &hash::Transform::ALL[..])] {
+        let c = calibrate256::choose_radius(&lib, transforms, true);
+        let found = match256::find_matches(&lib, c.radius, transforms, true);
+        let got: std::collections::HashSet<(usize, usize)> =
+            found.iter().map(|m| (m.a as usize, m.b as usize)).collect();
+        println!("\nlibrary decision, {name}: {}", c.reason);
+        let mut by_kind: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for (a, b, kind) in pairs {
+            let e = by_kind.entry(kind).or_default();
+            e.0 += 1;
+            e.1 += usize::from(got.contains(&((*a).min(*b), (*a).max(*b))));
+        }
+        let line: Vec<String> = by_kind.iter().map(|(k, (n, f))| format!("{k} {f}/{n}")).collect();
+        println!("  found: {}", line.join(", "));
+        for m in &found {
+            let (a, b) = (m.a as usize, m.b as usize);
+            if fam[a] != fam[b] && (!cross || splits[a] != splits[b]) {
+                println!(
+                    "  other pair d={} {} {}: {} ~ {}",
+                    m.distance,
+                    m.view.as_str(),
+                    m.transform.as_str(),
+                    hashed[a].0.display(),
+                    hashed[b].0.display()
+                );
+            }
         }
     }
 }

@@ -221,6 +221,40 @@ pub struct Hashes256 {
     pub crops: [Hash256; 2],
 }
 
+/// The two views of a decoded grayscale image (arguments as for
+/// [`super::hash::reduction_within`]): the shared reduction (border-trimmed, equal to what
+/// `reduction_within` returns) and, when the trim removed anything, the untrimmed 64 x 64 area
+/// average, both upright.
+pub fn views(
+    gray: &[u8],
+    w: usize,
+    h: usize,
+    extent: (f32, f32),
+    orientation: u8,
+) -> (Plane, Option<Plane>) {
+    use super::reduce::{area_resize, transform, trim_borders};
+    let whole = Rect {
+        x0: 0.0,
+        y0: 0.0,
+        x1: extent.0.min(w as f32),
+        y1: extent.1.min(h as f32),
+    };
+    // As `reduction_within` does it (one trim and one resample serve both hash families).
+    let mut rect = trim_borders(gray, w, h);
+    rect.x1 = rect.x1.min(extent.0);
+    rect.y1 = rect.y1.min(extent.1);
+    let upright = |p: Plane| match Transform::from_exif(orientation) {
+        Transform::Identity => p,
+        t => transform(&p, t),
+    };
+    let trimmed = upright(area_resize(gray, w, h, rect, N, N));
+    if rect == whole {
+        return (trimmed, None);
+    }
+    let untrimmed = upright(area_resize(gray, w, h, whole, N, N));
+    (trimmed, Some(untrimmed))
+}
+
 /// Hashes of the trimmed view and, if the trim removed anything, the untrimmed one (both 64 x
 /// 64 and upright).
 pub fn hashes(trimmed: &Plane, untrimmed: Option<&Plane>) -> Hashes256 {
@@ -268,6 +302,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn views_equal_the_shared_reduction_and_add_the_untrimmed_one() {
+        let (w, h) = (90, 70);
+        let mut gray = vec![0u8; w * h];
+        for (i, v) in gray.iter_mut().enumerate() {
+            let (x, y) = (i % w, i / w);
+            *v = if y < 10 { 0 } else { ((x * 7 + y * 3) % 200 + 20) as u8 };
+        }
+        let extent = (w as f32, h as f32);
+        for o in [1, 6] {
+            let (t, u) = views(&gray, w, h, extent, o);
+            assert_eq!(t, crate::scan::hash::reduction_within(&gray, w, h, extent, o));
+            let u = u.expect("the black bar is trimmed, so the untrimmed view is kept");
+            assert_ne!(hash(&t), hash(&u));
+        }
+        let plain: Vec<u8> = (0..w * h).map(|i| ((i % w) * 2 + (i / w)) as u8).collect();
+        assert!(views(&plain, w, h, extent, 1).1.is_none());
     }
 
     #[test]
