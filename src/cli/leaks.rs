@@ -15,11 +15,14 @@ use cleansplit::scan;
 /// Options of the leak detector (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]
 pub struct LeakArgs {
-    /// Flips and quarter turns to try: none, flip (left-right mirror) or all (8).
-    #[arg(long, value_enum, default_value_t = Geometric::Flip)]
+    /// Flips and quarter turns to try: none, flip (left-right mirror) or all (8 flips and
+    /// quarter turns).
+    #[arg(long, value_enum, default_value_t = Geometric::All)]
     pub geometric: Geometric,
-    /// pHash radius in bits (default: calibrated on this dataset, within 4..=12).
-    #[arg(long, value_name = "N")]
+    /// Radius of the near-duplicate decision in bits of the 256-bit hash, 0..=256 (default:
+    /// calibrated on this dataset, within 40..=48; true copies measured up to 36, different
+    /// images from 59).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=256))]
     pub max_distance: Option<u32>,
     /// Do not match centre crops.
     #[arg(long)]

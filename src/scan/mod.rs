@@ -133,7 +133,12 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut todo: Vec<&Candidate> = Vec::new();
     for c in &layout.files {
         match previous.remove(&c.rel) {
-            Some(mut r) if r.size == c.size && r.mtime_ns == c.mtime_ns && c.mtime_ns != 0 => {
+            Some(mut r)
+                if r.size == c.size
+                    && r.mtime_ns == c.mtime_ns
+                    && c.mtime_ns != 0
+                    && !r.lacks_hash256() =>
+            {
                 r.split.clone_from(&c.split);
                 r.class.clone_from(&c.class);
                 reused_records.push(r);
@@ -230,6 +235,7 @@ fn blank_record(c: &Candidate) -> Record {
         phash: None,
         dhash: None,
         phash_crop: None,
+        hash256: None,
         flags: Flags::default(),
         status: Status::Unreadable,
         message: String::new(),
@@ -341,13 +347,10 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if d.width < 32 || d.height < 32 {
         rec.flags.insert(Flag::Tiny);
     }
-    let h = hash::hashes_of_reduction(&hash::reduction_within(
-        &d.gray,
-        d.gray_w,
-        d.gray_h,
-        d.extent,
-        d.orientation,
-    ));
+    let (trimmed, untrimmed) =
+        hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+    let h = hash::hashes_of_reduction(&trimmed);
+    rec.hash256 = Some(hash256::hashes(&trimmed, untrimmed.as_ref()));
     rec.phash = Some(h.phash);
     rec.dhash = Some(h.dhash);
     rec.phash_crop = Some(h.phash_crop);
