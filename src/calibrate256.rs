@@ -25,9 +25,9 @@
 
 use serde::Serialize;
 
-use crate::calibrate::splitmix;
+use crate::base::rng::splitmix;
 use crate::match256::match_distance;
-use crate::scan::hash::Transform;
+use crate::base::hash::Transform;
 use crate::scan::hash256::Hashes256;
 
 /// The radius is never set below this (print-and-scan copies and white frames sit within it)

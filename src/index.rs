@@ -5,15 +5,21 @@
 //! non-UTF-8 file names survive a round trip; commas, quotes and newlines are quoted by `csv`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 
-use crate::scan::hash256::{Hash256, Hashes256};
+use crate::base::format::Format;
+pub use crate::base::paths::path_field;
+use crate::base::paths::path_from_bytes;
+use crate::base::hash::{Hash256, Hashes256};
+
+/// The index's `format` column: the format's name, `unknown` when the bytes matched none.
+pub fn format_name(f: Option<Format>) -> &'static str {
+    f.map_or("unknown", Format::as_str)
+}
 
 /// The header every index starts with. A file with another header is not reused, except an
 /// index of the previous schema (the first [`LEGACY_COLUMNS`] columns): its records are read
@@ -47,164 +53,7 @@ pub const HEADER: [&str; 23] = [
 /// Columns of the schema before the 256-bit hashes.
 pub const LEGACY_COLUMNS: usize = 19;
 
-/// Outcome of reading and decoding one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Status {
-    /// Decoded completely; hashes are valid.
-    Ok,
-    /// Zero bytes.
-    Empty,
-    /// The container ends early (missing JPEG EOI, PNG IEND, GIF trailer, short RIFF/BMP).
-    Truncated,
-    /// The decoder rejected the data.
-    Corrupt,
-    /// A format this build cannot decode (or not an image at all despite its name).
-    Unsupported,
-    /// More pixels than `--max-pixels` (a decompression bomb guard), checked before allocating.
-    TooLarge,
-    /// The file could not be read (permissions, I/O error, a directory, a broken link).
-    Unreadable,
-}
-
-impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Ok,
-        Status::Empty,
-        Status::Truncated,
-        Status::Corrupt,
-        Status::Unsupported,
-        Status::TooLarge,
-        Status::Unreadable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Empty => "empty",
-            Status::Truncated => "truncated",
-            Status::Corrupt => "corrupt",
-            Status::Unsupported => "unsupported",
-            Status::TooLarge => "too_large",
-            Status::Unreadable => "unreadable",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown status {s:?}"))
-    }
-}
-
-/// Things a Keras/PyTorch user should know about an image that decoded fine (or not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Flag {
-    /// The extension names another format than the bytes hold.
-    ExtMismatch,
-    /// Keras' directory loaders skip it (extension not bmp/gif/jpeg/jpg/png) or fail on it
-    /// (content not one of those formats).
-    KerasSkips,
-    /// Under 32 px on a side.
-    Tiny,
-    /// Single-channel image.
-    Gray,
-    /// Has an alpha channel.
-    Alpha,
-    /// CMYK/YCCK JPEG.
-    Cmyk,
-    /// 16 bits (or more) per channel.
-    HighBitDepth,
-    /// More than one frame (GIF, APNG, WebP).
-    Animated,
-    /// Nearly uniform: its perceptual hash says nothing about its content.
-    NearConstant,
-}
-
-impl Flag {
-    pub const ALL: [Flag; 9] = [
-        Flag::ExtMismatch,
-        Flag::KerasSkips,
-        Flag::Tiny,
-        Flag::Gray,
-        Flag::Alpha,
-        Flag::Cmyk,
-        Flag::HighBitDepth,
-        Flag::Animated,
-        Flag::NearConstant,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flag::ExtMismatch => "ext_mismatch",
-            Flag::KerasSkips => "keras_skips",
-            Flag::Tiny => "tiny",
-            Flag::Gray => "gray",
-            Flag::Alpha => "alpha",
-            Flag::Cmyk => "cmyk",
-            Flag::HighBitDepth => "16bit",
-            Flag::Animated => "animated",
-            Flag::NearConstant => "near_constant",
-        }
-    }
-
-    fn bit(self) -> u16 {
-        1 << (self as u16)
-    }
-}
-
-/// A small set of [`Flag`]s, written as `a;b;c` in the CSV.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Flags(u16);
-
-impl Flags {
-    pub fn insert(&mut self, f: Flag) {
-        self.0 |= f.bit();
-    }
-    pub fn remove(&mut self, f: Flag) {
-        self.0 &= !f.bit();
-    }
-    pub fn contains(self, f: Flag) -> bool {
-        self.0 & f.bit() != 0
-    }
-    pub fn iter(self) -> impl Iterator<Item = Flag> {
-        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
-impl fmt::Display for Flags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.iter().map(Flag::as_str).collect();
-        f.write_str(&names.join(";"))
-    }
-}
-
-impl FromStr for Flags {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut flags = Flags::default();
-        for name in s.split(';').filter(|n| !n.is_empty()) {
-            let flag = Flag::ALL
-                .into_iter()
-                .find(|f| f.as_str() == name)
-                .ok_or_else(|| format!("unknown flag {name:?}"))?;
-            flags.insert(flag);
-        }
-        Ok(flags)
-    }
-}
+pub use crate::base::flags::{Flag, Flags, Status};
 
 /// Everything the scan learns about one image file.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,8 +69,8 @@ pub struct Record {
     pub mtime_ns: i64,
     /// BLAKE3 of the file's bytes, first 128 bits as 32 hex digits.
     pub blake3: String,
-    /// Format detected from the bytes (`jpeg`, `png`, ...; `unknown` if none).
-    pub format: String,
+    /// Format detected from the bytes; `None` when none matched (written `unknown`).
+    pub format: Option<Format>,
     pub width: u32,
     pub height: u32,
     /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
@@ -235,8 +84,8 @@ pub struct Record {
     /// pHash of the central 90% x 90% of the trimmed image (matches centre crops).
     pub phash_crop: Option<u64>,
     /// 256-bit hashes (trimmed and untrimmed views, 90% and 75% centre crops); see
-    /// `scan::hash256`. `None` for unreadable files, and for records of an index written
-    /// before these columns existed (the scan hashes those again).
+    /// `scan::hash256`. `None` for files that were not decoded, and for records of an index
+    /// written before these columns existed (the scan hashes those again).
     pub hash256: Option<Hashes256>,
     pub flags: Flags,
     pub status: Status,
@@ -257,8 +106,7 @@ impl Record {
     /// Stored in a lossless format (PNG, BMP, ...): ranks above lossy copies when choosing a
     /// representative, and two lossless files with the same hashes hold the same pixels.
     pub fn lossless_format(&self) -> bool {
-        crate::scan::format::Format::parse(&self.format)
-            .is_some_and(crate::scan::format::Format::is_lossless)
+        self.format.is_some_and(Format::is_lossless)
     }
 
     /// Pixel count, used to rank duplicate-group representatives.
@@ -279,16 +127,32 @@ impl Record {
 }
 
 fn opt_hex256(h: Option<Hash256>) -> String {
-    h.map(|h| h.to_hex()).unwrap_or_default()
+    h.map(|h| h.to_string()).unwrap_or_default()
 }
 
 fn parse_opt_hex256(s: &str) -> Result<Option<Hash256>> {
     if s.is_empty() {
         return Ok(None);
     }
-    Hash256::from_hex(s)
-        .map(Some)
-        .with_context(|| format!("bad 256-bit hash {s:?} (64 hex digits expected)"))
+    s.parse().map(Some).map_err(anyhow::Error::msg)
+}
+
+/// The 256-bit hashes of a row (`None` in a legacy row or when the columns are empty).
+fn hash256_of(rec: &csv::ByteRecord) -> Result<Option<Hashes256>> {
+    if rec.len() <= LEGACY_COLUMNS {
+        return Ok(None);
+    }
+    let col = |i: usize| parse_opt_hex256(field(rec, LEGACY_COLUMNS + i)?);
+    let (full, untrimmed, c90, c75) = (col(0)?, col(1)?, col(2)?, col(3)?);
+    Ok(match (full, c90, c75) {
+        (Some(full), Some(c90), Some(c75)) => Some(Hashes256 {
+            full,
+            untrimmed,
+            crops: [c90, c75],
+        }),
+        (None, None, None) => None,
+        _ => bail!("incomplete 256-bit hashes"),
+    })
 }
 
 /// Formats a hash as 16 lowercase hex digits.
@@ -310,30 +174,6 @@ fn parse_opt_hex(s: &str) -> Result<Option<u64>> {
     }
 }
 
-/// A path as raw bytes for CSV output (shared by every CSV the tool writes), so non-UTF-8
-/// names survive a round trip.
-#[cfg(unix)]
-pub fn path_field(p: &Path) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    p.as_os_str().as_bytes().to_vec()
-}
-
-#[cfg(not(unix))]
-pub fn path_field(p: &Path) -> Vec<u8> {
-    p.to_string_lossy().into_owned().into_bytes()
-}
-
-#[cfg(unix)]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    PathBuf::from(std::ffi::OsStr::from_bytes(b))
-}
-
-#[cfg(not(unix))]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
-    PathBuf::from(String::from_utf8_lossy(b).into_owned())
-}
-
 fn to_byte_record(r: &Record) -> csv::ByteRecord {
     let mut out = csv::ByteRecord::new();
     out.push_field(&path_field(&r.path));
@@ -342,7 +182,7 @@ fn to_byte_record(r: &Record) -> csv::ByteRecord {
     out.push_field(r.size.to_string().as_bytes());
     out.push_field(r.mtime_ns.to_string().as_bytes());
     out.push_field(r.blake3.as_bytes());
-    out.push_field(r.format.as_bytes());
+    out.push_field(format_name(r.format).as_bytes());
     out.push_field(if r.flags.contains(Flag::ExtMismatch) {
         b"true"
     } else {
@@ -367,24 +207,6 @@ fn to_byte_record(r: &Record) -> csv::ByteRecord {
     out
 }
 
-/// The 256-bit hashes of a row (`None` in a legacy row or when the full hash is empty).
-fn hash256_of(rec: &csv::ByteRecord) -> Result<Option<Hashes256>> {
-    if rec.len() <= LEGACY_COLUMNS {
-        return Ok(None);
-    }
-    let col = |i: usize| parse_opt_hex256(field(rec, LEGACY_COLUMNS + i)?);
-    let (full, untrimmed, c90, c75) = (col(0)?, col(1)?, col(2)?, col(3)?);
-    Ok(match (full, c90, c75) {
-        (Some(full), Some(c90), Some(c75)) => Some(Hashes256 {
-            full,
-            untrimmed,
-            crops: [c90, c75],
-        }),
-        (None, None, None) => None,
-        _ => bail!("incomplete 256-bit hashes"),
-    })
-}
-
 fn field(rec: &csv::ByteRecord, i: usize) -> Result<&str> {
     let raw = rec
         .get(i)
@@ -401,7 +223,7 @@ fn from_byte_record(rec: &csv::ByteRecord) -> Result<Record> {
         size: num(3)?.parse().context("bad size")?,
         mtime_ns: num(4)?.parse().context("bad mtime_ns")?,
         blake3: field(rec, 5)?.to_owned(),
-        format: field(rec, 6)?.to_owned(),
+        format: Format::parse(field(rec, 6)?),
         width: num(8)?.parse().context("bad width")?,
         height: num(9)?.parse().context("bad height")?,
         color: field(rec, 10)?.to_owned(),
@@ -431,8 +253,11 @@ pub fn write_to<W: io::Write>(w: W, records: &[Record]) -> Result<()> {
 pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(r);
     let header = rdr.byte_headers()?.clone();
-    let legacy = header.len() == LEGACY_COLUMNS;
-    let expect = if legacy { &HEADER[..LEGACY_COLUMNS] } else { &HEADER[..] };
+    let expect = if header.len() == LEGACY_COLUMNS {
+        &HEADER[..LEGACY_COLUMNS]
+    } else {
+        &HEADER[..]
+    };
     if header.iter().ne(expect.iter().map(|h| h.as_bytes())) {
         bail!("not a cleansplit index (unexpected header)");
     }
@@ -509,7 +334,7 @@ mod tests {
             size: 123,
             mtime_ns: 1_700_000_000_123_456_789,
             blake3: "00ff".into(),
-            format: "jpeg".into(),
+            format: Some(Format::Jpeg),
             width: 10,
             height: 20,
             color: "l8".into(),
@@ -546,8 +371,8 @@ mod tests {
         r.hash256 = None;
         assert_eq!(back, vec![r.clone()]);
         assert!(back[0].lacks_hash256());
-        // A row with half of the 256-bit hashes is refused.
-        let broken = text.replacen(&Hash256([5; 4]).to_hex(), "", 1);
+        // A row with only some of the 256-bit hashes is refused.
+        let broken = text.replacen(&Hash256([5; 4]).to_string(), "", 1);
         assert!(read_from(broken.as_bytes()).is_err());
     }
 

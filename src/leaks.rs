@@ -14,15 +14,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::base::hash::{Transform, distance};
 use crate::calibrate256::{self, Calibration256};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
 use crate::match256::{self, View};
-use crate::scan::hash::{Transform, distance};
-use crate::scan::hash256::Hashes256;
+use crate::base::hash::Hashes256;
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Geometric {
     /// Identity only.
@@ -45,6 +45,11 @@ impl Geometric {
     }
 }
 
+/// Largest accepted `--max-distance` (bits of the 256-bit hash). The closest different images
+/// measured sit 59-64 bits apart (X-rays, a stereo pair) and unrelated photos ~115 +- 5, so
+/// beyond 64 chance matches swamp real ones.
+pub const MAX_DISTANCE_LIMIT: u32 = 64;
+
 /// Options of `cleansplit leaks`.
 #[derive(Debug, Clone, Default)]
 pub struct LeakOptions {
@@ -53,6 +58,20 @@ pub struct LeakOptions {
     pub max_distance: Option<u32>,
     /// Also match centre crops (on by default; `--no-crop`).
     pub no_crop: bool,
+}
+
+impl LeakOptions {
+    /// Refuses options that would run but give meaningless results.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(d) = self.max_distance
+            && d > MAX_DISTANCE_LIMIT
+        {
+            anyhow::bail!(
+                "--max-distance {d} is above {MAX_DISTANCE_LIMIT} bits: unrelated images would match"
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::neighbors256::MultiIndex256;
-use crate::scan::hash::Transform;
+use crate::base::hash::Transform;
 use crate::scan::hash256::{Hash256, Hashes256, apply};
 
 /// Through which hashes two images matched.

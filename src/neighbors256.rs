@@ -25,7 +25,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use crate::scan::hash256::Hash256;
+use crate::base::hash::Hash256;
 
 /// Relative cost of probing one bucket (offset lookup, likely a cache miss) ...
 const PROBE_COST: f64 = 4.0;

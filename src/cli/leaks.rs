@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::enums::GeometricArg;
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
-use cleansplit::leaks::{self, Geometric, LeakOptions};
+use cleansplit::leaks::{self, LeakOptions};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan;
 
@@ -17,12 +18,12 @@ use cleansplit::scan;
 pub struct LeakArgs {
     /// Flips and quarter turns to try: none, flip (left-right mirror) or all (8 flips and
     /// quarter turns).
-    #[arg(long, value_enum, default_value_t = Geometric::All)]
-    pub geometric: Geometric,
-    /// Radius of the near-duplicate decision in bits of the 256-bit hash, 0..=256 (default:
-    /// calibrated on this dataset, within 40..=48; true copies measured up to 36, different
-    /// images from 59).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=256))]
+    #[arg(long, value_enum, default_value_t = GeometricArg::All)]
+    pub geometric: GeometricArg,
+    /// Radius of the near-duplicate decision in bits of the 256-bit hash, 0..=64 (default:
+    /// calibrated on this dataset, within 40..=48; true copies measured up to 36 bits apart,
+    /// different images from 59).
+    #[arg(long, value_name = "N")]
     pub max_distance: Option<u32>,
     /// Do not match centre crops.
     #[arg(long)]
@@ -30,12 +31,15 @@ pub struct LeakArgs {
 }
 
 impl LeakArgs {
-    pub fn options(&self) -> LeakOptions {
-        LeakOptions {
-            geometric: self.geometric,
+    /// The library's options, validated.
+    pub fn options(&self) -> Result<LeakOptions> {
+        let opts = LeakOptions {
+            geometric: self.geometric.into(),
             max_distance: self.max_distance,
             no_crop: self.no_crop,
-        }
+        };
+        opts.validate()?;
+        Ok(opts)
     }
 }
 
@@ -78,9 +82,13 @@ pub fn write_outputs(
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let leak_opts = args.leak.options()?;
+    if let Some(dir) = &args.out {
+        scan::check_output(&args.scan.root, dir, "--out")?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let records = &outcome.records;
-    let l = leaks::analyze(records, &args.leak.options());
+    let l = leaks::analyze(records, &leak_opts);
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
     }

@@ -6,6 +6,7 @@
 
 mod audit;
 mod balance;
+mod enums;
 mod leaks;
 mod scan;
 mod split;
@@ -45,7 +46,7 @@ pub struct ScanArgs {
     /// Index file (default: the user's cache directory, keyed by ROOT's canonical path).
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// First-level folders that are splits (default: names like train, val, test).
@@ -129,12 +130,13 @@ pub fn main() -> ExitCode {
         Command::Split(a) => &a.scan,
         Command::Audit(a) => &a.scan,
     };
-    // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
-    if let Some(n) = scan_args.jobs {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global();
+    // Options are checked before anything is scanned or written.
+    if let Err(e) = scan_args.options().validate() {
+        eprintln!("cleansplit: {e:#}");
+        return ExitCode::from(2);
     }
+    // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
+    cleansplit::scan::set_jobs(scan_args.jobs);
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),

@@ -18,13 +18,12 @@
 //! crops (90% and 75% per side, both needed: a 75% crop sits 110+ bits from the 90% crop hash)
 //! are taken of the untrimmed view, where a crop of the file is exactly a crop of the view.
 //!
-//! **Hex.** 64 hex digits: the four 64-bit words, word 0 (bits 0..63) first, each as 16
-//! lowercase hex digits of the `u64`.
+//! **Storage.** [`Hash256`] (`base::hash`): four 64-bit words, bit `16u + v` of the frequencies
+//! in word `(16u + v) / 64`; its hex form (index columns) is 64 digits, word 3 first.
 
-use std::fmt;
 use std::sync::LazyLock;
 
-use super::hash::Transform;
+use crate::base::hash::Transform;
 use super::reduce::{Plane, Rect, Resampler};
 
 /// Side of the views (the shared reduction's size).
@@ -34,56 +33,20 @@ const K: usize = 16;
 /// Centre-crop fractions per side whose hashes are stored (index columns in this order).
 pub const CROP_FRACTIONS: [f32; 2] = [0.9, 0.75];
 
-/// A 256-bit hash: bit `16u + v` of the 16 x 16 frequencies is bit `(16u + v) % 64` of word
-/// `(16u + v) / 64`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct Hash256(pub [u64; 4]);
+pub use crate::base::hash::{Hash256, Hashes256};
 
-impl Hash256 {
-    /// Number of differing bits.
-    #[inline]
-    pub fn distance(&self, other: &Hash256) -> u32 {
-        (self.0[0] ^ other.0[0]).count_ones()
-            + (self.0[1] ^ other.0[1]).count_ones()
-            + (self.0[2] ^ other.0[2]).count_ones()
-            + (self.0[3] ^ other.0[3]).count_ones()
-    }
-
-    /// Row `u` of the 16 x 16 bit matrix.
-    fn row(&self, u: usize) -> u16 {
-        (self.0[u / 4] >> (16 * (u % 4))) as u16
-    }
-
-    fn from_rows(rows: &[u16; K]) -> Hash256 {
-        let mut w = [0u64; 4];
-        for (u, &r) in rows.iter().enumerate() {
-            w[u / 4] |= u64::from(r) << (16 * (u % 4));
-        }
-        Hash256(w)
-    }
-
-    /// 64 lowercase hex digits (see the module doc).
-    pub fn to_hex(&self) -> String {
-        self.0.iter().map(|w| format!("{w:016x}")).collect()
-    }
-
-    /// Parses [`Hash256::to_hex`]; `None` unless exactly 64 hex digits.
-    pub fn from_hex(s: &str) -> Option<Hash256> {
-        if s.len() != 64 || !s.is_ascii() {
-            return None;
-        }
-        let mut w = [0u64; 4];
-        for (k, word) in w.iter_mut().enumerate() {
-            *word = u64::from_str_radix(&s[16 * k..16 * k + 16], 16).ok()?;
-        }
-        Some(Hash256(w))
-    }
+/// Row `u` of the 16 x 16 bit matrix: bit `16u + v` of the frequencies is bit `(16u + v) % 64`
+/// of word `(16u + v) / 64`.
+fn row(h: &Hash256, u: usize) -> u16 {
+    (h.0[u / 4] >> (16 * (u % 4))) as u16
 }
 
-impl fmt::Debug for Hash256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+fn from_rows(rows: &[u16; K]) -> Hash256 {
+    let mut w = [0u64; 4];
+    for (u, &r) in rows.iter().enumerate() {
+        w[u / 4] |= u64::from(r) << (16 * (u % 4));
     }
+    Hash256(w)
 }
 
 /// Bits negated by a left-right mirror (odd `v`) and by a top-bottom mirror (odd `u`).
@@ -114,10 +77,10 @@ pub fn apply(t: Transform, h: Hash256) -> Hash256 {
     let mut h = if tr {
         let mut rows = [0u16; K];
         for (u, r) in rows.iter_mut().enumerate() {
-            *r = h.row(u);
+            *r = row(&h, u);
         }
         transpose16(&mut rows);
-        Hash256::from_rows(&rows)
+        from_rows(&rows)
     } else {
         h
     };
@@ -197,7 +160,7 @@ fn hash_with(p: &Plane, m: &[f32]) -> Hash256 {
         }
     }
     rows[0] &= !1;
-    Hash256::from_rows(&rows)
+    from_rows(&rows)
 }
 
 /// The 256-bit hash of the whole view.
@@ -208,17 +171,6 @@ pub fn hash(p: &Plane) -> Hash256 {
 /// The 256-bit hash of the central `CROP_FRACTIONS[k]` of the view.
 pub fn crop_hash(p: &Plane, k: usize) -> Hash256 {
     hash_with(p, &BASES[1 + k])
-}
-
-/// The 256-bit hashes of one image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hashes256 {
-    /// The border-trimmed view.
-    pub full: Hash256,
-    /// The untrimmed view, when the trim removed something (else it equals `full`).
-    pub untrimmed: Option<Hash256>,
-    /// Centre crops of the untrimmed view, in [`CROP_FRACTIONS`] order.
-    pub crops: [Hash256; 2],
 }
 
 /// The two views of a decoded grayscale image (arguments as for
@@ -332,18 +284,6 @@ mod tests {
         assert!(rows.iter().enumerate().all(|(u, &r)| u == 5 || r == 0));
         transpose16(&mut rows);
         assert_eq!(rows[2], 1 << 5);
-    }
-
-    #[test]
-    fn hex_round_trip_and_rejects() {
-        let h = Hash256([1, 0xdead_beef, u64::MAX, 42]);
-        let s = h.to_hex();
-        assert_eq!(s.len(), 64);
-        assert!(s.starts_with("0000000000000001"));
-        assert_eq!(Hash256::from_hex(&s), Some(h));
-        assert_eq!(Hash256::from_hex(&s[1..]), None);
-        assert_eq!(Hash256::from_hex(&s.replace('1', "g")), None);
-        assert_eq!(Hash256::from_hex(&format!("{}é", &s[..62])), None);
     }
 
     #[test]
