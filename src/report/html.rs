@@ -1041,9 +1041,17 @@ mod tests {
     }
 
     fn with_hash(mut r: Record, h: u64) -> Record {
+        use crate::base::hash::{Hash256, Hashes256};
         r.phash = Some(h);
         r.dhash = Some(h);
         r.phash_crop = Some(!h);
+        // The 256-bit hashes the decision uses: `h` in word 0, so distances carry over; crop
+        // hashes far from every full hash.
+        r.hash256 = Some(Hashes256 {
+            full: Hash256([h, 0, 0, 0]),
+            untrimmed: None,
+            crops: [Hash256([!h, u64::MAX, 0, 0]), Hash256([!h, 0, u64::MAX, 0])],
+        });
         r.blake3 = format!("{}", r.path.display());
         r
     }
