@@ -129,7 +129,8 @@ fn main() {
         decoded
             .par_iter()
             .map(|d| {
-                let r = hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+                let r =
+                    hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
                 hash::hashes_of_reduction(&r).phash
             })
             .count()
@@ -139,7 +140,10 @@ fn main() {
             .par_iter()
             .map(|d| {
                 let (t, u) = hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
-                (hash::hashes_of_reduction(&t).phash, hash256::hashes(&t, u.as_ref()).full)
+                (
+                    hash::hashes_of_reduction(&t).phash,
+                    hash256::hashes(&t, u.as_ref()).full,
+                )
             })
             .count()
     });

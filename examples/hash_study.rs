@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use cleansplit::scan::reduce::{self, Plane, Rect, Resampler};
 use cleansplit::scan::hash256::{self, Hashes256};
+use cleansplit::scan::reduce::{self, Plane, Rect, Resampler};
 use cleansplit::scan::{decode, format, hash};
 use cleansplit::{calibrate256, match256};
 use rayon::prelude::*;
@@ -217,11 +217,36 @@ struct Mode {
 }
 
 const MODES: [Mode; 5] = [
-    Mode { name: "id", nt: 1, views: false, crops: [false; 2] },
-    Mode { name: "flip,trim", nt: 2, views: false, crops: [true; 2] },
-    Mode { name: "flip", nt: 2, views: true, crops: [true; 2] },
-    Mode { name: "flip,no75", nt: 2, views: true, crops: [true, false] },
-    Mode { name: "all8", nt: 8, views: true, crops: [true; 2] },
+    Mode {
+        name: "id",
+        nt: 1,
+        views: false,
+        crops: [false; 2],
+    },
+    Mode {
+        name: "flip,trim",
+        nt: 2,
+        views: false,
+        crops: [true; 2],
+    },
+    Mode {
+        name: "flip",
+        nt: 2,
+        views: true,
+        crops: [true; 2],
+    },
+    Mode {
+        name: "flip,no75",
+        nt: 2,
+        views: true,
+        crops: [true, false],
+    },
+    Mode {
+        name: "all8",
+        nt: 8,
+        views: true,
+        crops: [true; 2],
+    },
 ];
 
 /// Distance of `a` and `b` for candidate `c` in mode `m` (the decision's distance: the
@@ -308,7 +333,10 @@ fn main() {
             continue;
         }
         let (Some(&a), Some(&b)) = (id.get(Path::new(f[0])), id.get(Path::new(f[1]))) else {
-            eprintln!("skipped (not decodable or near-constant): {} {}", f[0], f[1]);
+            eprintln!(
+                "skipped (not decodable or near-constant): {} {}",
+                f[0], f[1]
+            );
             continue;
         };
         let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
@@ -387,8 +415,8 @@ fn main() {
             }
             v.sort_unstable();
             let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
-            let sd = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64)
-                .sqrt();
+            let sd =
+                (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
             let below = |t: u32| v.partition_point(|&x| x <= t);
             println!(
                 "  unrelated {name:<20} n={} min {} 0.01% {} 0.1% {} 1% {} mean {:.1} ± {:.1}; <=32: {} <=48: {} <=64: {}",
@@ -418,7 +446,10 @@ fn library_decision(
     cross: bool,
 ) {
     let lib: Vec<Hashes256> = hashed.iter().map(|h| h.3).collect();
-    for (name, transforms) in [("flip", &hash::Transform::ALL[..2]), ("all8", &hash::Transform::ALL[..])] {
+    for (name, transforms) in [
+        ("flip", &hash::Transform::ALL[..2]),
+        ("all8", &hash::Transform::ALL[..]),
+    ] {
         let c = calibrate256::choose_radius(&lib, transforms, true);
         let found = match256::find_matches(&lib, c.radius, transforms, true);
         let got: std::collections::HashSet<(usize, usize)> =
@@ -430,7 +461,10 @@ fn library_decision(
             e.0 += 1;
             e.1 += usize::from(got.contains(&((*a).min(*b), (*a).max(*b))));
         }
-        let line: Vec<String> = by_kind.iter().map(|(k, (n, f))| format!("{k} {f}/{n}")).collect();
+        let line: Vec<String> = by_kind
+            .iter()
+            .map(|(k, (n, f))| format!("{k} {f}/{n}"))
+            .collect();
         println!("  found: {}", line.join(", "));
         for m in &found {
             let (a, b) = (m.a as usize, m.b as usize);

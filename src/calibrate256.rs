@@ -25,9 +25,9 @@
 
 use serde::Serialize;
 
+use crate::base::hash::Transform;
 use crate::base::rng::splitmix;
 use crate::match256::match_distance;
-use crate::base::hash::Transform;
 use crate::scan::hash256::Hashes256;
 
 /// The radius is never set below this (print-and-scan copies and white frames sit within it)
@@ -103,7 +103,11 @@ fn tail_fit(hist: &[usize], min_q: f64) -> Option<(f64, f64)> {
 }
 
 /// Chooses the radius for these images under the decision with `transforms` and `crops`.
-pub fn choose_radius(hashes: &[Hashes256], transforms: &[Transform], crops: bool) -> Calibration256 {
+pub fn choose_radius(
+    hashes: &[Hashes256],
+    transforms: &[Transform],
+    crops: bool,
+) -> Calibration256 {
     let n = hashes.len();
     let all_pairs = n * n.saturating_sub(1) / 2;
     let mut hist = vec![0usize; 257];
@@ -132,8 +136,11 @@ pub fn choose_radius(hashes: &[Hashes256], transforms: &[Transform], crops: bool
         None
     };
     let (k4, per_decade) = fit.unwrap_or(PRIOR);
-    let chance = |r: u32| all_pairs as f64 * 10f64.powf(-4.0 + (r as f64 - k4) / per_decade).min(1.0);
-    let within = (MIN_RADIUS..=MAX_RADIUS).filter(|&r| chance(r) <= CHANCE_BUDGET).max();
+    let chance =
+        |r: u32| all_pairs as f64 * 10f64.powf(-4.0 + (r as f64 - k4) / per_decade).min(1.0);
+    let within = (MIN_RADIUS..=MAX_RADIUS)
+        .filter(|&r| chance(r) <= CHANCE_BUDGET)
+        .max();
     let radius = within.unwrap_or(MIN_RADIUS);
     let expected = chance(radius);
     let source = if fit.is_some() {
@@ -148,7 +155,9 @@ pub fn choose_radius(hashes: &[Hashes256], transforms: &[Transform], crops: bool
         )
     };
     let verdict = if within.is_some() {
-        format!("at {radius} bits about {expected:.3} chance matches are expected over all {all_pairs} pairs")
+        format!(
+            "at {radius} bits about {expected:.3} chance matches are expected over all {all_pairs} pairs"
+        )
     } else {
         format!(
             "even at the floor of {MIN_RADIUS} bits about {expected:.1} chance matches are expected \
@@ -227,7 +236,8 @@ mod tests {
         let hs = images(1500, 3, 4);
         let c = choose_radius(&hs, FLIP, true);
         let million = 1_000_000f64 * 999_999.0 / 2.0;
-        let chance = million * 10f64.powf(-4.0 + (MIN_RADIUS as f64 - c.tail_bits_at_1e4) / c.tail_bits_per_decade);
+        let chance = million
+            * 10f64.powf(-4.0 + (MIN_RADIUS as f64 - c.tail_bits_at_1e4) / c.tail_bits_per_decade);
         assert!(chance < CHANCE_BUDGET, "{chance} {c:?}");
     }
 

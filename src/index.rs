@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::base::format::Format;
+use crate::base::hash::{Hash256, Hashes256};
 pub use crate::base::paths::path_field;
 use crate::base::paths::path_from_bytes;
-use crate::base::hash::{Hash256, Hashes256};
 
 /// The index's `format` column: the format's name, `unknown` when the bytes matched none.
 pub fn format_name(f: Option<Format>) -> &'static str {

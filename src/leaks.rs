@@ -14,12 +14,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::base::hash::Hashes256;
 use crate::base::hash::{Transform, distance};
 use crate::calibrate256::{self, Calibration256};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
 use crate::match256::{self, View};
-use crate::base::hash::Hashes256;
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -192,7 +192,9 @@ fn distance64(a: &Record, b: &Record, t: Transform, crop: bool) -> u32 {
         return distance(t.apply_to_phash(pa), pb);
     }
     let from_a = a.phash_crop.map(|c| distance(t.apply_to_phash(c), pb));
-    let from_b = b.phash_crop.map(|c| distance(t.inverse().apply_to_phash(c), pa));
+    let from_b = b
+        .phash_crop
+        .map(|c| distance(t.inverse().apply_to_phash(c), pa));
     from_a.into_iter().chain(from_b).min().unwrap_or(64)
 }
 

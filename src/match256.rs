@@ -12,8 +12,8 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::neighbors256::MultiIndex256;
 use crate::base::hash::Transform;
+use crate::neighbors256::MultiIndex256;
 use crate::scan::hash256::{Hash256, Hashes256, apply};
 
 /// Through which hashes two images matched.
@@ -64,7 +64,11 @@ fn views(h: &Hashes256) -> impl Iterator<Item = (Hash256, View)> + '_ {
 /// The hashes an image queries with: its views and, with `crops`, its crop hashes.
 fn queries(h: &Hashes256, crops: bool) -> impl Iterator<Item = (Hash256, View)> + '_ {
     let c = if crops { &h.crops[..] } else { &[] };
-    views(h).chain(c.iter().zip([View::Crop90, View::Crop75]).map(|(&c, v)| (c, v)))
+    views(h).chain(
+        c.iter()
+            .zip([View::Crop90, View::Crop75])
+            .map(|(&c, v)| (c, v)),
+    )
 }
 
 /// The view a query of view `q` reports when it hits a stored view `s`.
@@ -127,10 +131,22 @@ pub fn find_matches(
                         }
                         let view = combined(qview, sview);
                         out.push(if (i as u32) < j {
-                            Match { a: i as u32, b: j, distance: d, transform: t, view }
+                            Match {
+                                a: i as u32,
+                                b: j,
+                                distance: d,
+                                transform: t,
+                                view,
+                            }
                         } else {
                             // `hashes[i]` looks like t^-1 applied to `hashes[j]`.
-                            Match { a: j, b: i as u32, distance: d, transform: t.inverse(), view }
+                            Match {
+                                a: j,
+                                b: i as u32,
+                                distance: d,
+                                transform: t.inverse(),
+                                view,
+                            }
                         });
                     });
                 }
@@ -246,10 +262,15 @@ mod tests {
         let mut all: Vec<Hashes256> = (0..60).map(img).collect();
         for k in 0..60u64 {
             let src = all[(k * 7 % 60) as usize];
-            let bits: Vec<usize> = (0..(k as usize % 30)).map(|i| (i * 37 + 5) % 255 + 1).collect();
+            let bits: Vec<usize> = (0..(k as usize % 30))
+                .map(|i| (i * 37 + 5) % 255 + 1)
+                .collect();
             let t = Transform::ALL[(k % 8) as usize];
             all.push(Hashes256 {
-                full: flip_bits(apply(t, if k % 3 == 0 { src.crops[0] } else { src.full }), &bits),
+                full: flip_bits(
+                    apply(t, if k % 3 == 0 { src.crops[0] } else { src.full }),
+                    &bits,
+                ),
                 untrimmed: (k % 4 == 0).then(|| h(k + 9000)),
                 crops: [h(k + 5000), h(k + 6000)],
             });
@@ -269,7 +290,12 @@ mod tests {
                         }
                     }
                 }
-                assert_eq!(got, want, "r {r} crops {crops} {} transforms", transforms.len());
+                assert_eq!(
+                    got,
+                    want,
+                    "r {r} crops {crops} {} transforms",
+                    transforms.len()
+                );
             }
         }
     }

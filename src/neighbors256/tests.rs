@@ -205,7 +205,12 @@ fn larger_input_with_production_plan() {
     let plants: Vec<(usize, u64, u32, usize)> = (0..400)
         .map(|_| {
             let s = splitmix(&mut state);
-            (s as usize, splitmix(&mut state), (s >> 40) as u32, (s >> 8) as usize)
+            (
+                s as usize,
+                splitmix(&mut state),
+                (s >> 40) as u32,
+                (s >> 8) as usize,
+            )
         })
         .collect();
     for r in [24, 40] {

@@ -23,8 +23,8 @@
 
 use std::sync::LazyLock;
 
-use crate::base::hash::Transform;
 use super::reduce::{Plane, Rect, Resampler};
+use crate::base::hash::Transform;
 
 /// Side of the views (the shared reduction's size).
 const N: usize = 64;
@@ -153,7 +153,11 @@ fn hash_with(p: &Plane, m: &[f32]) -> Hash256 {
     let mut rows = [0u16; K];
     for (trow, row) in tmp.iter().zip(rows.iter_mut()) {
         for v in 0..K {
-            let f: f32 = trow.iter().zip(&m[v * N..(v + 1) * N]).map(|(a, b)| a * b).sum();
+            let f: f32 = trow
+                .iter()
+                .zip(&m[v * N..(v + 1) * N])
+                .map(|(a, b)| a * b)
+                .sum();
             if f > 0.0 {
                 *row |= 1 << v;
             }
@@ -231,7 +235,11 @@ mod tests {
                 let v = 128.0
                     + 60.0 * (x * (3.0 + s) + y * 2.0).sin()
                     + 50.0 * (y * (5.0 + s * 0.7) - x).cos()
-                    + if (x - 0.3).powi(2) + (y - 0.6).powi(2) < 0.04 { 40.0 } else { -10.0 };
+                    + if (x - 0.3).powi(2) + (y - 0.6).powi(2) < 0.04 {
+                        40.0
+                    } else {
+                        -10.0
+                    };
                 v.clamp(0.0, 255.0)
             })
             .collect();
@@ -250,7 +258,11 @@ mod tests {
                 assert_eq!(apply(t.inverse(), apply(t, h)), h);
                 // Centred crops commute with the dihedral group too.
                 for k in 0..2 {
-                    assert_eq!(apply(t, crop_hash(&p, k)), crop_hash(&q, k), "{t:?} crop {k}");
+                    assert_eq!(
+                        apply(t, crop_hash(&p, k)),
+                        crop_hash(&q, k),
+                        "{t:?} crop {k}"
+                    );
                 }
             }
         }
@@ -262,12 +274,19 @@ mod tests {
         let mut gray = vec![0u8; w * h];
         for (i, v) in gray.iter_mut().enumerate() {
             let (x, y) = (i % w, i / w);
-            *v = if y < 10 { 0 } else { ((x * 7 + y * 3) % 200 + 20) as u8 };
+            *v = if y < 10 {
+                0
+            } else {
+                ((x * 7 + y * 3) % 200 + 20) as u8
+            };
         }
         let extent = (w as f32, h as f32);
         for o in [1, 6] {
             let (t, u) = views(&gray, w, h, extent, o);
-            assert_eq!(t, crate::scan::hash::reduction_within(&gray, w, h, extent, o));
+            assert_eq!(
+                t,
+                crate::scan::hash::reduction_within(&gray, w, h, extent, o)
+            );
             let u = u.expect("the black bar is trimmed, so the untrimmed view is kept");
             assert_ne!(hash(&t), hash(&u));
         }

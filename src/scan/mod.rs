@@ -382,8 +382,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if d.width < 32 || d.height < 32 {
         rec.flags.insert(Flag::Tiny);
     }
-    let (trimmed, untrimmed) =
-        hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+    let (trimmed, untrimmed) = hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
     let h = hash::hashes_of_reduction(&trimmed);
     rec.hash256 = Some(hash256::hashes(&trimmed, untrimmed.as_ref()));
     rec.phash = Some(h.phash);
