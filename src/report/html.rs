@@ -750,12 +750,12 @@ fn pair_row(ctx: &Ctx, n: usize, p: &Pair) -> String {
     let (a, b) = (&recs[p.a], &recs[p.b]);
     let conflict = a.class != b.class;
     let mut m = format!(
-        "<span class=\"kind {0}\">{0}</span><dl><dt>distance</dt><dd>{1}</dd>\
-         <dt>transform</dt><dd>{2}</dd><dt>crop</dt><dd>{3}</dd></dl>",
+        "<span class=\"kind {0}\">{0}</span><dl><dt>distance</dt><dd>{1} of 256 bits</dd>\
+         <dt>transform</dt><dd>{2}</dd><dt>view</dt><dd>{3}</dd></dl>",
         p.kind.as_str(),
-        p.distance,
+        p.distance256,
         p.transform.as_str(),
-        if p.crop { "yes" } else { "no" }
+        p.view.as_str()
     );
     if conflict {
         m.push_str(&badge("problem", "label conflict"));
