@@ -41,12 +41,14 @@ struct Candidate {
     hash: fn(&Plane, Rect) -> H256,
 }
 
+/// Bases by (cells, window start bits, window end bits).
+type BasisCache = HashMap<(usize, u32, u32), std::rc::Rc<Vec<f32>>>;
+
 /// `rows x n` DCT-II basis restricted to the source window `[a, b)` of a 64-point axis:
 /// the window is area-resampled to `n` cells first, then the lowest 16 frequencies taken.
 fn basis(n: usize, window: (f32, f32)) -> std::rc::Rc<Vec<f32>> {
     thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<(usize, u32, u32), std::rc::Rc<Vec<f32>>>> =
-            Default::default();
+        static CACHE: std::cell::RefCell<BasisCache> = Default::default();
     }
     let key = (n, window.0.to_bits(), window.1.to_bits());
     if let Some(m) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
