@@ -9,7 +9,10 @@ WORK), then compares WORK/NAME/pairs.csv and groups.csv with scripts/truth/NAME.
 Truth files: tab-separated a, b, kind, polarity, paths relative to the set's ROOT; pos = the same
 photo (duplicate), neg = hard negative (e.g. another shot of the same room, a stereo pair). They
 were derived from md5, file names and the sets' ground-truth notes (see the GROUND_TRUTH/NOTES
-files in the data folders). A family is a connected component of pos pairs.
+files in the data folders). A family is a connected component of pos pairs. Two more sets carry
+their own truth: xray_lookalike (its PLANTED.tsv: copy, original, transform) and the generated
+transform set (scripts/make_transform_set.py writes it with TRUTH.tsv; generated into --transforms
+if that folder does not exist yet). For those two, recall is also printed per kind of copy.
 
   reported  pairs in pairs.csv
   true      in-scope pos pairs of the truth
@@ -18,13 +21,15 @@ files in the data folders). A family is a connected component of pos pairs.
   recall    found / true
   dmax      largest pHash distance among the correct reported pairs (margin to the radius r)
   false     reported pairs that are neither (hard negatives are marked 'hard-neg')
-  oos       reported pairs whose truth kind is out of scope (OUT_OF_SCOPE, e.g. the ~30 degree
-            rotation 'rot30'): the product does not claim them, so they count neither for recall
-            nor as false positives
+  oos       reported pairs whose truth kind is out of scope (OUT_OF_SCOPE: the ~30 degree
+            rotations 'rot30' of imagededup, the 5 degree rotations 'rot5' of the generated set):
+            the product does not claim them, so they count neither for recall nor as false
+            positives (the per-kind line still shows how many of them were found)
 
 Usage (from the repository root; Python 3.11 standard library only):
   python3 scripts/eval_leaks.py [--bin target/release/cleansplit] [--data ../shared/data]
                                 [--work DIR] [--geometric all] [--show N]
+                                [--transforms /tmp/cs_transforms] [--sets NAME,...]
 """
 import argparse, csv, json, os, subprocess, sys, tempfile
 from collections import Counter
@@ -32,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TRUTH = Path(__file__).resolve().parent / 'truth'
-OUT_OF_SCOPE = ('rot30',)  # substrings of truth kinds that the matcher does not target
+OUT_OF_SCOPE = ('rot30', 'rot5')  # substrings of truth kinds that the matcher does not target
 
 # name, truth file, data folder, prefix inside it (flat sets) or None (scan the folder as is),
 # expectation printed in the last column
@@ -45,7 +50,10 @@ SETS = [
     ('cats_vs_dogs_subset', 'cats_dogs', 'cats_vs_dogs_subset', None, 'cross'),
     ('hymenoptera', 'hymenoptera', 'hymenoptera/hymenoptera_data', None, 'zero'),
     ('package_sample_photos', 'package', 'package_sample_photos', '', 'zero'),
+    ('xray_lookalike', 'PLANTED', 'xray_lookalike', None, 'cross-other'),
+    ('transforms', 'TRUTH', None, None, 'cross-other'),
 ]
+BY_KIND = ('xray_lookalike', 'transforms')
 CALTECH_GROUPS = 17
 
 
@@ -87,6 +95,15 @@ def families(pos_pairs):
     return find
 
 
+def truth_rows(name, truth_file, root):
+    """(a, b, kind, polarity) rows of a set's truth."""
+    if truth_file == 'PLANTED':
+        return [(r['copy'], r['original'], r['transform'], 'pos')
+                for r in read_csv(root / 'PLANTED.tsv', delimiter='\t')]
+    path = root / 'TRUTH.tsv' if truth_file == 'TRUTH' else TRUTH / f'{truth_file}.tsv'
+    return [(r['a'], r['b'], r['kind'], r['polarity']) for r in read_csv(path, delimiter='\t')]
+
+
 def evaluate(name, truth_file, root, work, args):
     idx, out = work / f'{name}.csv', work / name
     cmd = [str(args.bin), 'leaks', str(root), '--index', str(idx), '--out', str(out), '-q']
@@ -98,15 +115,14 @@ def evaluate(name, truth_file, root, work, args):
     summary = json.loads((out / 'summary.json').read_text())
     pairs = read_csv(out / 'pairs.csv')
     group_of = {r['path']: r['group'] for r in read_csv(out / 'groups.csv')}
-    truth = {key(r['a'], r['b']): (r['kind'], r['polarity'])
-             for r in read_csv(TRUTH / f'{truth_file}.tsv', delimiter='\t')}
+    truth = {key(a, b): (kind, pol) for a, b, kind, pol in truth_rows(name, truth_file, root)}
     fam = families(k for k, (_, pol) in truth.items() if pol == 'pos')
     oos = lambda kind: any(o in kind for o in OUT_OF_SCOPE)
 
     ev = dict(name=name, images=len(read_csv(idx)), hashed=summary['hashed'],
               radius=summary['radius'], reported=len(pairs), false=[], oos=0,
               groups=len(set(group_of.values())),
-              cross=sum(r['cross_split'] == 'true' for r in pairs))
+              cross=sum(r['cross_split'] == 'true' for r in pairs), cross_other=0)
     correct, dmax = 0, []
     for r in pairs:
         a, b = r['path_a'], r['path_b']
@@ -115,13 +131,20 @@ def evaluate(name, truth_file, root, work, args):
             ev['oos'] += 1
         elif pol == 'pos' or (pol != 'neg' and fam(a) == fam(b)):
             correct += 1
-            dmax.append(int(r['distance']))
+            dmax.append(int(r.get('distance256') or r['distance']))
         else:
             ev['false'].append((r, 'hard-neg ' + kind if pol == 'neg' else 'background'))
+            ev['cross_other'] += r['cross_split'] == 'true'
     true = [(k, kind) for k, (kind, pol) in truth.items() if pol == 'pos' and not oos(kind)]
     ev['missed'] = [(k, kind) for k, kind in true
                     if not (k[0] in group_of and group_of[k[0]] == group_of.get(k[1]))]
     ev['true'], ev['found'] = len(true), len(true) - len(ev['missed'])
+    ev['by_kind'] = {}  # every pos kind, out-of-scope ones included (their figure is reported)
+    for k, (kind, pol) in truth.items():
+        if pol != 'pos':
+            continue
+        n, f = ev['by_kind'].get(kind, (0, 0))
+        ev['by_kind'][kind] = (n + 1, f + (k[0] in group_of and group_of[k[0]] == group_of.get(k[1])))
     ev['oos_truth'] = sum(1 for kind, pol in truth.values() if pol == 'pos' and oos(kind))
     ev['dmax'] = max(dmax, default='-')
     judged = ev['reported'] - ev['oos']
@@ -142,17 +165,30 @@ def main():
     ap.add_argument('--geometric', choices=['none', 'flip', 'all'],
                     help='passed to cleansplit (default: the binary\'s default)')
     ap.add_argument('--show', type=int, default=20, help='list false pairs / misses up to N per set')
+    ap.add_argument('--transforms', type=Path, default=Path('/tmp/cs_transforms'),
+                    help='the generated transform set (made by scripts/make_transform_set.py if absent)')
+    ap.add_argument('--sets', help='comma-separated names: evaluate only these sets')
     args = ap.parse_args()
     args.bin, data = args.bin.resolve(), args.data.resolve()
     work = (args.work or Path(tempfile.mkdtemp(prefix='cleansplit_eval_'))).resolve()
     work.mkdir(parents=True, exist_ok=True)
 
     results = []
+    only = set(args.sets.split(',')) if args.sets else None
     for name, truth_file, base, prefix, expect in SETS:
-        root = data / base if prefix is None else flat_root(data, base, prefix, work, name)
+        if only and name not in only:
+            continue
+        if base is None:
+            root = args.transforms.resolve()
+            if not (root / 'TRUTH.tsv').exists():
+                subprocess.run([sys.executable, str(REPO / 'scripts/make_transform_set.py'),
+                                '--data', str(data), '--out', str(root)], check=True)
+        else:
+            root = data / base if prefix is None else flat_root(data, base, prefix, work, name)
         ev = evaluate(name, truth_file, root, work, args)
         ev['check'] = {'groups': f"groups {ev['groups']} (truth {CALTECH_GROUPS})",
                        'cross': f"cross-split {ev['cross']} (expect 0)",
+                       'cross-other': f"other cross-split {ev['cross_other']} (expect 0)",
                        'zero': f"pairs {ev['reported']} (expect 0)"}.get(expect, '')
         results.append(ev)
 
@@ -166,15 +202,19 @@ def main():
         print(fmt.format(ev['name'], imgs, ev['radius'], ev['dmax'], ev['reported'], ev['true'], ev['found'],
                          pct(ev['precision']), pct(ev['recall']), len(ev['false']), ev['oos'],
                          ev['check']))
-    print(f'images: files in the index (hashed, if fewer); r: pHash radius chosen by the binary; '
-          f'dmax: largest distance among correct reported pairs. '
+    print(f'images: files in the index (hashed, if fewer); r: radius chosen by the binary; '
+          f'dmax: largest (256-bit, if reported) distance among correct reported pairs. '
           f'oos: reported pairs of out-of-scope kinds {OUT_OF_SCOPE}, excluded from precision; '
           f'those truth pairs are excluded from "true" and recall too.')
 
     for ev in results:
+        if ev['name'] in BY_KIND:
+            kinds = ', '.join(f'{k} {f}/{n}' for k, (n, f) in sorted(ev['by_kind'].items()))
+            print(f"\n{ev['name']} found by kind: {kinds}")
+    for ev in results:
         lines = []
         for r, why in ev['false'][:args.show]:
-            lines.append(f"  false  d={r['distance']:>2} {r['match']}/{r['transform']}"
+            lines.append(f"  false  d={r.get('distance256') or r['distance']:>2} {r['match']}/{r['transform']}"
                          f"{' crop' if r['crop'] == 'true' else ''}  {r['path_a']} ~ {r['path_b']}  [{why}]")
         if len(ev['false']) > args.show:
             lines.append(f"  ... {len(ev['false']) - args.show} more false pairs")

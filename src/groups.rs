@@ -150,6 +150,7 @@ pub(crate) mod tests {
             phash: Some(0),
             dhash: Some(0),
             phash_crop: Some(0),
+            hash256: None,
             flags: Flags::default(),
             status: Status::Ok,
             message: String::new(),

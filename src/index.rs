@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::base::format::Format;
+use crate::base::hash::{Hash256, Hashes256};
 pub use crate::base::paths::path_field;
 use crate::base::paths::path_from_bytes;
 
@@ -20,8 +21,9 @@ pub fn format_name(f: Option<Format>) -> &'static str {
     f.map_or("unknown", Format::as_str)
 }
 
-/// The header every index starts with. A file with another header is not reused.
-pub const HEADER: [&str; 20] = [
+/// The header every index starts with. A file with another header is not reused, except an
+/// index of an earlier schema (a prefix of this header, see [`read_versioned`]).
+pub const HEADER: [&str; 24] = [
     "path",
     "split",
     "class",
@@ -42,12 +44,20 @@ pub const HEADER: [&str; 20] = [
     "message",
     "keras_ok",
     "jpeg_quality",
+    "phash256",
+    "phash256_untrimmed",
+    "phash256_crop90",
+    "phash256_crop75",
 ];
 
 /// Columns of the index before `jpeg_quality` was added. An index with this header is still
 /// reused: its JPEG records get their quality from the file's header at the next scan
 /// (`scan::run`, from the first 256 KiB of each file), without rehashing.
 pub const HEADER_V1_LEN: usize = 19;
+
+/// Columns before the 256-bit hashes (`jpeg_quality` included): records read from such an
+/// index have no 256-bit hashes, and the scan hashes again only the images that lack them.
+pub const LEGACY_COLUMNS: usize = 20;
 
 pub use crate::base::flags::{Flag, Flags, Status};
 
@@ -79,6 +89,10 @@ pub struct Record {
     pub dhash: Option<u64>,
     /// pHash of the central 90% x 90% of the trimmed image (matches centre crops).
     pub phash_crop: Option<u64>,
+    /// 256-bit hashes (trimmed and untrimmed views, 90% and 75% centre crops); see
+    /// `scan::hash256`. `None` for files that were not decoded, and for records of an index
+    /// written before these columns existed (the scan hashes those again).
+    pub hash256: Option<Hashes256>,
     pub flags: Flags,
     pub status: Status,
     /// The decoder's (or reader's) message for a non-ok status; empty when ok.
@@ -113,6 +127,41 @@ impl Record {
     pub fn hashable(&self) -> bool {
         self.is_ok() && self.phash.is_some() && !self.flags.contains(Flag::NearConstant)
     }
+
+    /// A decoded image whose record predates the 256-bit hashes: reused otherwise, but it must
+    /// be hashed again.
+    pub fn lacks_hash256(&self) -> bool {
+        self.is_ok() && self.hash256.is_none()
+    }
+}
+
+fn opt_hex256(h: Option<Hash256>) -> String {
+    h.map(|h| h.to_string()).unwrap_or_default()
+}
+
+fn parse_opt_hex256(s: &str) -> Result<Option<Hash256>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(anyhow::Error::msg)
+}
+
+/// The 256-bit hashes of a row (`None` in a legacy row or when the columns are empty).
+fn hash256_of(rec: &csv::ByteRecord) -> Result<Option<Hashes256>> {
+    if rec.len() <= LEGACY_COLUMNS {
+        return Ok(None);
+    }
+    let col = |i: usize| parse_opt_hex256(field(rec, LEGACY_COLUMNS + i)?);
+    let (full, untrimmed, c90, c75) = (col(0)?, col(1)?, col(2)?, col(3)?);
+    Ok(match (full, c90, c75) {
+        (Some(full), Some(c90), Some(c75)) => Some(Hashes256 {
+            full,
+            untrimmed,
+            crops: [c90, c75],
+        }),
+        (None, None, None) => None,
+        _ => bail!("incomplete 256-bit hashes"),
+    })
 }
 
 /// Formats a hash as 16 lowercase hex digits.
@@ -165,6 +214,11 @@ fn to_byte_record(r: &Record) -> csv::ByteRecord {
             .unwrap_or_default()
             .as_bytes(),
     );
+    let h = r.hash256;
+    out.push_field(opt_hex256(h.map(|h| h.full)).as_bytes());
+    out.push_field(opt_hex256(h.and_then(|h| h.untrimmed)).as_bytes());
+    out.push_field(opt_hex256(h.map(|h| h.crops[0])).as_bytes());
+    out.push_field(opt_hex256(h.map(|h| h.crops[1])).as_bytes());
     out
 }
 
@@ -192,6 +246,7 @@ fn from_byte_record(rec: &csv::ByteRecord) -> Result<Record> {
         phash: parse_opt_hex(field(rec, 12)?)?,
         dhash: parse_opt_hex(field(rec, 13)?)?,
         phash_crop: parse_opt_hex(field(rec, 14)?)?,
+        hash256: hash256_of(rec)?,
         flags: field(rec, 15)?.parse().map_err(anyhow::Error::msg)?,
         status: field(rec, 16)?.parse().map_err(anyhow::Error::msg)?,
         message: field(rec, 17)?.to_owned(),
@@ -228,9 +283,10 @@ pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
 pub fn read_versioned<R: io::Read>(r: R) -> Result<(Vec<Record>, bool)> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(r);
     let header = rdr.byte_headers()?.clone();
-    let names = HEADER.iter().map(|h| h.as_bytes());
-    let legacy = header.iter().eq(names.clone().take(HEADER_V1_LEN));
-    if !legacy && header.iter().ne(names) {
+    let n = header.len();
+    let known = n == HEADER_V1_LEN || n == LEGACY_COLUMNS || n == HEADER.len();
+    let legacy = n == HEADER_V1_LEN;
+    if !known || header.iter().ne(HEADER[..n].iter().map(|h| h.as_bytes())) {
         bail!("not a cleansplit index (unexpected header)");
     }
     let mut out = Vec::new();
@@ -319,11 +375,39 @@ mod tests {
             phash: Some(0xdead_beef_0000_0001),
             dhash: None,
             phash_crop: Some(0),
+            hash256: Some(Hashes256 {
+                full: Hash256([1, 2, 3, u64::MAX]),
+                untrimmed: None,
+                crops: [Hash256([5; 4]), Hash256([0; 4])],
+            }),
             flags,
             status: Status::Ok,
             message: "msg, with \"quotes\"\nand a newline".into(),
             jpeg_quality: Some(87),
         }
+    }
+
+    #[test]
+    fn legacy_index_is_read_without_256_bit_hashes() {
+        let mut r = sample("train/cats/a.jpg".into());
+        r.message = "plain".into();
+        r.hash256.as_mut().unwrap().untrimmed = Some(Hash256([9; 4]));
+        let mut buf = Vec::new();
+        write_to(&mut buf, std::slice::from_ref(&r)).unwrap();
+        assert_eq!(read_from(buf.as_slice()).unwrap(), vec![r.clone()]);
+        // The same row in the previous schema: the first 19 columns only.
+        let text = String::from_utf8(buf).unwrap();
+        let legacy: String = text
+            .lines()
+            .map(|l| l.rsplitn(5, ',').last().unwrap().to_owned() + "\n")
+            .collect();
+        let back = read_from(legacy.as_bytes()).unwrap();
+        r.hash256 = None;
+        assert_eq!(back, vec![r.clone()]);
+        assert!(back[0].lacks_hash256());
+        // A row with only some of the 256-bit hashes is refused.
+        let broken = text.replacen(&Hash256([5; 4]).to_string(), "", 1);
+        assert!(read_from(broken.as_bytes()).is_err());
     }
 
     #[test]

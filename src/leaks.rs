@@ -1,23 +1,25 @@
 //! Leak detection: exact and near-duplicate pairs, their groups, and what they mean per
 //! split and class.
 //!
-//! * exact: identical bytes (BLAKE3), or the same pixels in another container (same size
-//!   and identical pHash and dHash, e.g. a PNG and a BMP of one image);
-//! * near: pHash within the radius under the identity or one of the requested flips and
-//!   quarter turns (bit operations on the stored hash, never a second decode), or an image's
-//!   centre-crop hash within the radius of another image's full hash (centre crops).
-//!   Near-constant images are left out: their hashes are meaningless.
+//! * exact: identical bytes (BLAKE3), or the same pixels in another container (same size,
+//!   identical 64-bit pHash and dHash and 256-bit hash, e.g. a PNG and a BMP of one image);
+//! * near: the 256-bit decision of [`crate::match256`]: trimmed or untrimmed views within the
+//!   radius under the identity or one of the requested flips and quarter turns (bit
+//!   operations on the stored hashes, never a second decode), or an image's 90% or 75%
+//!   centre-crop hash within the radius of another image's views. The radius is calibrated
+//!   on that same decision ([`crate::calibrate256`]). Near-constant images are left out:
+//!   their hashes are meaningless.
 
 use std::collections::{BTreeMap, HashMap};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::base::hash::Hashes256;
 use crate::base::hash::{Transform, distance};
-use crate::calibrate::{self, Calibration, MatchHashes};
+use crate::calibrate256::{self, Calibration256};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
-use crate::neighbors::MultiIndex;
+use crate::match256::{self, View};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -26,9 +28,10 @@ pub enum Geometric {
     /// Identity only.
     None,
     /// Identity and the left-right mirror (the common augmentation).
-    #[default]
     Flip,
-    /// All 8 flips and quarter turns.
+    /// All 8 flips and quarter turns (the default: measured to cost no false pair on the
+    /// shared sets, README "Calibration").
+    #[default]
     All,
 }
 
@@ -42,16 +45,16 @@ impl Geometric {
     }
 }
 
-/// Largest accepted `--max-distance` (bits of the 64-bit pHash). Unrelated images sit about
-/// 27 +- 3 bits apart, so beyond 16 chance matches swamp real ones (at 65 every image matches
-/// every other). Tied to the hash width: a 256-bit hash gets its own bound.
-pub const MAX_DISTANCE_LIMIT: u32 = 16;
+/// Largest accepted `--max-distance` (bits of the 256-bit hash). The closest different images
+/// measured sit 59-64 bits apart (X-rays, a stereo pair) and unrelated photos ~115 +- 5, so
+/// beyond 64 chance matches swamp real ones.
+pub const MAX_DISTANCE_LIMIT: u32 = 64;
 
 /// Options of `cleansplit leaks`.
 #[derive(Debug, Clone, Default)]
 pub struct LeakOptions {
     pub geometric: Geometric,
-    /// Fixed pHash radius (`--max-distance`); `None` to calibrate on the dataset.
+    /// Fixed 256-bit radius (`--max-distance`); `None` to calibrate on the dataset.
     pub max_distance: Option<u32>,
     /// Also match centre crops (on by default; `--no-crop`).
     pub no_crop: bool,
@@ -93,12 +96,17 @@ pub struct Pair {
     pub a: usize,
     pub b: usize,
     pub kind: MatchKind,
-    /// pHash Hamming distance under `transform` (and of the crop hash if `crop`).
+    /// 64-bit pHash Hamming distance under `transform` (of the crop hash if `crop`), for
+    /// reference: the decision is `distance256`.
     pub distance: u32,
-    /// `b` looks like `transform` applied to `a`.
+    /// `b` looks like `transform` applied to `a` (to its centre crop if `crop`).
     pub transform: Transform,
-    /// Matched as a centre crop: one image's central 90% against the other's whole.
+    /// Matched as a centre crop (90% or 75%, see `view`).
     pub crop: bool,
+    /// The decision's 256-bit distance.
+    pub distance256: u32,
+    /// Through which hashes the decision matched.
+    pub view: View,
 }
 
 /// Leakage of one split into the others.
@@ -129,11 +137,13 @@ pub struct LeakSummary {
     pub images: usize,
     pub hashed: usize,
     pub near_constant: Vec<String>,
+    /// Radius of the decision, in bits of the 256-bit hash.
     pub radius: u32,
     pub radius_reason: String,
-    /// dHash distance a full-image match must also pass (identity and left-right mirror).
-    pub dhash_gate: u32,
-    pub calibration: Option<Calibration>,
+    /// No longer applied (`null`): the 256-bit hash separates copies from look-alikes without
+    /// the 64-bit dHash check.
+    pub dhash_gate: Option<u32>,
+    pub calibration: Option<Calibration256>,
     pub geometric: Geometric,
     pub crop: bool,
     pub pairs: usize,
@@ -162,20 +172,6 @@ fn share(n: usize, of: usize) -> f64 {
     if of == 0 { 0.0 } else { n as f64 / of as f64 }
 }
 
-/// Largest dHash distance at which a full-image pHash match is believed (calibrated: true
-/// copies stay within 8, unrelated images with a close pHash sit at 14 or more).
-pub const DHASH_GATE: u32 = 10;
-
-/// The dHash check of a full-image match under the identity or the left-right mirror (the
-/// transforms dHash can follow); other transforms and crop matches are not gated.
-fn dhash_agrees(a: &Record, b: &Record, t: Transform) -> bool {
-    match (t, a.dhash, b.dhash) {
-        (Transform::Identity, Some(x), Some(y)) => distance(x, y) <= DHASH_GATE,
-        (Transform::FlipH, Some(x), Some(y)) => distance(dhash_flip_h(x), y) <= DHASH_GATE,
-        _ => true,
-    }
-}
-
 /// dHash of the left-right mirror: bit (r, c) becomes NOT bit (r, 7 - c) (exact up to ties).
 pub fn dhash_flip_h(h: u64) -> u64 {
     let mut out = 0;
@@ -186,12 +182,28 @@ pub fn dhash_flip_h(h: u64) -> u64 {
     out
 }
 
+/// The 64-bit pHash distance of a pair under `t` (for crop matches, the closer of either
+/// image's crop hash against the other's pHash), reported next to the decision.
+fn distance64(a: &Record, b: &Record, t: Transform, crop: bool) -> u32 {
+    let (Some(pa), Some(pb)) = (a.phash, b.phash) else {
+        return 0;
+    };
+    if !crop {
+        return distance(t.apply_to_phash(pa), pb);
+    }
+    let from_a = a.phash_crop.map(|c| distance(t.apply_to_phash(c), pb));
+    let from_b = b
+        .phash_crop
+        .map(|c| distance(t.inverse().apply_to_phash(c), pa));
+    from_a.into_iter().chain(from_b).min().unwrap_or(64)
+}
+
 /// Finds all exact and near-duplicate pairs among `records`.
 pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: bool) -> Vec<Pair> {
     let mut best: HashMap<(usize, usize), Pair> = HashMap::new();
     let mut offer = |p: Pair| {
         let key = (p.a, p.b);
-        let rank = |p: &Pair| (p.kind, p.distance, p.crop, p.transform);
+        let rank = |p: &Pair| (p.kind, p.distance256, p.view, p.transform);
         match best.get(&key) {
             Some(old) if rank(old) <= rank(&p) => {}
             _ => {
@@ -218,67 +230,43 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
         for (k, &i) in members.iter().enumerate() {
             for &j in &members[k + 1..] {
                 let (a, b, _) = ordered(i, j, Transform::Identity);
-                let d = match (records[a].phash, records[b].phash) {
-                    (Some(x), Some(y)) => distance(x, y),
+                let d256 = match (records[a].hash256, records[b].hash256) {
+                    (Some(x), Some(y)) => x.full.distance(&y.full),
                     _ => 0,
                 };
                 offer(Pair {
                     a,
                     b,
                     kind: MatchKind::Exact,
-                    distance: d,
+                    distance: distance64(&records[a], &records[b], Transform::Identity, false),
                     transform: Transform::Identity,
                     crop: false,
+                    distance256: d256,
+                    view: View::Trimmed,
                 });
             }
         }
     }
 
-    // Near: multi-index search over the pHashes of informative images.
-    let usable: Vec<usize> = (0..records.len())
-        .filter(|&i| records[i].hashable())
-        .collect();
-    let hashes: Vec<u64> = usable
+    // Near: the 256-bit decision over the informative images.
+    let (usable, hashes): (Vec<usize>, Vec<Hashes256>) = records
         .iter()
-        .map(|&i| records[i].phash.unwrap_or_default())
-        .collect();
-    let index = MultiIndex::new(&hashes, radius);
-    let transforms = geometric.transforms();
-    let found: Vec<(usize, usize, u32, Transform, bool)> = (0..usable.len())
-        .into_par_iter()
-        .flat_map_iter(|qi| {
-            let r = &records[usable[qi]];
-            let mut out = Vec::new();
-            let mut queries = vec![(r.phash.unwrap_or_default(), false)];
-            if crop && let Some(c) = r.phash_crop {
-                queries.push((c, true));
-            }
-            for &(h, is_crop) in &queries {
-                for &t in transforms {
-                    index.query(t.apply_to_phash(h), |j, d| {
-                        if j as usize != qi {
-                            out.push((usable[qi], usable[j as usize], d, t, is_crop));
-                        }
-                    });
-                }
-            }
-            out
-        })
-        .collect();
-    for (i, j, d, t, is_crop) in found {
-        if !is_crop && !dhash_agrees(&records[i], &records[j], t) {
-            continue;
-        }
-        let (a, b, t) = ordered(i, j, t);
+        .enumerate()
+        .filter(|(_, r)| r.hashable())
+        .filter_map(|(i, r)| Some((i, r.hash256?)))
+        .unzip();
+    for m in match256::find_matches(&hashes, radius, geometric.transforms(), crop) {
+        let (a, b, t) = ordered(usable[m.a as usize], usable[m.b as usize], m.transform);
+        let (ra, rb) = (&records[a], &records[b]);
         // The same pixels in another lossless container (PNG and BMP of one image). A lossy
         // re-encode can also hash identically, so it stays a near-duplicate.
-        let same_pixels = !is_crop
-            && d == 0
-            && records[a].lossless_format()
-            && records[b].lossless_format()
+        let same_pixels = m.view == View::Trimmed
+            && m.distance == 0
             && t == Transform::Identity
-            && records[a].dhash == records[b].dhash
-            && (records[a].width, records[a].height) == (records[b].width, records[b].height);
+            && ra.lossless_format()
+            && rb.lossless_format()
+            && (ra.phash, ra.dhash) == (rb.phash, rb.dhash)
+            && (ra.width, ra.height) == (rb.width, rb.height);
         let kind = if same_pixels {
             MatchKind::Exact
         } else {
@@ -288,9 +276,11 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
             a,
             b,
             kind,
-            distance: d,
+            distance: distance64(ra, rb, t, m.view.is_crop()),
             transform: t,
-            crop: is_crop,
+            crop: m.view.is_crop(),
+            distance256: m.distance,
+            view: m.view,
         });
     }
     let mut pairs: Vec<Pair> = best.into_values().collect();
@@ -358,18 +348,15 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
 /// Runs the whole leak analysis on scanned records.
 pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
     let crop = !opts.no_crop;
-    let hashed: Vec<MatchHashes> = records
+    let hashed: Vec<Hashes256> = records
         .iter()
         .filter(|r| r.hashable())
-        .map(|r| MatchHashes {
-            phash: r.phash.unwrap_or_default(),
-            crop: if crop { r.phash_crop } else { None },
-        })
+        .filter_map(|r| r.hash256)
         .collect();
     let (radius, radius_reason, calibration) = match opts.max_distance {
-        Some(r) => (r, format!("{r} bits (--max-distance)"), None),
+        Some(r) => (r, format!("{r} of 256 bits (--max-distance)"), None),
         None => {
-            let c = calibrate::choose_radius(&hashed, opts.geometric.transforms());
+            let c = calibrate256::choose_radius(&hashed, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))
         }
     };
@@ -386,7 +373,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
             .collect(),
         radius,
         radius_reason,
-        dhash_gate: DHASH_GATE,
+        dhash_gate: None,
         calibration,
         geometric: opts.geometric,
         crop: !opts.no_crop,
@@ -416,11 +403,24 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
 mod tests {
     use super::*;
     use crate::groups::tests::rec;
+    use crate::scan::hash256::{Hash256, apply};
+
+    /// A 256-bit hash spread from a 64-bit seed (bit 0 clear, as real hashes have it).
+    fn wide(h: u64) -> Hash256 {
+        let mut w = Hash256([h, h.rotate_left(13) ^ 0x5555, !h, h.rotate_left(41)]);
+        w.0[0] &= !1;
+        w
+    }
 
     fn with_hash(mut r: Record, h: u64) -> Record {
         r.phash = Some(h);
         r.phash_crop = Some(!h);
         r.dhash = Some(h);
+        r.hash256 = Some(Hashes256 {
+            full: wide(h),
+            untrimmed: None,
+            crops: [wide(!h), wide(h ^ 0xF0F0)],
+        });
         r.blake3 = format!("{h:x}-{}", r.path.display());
         r
     }
@@ -428,15 +428,42 @@ mod tests {
     #[test]
     fn finds_flip_only_with_geometric() {
         let base = 0x0123_4567_89ab_cdefu64;
-        let flipped = Transform::FlipH.apply_to_phash(base);
-        let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), flipped);
-        copy.dhash = Some(dhash_flip_h(base));
+        let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
+        copy.hash256.as_mut().unwrap().full = apply(Transform::FlipH, wide(base));
         let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
         let with = find_pairs(&records, 4, Geometric::Flip, false);
         assert_eq!(with.len(), 1);
         assert_eq!(with[0].transform, Transform::FlipH);
-        assert_eq!(with[0].distance, 0);
+        assert_eq!((with[0].distance256, with[0].view), (0, View::Trimmed));
         assert!(find_pairs(&records, 4, Geometric::None, false).is_empty());
+    }
+
+    #[test]
+    fn quarter_turns_are_found_by_default() {
+        let base = 0x0123_4567_89ab_cdefu64;
+        let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
+        copy.hash256.as_mut().unwrap().full = apply(Transform::Rot90, wide(base));
+        let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
+        assert!(find_pairs(&records, 4, Geometric::Flip, true).is_empty());
+        let pairs = find_pairs(&records, 4, Geometric::default(), true);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].transform, Transform::Rot90);
+    }
+
+    #[test]
+    fn crop_matches_report_the_crop_view() {
+        let base = 0x0123_4567_89ab_cdefu64;
+        let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
+        // The copy is the central 75% of the original, with 3 bits of noise.
+        let mut c = wide(base ^ 0xF0F0);
+        c.0[2] ^= 0b111;
+        copy.hash256.as_mut().unwrap().full = c;
+        let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
+        let pairs = find_pairs(&records, 4, Geometric::Flip, true);
+        assert_eq!(pairs.len(), 1, "{pairs:?}");
+        assert!(pairs[0].crop);
+        assert_eq!((pairs[0].distance256, pairs[0].view), (3, View::Crop75));
+        assert!(find_pairs(&records, 4, Geometric::Flip, false).is_empty());
     }
 
     #[test]
@@ -445,7 +472,9 @@ mod tests {
         let mut b = with_hash(rec("train/b/1.jpg", "train", "b"), 7);
         a.blake3 = "same".into();
         b.blake3 = "same".into();
-        let c = with_hash(rec("val/a/9.jpg", "val", "a"), 7 ^ 0b111);
+        let mut c = with_hash(rec("val/a/9.jpg", "val", "a"), 7 ^ 0b111);
+        c.hash256.as_mut().unwrap().full = wide(7);
+        c.hash256.as_mut().unwrap().full.0[1] ^= 0b1011;
         let records = vec![a, b, c];
         let pairs = find_pairs(&records, 4, Geometric::Flip, true);
         assert_eq!(pairs.len(), 3, "{pairs:?}");
@@ -473,21 +502,25 @@ mod tests {
     }
 
     #[test]
-    fn dhash_gate_rejects_lookalikes() {
+    fn lookalikes_beyond_the_radius_do_not_match() {
+        // Close in the 64-bit pHash (2 bits), far in 256 bits: the decision is the 256-bit one.
         let base = 0x0123_4567_89ab_cdefu64;
-        let mut other = with_hash(rec("val/a/2.jpg", "val", "a"), base ^ 0b11);
-        other.dhash = Some(!base);
+        let other = with_hash(rec("val/a/2.jpg", "val", "a"), base ^ 0b11);
         let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), other];
         assert!(find_pairs(&records, 4, Geometric::Flip, false).is_empty());
         assert_eq!(dhash_flip_h(dhash_flip_h(base)), base);
     }
 
     #[test]
-    fn near_constant_images_do_not_match() {
+    fn near_constant_and_unhashed_images_do_not_match() {
         let mut a = with_hash(rec("a/1.png", "", "a"), 0);
         let mut b = with_hash(rec("a/2.png", "", "a"), 0);
         a.flags.insert(Flag::NearConstant);
         b.flags.insert(Flag::NearConstant);
         assert!(find_pairs(&[a, b], 8, Geometric::All, true).is_empty());
+        let mut c = with_hash(rec("a/3.png", "", "a"), 5);
+        let d = with_hash(rec("a/4.png", "", "a"), 5);
+        c.hash256 = None;
+        assert!(find_pairs(&[c, d], 8, Geometric::All, true).is_empty());
     }
 }

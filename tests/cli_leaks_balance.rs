@@ -54,7 +54,9 @@ fn pairs(dir: &Path) -> HashMap<(String, String), csv::StringRecord> {
             "transform",
             "cross_split",
             "label_conflict",
-            "crop"
+            "crop",
+            "distance256",
+            "view"
         ]
     );
     let mut m = HashMap::new();
@@ -258,7 +260,7 @@ fn centre_crops_need_the_crop_hash() {
             "leaks",
             r,
             "--max-distance",
-            "3",
+            "8",
             "--out",
             with.to_str().unwrap(),
         ],
@@ -269,7 +271,7 @@ fn centre_crops_need_the_crop_hash() {
             "leaks",
             r,
             "--max-distance",
-            "3",
+            "8",
             "--no-crop",
             "--out",
             without.to_str().unwrap(),
@@ -278,7 +280,9 @@ fn centre_crops_need_the_crop_hash() {
     let (a, b) = ("train/apple/apple_011.jpg", "val/apple/cropped_copy.jpg");
     let found = pairs(&with);
     let row = get(&found, a, b).expect("crop found with the crop hash");
-    assert_eq!((&row[7], &row[11]), ("0", "true"));
+    // Matched through the 90% crop hash, within the 8 bits (of 256) of --max-distance.
+    assert_eq!((&row[11], &row[13]), ("true", "crop90"));
+    assert!(row[12].parse::<u32>().unwrap() <= 8, "{row:?}");
     assert!(
         get(&pairs(&without), a, b).is_none(),
         "crop matched without the crop hash"

@@ -224,7 +224,7 @@ fn nonsense_scan_and_leak_options_are_refused() {
     );
     assert!(!tmp.path().join("index.csv").exists());
     // The bound itself is accepted.
-    let ok = cleansplit(tmp.path(), ["leaks", r, "--max-distance", "16"])
+    let ok = cleansplit(tmp.path(), ["leaks", r, "--max-distance", "64"])
         .output()
         .unwrap();
     assert_eq!(ok.status.code(), Some(0));

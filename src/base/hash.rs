@@ -153,6 +153,17 @@ impl FromStr for Hash256 {
     }
 }
 
+/// The 256-bit hashes of one image (computed by `scan::hash256`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashes256 {
+    /// The border-trimmed view.
+    pub full: Hash256,
+    /// The untrimmed view, when the trim removed something (else it equals `full`).
+    pub untrimmed: Option<Hash256>,
+    /// Centre crops of the untrimmed view: 90% and 75% per side (`scan::hash256`).
+    pub crops: [Hash256; 2],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

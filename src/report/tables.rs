@@ -12,7 +12,7 @@ use crate::index::{Record, path_field};
 use crate::leaks::Pair;
 
 /// Header of `pairs.csv`.
-pub const PAIRS_HEADER: [&str; 12] = [
+pub const PAIRS_HEADER: [&str; 14] = [
     "path_a",
     "path_b",
     "split_a",
@@ -25,6 +25,8 @@ pub const PAIRS_HEADER: [&str; 12] = [
     "cross_split",
     "label_conflict",
     "crop",
+    "distance256",
+    "view",
 ];
 
 /// Header of `groups.csv`.
@@ -52,6 +54,8 @@ pub fn write_pairs<W: io::Write>(w: W, records: &[Record], pairs: &[Pair]) -> Re
         row.push_field(tf(a.split != b.split));
         row.push_field(tf(a.class != b.class));
         row.push_field(tf(p.crop));
+        row.push_field(p.distance256.to_string().as_bytes());
+        row.push_field(p.view.as_str().as_bytes());
         wtr.write_byte_record(&row)?;
     }
     wtr.flush()?;

@@ -153,7 +153,7 @@ pub fn leak_summary(
     let _ = writeln!(out, "radius  {}", s.radius_reason);
     let _ = writeln!(
         out,
-        "search  pHash, geometric {:?}, centre crops {}; {} of {} images hashed{}",
+        "search  256-bit hash, geometric {:?}, centre crops {}; {} of {} images hashed{}",
         s.geometric,
         if s.crop { "on" } else { "off" },
         s.hashed,

@@ -13,6 +13,7 @@ pub mod guard;
 pub use crate::base::format;
 pub use crate::base::paths::inside;
 pub mod hash;
+pub mod hash256;
 pub mod quality;
 pub mod reduce;
 pub mod special;
@@ -193,7 +194,12 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut todo: Vec<&Candidate> = Vec::new();
     for c in &layout.files {
         match previous.remove(&c.rel) {
-            Some(mut r) if r.size == c.size && r.mtime_ns == c.mtime_ns && c.mtime_ns != 0 => {
+            Some(mut r)
+                if r.size == c.size
+                    && r.mtime_ns == c.mtime_ns
+                    && c.mtime_ns != 0
+                    && !r.lacks_hash256() =>
+            {
                 r.split.clone_from(&c.split);
                 r.class.clone_from(&c.class);
                 reused_records.push(r);
@@ -276,6 +282,7 @@ fn blank_record(c: &Candidate) -> Record {
         phash: None,
         dhash: None,
         phash_crop: None,
+        hash256: None,
         flags: Flags::default(),
         status: Status::Unreadable,
         message: String::new(),
@@ -417,15 +424,17 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if d.width < 32 || d.height < 32 {
         rec.flags.insert(Flag::Tiny);
     }
-    let reduced = hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
-    let h = match reduced {
-        Ok(r) => hash::hashes_of_reduction(&r),
+    let views = hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+    let (trimmed, untrimmed) = match views {
+        Ok(v) => v,
         Err(e) => {
             rec.status = Status::Corrupt;
             rec.message = e.to_string();
             return;
         }
     };
+    let h = hash::hashes_of_reduction(&trimmed);
+    rec.hash256 = Some(hash256::hashes(&trimmed, untrimmed.as_ref()));
     rec.phash = Some(h.phash);
     rec.dhash = Some(h.dhash);
     rec.phash_crop = Some(h.phash_crop);

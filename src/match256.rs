@@ -1,0 +1,302 @@
+//! The near-duplicate decision on the 256-bit hashes: which images match, at what distance,
+//! under which flip or quarter turn, through which view.
+//!
+//! Two images match when some pair of their hashes is within the radius under a tried
+//! transform: the trimmed and untrimmed views of one against those of the other (a white frame
+//! or a saturated edge is trimmed in one copy and not in the other), or one image's centre-crop
+//! hash (90% or 75% per side) against the other's views. Transforms are bit operations on the
+//! stored hashes ([`crate::scan::hash256::apply`]). [`match_distance`] is that decision's
+//! distance for one pair (what calibration samples); [`find_matches`] finds all pairs within a
+//! radius with [`MultiIndex256`], exactly.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::base::hash::Transform;
+use crate::neighbors256::MultiIndex256;
+use crate::scan::hash256::{Hash256, Hashes256, apply};
+
+/// Through which hashes two images matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// Border-trimmed view against border-trimmed view.
+    Trimmed,
+    /// An untrimmed view on at least one side.
+    Untrimmed,
+    /// One image is (a flip or turn of) the central 90% x 90% of the other.
+    Crop90,
+    /// One image is (a flip or turn of) the central 75% x 75% of the other.
+    Crop75,
+}
+
+impl View {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Trimmed => "trimmed",
+            View::Untrimmed => "untrimmed",
+            View::Crop90 => "crop90",
+            View::Crop75 => "crop75",
+        }
+    }
+
+    pub fn is_crop(self) -> bool {
+        matches!(self, View::Crop90 | View::Crop75)
+    }
+}
+
+/// One decided match between images `a < b` (positions in the input): `b` looks like
+/// `transform` applied to `a` (to its centre crop for crop views).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    pub a: u32,
+    pub b: u32,
+    pub distance: u32,
+    pub transform: Transform,
+    pub view: View,
+}
+
+/// The full-image hashes of an image: the trimmed view, and the untrimmed one if it differs.
+fn views(h: &Hashes256) -> impl Iterator<Item = (Hash256, View)> + '_ {
+    std::iter::once((h.full, View::Trimmed)).chain(h.untrimmed.map(|u| (u, View::Untrimmed)))
+}
+
+/// The hashes an image queries with: its views and, with `crops`, its crop hashes.
+fn queries(h: &Hashes256, crops: bool) -> impl Iterator<Item = (Hash256, View)> + '_ {
+    let c = if crops { &h.crops[..] } else { &[] };
+    views(h).chain(
+        c.iter()
+            .zip([View::Crop90, View::Crop75])
+            .map(|(&c, v)| (c, v)),
+    )
+}
+
+/// The view a query of view `q` reports when it hits a stored view `s`.
+fn combined(q: View, s: View) -> View {
+    if q.is_crop() { q } else { q.max(s) }
+}
+
+/// The decision's distance for one pair: the smallest distance over `transforms` applied to
+/// `a`'s hashes (views and, with `crops`, crop hashes) against `b`'s views, and `b`'s crop
+/// hashes against `a`'s views. Transform sets are closed under inversion, so this is symmetric.
+pub fn match_distance(a: &Hashes256, b: &Hashes256, transforms: &[Transform], crops: bool) -> u32 {
+    let mut best = u32::MAX;
+    for &t in transforms {
+        for (q, _) in queries(a, crops) {
+            let q = apply(t, q);
+            for (s, _) in views(b) {
+                best = best.min(q.distance(&s));
+            }
+        }
+        if crops {
+            for &c in &b.crops {
+                let q = apply(t, c);
+                for (s, _) in views(a) {
+                    best = best.min(q.distance(&s));
+                }
+            }
+        }
+    }
+    best
+}
+
+/// All pairs of `hashes` (positions) whose decision distance is within `radius`, each once with
+/// its best (smallest distance, then simplest view and transform) explanation, sorted by
+/// `(a, b)`. Exact: every view is indexed and every query runs through the multi-index.
+pub fn find_matches(
+    hashes: &[Hashes256],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+) -> Vec<Match> {
+    let mut entries = Vec::with_capacity(hashes.len() + hashes.len() / 4);
+    let mut owner = Vec::with_capacity(entries.capacity());
+    for (i, h) in hashes.iter().enumerate() {
+        for (v, view) in views(h) {
+            entries.push(v);
+            owner.push((i as u32, view));
+        }
+    }
+    let index = MultiIndex256::new(&entries, radius);
+    let mut found: Vec<Match> = (0..hashes.len())
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let mut out = Vec::new();
+            for &t in transforms {
+                for (q, qview) in queries(&hashes[i], crops) {
+                    index.query(&apply(t, q), |e, d| {
+                        let (j, sview) = owner[e as usize];
+                        if j as usize == i {
+                            return;
+                        }
+                        let view = combined(qview, sview);
+                        out.push(if (i as u32) < j {
+                            Match {
+                                a: i as u32,
+                                b: j,
+                                distance: d,
+                                transform: t,
+                                view,
+                            }
+                        } else {
+                            // `hashes[i]` looks like t^-1 applied to `hashes[j]`.
+                            Match {
+                                a: j,
+                                b: i as u32,
+                                distance: d,
+                                transform: t.inverse(),
+                                view,
+                            }
+                        });
+                    });
+                }
+            }
+            out
+        })
+        .collect();
+    found.par_sort_unstable_by_key(|m| (m.a, m.b, m.distance, m.view, m.transform));
+    found.dedup_by_key(|m| (m.a, m.b));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(seed: u64) -> Hash256 {
+        let mut s = seed;
+        let mut next = || {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut out = Hash256([next(), next(), next(), next()]);
+        out.0[0] &= !1;
+        out
+    }
+
+    fn img(seed: u64) -> Hashes256 {
+        Hashes256 {
+            full: h(seed),
+            untrimmed: None,
+            crops: [h(seed + 1000), h(seed + 2000)],
+        }
+    }
+
+    fn flip_bits(mut x: Hash256, bits: &[usize]) -> Hash256 {
+        for &b in bits {
+            x.0[b / 64] ^= 1 << (b % 64);
+        }
+        x
+    }
+
+    const FLIP: &[Transform] = &[Transform::Identity, Transform::FlipH];
+
+    #[test]
+    fn finds_flips_crops_and_untrimmed_views() {
+        let a = img(1);
+        // b: a mirrored copy with 3 bits of noise.
+        let b = Hashes256 {
+            full: flip_bits(apply(Transform::FlipH, a.full), &[3, 70, 200]),
+            ..img(2)
+        };
+        // c: the central 75% of a.
+        let c = Hashes256 {
+            full: flip_bits(a.crops[1], &[9]),
+            ..img(3)
+        };
+        // d: trimmed differently, but its untrimmed view is a's trimmed one.
+        let d = Hashes256 {
+            untrimmed: Some(flip_bits(a.full, &[100, 101])),
+            ..img(4)
+        };
+        let e = img(5);
+        let all = [a, b, c, d, e];
+        let m = find_matches(&all, 10, FLIP, true);
+        let got: Vec<(u32, u32, u32, Transform, View)> = m
+            .iter()
+            .map(|m| (m.a, m.b, m.distance, m.transform, m.view))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, 1, 3, Transform::FlipH, View::Trimmed),
+                (0, 2, 1, Transform::Identity, View::Crop75),
+                (0, 3, 2, Transform::Identity, View::Untrimmed),
+                // b and d are both near a, so near each other.
+                (1, 3, 5, Transform::FlipH, View::Untrimmed),
+            ]
+        );
+        for m in &m {
+            let d = match_distance(&all[m.a as usize], &all[m.b as usize], FLIP, true);
+            assert_eq!(d, m.distance);
+            let back = match_distance(&all[m.b as usize], &all[m.a as usize], FLIP, true);
+            assert_eq!(back, d, "symmetric");
+        }
+        // Without crops or without the mirror, those matches go.
+        assert_eq!(find_matches(&all, 10, FLIP, false).len(), 3);
+        assert_eq!(find_matches(&all, 10, &Transform::ALL[..1], true).len(), 2);
+    }
+
+    #[test]
+    fn quarter_turns_only_when_asked_and_order_is_normalised() {
+        let a = img(7);
+        let b = Hashes256 {
+            full: apply(Transform::Rot90, a.full),
+            ..img(8)
+        };
+        // Put the turned copy first: the match is reported as (0, 1) with the inverse turn.
+        let all = [b, a];
+        assert!(find_matches(&all, 8, FLIP, true).is_empty());
+        let m = find_matches(&all, 8, &Transform::ALL, true);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].a, m[0].b, m[0].distance), (0, 1, 0));
+        assert_eq!(apply(m[0].transform, all[0].full), all[1].full);
+    }
+
+    #[test]
+    fn matches_equal_brute_force_on_random_sets() {
+        // Images near each other at many distances; compare with match_distance on all pairs.
+        let mut all: Vec<Hashes256> = (0..60).map(img).collect();
+        for k in 0..60u64 {
+            let src = all[(k * 7 % 60) as usize];
+            let bits: Vec<usize> = (0..(k as usize % 30))
+                .map(|i| (i * 37 + 5) % 255 + 1)
+                .collect();
+            let t = Transform::ALL[(k % 8) as usize];
+            all.push(Hashes256 {
+                full: flip_bits(
+                    apply(t, if k % 3 == 0 { src.crops[0] } else { src.full }),
+                    &bits,
+                ),
+                untrimmed: (k % 4 == 0).then(|| h(k + 9000)),
+                crops: [h(k + 5000), h(k + 6000)],
+            });
+        }
+        for (transforms, crops) in [(FLIP, true), (&Transform::ALL[..], true), (FLIP, false)] {
+            for r in [0, 12, 24] {
+                let got: Vec<(u32, u32, u32)> = find_matches(&all, r, transforms, crops)
+                    .iter()
+                    .map(|m| (m.a, m.b, m.distance))
+                    .collect();
+                let mut want = Vec::new();
+                for i in 0..all.len() {
+                    for j in i + 1..all.len() {
+                        let d = match_distance(&all[i], &all[j], transforms, crops);
+                        if d <= r {
+                            want.push((i as u32, j as u32, d));
+                        }
+                    }
+                }
+                assert_eq!(
+                    got,
+                    want,
+                    "r {r} crops {crops} {} transforms",
+                    transforms.len()
+                );
+            }
+        }
+    }
+}

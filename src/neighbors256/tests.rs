@@ -1,0 +1,259 @@
+use super::*;
+use proptest::prelude::*;
+
+const RADII: [u32; 9] = [0, 1, 5, 12, 24, 32, 40, 64, 256];
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn random(state: &mut u64) -> Hash256 {
+    Hash256([
+        splitmix(state),
+        splitmix(state),
+        splitmix(state),
+        splitmix(state),
+    ])
+}
+
+/// `h` with exactly `k` distinct random bits flipped.
+fn flip(h: Hash256, k: u32, seed: u64) -> Hash256 {
+    let mut state = seed;
+    let mut out = h;
+    let mut flipped = 0;
+    while flipped < k.min(BITS) {
+        let b = (splitmix(&mut state) % 256) as usize;
+        let before = out.distance(&h);
+        out.0[b / 64] ^= 1 << (b % 64);
+        if out.distance(&h) > before {
+            flipped += 1;
+        } else {
+            out.0[b / 64] ^= 1 << (b % 64);
+        }
+    }
+    out
+}
+
+/// Random hashes with planted near neighbours and exact duplicates, shuffled in.
+fn planted(n: usize, plants: &[(usize, u64, u32, usize)], radius: u32, seed: u64) -> Vec<Hash256> {
+    let mut state = seed;
+    let mut hashes: Vec<Hash256> = (0..n).map(|_| random(&mut state)).collect();
+    for &(src, s, k, pos) in plants {
+        if hashes.is_empty() {
+            hashes.push(random(&mut state));
+            continue;
+        }
+        let h = hashes[src % hashes.len()];
+        // Up to radius + 2 bits, so pairs just outside the radius are planted too.
+        let copy = flip(h, k % (radius.min(BITS) + 3), s);
+        hashes.insert(pos % (hashes.len() + 1), copy);
+    }
+    hashes
+}
+
+fn linear(hashes: &[Hash256], query: &Hash256, radius: u32) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for (i, h) in hashes.iter().enumerate() {
+        let d = h.distance(query);
+        if d <= radius {
+            out.push((i as u32, d));
+        }
+    }
+    out
+}
+
+fn query_sorted(index: &MultiIndex256, query: &Hash256) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    index.query(query, |id, d| out.push((id, d)));
+    out.sort_unstable();
+    out
+}
+
+/// Pairs and queries of `index` (over `hashes`) against brute force.
+fn check_all(hashes: &[Hash256], radius: u32, index: &MultiIndex256, seed: u64) {
+    assert_eq!(index.len(), hashes.len());
+    assert_eq!(index.is_empty(), hashes.is_empty());
+    assert_eq!(index.radius(), radius);
+    let brute = pairs_within_brute(hashes, radius);
+    let mut mih = if index.chunks.is_empty() {
+        pairs_within_brute(hashes, radius)
+    } else {
+        index.pairs_unsorted()
+    };
+    mih.sort_unstable();
+    assert_eq!(mih, brute, "pairs differ, index {index:?}");
+    assert!(mih.iter().all(|&(i, j, _)| i < j));
+    assert!(mih.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+    for &(i, j, d) in &mih {
+        assert_eq!(hashes[i as usize].distance(&hashes[j as usize]), d);
+    }
+    let mut state = seed;
+    let mut queries: Vec<Hash256> = (0..6).map(|_| random(&mut state)).collect();
+    if !hashes.is_empty() {
+        for _ in 0..20 {
+            let h = hashes[(splitmix(&mut state) % hashes.len() as u64) as usize];
+            let k = (splitmix(&mut state) % (u64::from(radius.min(BITS)) + 3)) as u32;
+            queries.push(flip(h, k, splitmix(&mut state)));
+        }
+    }
+    for q in &queries {
+        assert_eq!(
+            query_sorted(index, q),
+            linear(hashes, q, radius),
+            "query {q:?}, index {index:?}"
+        );
+    }
+}
+
+fn hash_set() -> impl Strategy<Value = (Vec<Hash256>, u32, u64)> {
+    (
+        0usize..800,
+        prop::collection::vec(
+            (any::<usize>(), any::<u64>(), any::<u32>(), any::<usize>()),
+            0..300,
+        ),
+        prop::sample::select(RADII.to_vec()),
+        any::<u64>(),
+    )
+        .prop_map(|(n, plants, radius, seed)| (planted(n, &plants, radius, seed), radius, seed))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The public entry points with the planner's own chunks.
+    #[test]
+    fn pairs_and_queries_match_brute_force((hashes, radius, seed) in hash_set()) {
+        let pairs = pairs_within(&hashes, radius);
+        prop_assert_eq!(&pairs, &pairs_within_brute(&hashes, radius));
+        let index = MultiIndex256::new(&hashes, radius);
+        check_all(&hashes, radius, &index, seed);
+    }
+
+    /// Arbitrary valid plans: unequal widths, chunks straddling words, uncovered bits,
+    /// uneven radii.
+    #[test]
+    fn any_valid_plan_is_exact(
+        (hashes, radius, seed) in hash_set(),
+        widths in prop::collection::vec(1u32..=14, 1..=40),
+        gaps in prop::collection::vec(0u32..=9, 40),
+        radius_seed in any::<u64>(),
+    ) {
+        let r = radius.min(BITS);
+        let mut specs = Vec::new();
+        let mut shift = 0;
+        for (&w, &gap) in widths.iter().zip(&gaps) {
+            if shift + gap + w > BITS || specs.len() as u32 == r + 1 {
+                break;
+            }
+            specs.push(ChunkSpec { shift: shift + gap, width: w, radius: 0 });
+            shift += gap + w;
+        }
+        let mut state = radius_seed;
+        for _ in 0..(r + 1 - specs.len() as u32) {
+            let k = (splitmix(&mut state) % specs.len() as u64) as usize;
+            specs[k].radius += 1;
+        }
+        let index = MultiIndex256::with_plan(&hashes, radius, Some(specs));
+        check_all(&hashes, radius, &index, seed);
+    }
+}
+
+#[test]
+fn empty_one_and_identical_inputs() {
+    let h = Hash256([1, 2, 3, 4]);
+    for r in RADII {
+        let empty = MultiIndex256::new(&[], r);
+        assert!(empty.is_empty());
+        let mut called = false;
+        empty.query(&h, |_, _| called = true);
+        assert!(!called);
+        assert!(pairs_within(&[], r).is_empty());
+        let one = MultiIndex256::new(&[h], r);
+        assert_eq!(query_sorted(&one, &h), vec![(0, 0)]);
+        assert!(pairs_within(&[h], r).is_empty());
+    }
+    let same = vec![h; 200];
+    let all: Vec<(u32, u32, u32)> = (0..200u32)
+        .flat_map(|i| (i + 1..200).map(move |j| (i, j, 0)))
+        .collect();
+    for r in RADII {
+        assert_eq!(pairs_within(&same, r), all);
+    }
+}
+
+#[test]
+fn value_reads_chunks_across_words() {
+    let h = Hash256([1 << 63, 0b101, 0, 0]);
+    let spec = ChunkSpec {
+        shift: 62,
+        width: 5,
+        radius: 0,
+    };
+    // Bits 62..67: bit 63 (word 0) and bits 64, 66 (word 1).
+    assert_eq!(spec.value(&h), 0b10110);
+}
+
+/// A larger input with the production-like plan (16-bit chunks).
+#[test]
+fn larger_input_with_production_plan() {
+    let mut state = 9;
+    let plants: Vec<(usize, u64, u32, usize)> = (0..400)
+        .map(|_| {
+            let s = splitmix(&mut state);
+            (
+                s as usize,
+                splitmix(&mut state),
+                (s >> 40) as u32,
+                (s >> 8) as usize,
+            )
+        })
+        .collect();
+    for r in [24, 40] {
+        let hashes = planted(30_000, &plants, r, r.into());
+        let index = MultiIndex256::new(&hashes, r);
+        assert!(index.chunks.len() >= 8, "{index:?}");
+        check_all(&hashes, r, &index, r.into());
+    }
+}
+
+#[test]
+fn masks_are_the_hamming_ball() {
+    for w in 1..=12 {
+        for r in 0..=w + 1 {
+            let mut masks = masks_within(w, r);
+            assert_eq!(masks.len() as u64, ball_size(w, r));
+            masks.sort_unstable();
+            masks.dedup();
+            assert_eq!(masks.len() as u64, ball_size(w, r));
+        }
+    }
+}
+
+/// The documented plan and memory at n = 1,000,000: within the cap for every radius, fourteen
+/// 18-bit chunks at r = 40, a linear scan far out.
+#[test]
+fn plan_at_one_million() {
+    let n = 1_000_000usize;
+    for r in 0..=BITS {
+        if let Some(specs) = plan(n, r) {
+            assert_eq!(specs.iter().map(|s| s.radius + 1).sum::<u32>(), r + 1);
+            assert!(specs.iter().all(|s| s.shift + s.width <= BITS));
+            let bytes: usize = 32 * n
+                + specs
+                    .iter()
+                    .map(|s| 4 * n + 4 * ((1usize << s.width) + 1))
+                    .sum::<usize>();
+            assert!(bytes <= 128 * n, "r = {r}: {bytes} bytes");
+        }
+    }
+    // The plan the README's benchmark figures are for: fourteen 18-bit chunks, radii 2 and 1.
+    let specs = plan(n, 40).unwrap();
+    assert_eq!(specs.len(), 14, "{specs:?}");
+    assert!(specs.iter().all(|s| s.width == 18));
+    assert!(plan(n, 200).is_none());
+}
