@@ -130,7 +130,8 @@ fn main() {
             .par_iter()
             .map(|d| {
                 let r =
-                    hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+                    hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation)
+                        .expect("non-empty");
                 hash::hashes_of_reduction(&r).phash
             })
             .count()
@@ -139,7 +140,8 @@ fn main() {
         decoded
             .par_iter()
             .map(|d| {
-                let (t, u) = hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation).expect("non-empty");
+                let (t, u) = hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation)
+                    .expect("non-empty");
                 (
                     hash::hashes_of_reduction(&t).phash,
                     hash256::hashes(&t, u.as_ref()).full,

@@ -67,7 +67,7 @@ fn basis_uncached(n: usize, window: (f32, f32)) -> Vec<f32> {
         x1: window.1,
         y1: 1.0,
     };
-    let rs = Resampler::new(64, 1, rect, n, 1);
+    let rs = Resampler::new(64, 1, rect, n, 1).expect("non-empty window");
     let mut r = vec![0f32; n * 64];
     for x in 0..64 {
         let mut e = vec![0f32; 64];
@@ -132,7 +132,7 @@ fn median_ac(f: &[f32; 256]) -> f32 {
 
 #[allow(dead_code)]
 fn mean(p: &Plane, r: Rect) -> f32 {
-    let rs = Resampler::new(64, 64, r, 1, 1);
+    let rs = Resampler::new(64, 64, r, 1, 1).expect("non-empty");
     rs.apply(&p.px).px[0]
 }
 
@@ -174,16 +174,17 @@ fn reduction_of(path: &Path) -> Option<([Plane; 2], [f32; 4], Hashes256)> {
     let r = reduce::trim_borders(&d.gray, d.gray_w, d.gray_h);
     let (w, h) = (d.extent.0, d.extent.1);
     let frac = [r.x0 / w, r.y0 / h, r.x1.min(w) / w, r.y1.min(h) / h];
-    let p = hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation);
+    let p = hash::reduction_within(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation).ok()?;
     let whole = Rect {
         x0: 0.0,
         y0: 0.0,
         x1: w,
         y1: h,
     };
-    let u = reduce::area_resize(&d.gray, d.gray_w, d.gray_h, whole, 64, 64);
+    let u = reduce::area_resize(&d.gray, d.gray_w, d.gray_h, whole, 64, 64).ok()?;
     let u = reduce::transform(&u, hash::Transform::from_exif(d.orientation));
-    let (t, un) = hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation).expect("non-empty");
+    let (t, un) =
+        hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation).expect("non-empty");
     let lib = hash256::hashes(&t, un.as_ref());
     Some(([p, u], frac, lib))
 }

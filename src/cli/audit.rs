@@ -66,7 +66,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(t) = &sources {
         findings.extend(audit::source_findings(t));
     }
-        // The shortcut check tests the class within the split balance weighs (`--split`).
+    // The shortcut check tests the class within the split balance weighs (`--split`).
     let sc = shortcuts::check(records, args.balance.split.as_deref())?;
     findings.extend(audit::shortcut_findings(
         &sc,

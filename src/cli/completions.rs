@@ -1,7 +1,7 @@
 //! `cleansplit completions SHELL` and `cleansplit man`: shell completion scripts and man
 //! pages generated from the clap definitions, so they never drift from the real options.
 
-use super::out::{errln, out, outln};
+use super::out::outln;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

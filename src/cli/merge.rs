@@ -1,7 +1,7 @@
 //! `cleansplit merge SRC... OUT`: combine class-folder datasets into one folder, copies kept
 //! once, class names matched exactly (near-matches reported), and the source check.
 
-use super::out::{errln, out, outln};
+use super::out::{errln, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -172,6 +172,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         records: &prepared.records,
         names: &merged.names,
         dests: &merged.dests,
+        normalize: None,
     };
     for w in split::write(&job, &merged.plan, &extra)? {
         errln!("cleansplit: warning: {w}");

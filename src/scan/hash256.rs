@@ -102,7 +102,7 @@ fn basis(window: (f32, f32)) -> Vec<f32> {
         x1: window.1,
         y1: 1.0,
     };
-    let rs = Resampler::new(N, 1, rect, N, 1);
+    let rs = Resampler::new(N, 1, rect, N, 1).expect("constant windows inside the 64-cell axis");
     let mut resample = vec![0f32; N * N]; // [cell][source]
     let mut unit = vec![0f32; N];
     for x in 0..N {
@@ -285,7 +285,7 @@ mod tests {
             let (t, u) = views(&gray, w, h, extent, o).unwrap();
             assert_eq!(
                 t,
-                crate::scan::hash::reduction_within(&gray, w, h, extent, o)
+                crate::scan::hash::reduction_within(&gray, w, h, extent, o).unwrap()
             );
             let u = u.expect("the black bar is trimmed, so the untrimmed view is kept");
             assert_ne!(hash(&t), hash(&u));
@@ -318,7 +318,7 @@ mod tests {
         // Resample the central 75% of a larger smooth picture and compare with the crop hash.
         let big = picture(3);
         let r = Rect::full(N, N).centre(0.75);
-        let cropped = reduce::area_resize(&big.px, N, N, r, N, N);
+        let cropped = reduce::area_resize(&big.px, N, N, r, N, N).unwrap();
         let d = hash(&cropped).distance(&crop_hash(&big, 1));
         assert!(d <= 4, "{d}");
     }

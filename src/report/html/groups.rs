@@ -87,9 +87,9 @@ fn pair_row(view: &View, n: usize, p: &Pair) -> Markup {
             td class="match" {
                 span class={ "kind " (kind) } { (kind) }
                 dl {
-                    dt { "distance" } dd { (p.distance) }
+                    dt { "distance" } dd { (p.distance256) " of 256 bits" }
                     dt { "transform" } dd { (p.transform.as_str()) }
-                    dt { "crop" } dd { (if p.crop { "yes" } else { "no" }) }
+                    dt { "view" } dd { (p.view.as_str()) }
                 }
                 @if conflict { (badge("problem", "label conflict")) }
             }

@@ -32,10 +32,19 @@ fn write_image(root: &Path, rel: &str, seed: u8) {
     img.save_with_format(&p, image::ImageFormat::Jpeg).unwrap();
 }
 
+use crate::base::hash::{Hash256, Hashes256};
+
 fn with_hash(mut r: Record, h: u64) -> Record {
     r.phash = Some(h);
     r.dhash = Some(h);
     r.phash_crop = Some(!h);
+    // The 256-bit hashes the decision uses: `h` in word 0, so distances carry over; crop
+    // hashes far from every full hash.
+    r.hash256 = Some(Hashes256 {
+        full: Hash256([h, 0, 0, 0]),
+        untrimmed: None,
+        crops: [Hash256([!h, u64::MAX, 0, 0]), Hash256([!h, 0, u64::MAX, 0])],
+    });
     r.blake3 = format!("{}", r.path.display());
     r
 }
