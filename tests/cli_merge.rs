@@ -414,3 +414,56 @@ fn split_stratifies_by_class_and_source() {
         String::from_utf8_lossy(&o.stderr).contains("needs a folder written by `cleansplit merge`")
     );
 }
+
+#[test]
+fn merge_normalize_writes_one_size_format_and_mode() {
+    let work = tempfile::tempdir().unwrap();
+    let a = work.path().join("a");
+    make_clean_dataset(&a, 1); // PNG
+    let b = work.path().join("b");
+    for i in 0..6 {
+        write_image(&b.join(format!("cats/j{i}.png")), 40 + i);
+        write_image(&b.join(format!("dogs/k{i}.png")), 70 + i);
+    }
+    // b's images become JPEGs: the sources now differ in format.
+    for class in ["cats", "dogs"] {
+        for entry in fs::read_dir(b.join(class)).unwrap() {
+            let src = entry.unwrap().path();
+            reencode(&src, &src.with_extension("jpg"));
+            fs::remove_file(&src).unwrap();
+        }
+    }
+    let before = (tree_fingerprint(&a), tree_fingerprint(&b));
+    let out = work.path().join("out");
+    let (code, stdout, stderr) = merge(
+        work.path(),
+        &[&a, &b],
+        &out,
+        &["--normalize", "48x40,png,gray"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(before, (tree_fingerprint(&a), tree_fingerprint(&b)));
+    let written: Vec<PathBuf> = files_under(&out)
+        .into_iter()
+        .filter(|p| common::is_image_name(p))
+        .collect();
+    assert!(written.len() >= 12, "{written:?}");
+    for p in &written {
+        assert_eq!(p.extension().unwrap(), "png", "{}", p.display());
+        let img = image::open(out.join(p)).unwrap();
+        assert_eq!((img.width(), img.height()), (48, 40), "{}", p.display());
+        assert_eq!(img.color(), image::ColorType::L8, "{}", p.display());
+    }
+    // The manifest names the files as written.
+    for row in merge_manifest(&out) {
+        if let Some(dest) = row.get("destination").filter(|d| !d.is_empty()) {
+            assert!(out.join(dest).exists(), "{dest}");
+        }
+    }
+    // A bad value is one line, exit 2, nothing written.
+    let bad = work.path().join("bad");
+    let (code, _, stderr) = merge(work.path(), &[&a, &b], &bad, &["--normalize", "48,png"]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!bad.exists());
+}

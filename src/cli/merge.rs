@@ -2,6 +2,7 @@
 //! once, class names matched exactly (near-matches reported), and the source check.
 
 use super::out::{errln, outln};
+use cleansplit::normalize::{self, Normalize};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -65,6 +66,12 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Write re-encoded copies instead of copies or links: every image resized to WxH (aspect
+    /// not kept), converted to the mode (rgb, gray) and saved in the format (jpeg at quality
+    /// 90, png), e.g. 224x224,jpeg,rgb. Sources that differ in size, format or mode then no
+    /// longer differ in metadata a network could learn (see `shortcuts`).
+    #[arg(long, value_name = "WxH,FORMAT,MODE")]
+    pub normalize: Option<String>,
     /// Print the summary as text or merge_report.json on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -88,6 +95,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         progress: !args.quiet,
     };
     scan_opts(None).validate()?;
+    // Parsed here, not by clap, so a bad value is one line (as `split --normalize`).
+    let normalize: Option<Normalize> = match &args.normalize {
+        Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if normalize.is_some() && args.mode == ModeArg::Manifest {
+        anyhow::bail!("--normalize writes images; --mode manifest writes none");
+    }
     let (out, srcs) = args.paths.split_last().expect("clap requires 3 paths");
     let mut roots = Vec::new();
     for s in srcs {
@@ -146,13 +161,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         leak,
     };
     let prepared = merge::prepare(sources, &opts)?;
-    let merged = match prepared.place() {
+    let mut merged = match prepared.place() {
         Ok(m) => m,
         Err(e) => {
             errln!("cleansplit: {e:#}");
             return Ok(ExitCode::from(1));
         }
     };
+    if let Some(n) = &normalize {
+        normalize::rename_destinations(&mut merged.dests, n.extension());
+    }
     let mut manifest = Vec::new();
     prepared.write_manifest(&mut manifest, &merged)?;
     let extra = vec![
@@ -172,7 +190,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         records: &prepared.records,
         names: &merged.names,
         dests: &merged.dests,
-        normalize: None,
+        normalize,
     };
     for w in split::write(&job, &merged.plan, &extra)? {
         errln!("cleansplit: warning: {w}");
