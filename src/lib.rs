@@ -14,7 +14,6 @@
 pub mod audit;
 pub mod balance;
 pub mod base;
-pub mod calibrate;
 pub mod calibrate256;
 pub mod file_name;
 pub mod groups;
@@ -24,7 +23,6 @@ pub mod layout;
 pub mod leaks;
 pub mod match256;
 pub mod merge;
-pub mod neighbors;
 pub mod neighbors256;
 pub mod normalize;
 pub mod report;
