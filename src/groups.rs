@@ -53,6 +53,8 @@ pub struct Group {
     /// The member to keep (see [`representative`]).
     pub representative: usize,
     pub splits: BTreeSet<String>,
+    /// The members' class labels; an unlabeled member (empty class) adds none, so it is
+    /// never half of a label conflict.
     pub classes: BTreeSet<String>,
 }
 
@@ -71,6 +73,12 @@ impl Group {
     pub fn within_split(&self) -> bool {
         self.splits.len() == 1
     }
+}
+
+/// Do two class labels conflict? Only when both are known: an unlabeled image (empty class)
+/// copied into a labelled one is a leak or a duplicate, never a label conflict.
+pub fn labels_conflict(a: &str, b: &str) -> bool {
+    !a.is_empty() && !b.is_empty() && a != b
 }
 
 /// The member a clean dataset keeps: highest pixel count, then lossless over lossy format,
@@ -112,7 +120,11 @@ pub fn build(records: &[Record], pairs: impl IntoIterator<Item = (usize, usize)>
             id: i + 1,
             representative: representative(&members, records),
             splits: members.iter().map(|&m| records[m].split.clone()).collect(),
-            classes: members.iter().map(|&m| records[m].class.clone()).collect(),
+            classes: members
+                .iter()
+                .map(|&m| records[m].class.clone())
+                .filter(|c| !c.is_empty())
+                .collect(),
             members,
         })
         .collect()

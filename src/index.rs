@@ -117,10 +117,19 @@ pub enum Flag {
     Animated,
     /// Nearly uniform: its perceptual hash says nothing about its content.
     NearConstant,
+    /// No class: no row in the `--labels` CSV, or a layout without class folders.
+    Unlabeled,
+    /// A control character (newline, tab, ...) in the path: breaks shell loops and logs.
+    ControlChar,
+    /// A path component starting with `-`: read as an option by command-line tools.
+    LeadingDash,
+    /// A name Windows cannot hold (`<>:"\|?*`, a trailing dot or space, `CON`, `NUL`, ...,
+    /// or bytes that are not UTF-8): the dataset cannot be copied there as it is.
+    WindowsName,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 13] = [
         Flag::ExtMismatch,
         Flag::KerasSkips,
         Flag::Tiny,
@@ -130,6 +139,10 @@ impl Flag {
         Flag::HighBitDepth,
         Flag::Animated,
         Flag::NearConstant,
+        Flag::Unlabeled,
+        Flag::ControlChar,
+        Flag::LeadingDash,
+        Flag::WindowsName,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +156,10 @@ impl Flag {
             Flag::HighBitDepth => "16bit",
             Flag::Animated => "animated",
             Flag::NearConstant => "near_constant",
+            Flag::Unlabeled => "unlabeled",
+            Flag::ControlChar => "control_char",
+            Flag::LeadingDash => "leading_dash",
+            Flag::WindowsName => "windows_name",
         }
     }
 
@@ -161,6 +178,10 @@ impl Flags {
     }
     pub fn remove(&mut self, f: Flag) {
         self.0 &= !f.bit();
+    }
+    /// Inserts `f` when `on`, removes it otherwise.
+    pub fn set(&mut self, f: Flag, on: bool) {
+        if on { self.insert(f) } else { self.remove(f) }
     }
     pub fn contains(self, f: Flag) -> bool {
         self.0 & f.bit() != 0
@@ -202,7 +223,7 @@ pub struct Record {
     pub path: PathBuf,
     /// Split folder name as found on disk (`""` when the layout has no splits).
     pub split: String,
-    /// Class label (`""` never occurs for an indexed file: unlabeled files are skipped).
+    /// Class label; `""` for an image without one (flag `unlabeled`).
     pub class: String,
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch; with `size`, the reuse key.

@@ -18,6 +18,8 @@ pub mod groups;
 pub mod index;
 pub mod layout;
 pub mod leaks;
+pub mod loader;
+pub mod names;
 pub mod neighbors;
 pub mod report;
 pub mod scan;

@@ -746,7 +746,7 @@ fn cross_split(ctx: &Ctx, pairs: &[&Pair]) -> String {
 fn pair_row(ctx: &Ctx, n: usize, p: &Pair) -> String {
     let recs = ctx.input.records;
     let (a, b) = (&recs[p.a], &recs[p.b]);
-    let conflict = a.class != b.class;
+    let conflict = crate::groups::labels_conflict(&a.class, &b.class);
     let mut m = format!(
         "<span class=\"kind {0}\">{0}</span><dl><dt>distance</dt><dd>{1}</dd>\
          <dt>transform</dt><dd>{2}</dd><dt>crop</dt><dd>{3}</dd></dl>",

@@ -23,12 +23,15 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
     let _ = writeln!(s, "ROOT    {}", o.root.display());
     let _ = writeln!(
         s,
-        "layout  {} ({} split{}, {} class{})",
+        "layout  {} ({} split{}, {})",
         o.layout.kind,
         o.layout.splits.len(),
         if o.layout.splits.len() == 1 { "" } else { "s" },
-        classes.len(),
-        if classes.len() == 1 { "" } else { "es" }
+        match classes.len() {
+            0 if !o.layout.kind.has_classes() => "no class folders".to_string(),
+            1 => "1 class".to_string(),
+            n => format!("{n} classes"),
+        }
     );
     let mut table: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &o.records {
@@ -40,6 +43,11 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
         let _ = writeln!(s, "\n  {:<14} {:<24} {:>7}", "split", "class", "images");
         for ((split, class), n) in &table {
             let split = if split.is_empty() { "-" } else { split };
+            let class = if class.is_empty() {
+                "(no class)"
+            } else {
+                class
+            };
             let _ = writeln!(s, "  {split:<14} {class:<24} {n:>7}");
         }
         s.push('\n');
@@ -106,6 +114,25 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
         let _ = writeln!(
             s,
             "note    {keras_skips} files are skipped or rejected by Keras' directory loaders (bmp, gif, jpeg, png only)"
+        );
+    }
+    let unlabeled = o.layout.unlabeled();
+    if unlabeled > 0 {
+        let _ = writeln!(
+            s,
+            "note    {unlabeled} images have no class ({}): leaks and duplicates are checked; class balance and a stratified split need classes (class folders, or --labels FILE with `file,label` rows)",
+            if o.layout.kind.has_classes() {
+                "no row in --labels, or a split folder without class folders"
+            } else {
+                "no class folders"
+            }
+        );
+    }
+    if o.records.iter().all(|r| !r.is_ok()) {
+        let _ = writeln!(
+            s,
+            "warning no usable image: {} indexed, none decodes (check ROOT and the skipped counts above)",
+            o.records.len()
         );
     }
     s.push('\n');

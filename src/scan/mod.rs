@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod format;
 pub mod hash;
+pub mod jpeg_header;
 pub mod reduce;
 
 use std::collections::BTreeMap;
@@ -168,6 +169,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut records = reused_records;
     records.extend(fresh);
     records.sort_by(|a, b| a.path.cmp(&b.path));
+    records.iter_mut().for_each(path_flags);
     index::write_atomic(&index_path, &records).map_err(ScanError::Index)?;
     Ok(ScanOutcome {
         root,
@@ -179,6 +181,15 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index_note,
         elapsed: start.elapsed(),
     })
+}
+
+/// Flags that follow from the path, class and content rather than from decoding: set on
+/// fresh and reused records alike, so an index from an older version gets them too.
+fn path_flags(r: &mut Record) {
+    crate::names::apply(&r.path, &mut r.flags);
+    r.flags.set(Flag::Unlabeled, r.class.is_empty());
+    r.flags
+        .set(Flag::KerasSkips, !crate::loader::Loader::Keras.loads(r));
 }
 
 /// Would `path` (which may not exist yet) land inside `root` (canonical)? Checked on the
@@ -238,10 +249,13 @@ fn blank_record(c: &Candidate) -> Record {
 /// Reads, checks, decodes and hashes one file. Never panics and never fails: every problem
 /// becomes a status and a message in the record.
 pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
+    let mut rec = read_file(c, max_pixels);
+    path_flags(&mut rec);
+    rec
+}
+
+fn read_file(c: &Candidate, max_pixels: u64) -> Record {
     let mut rec = blank_record(c);
-    if !format::keras_takes_extension(&c.rel) {
-        rec.flags.insert(Flag::KerasSkips);
-    }
     if c.size > MAX_FILE_BYTES {
         rec.status = Status::TooLarge;
         rec.message = format!(
@@ -291,7 +305,6 @@ pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
 fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     let ext_format = layout::extension(&rec.path).and_then(|e| Format::from_extension(&e));
     let Some(fmt) = format::sniff(bytes) else {
-        rec.flags.insert(Flag::KerasSkips);
         (rec.status, rec.message) = match ext_format {
             Some(f) => (
                 Status::Corrupt,
@@ -307,9 +320,6 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     rec.format = fmt.as_str().into();
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
-    }
-    if !fmt.keras_decodes() {
-        rec.flags.insert(Flag::KerasSkips);
     }
     if format::is_animated(fmt, bytes) {
         rec.flags.insert(Flag::Animated);
