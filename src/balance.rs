@@ -167,9 +167,12 @@ pub fn exclusion(r: &Record) -> Option<String> {
     }
 }
 
-/// Class weights for `counts` (in index order) by `method`.
+/// Class weights for `counts` (in index order) by `method`, over the classes present: an
+/// empty class gets weight 0 and does not count as a class, so the others match
+/// scikit-learn's `compute_class_weight("balanced", classes=<present>, y=...)` exactly and the
+/// loss scale does not shrink with every empty class folder.
 pub fn weights(counts: &[usize], method: Method, beta: f64) -> Vec<f64> {
-    let k = counts.len() as f64;
+    let k = counts.iter().filter(|&&n| n > 0).count() as f64;
     let total: usize = counts.iter().sum();
     let normalise_mean = |raw: Vec<f64>| {
         let nonzero: Vec<f64> = raw.iter().copied().filter(|w| *w > 0.0).collect();
@@ -520,6 +523,23 @@ mod tests {
     }
 
     #[test]
+    fn empty_classes_do_not_shrink_the_others() {
+        // Issue 9 item 5: scikit-learn over the present classes gives 1.1 and 0.786, not
+        // 0.733 and 0.524 (divided by 6 classes).
+        let w = weights(&[5, 5, 5, 7, 0, 0], Method::Balanced, 0.999);
+        assert!(close(&w, &[1.1, 1.1, 1.1, 22.0 / 28.0, 0.0, 0.0]), "{w:?}");
+        // The effective-number weights sum to the number of present classes.
+        let e = weights(&[5, 0, 20], Method::Effective, 0.99);
+        assert!(
+            (e.iter().sum::<f64>() - 2.0).abs() < 1e-9 && e[1] == 0.0,
+            "{e:?}"
+        );
+        // Mean-normalised methods average 1 over the present classes.
+        let i = weights(&[2, 0, 4], Method::Inverse, 0.0);
+        assert!(close(&i, &[4.0 / 3.0, 0.0, 2.0 / 3.0]), "{i:?}");
+    }
+
+    #[test]
     fn chi_square_p_values() {
         // Identical proportions: chi2 0, p 1.
         let (c, df, p) = chi_square(&[10, 20], &[5, 10]);
@@ -616,7 +636,8 @@ mod tests {
         assert_eq!(r.weights.class_names, vec!["a", "c", "d"]);
         assert_eq!(r.class_names, vec!["a", "b", "c", "d"]);
         let w: Vec<f64> = r.weights.class_weight.0.iter().map(|(_, w)| *w).collect();
-        assert!(close(&w, &[3.0 / 3.0, 3.0 / 6.0, 0.0]), "{w:?}");
+        // Over the 2 present classes (d is empty): 3/(2*1), 3/(2*2), 0.
+        assert!(close(&w, &[1.5, 0.75, 0.0]), "{w:?}");
         let train = r.splits.iter().find(|s| s.split == "train").unwrap();
         assert_eq!(train.missing, vec!["b", "d"]);
     }

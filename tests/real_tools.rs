@@ -1,11 +1,12 @@
-//! cleansplit's loader rules (`src/loader.rs`) against the real loaders: Keras 3 +
+//! cleansplit against the real tools its rules follow: scikit-learn's `compute_class_weight`
+//! for the balanced weights, and the loader rules (`src/loader.rs`) against Keras 3 +
 //! TensorFlow (`image_dataset_from_directory`), Keras' legacy `flow_from_directory` (PIL),
 //! and torchvision's `ImageFolder` (PIL), on generated files of every kind that matters
 //! (misnamed content, CMYK, 16-bit, WebP, TIFF, PNM, truncated).
 //!
 //! Each real loader runs through `scripts/real_loaders.py` with the Python named by
 //! `CLEANSPLIT_KERAS_PYTHON` / `CLEANSPLIT_TORCH_PYTHON` (default `python3`). A loader that is
-//! not importable is reported as `skipped: ...` on the test's stderr (written past the
+//! not importable (scikit-learn: `CLEANSPLIT_SKLEARN_PYTHON`) is reported as `skipped: ...` on the test's stderr (written past the
 //! harness's capture, so it shows in `cargo test` output); CI need not install TensorFlow.
 
 mod common;
@@ -213,4 +214,81 @@ fn loader_rules_match_the_real_loaders() {
         "cleansplit's loader rules disagree with the real loaders:\n{}",
         mismatches.join("\n")
     );
+}
+
+#[test]
+fn balanced_weights_match_scikit_learn_with_empty_classes() {
+    let sets: Vec<Vec<usize>> = vec![
+        vec![5, 5, 5, 7, 0, 0],
+        vec![1, 0, 3],
+        vec![100, 1, 0, 0, 50],
+        vec![2, 4],
+        vec![3],
+        vec![0, 9, 0, 1],
+    ];
+    let python = std::env::var("CLEANSPLIT_SKLEARN_PYTHON").unwrap_or_else(|_| "python3".into());
+    let code = r#"
+import json, sys
+try:
+    import numpy as np
+    import sklearn
+    from sklearn.utils.class_weight import compute_class_weight
+except Exception as e:
+    print(f"skipped: scikit-learn is not importable ({type(e).__name__}: {e})", file=sys.stderr)
+    sys.exit(3)
+out = []
+for counts in json.loads(sys.argv[1]):
+    y = np.repeat(np.arange(len(counts)), counts)
+    classes = np.unique(y)
+    w = compute_class_weight("balanced", classes=classes, y=y)
+    full = [0.0] * len(counts)
+    for c, wc in zip(classes, w):
+        full[int(c)] = float(wc)
+    out.append(full)
+print(json.dumps({"version": sklearn.__version__, "weights": out}))
+"#;
+    let out = match Command::new(&python)
+        .args(["-c", code, &serde_json::to_string(&sets).unwrap()])
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            say(&format!("skipped: scikit-learn comparison ({python}: {e})"));
+            return;
+        }
+    };
+    if out.status.code() == Some(3) {
+        say(&format!(
+            "{} -- set CLEANSPLIT_SKLEARN_PYTHON",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (counts, theirs) in sets.iter().zip(v["weights"].as_array().unwrap()) {
+        let ours =
+            cleansplit::balance::weights(counts, cleansplit::balance::Method::Balanced, 0.999);
+        let theirs: Vec<f64> = theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!(
+                (a - b).abs() < 1e-12,
+                "counts {counts:?}: cleansplit {ours:?}, scikit-learn {theirs:?}"
+            );
+        }
+    }
+    say(&format!(
+        "scikit-learn {}: compute_class_weight('balanced') equals cleansplit on {} count vectors with empty classes",
+        v["version"],
+        sets.len()
+    ));
 }
