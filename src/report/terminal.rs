@@ -223,7 +223,7 @@ pub fn leak_summary(
                 let _ = writeln!(
                     out,
                     "      {:<20} {} of {} ({})",
-                    c.class,
+                    if c.class.is_empty() { "(no class)" } else { &c.class },
                     c.leaked,
                     c.images,
                     pct(c.share)
