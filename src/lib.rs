@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod balance;
 pub mod calibrate;
+pub mod coverage;
 pub mod groups;
 pub mod index;
 pub mod layout;
