@@ -163,6 +163,16 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
     s
 }
 
+/// The name an option value has on the command line and in JSON (`flip`, `balanced`), never
+/// its Rust Debug name.
+pub fn name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 fn pct(share: f64) -> String {
     format!("{:.1}%", 100.0 * share)
 }
@@ -178,8 +188,8 @@ pub fn leak_summary(
     let _ = writeln!(out, "radius  {}", s.radius_reason);
     let _ = writeln!(
         out,
-        "search  pHash, geometric {:?}, centre crops {}; {} of {} images hashed{}",
-        s.geometric,
+        "search  pHash, geometric {}, centre crops {}; {} of {} images hashed{}",
+        name(&s.geometric),
         if s.crop { "on" } else { "off" },
         s.hashed,
         s.images,
@@ -384,8 +394,8 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
     let w = &b.weights;
     let _ = writeln!(
         out,
-        "class weights ({:?}{}) for {}:",
-        w.method,
+        "class weights ({}{}) for {}:",
+        name(&w.method),
         if w.dedup { ", deduplicated" } else { "" },
         if w.split.is_empty() {
             "all images"

@@ -216,10 +216,16 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
         Some(len),
         indicatif::ProgressDrawTarget::stderr(),
     );
+    // `{per_sec}` prints 4 decimals ("774.5984/s"): a rounded rate of our own instead.
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "scanning {bar:40} {pos}/{len} images, {per_sec}, eta {eta}",
+        "scanning {bar:40} {pos}/{len} images, {rate}, eta {eta}",
     ) {
-        bar.set_style(style);
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} images/s", state.per_sec());
+            },
+        ));
     }
     bar
 }
