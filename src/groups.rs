@@ -81,15 +81,18 @@ pub fn labels_conflict(a: &str, b: &str) -> bool {
     !a.is_empty() && !b.is_empty() && a != b
 }
 
-/// The member a clean dataset keeps: highest pixel count, then lossless over lossy format,
-/// then the larger file, then the first path. Deterministic for the same records.
+/// The member a clean dataset keeps: one the default loader reads (`keras_ok`; a TIFF named
+/// `.png` must not win over the JPEG of the same photo), then highest pixel count, then
+/// lossless over lossy format, then the larger file, then the first path. Deterministic for
+/// the same records. `split` passes only members its `--loader` reads.
 pub fn representative(members: &[usize], records: &[Record]) -> usize {
     *members
         .iter()
         .min_by(|&&a, &&b| {
             let (ra, rb) = (&records[a], &records[b]);
-            rb.pixels()
-                .cmp(&ra.pixels())
+            rb.keras_ok()
+                .cmp(&ra.keras_ok())
+                .then(rb.pixels().cmp(&ra.pixels()))
                 .then(rb.lossless_format().cmp(&ra.lossless_format()))
                 .then(rb.size.cmp(&ra.size))
                 .then(ra.path.cmp(&rb.path))

@@ -31,7 +31,8 @@ use crate::index::Record;
 use crate::scan::format::Format;
 
 /// A training loader whose view of the dataset the counts follow (`--loader`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Loader {
     /// Keras 3 `image_dataset_from_directory` + TensorFlow 2.21 `decode_image`.
     #[default]

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::balance;
 use crate::groups::{Group, UnionFind};
 use crate::index::{Record, path_field};
+use crate::loader::Loader;
 
 /// What to do with the extra copies in a duplicate group (`--dedup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -86,6 +87,20 @@ pub struct SplitOptions {
     pub group_by: Option<Regex>,
     pub dedup: Dedup,
     pub conflicts: Conflicts,
+    /// The loader whose view decides what is placed (`--loader`): a file it cannot read is
+    /// never placed and never a group's representative.
+    pub loader: Loader,
+    /// Place images without a class in their own folder, [`UNLABELED_DIR`]
+    /// (`--keep-unlabeled`), instead of dropping them as `unlabeled`.
+    pub keep_unlabeled: bool,
+}
+
+/// The folder `--keep-unlabeled` places images without a class in (beside the splits).
+pub const UNLABELED_DIR: &str = "unlabeled";
+
+/// The folder name of split index `s`: one of `names`, or [`UNLABELED_DIR`] past them.
+pub fn split_name(names: &[String], s: usize) -> &str {
+    names.get(s).map_or(UNLABELED_DIR, String::as_str)
 }
 
 /// Where one source file goes, or why it does not.
@@ -112,12 +127,17 @@ impl Placement {
         }
     }
 
-    /// The kind of reason, for counting: `duplicate`, `label conflict`, or `status <status>`.
+    /// The kind of reason, for counting: `duplicate`, `label conflict`, `unlabeled`,
+    /// `not listed by <loader>`, `<loader> fails on it`, or `status <status>`.
     pub fn reason_kind(&self) -> &str {
         if self.reason.starts_with("duplicate of") {
             "duplicate"
         } else if self.reason.starts_with("label conflict") {
             "label conflict"
+        } else if self.reason.starts_with("unlabeled") {
+            "unlabeled"
+        } else if self.reason.starts_with("not listed by") {
+            self.reason.split(" (").next().unwrap_or("")
         } else {
             self.reason.split(':').next().unwrap_or("")
         }
@@ -170,6 +190,12 @@ pub struct SplitReport {
     pub largest_unit: usize,
     pub splits: Vec<SplitTargets>,
     pub merged_splits: Vec<String>,
+    /// The loader whose view decided what was placed.
+    pub loader: Loader,
+    /// No source had a class: a plain (unstratified) split, no class folders.
+    pub classless: bool,
+    /// Images without a class placed in [`UNLABELED_DIR`] (`--keep-unlabeled`).
+    pub unlabeled_kept: usize,
 }
 
 impl SplitReport {
@@ -221,6 +247,13 @@ impl SplitReport {
                 .unwrap_or(0),
             splits: achieved(plan, records, &opts.names),
             merged_splits: merged_splits.to_vec(),
+            loader: opts.loader,
+            classless: !records.is_empty() && records.iter().all(|r| r.class.is_empty()),
+            unlabeled_kept: plan
+                .placements
+                .iter()
+                .filter(|p| p.split == Some(opts.names.len()))
+                .count(),
         }
     }
 }
@@ -303,10 +336,21 @@ pub struct Plan {
 /// `--conflicts error`.
 pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Result<Plan> {
     let n = records.len();
+    // Without any class, the split is plain (one stratum) and nothing is "unlabeled".
+    let classless = records.iter().all(|r| r.class.is_empty());
     let mut reason: Vec<String> = vec![String::new(); n];
+    let mut unlabeled_kept = vec![false; n];
     for (i, r) in records.iter().enumerate() {
         if !r.is_ok() {
             reason[i] = format!("status {}: {}", r.status, r.message);
+        } else if let Some(why) = opts.loader.exclusion(r) {
+            reason[i] = why;
+        } else if r.class.is_empty() && !classless {
+            if opts.keep_unlabeled {
+                unlabeled_kept[i] = true;
+            } else {
+                reason[i] = "unlabeled".into();
+            }
         }
     }
     // Duplicates and label conflicts.
@@ -361,6 +405,27 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
                 }
             }
         }
+        // A labelled copy is kept over an unlabeled one; an unlabeled copy of a labelled image
+        // never goes to the unlabeled folder (it would leak into the training split).
+        let labelled: Vec<usize> = keep
+            .iter()
+            .copied()
+            .filter(|&m| !unlabeled_kept[m])
+            .collect();
+        if !labelled.is_empty() && labelled.len() < keep.len() {
+            for &m in &keep {
+                if unlabeled_kept[m] {
+                    unlabeled_kept[m] = false;
+                    reason[m] = format!(
+                        "unlabeled copy of {}",
+                        records[crate::groups::representative(&labelled, records)]
+                            .path
+                            .display()
+                    );
+                }
+            }
+            keep = labelled;
+        }
         if opts.dedup == Dedup::KeepOne && keep.len() > 1 {
             let rep = crate::groups::representative(&keep, records);
             for &m in &keep {
@@ -405,8 +470,9 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let class_names: Vec<String> = records
         .iter()
         .zip(&reason)
-        .filter(|(_, why)| why.is_empty())
-        .map(|(r, _)| r.class.clone())
+        .zip(&unlabeled_kept)
+        .filter(|((_, why), kept)| why.is_empty() && !**kept)
+        .map(|((r, _), _)| r.class.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -433,7 +499,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         let members: Vec<usize> = set
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_empty())
+            .filter(|&m| reason[m].is_empty() && !unlabeled_kept[m])
             .collect();
         let mut counts = BTreeMap::new();
         for &m in &members {
@@ -459,7 +525,11 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let placements = (0..n)
         .map(|i| Placement {
             record: i,
-            split: reason[i].is_empty().then(|| assignment[unit_of[i]]),
+            split: if unlabeled_kept[i] {
+                Some(opts.names.len())
+            } else {
+                reason[i].is_empty().then(|| assignment[unit_of[i]])
+            },
             unit: unit_of[i],
             grouped: grouped[i],
             reason: reason[i].clone(),
@@ -497,7 +567,7 @@ pub fn achieved(plan: &Plan, records: &[Record], names: &[String]) -> Vec<SplitT
         .map(|(i, c)| (c.as_str(), i))
         .collect();
     for p in &plan.placements {
-        if let Some(s) = p.split {
+        if let Some(s) = p.split.filter(|&s| s < names.len()) {
             have[s][idx[records[p.record].class.as_str()]] += 1;
         }
     }
@@ -548,7 +618,7 @@ pub fn destinations(plan: &Plan, records: &[Record], names: &[String]) -> Vec<Op
     order.sort_by(|a, b| records[a.record].path.cmp(&records[b.record].path));
     for p in order {
         let r = &records[p.record];
-        let dir = PathBuf::from(&names[p.split.unwrap_or(0)]).join(&r.class);
+        let dir = PathBuf::from(split_name(names, p.split.unwrap_or(0))).join(&r.class);
         let file = r
             .path
             .file_name()
@@ -608,7 +678,7 @@ pub fn write_manifest<W: std::io::Write>(
                 .map(path_field)
                 .unwrap_or_default(),
         );
-        row.push_field(p.split.map(|s| names[s].as_str()).unwrap_or("").as_bytes());
+        row.push_field(p.split.map(|s| split_name(names, s)).unwrap_or("").as_bytes());
         row.push_field(r.class.as_bytes());
         row.push_field(p.group_field().as_bytes());
         row.push_field(if p.split.is_some() {
@@ -846,6 +916,8 @@ mod tests {
             group_by: None,
             dedup: Dedup::KeepOne,
             conflicts: Conflicts::Drop,
+            loader: Loader::Keras,
+            keep_unlabeled: false,
         }
     }
 
@@ -924,6 +996,60 @@ mod tests {
                 assert!((c.achieved as f64 - c.target).abs() <= 1.0, "{c:?}");
             }
         }
+    }
+
+    #[test]
+    fn loader_decides_what_is_placed_and_kept() {
+        // One photo twice: a lossless TIFF named .png (Keras fails on it) and a JPEG; the
+        // TIFF would be the representative by the lossless rule.
+        let mut tiff = rec("s/a/photo.png", "s", "a");
+        tiff.format = "tiff".into();
+        let jpeg = rec("s/a/photo.jpg", "s", "a");
+        let mut webp = rec("s/a/x.webp", "s", "a");
+        webp.format = "webp".into();
+        let records = vec![tiff, jpeg, webp, rec("s/a/y.jpg", "s", "a")];
+        let groups = crate::groups::build(&records, [(0, 1)]);
+        let o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+        let p = plan(&records, &groups, &o).unwrap();
+        assert!(p.placements[0].split.is_none());
+        assert!(p.placements[0].reason.starts_with("keras fails on it"));
+        assert!(p.placements[1].split.is_some(), "{:?}", p.placements[1]);
+        assert_eq!(p.placements[2].reason, "not listed by keras (extension .webp)");
+        assert_eq!(p.placements[2].reason_kind(), "not listed by keras");
+        // torch lists .webp.
+        let p = plan(&records, &groups, &SplitOptions { loader: Loader::Torch, ..o }).unwrap();
+        assert!(p.placements[2].split.is_some());
+    }
+
+    #[test]
+    fn unlabeled_are_dropped_or_kept_apart_and_classless_is_plain() {
+        let mut records: Vec<Record> = (0..6)
+            .map(|i| rec(&format!("s/a/{i}.jpg"), "s", if i < 4 { "a" } else { "" }))
+            .collect();
+        records.push(rec("t/copy.jpg", "t", ""));
+        // The unlabeled copy of a labelled image, larger (it would be the representative).
+        records[6].width = 50;
+        let groups = crate::groups::build(&records, [(0, 6)]);
+        let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+        let p = plan(&records, &groups, &o).unwrap();
+        assert_eq!(p.placements[4].reason, "unlabeled");
+        assert_eq!(p.placements[4].reason_kind(), "unlabeled");
+        assert!(p.placements[0].split.is_some(), "the labelled copy is kept");
+        assert!(p.placements[6].split.is_none());
+        assert_eq!(p.class_names, vec!["a"]);
+        o.keep_unlabeled = true;
+        let p = plan(&records, &groups, &o).unwrap();
+        assert_eq!(p.placements[4].split, Some(2));
+        assert_eq!(split_name(&o.names, 2), UNLABELED_DIR);
+        assert!(p.placements[6].reason.starts_with("unlabeled copy of s/a/0.jpg"));
+        let d = destinations(&p, &records, &o.names);
+        assert_eq!(d[4].as_deref(), Some(Path::new("unlabeled/4.jpg")));
+        // No class at all: a plain split, nothing dropped as unlabeled, no class folder.
+        let none: Vec<Record> = (0..6).map(|i| rec(&format!("{i}.jpg"), "", "")).collect();
+        let p = plan(&none, &[], &opts(Sizes::Ratio(vec![0.5, 0.5]))).unwrap();
+        assert!(p.placements.iter().all(|x| x.split.is_some() && x.split < Some(2)));
+        let d = destinations(&p, &none, &o.names);
+        assert!(d.iter().all(|x| x.as_ref().unwrap().components().count() == 2), "{d:?}");
     }
 
     #[test]

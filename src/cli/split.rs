@@ -110,6 +110,8 @@ impl Args {
             group_by,
             dedup: self.dedup,
             conflicts: self.conflicts,
+            loader: cleansplit::loader::Loader::Keras,
+            keep_unlabeled: false,
         })
     }
 }
