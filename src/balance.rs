@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use anyhow::{Result, bail};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::index::{Flag, Record};
+use crate::index::Record;
+use crate::loader::Loader;
 use crate::layout::{Role, split_role};
 
 /// How class weights are computed (`--method`).
@@ -41,6 +42,8 @@ pub struct BalanceOptions {
     /// Class folders per split, empty ones included (`Layout::class_dirs`). Keras indexes the
     /// classes of the folder it loads, so the weights follow the training split's folders.
     pub class_dirs: BTreeMap<String, BTreeSet<String>>,
+    /// The loader whose view decides what counts (`--loader`).
+    pub loader: Loader,
 }
 
 impl Default for BalanceOptions {
@@ -52,6 +55,7 @@ impl Default for BalanceOptions {
             min_count: 10,
             class_order: None,
             class_dirs: BTreeMap::new(),
+            loader: Loader::Keras,
         }
     }
 }
@@ -147,21 +151,22 @@ pub struct BalanceReport {
     pub min_count: usize,
     pub weights: ClassWeights,
     pub dedup: bool,
+    /// Classes of the weighted list without a usable image there (weight 0: Keras still
+    /// indexes an empty class folder).
+    pub zero_weight: Vec<String>,
+    /// The loader whose view the counts follow.
+    pub loader: Loader,
 }
 
-/// Why a record does not count, or `None` when a training loader would use it.
-pub fn exclusion(r: &Record) -> Option<String> {
+/// Why a record does not count, or `None` when `loader` uses it and it has a class.
+pub fn exclusion(r: &Record, loader: Loader) -> Option<String> {
     if !r.is_ok() {
         Some(format!("status {}", r.status))
-    } else if r.flags.contains(Flag::KerasSkips) {
-        Some(format!(
-            "{} skipped by Keras' loaders",
-            if r.format.is_empty() {
-                "format"
-            } else {
-                &r.format
-            }
-        ))
+    } else if let Some(why) = loader.exclusion(r) {
+        // Counted by kind: `not listed by keras (extension .webp)` stays per extension.
+        Some(why.split(": ").next().unwrap_or_default().to_string())
+    } else if r.class.is_empty() {
+        Some("unlabeled".into())
     } else {
         None
     }
@@ -348,10 +353,12 @@ pub fn analyze(
         .collect();
     let mut splits: BTreeSet<&str> = BTreeSet::new();
     for (i, r) in records.iter().enumerate() {
-        all_classes.insert(&r.class);
+        if !r.class.is_empty() {
+            all_classes.insert(&r.class);
+        }
         splits.insert(&r.split);
         counts.entry(&r.split).or_default();
-        if let Some(why) = exclusion(r) {
+        if let Some(why) = exclusion(r, opts.loader) {
             *excluded.entry(why).or_default() += 1;
             continue;
         }
@@ -469,6 +476,13 @@ pub fn analyze(
         train,
         groups.is_some(),
     );
+    let zero_weight = weights
+        .counts
+        .0
+        .iter()
+        .filter(|(_, n)| *n == 0)
+        .map(|(c, _)| c.clone())
+        .collect();
     Ok(BalanceReport {
         class_names,
         splits: out_splits,
@@ -476,6 +490,8 @@ pub fn analyze(
         min_count: opts.min_count,
         weights,
         dedup: groups.is_some(),
+        zero_weight,
+        loader: opts.loader,
     })
 }
 
@@ -564,7 +580,6 @@ mod tests {
         corrupt.status = Status::Corrupt;
         records.push(corrupt);
         let mut webp = rec("train/a/x.webp", "train", "a");
-        webp.flags.insert(Flag::KerasSkips);
         webp.format = "webp".into();
         records.push(webp);
         let r = analyze(&records, None, &BalanceOptions::default()).unwrap();

@@ -57,6 +57,7 @@ impl BalanceArgs {
             min_count: self.min_count,
             class_order,
             class_dirs: Default::default(),
+            loader: Default::default(),
         })
     }
 

@@ -411,6 +411,17 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
     for (i, ((class, n), (_, wt))) in w.counts.0.iter().zip(&w.class_weight.0).enumerate() {
         let _ = writeln!(out, "  {i:>5}  {class:<24} {n:>7} {wt:>9.4}");
     }
+    if !b.zero_weight.is_empty() {
+        let _ = writeln!(
+            out,
+            "warning: no usable image of {} in {}: weight 0 (the loader still gives {} a class index); the other weights are over the {} classes present",
+            b.zero_weight.join(", "),
+            if w.split.is_empty() { "the dataset" } else { &w.split },
+            if b.zero_weight.len() == 1 { "it" } else { "them" },
+            w.counts.0.len() - b.zero_weight.len()
+        );
+    }
+    let _ = writeln!(out, "counted as the {} loader reads the files (--loader)", b.loader);
     out
 }
 
