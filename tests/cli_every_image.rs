@@ -201,7 +201,9 @@ fn split_never_keeps_what_the_loader_cannot_read_and_weights_match_balance() {
     assert!(wn.keras_ok() && !wn.flags.to_string().contains("keras_skips"));
     // split's class_weights.json equals what balance says of OUT.
     let w = tmp.path().join("w.json");
-    let b = run(tmp.path(), &["balance", out.to_str().unwrap(), "--out", w.to_str().unwrap(), "--index", tmp.path().join("out-index.csv").to_str().unwrap()]);
+    let work = tmp.path().join("out-work");
+    fs::create_dir_all(&work).unwrap();
+    let b = run(&work, &["balance", out.to_str().unwrap(), "--out", w.to_str().unwrap()]);
     assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
     let (ours, theirs) = (json(&out.join("class_weights.json")), json(&w));
     assert_eq!(ours["counts"], theirs["counts"]);
