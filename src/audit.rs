@@ -32,10 +32,30 @@ pub struct Finding {
 use std::collections::BTreeMap;
 
 use crate::balance::BalanceReport;
+use crate::coverage::Coverage;
 use crate::index::{Flag, Record, Status};
 use crate::layout::{Role, SkipReason, split_role};
 use crate::leaks::{LeakSummary, Leaks};
+use crate::loader::{Loader, Verdict};
 use crate::scan::ScanOutcome;
+
+/// `audit.json`: the verdict with the figures behind it (a file-format contract).
+#[derive(Debug, Serialize)]
+pub struct AuditReport<'a> {
+    pub root: String,
+    pub findings: &'a [Finding],
+    pub kinds: Kinds,
+    pub images: usize,
+    pub skipped: usize,
+    pub leaks: &'a LeakSummary,
+    pub balance: Option<&'a BalanceReport>,
+    /// The first `--max-items` skipped entries by path and reason (`skipped` counts all).
+    pub skipped_entries: Vec<crate::layout::SkippedEntry>,
+    /// The loader whose view the findings follow.
+    pub loader: Loader,
+    /// Images with and without a class, and how many the loader reads.
+    pub coverage: Coverage,
+}
 
 /// Which kinds of findings exist (what `--fail-on` tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -47,20 +67,28 @@ pub struct Kinds {
 }
 
 impl Kinds {
-    /// The kinds of findings in scanned records and their leak summary.
+    /// The kinds of findings in scanned records and their leak summary, as the default
+    /// `keras` loader sees the files.
     pub fn of(records: &[Record], leaks: &LeakSummary) -> Kinds {
+        Kinds::of_loader(records, leaks, Loader::Keras)
+    }
+
+    /// The same, as `loader` sees the files. No usable image at all is a problem (an empty
+    /// or wrong ROOT must fail a CI gate).
+    pub fn of_loader(records: &[Record], leaks: &LeakSummary, loader: Loader) -> Kinds {
         Kinds {
             leak: leaks.cross_split_groups > 0,
             conflict: leaks.label_conflict_groups > 0,
             duplicate: leaks.within_split_groups > 0,
-            problem: records.iter().any(is_problem_file),
+            problem: !records.iter().any(|r| loader.loads(r))
+                || records.iter().any(|r| is_problem_file(r, loader)),
         }
     }
 }
 
-/// Problem files: not decodable, or not loadable by Keras' directory loaders.
-pub fn is_problem_file(r: &Record) -> bool {
-    r.status != Status::Ok || r.flags.contains(Flag::KerasSkips)
+/// Problem files: not decodable, or not loaded by the chosen loader.
+pub fn is_problem_file(r: &Record, loader: Loader) -> bool {
+    r.status != Status::Ok || !loader.loads(r)
 }
 
 fn pct(n: usize, of: usize) -> String {
@@ -98,7 +126,9 @@ pub fn verdict(
     let records = &scan.records;
     let s = &leaks.summary;
     let mut out = Vec::new();
-    let kinds = Kinds::of(records, s);
+    let loader = scan.loader;
+    let kinds = Kinds::of_loader(records, s, loader);
+    let coverage = Coverage::of(records, loader);
 
     // Leakage across splits, phrased for the held-out splits against train.
     if s.splits.len() > 1 {
@@ -186,17 +216,28 @@ pub fn verdict(
     for r in records.iter().filter(|r| r.status != Status::Ok) {
         *by_status.entry(r.status.as_str()).or_default() += 1;
     }
-    let keras_skips = records
-        .iter()
-        .filter(|r| r.is_ok() && r.flags.contains(Flag::KerasSkips))
-        .count();
+    let (mut ignored, mut fails) = (0usize, 0usize);
+    for r in records.iter().filter(|r| r.is_ok()) {
+        match loader.verdict(r) {
+            Verdict::Loads => {}
+            Verdict::Ignored => ignored += 1,
+            Verdict::Fails(_) => fails += 1,
+        }
+    }
     let ext_mismatch = records
         .iter()
         .filter(|r| r.flags.contains(Flag::ExtMismatch))
         .count();
     let mut parts: Vec<String> = by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    if keras_skips > 0 {
-        parts.push(format!("{keras_skips} in a format Keras' loaders skip"));
+    if ignored > 0 {
+        parts.push(format!(
+            "{ignored} the {loader} loader does not list (extension)"
+        ));
+    }
+    if fails > 0 {
+        parts.push(format!(
+            "{fails} the {loader} loader lists but cannot decode"
+        ));
     }
     if ext_mismatch > 0 {
         parts.push(format!(
@@ -204,7 +245,7 @@ pub fn verdict(
         ));
     }
     out.push(if parts.is_empty() {
-        finding(Severity::Ok, "problem files", "every file decodes and Keras can load it".into(), "", String::new())
+        finding(Severity::Ok, "problem files", format!("every file decodes and the {loader} loader reads it"), "", String::new())
     } else {
         finding(
             if kinds.problem { Severity::Problem } else { Severity::Warning },
@@ -225,6 +266,13 @@ pub fn verdict(
         (Flag::Tiny, "under 32 px", false),
         (Flag::NearConstant, "near-constant (blank)", false),
         (Flag::Animated, "animated", false),
+        (
+            Flag::ControlChar,
+            "with a control character in the name",
+            false,
+        ),
+        (Flag::LeadingDash, "with a name starting with '-'", false),
+        (Flag::WindowsName, "with a name Windows cannot hold", false),
     ] {
         let with: Vec<&&Record> = ok.iter().filter(|r| r.flags.contains(flag)).collect();
         let n = with.len();
@@ -255,10 +303,7 @@ pub fn verdict(
         .filter(|k| {
             matches!(
                 k.reason,
-                SkipReason::LooseFile
-                    | SkipReason::Unlabeled
-                    | SkipReason::WalkError
-                    | SkipReason::NotASplit
+                SkipReason::LooseFile | SkipReason::WalkError | SkipReason::NotASplit
             )
         })
         .count();
@@ -266,9 +311,9 @@ pub fn verdict(
         out.push(finding(
             Severity::Warning,
             "layout",
-            format!("{lost} files or folders sit outside the class folders (loose, unlabeled or unreadable)"),
+            format!("{lost} files or folders sit outside the class folders (loose or unreadable)"),
             "loaders ignore them, so they are not part of training or validation",
-            format!("cleansplit scan {root} lists them"),
+            format!("audit.json, report.html and `cleansplit scan {root} --format json` list them by path and reason"),
         ));
     }
     // Balance and drift.
@@ -315,6 +360,55 @@ pub fn verdict(
                 format!("{split_cmd} (stratified by class)"),
             ));
         }
+    }
+    // Images without a class: what can and cannot be done, and how to give them one.
+    // Without any class the verdict leads with it.
+    if let Some(note) = coverage.unlabeled_note() {
+        let f = finding(
+            Severity::Warning,
+            if coverage.classless() {
+                "no classes"
+            } else {
+                "unlabeled"
+            },
+            note,
+            "leaks and duplicates are checked for every image; class counts, weights and a stratified split use labelled images only",
+            format!(
+                "{split_cmd} (unlabeled images: --keep-unlabeled; no classes at all: a plain group-aware split)"
+            ),
+        );
+        if coverage.classless() {
+            out.insert(0, f);
+        } else {
+            out.push(f);
+        }
+    }
+    // No image at all, or none the loader reads: most likely a wrong path or a format the
+    // loader skips, which a CI gate must not pass.
+    if records.is_empty() {
+        out.insert(
+            0,
+            finding(
+                Severity::Problem,
+                "no images",
+                format!("no image files under {root}"),
+                "there is nothing to train on: ROOT is empty or is not the dataset folder",
+                "check the path: ROOT should hold split or class folders of images".into(),
+            ),
+        );
+    } else if let Some(why) = coverage.no_usable(loader) {
+        out.insert(
+            0,
+            finding(
+                Severity::Problem,
+                "no usable images",
+                why,
+                "there is nothing to train on: every file is broken or one the loader skips",
+                format!(
+                    "convert the files to a format the {loader} loader reads, or choose --loader"
+                ),
+            ),
+        );
     }
     (out, kinds)
 }

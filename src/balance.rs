@@ -8,11 +8,11 @@ use anyhow::{Result, bail};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::index::Record;
-use crate::loader::Loader;
 use crate::layout::{Role, split_role};
+use crate::loader::Loader;
 
 /// How class weights are computed (`--method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// n_samples / (n_classes * n_c): scikit-learn's `compute_class_weight("balanced")`.
@@ -57,6 +57,27 @@ impl Default for BalanceOptions {
             class_dirs: BTreeMap::new(),
             loader: Loader::Keras,
         }
+    }
+}
+
+impl BalanceOptions {
+    /// Refuses options that would run but give meaningless weights.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.beta > 0.0 && self.beta < 1.0) {
+            bail!(
+                "--beta must be between 0 and 1 (exclusive), not {}",
+                self.beta
+            );
+        }
+        if let Some(order) = &self.class_order {
+            let mut seen = BTreeSet::new();
+            for name in order {
+                if !seen.insert(name) {
+                    bail!("--class-order names {name:?} twice: class indices would shift");
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -335,6 +356,31 @@ pub fn training_split(splits: &[String], wanted: Option<&str>) -> Result<String>
         })
 }
 
+/// Balance of a scan, with class indices as Keras assigns them: from the training split's
+/// class folders (empty ones included), as the layout found them. The CLI calls this, so a
+/// library caller gets the same indices as `cleansplit balance`.
+pub fn analyze_scan(
+    scan: &crate::scan::ScanOutcome,
+    groups: Option<&[Option<usize>]>,
+    opts: &BalanceOptions,
+) -> Result<BalanceReport> {
+    let coverage = crate::coverage::Coverage::of(&scan.records, scan.loader);
+    if coverage.classless() {
+        bail!(
+            "balance needs classes: none of the {} images has one (layout {}); {}",
+            coverage.images,
+            scan.layout.kind,
+            crate::coverage::HOW_TO_LABEL
+        );
+    }
+    let opts = BalanceOptions {
+        class_dirs: scan.layout.class_dirs.clone(),
+        loader: scan.loader,
+        ..opts.clone()
+    };
+    analyze(&scan.records, groups, &opts)
+}
+
 /// Builds the balance report. `groups` gives each record's duplicate group (from
 /// `groups::membership`) to count each group once per split and class (`--dedup`).
 pub fn analyze(
@@ -580,7 +626,7 @@ mod tests {
         corrupt.status = Status::Corrupt;
         records.push(corrupt);
         let mut webp = rec("train/a/x.webp", "train", "a");
-        webp.format = "webp".into();
+        webp.format = Some(crate::base::format::Format::Webp);
         records.push(webp);
         let r = analyze(&records, None, &BalanceOptions::default()).unwrap();
         assert_eq!(r.class_names, vec!["10", "2", "B", "a"]);

@@ -50,13 +50,23 @@ impl Coverage {
 
     /// The warning every command prints when nothing is usable, or `None`.
     pub fn no_usable_warning(&self, loader: Loader) -> Option<String> {
+        self.no_usable(loader).map(|why| {
+            if self.images == 0 {
+                format!("no images: {why}")
+            } else {
+                format!("no usable images: {why}")
+            }
+        })
+    }
+
+    /// Why nothing is usable (without the `no ... images:` lead), or `None`.
+    pub fn no_usable(&self, loader: Loader) -> Option<String> {
         (self.usable == 0).then(|| {
             if self.images == 0 {
-                "no images: ROOT holds no image files (check the path and the skipped counts)"
-                    .to_string()
+                "ROOT holds no image files (check the path and the skipped counts)".to_string()
             } else {
                 format!(
-                    "no usable images: none of the {} indexed files is loaded by the {} loader (see the status and flags counts)",
+                    "none of the {} indexed files is loaded by the {} loader (see the status and flags counts)",
                     self.images,
                     loader.as_str()
                 )
@@ -70,7 +80,7 @@ impl Coverage {
             None
         } else if self.classless() {
             Some(format!(
-                "no classes: none of the {} images has a class, so leaks and duplicates are checked but class balance, class weights and a stratified split are not possible; {HOW_TO_LABEL}",
+                "none of the {} images has a class, so leaks and duplicates are checked but class balance, class weights and a stratified split are not possible; {HOW_TO_LABEL}",
                 self.images
             ))
         } else {
@@ -90,7 +100,7 @@ mod tests {
     #[test]
     fn counts_and_messages() {
         let mut webp = rec("train/a/x.webp", "train", "a");
-        webp.format = "webp".into();
+        webp.format = Some(crate::base::format::Format::Webp);
         let records = vec![
             rec("train/a/1.jpg", "train", "a"),
             rec("test/2.jpg", "test", ""),
@@ -98,7 +108,13 @@ mod tests {
         ];
         let c = Coverage::of(&records, Loader::Keras);
         assert_eq!(
-            (c.images, c.labelled, c.unlabeled, c.usable, c.usable_labelled),
+            (
+                c.images,
+                c.labelled,
+                c.unlabeled,
+                c.usable,
+                c.usable_labelled
+            ),
             (3, 2, 1, 2, 1)
         );
         assert!(!c.classless());
@@ -116,10 +132,18 @@ mod tests {
         assert!(c.unlabeled_note().unwrap().contains("--labels FILE"));
         let none = Coverage::of(&[], Loader::Keras);
         assert!(!none.classless());
-        assert!(none.no_usable_warning(Loader::Keras).unwrap().starts_with("no images"));
+        assert!(
+            none.no_usable_warning(Loader::Keras)
+                .unwrap()
+                .starts_with("no images")
+        );
         let mut bad = rec("a/1.jpg", "", "a");
         bad.status = crate::index::Status::Corrupt;
         let c = Coverage::of(&[bad], Loader::Keras);
-        assert!(c.no_usable_warning(Loader::Keras).unwrap().contains("none of the 1"));
+        assert!(
+            c.no_usable_warning(Loader::Keras)
+                .unwrap()
+                .contains("none of the 1")
+        );
     }
 }

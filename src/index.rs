@@ -5,13 +5,20 @@
 //! non-UTF-8 file names survive a round trip; commas, quotes and newlines are quoted by `csv`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
+
+use crate::base::format::Format;
+pub use crate::base::paths::path_field;
+use crate::base::paths::path_from_bytes;
+
+/// The index's `format` column: the format's name, `unknown` when the bytes matched none.
+pub fn format_name(f: Option<Format>) -> &'static str {
+    f.map_or("unknown", Format::as_str)
+}
 
 /// The header every index starts with. A file with another header is not reused.
 pub const HEADER: [&str; 19] = [
@@ -36,185 +43,7 @@ pub const HEADER: [&str; 19] = [
     "keras_ok",
 ];
 
-/// Outcome of reading and decoding one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Status {
-    /// Decoded completely; hashes are valid.
-    Ok,
-    /// Zero bytes.
-    Empty,
-    /// The container ends early (missing JPEG EOI, PNG IEND, GIF trailer, short RIFF/BMP).
-    Truncated,
-    /// The decoder rejected the data.
-    Corrupt,
-    /// A format this build cannot decode (or not an image at all despite its name).
-    Unsupported,
-    /// More pixels than `--max-pixels` (a decompression bomb guard), checked before allocating.
-    TooLarge,
-    /// The file could not be read (permissions, I/O error, a directory, a broken link).
-    Unreadable,
-}
-
-impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Ok,
-        Status::Empty,
-        Status::Truncated,
-        Status::Corrupt,
-        Status::Unsupported,
-        Status::TooLarge,
-        Status::Unreadable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Empty => "empty",
-            Status::Truncated => "truncated",
-            Status::Corrupt => "corrupt",
-            Status::Unsupported => "unsupported",
-            Status::TooLarge => "too_large",
-            Status::Unreadable => "unreadable",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown status {s:?}"))
-    }
-}
-
-/// Things a Keras/PyTorch user should know about an image that decoded fine (or not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Flag {
-    /// The extension names another format than the bytes hold.
-    ExtMismatch,
-    /// Keras' directory loaders skip it (extension not bmp/gif/jpeg/jpg/png) or fail on it
-    /// (content not one of those formats).
-    KerasSkips,
-    /// Under 32 px on a side.
-    Tiny,
-    /// Single-channel image.
-    Gray,
-    /// Has an alpha channel.
-    Alpha,
-    /// CMYK/YCCK JPEG.
-    Cmyk,
-    /// 16 bits (or more) per channel.
-    HighBitDepth,
-    /// More than one frame (GIF, APNG, WebP).
-    Animated,
-    /// Nearly uniform: its perceptual hash says nothing about its content.
-    NearConstant,
-    /// No class: no row in the `--labels` CSV, or a layout without class folders.
-    Unlabeled,
-    /// A control character (newline, tab, ...) in the path: breaks shell loops and logs.
-    ControlChar,
-    /// A path component starting with `-`: read as an option by command-line tools.
-    LeadingDash,
-    /// A name Windows cannot hold (`<>:"\|?*`, a trailing dot or space, `CON`, `NUL`, ...,
-    /// or bytes that are not UTF-8): the dataset cannot be copied there as it is.
-    WindowsName,
-}
-
-impl Flag {
-    pub const ALL: [Flag; 13] = [
-        Flag::ExtMismatch,
-        Flag::KerasSkips,
-        Flag::Tiny,
-        Flag::Gray,
-        Flag::Alpha,
-        Flag::Cmyk,
-        Flag::HighBitDepth,
-        Flag::Animated,
-        Flag::NearConstant,
-        Flag::Unlabeled,
-        Flag::ControlChar,
-        Flag::LeadingDash,
-        Flag::WindowsName,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flag::ExtMismatch => "ext_mismatch",
-            Flag::KerasSkips => "keras_skips",
-            Flag::Tiny => "tiny",
-            Flag::Gray => "gray",
-            Flag::Alpha => "alpha",
-            Flag::Cmyk => "cmyk",
-            Flag::HighBitDepth => "16bit",
-            Flag::Animated => "animated",
-            Flag::NearConstant => "near_constant",
-            Flag::Unlabeled => "unlabeled",
-            Flag::ControlChar => "control_char",
-            Flag::LeadingDash => "leading_dash",
-            Flag::WindowsName => "windows_name",
-        }
-    }
-
-    fn bit(self) -> u16 {
-        1 << (self as u16)
-    }
-}
-
-/// A small set of [`Flag`]s, written as `a;b;c` in the CSV.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Flags(u16);
-
-impl Flags {
-    pub fn insert(&mut self, f: Flag) {
-        self.0 |= f.bit();
-    }
-    pub fn remove(&mut self, f: Flag) {
-        self.0 &= !f.bit();
-    }
-    /// Inserts `f` when `on`, removes it otherwise.
-    pub fn set(&mut self, f: Flag, on: bool) {
-        if on { self.insert(f) } else { self.remove(f) }
-    }
-    pub fn contains(self, f: Flag) -> bool {
-        self.0 & f.bit() != 0
-    }
-    pub fn iter(self) -> impl Iterator<Item = Flag> {
-        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
-impl fmt::Display for Flags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.iter().map(Flag::as_str).collect();
-        f.write_str(&names.join(";"))
-    }
-}
-
-impl FromStr for Flags {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut flags = Flags::default();
-        for name in s.split(';').filter(|n| !n.is_empty()) {
-            let flag = Flag::ALL
-                .into_iter()
-                .find(|f| f.as_str() == name)
-                .ok_or_else(|| format!("unknown flag {name:?}"))?;
-            flags.insert(flag);
-        }
-        Ok(flags)
-    }
-}
+pub use crate::base::flags::{Flag, Flags, Status};
 
 /// Everything the scan learns about one image file.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,8 +59,8 @@ pub struct Record {
     pub mtime_ns: i64,
     /// BLAKE3 of the file's bytes, first 128 bits as 32 hex digits.
     pub blake3: String,
-    /// Format detected from the bytes (`jpeg`, `png`, ...; `unknown` if none).
-    pub format: String,
+    /// Format detected from the bytes; `None` when none matched (written `unknown`).
+    pub format: Option<Format>,
     pub width: u32,
     pub height: u32,
     /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
@@ -263,8 +92,7 @@ impl Record {
     /// Stored in a lossless format (PNG, BMP, ...): ranks above lossy copies when choosing a
     /// representative, and two lossless files with the same hashes hold the same pixels.
     pub fn lossless_format(&self) -> bool {
-        crate::scan::format::Format::parse(&self.format)
-            .is_some_and(crate::scan::format::Format::is_lossless)
+        self.format.is_some_and(Format::is_lossless)
     }
 
     /// Pixel count, used to rank duplicate-group representatives.
@@ -297,30 +125,6 @@ fn parse_opt_hex(s: &str) -> Result<Option<u64>> {
     }
 }
 
-/// A path as raw bytes for CSV output (shared by every CSV the tool writes), so non-UTF-8
-/// names survive a round trip.
-#[cfg(unix)]
-pub fn path_field(p: &Path) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    p.as_os_str().as_bytes().to_vec()
-}
-
-#[cfg(not(unix))]
-pub fn path_field(p: &Path) -> Vec<u8> {
-    p.to_string_lossy().into_owned().into_bytes()
-}
-
-#[cfg(unix)]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    PathBuf::from(std::ffi::OsStr::from_bytes(b))
-}
-
-#[cfg(not(unix))]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
-    PathBuf::from(String::from_utf8_lossy(b).into_owned())
-}
-
 fn to_byte_record(r: &Record) -> csv::ByteRecord {
     let mut out = csv::ByteRecord::new();
     out.push_field(&path_field(&r.path));
@@ -329,7 +133,7 @@ fn to_byte_record(r: &Record) -> csv::ByteRecord {
     out.push_field(r.size.to_string().as_bytes());
     out.push_field(r.mtime_ns.to_string().as_bytes());
     out.push_field(r.blake3.as_bytes());
-    out.push_field(r.format.as_bytes());
+    out.push_field(format_name(r.format).as_bytes());
     out.push_field(if r.flags.contains(Flag::ExtMismatch) {
         b"true"
     } else {
@@ -365,7 +169,7 @@ fn from_byte_record(rec: &csv::ByteRecord) -> Result<Record> {
         size: num(3)?.parse().context("bad size")?,
         mtime_ns: num(4)?.parse().context("bad mtime_ns")?,
         blake3: field(rec, 5)?.to_owned(),
-        format: field(rec, 6)?.to_owned(),
+        format: Format::parse(field(rec, 6)?),
         width: num(8)?.parse().context("bad width")?,
         height: num(9)?.parse().context("bad height")?,
         color: field(rec, 10)?.to_owned(),
@@ -470,7 +274,7 @@ mod tests {
             size: 123,
             mtime_ns: 1_700_000_000_123_456_789,
             blake3: "00ff".into(),
-            format: "jpeg".into(),
+            format: Some(Format::Jpeg),
             width: 10,
             height: 20,
             color: "l8".into(),

@@ -37,11 +37,7 @@ pub const SPLIT_NAMES: [&str; 10] = [
     "test_set",
 ];
 
-/// Extensions treated as images without sniffing the bytes.
-pub const IMAGE_EXTENSIONS: [&str; 22] = [
-    "jpg", "jpeg", "jpe", "jfif", "png", "gif", "bmp", "dib", "webp", "tif", "tiff", "ico", "pgm",
-    "ppm", "pbm", "pnm", "tga", "qoi", "avif", "heic", "heif", "svg",
-];
+pub use crate::base::format::IMAGE_EXTENSIONS;
 
 /// What a split is for, derived from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,9 +108,6 @@ pub enum SkipReason {
     LooseFile,
     /// A first-level folder that is not a split when the others are.
     NotASplit,
-    /// Not produced any more: a file without a label is indexed with an empty class (flag
-    /// `unlabeled`). Kept so older callers matching on it still compile.
-    Unlabeled,
     /// The walk could not enter or follow it (permissions, symlink loop, broken link).
     WalkError,
 }
@@ -127,7 +120,6 @@ impl SkipReason {
             SkipReason::NotImage => "not_image",
             SkipReason::LooseFile => "loose_file",
             SkipReason::NotASplit => "not_a_split",
-            SkipReason::Unlabeled => "unlabeled",
             SkipReason::WalkError => "walk_error",
         }
     }
@@ -152,6 +144,25 @@ pub struct Skipped {
     pub rel: PathBuf,
     pub reason: SkipReason,
     pub message: String,
+}
+
+/// One entry under ROOT that is not indexed.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct SkippedEntry {
+    pub path: String,
+    /// `os_junk hidden not_image loose_file not_a_split walk_error`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl SkippedEntry {
+    pub fn of(s: &Skipped) -> Self {
+        SkippedEntry {
+            path: s.rel.to_string_lossy().into_owned(),
+            reason: s.reason.as_str(),
+            message: s.message.clone(),
+        }
+    }
 }
 
 /// How to interpret ROOT.
@@ -210,11 +221,7 @@ fn is_os_junk(name: &str) -> bool {
     ) || name.starts_with("._")
 }
 
-/// Lower-case extension of a path, if any.
-pub fn extension(p: &Path) -> Option<String> {
-    p.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-}
+pub use crate::base::paths::extension;
 
 fn has_image_extension(p: &Path) -> bool {
     extension(p).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
@@ -227,7 +234,7 @@ fn sniff_is_image(p: &Path) -> bool {
         return false;
     };
     let n = f.read(&mut head).unwrap_or(0);
-    crate::scan::format::sniff(&head[..n]).is_some()
+    crate::base::format::sniff(&head[..n]).is_some()
 }
 
 fn mtime_ns(md: &fs::Metadata) -> i64 {
@@ -258,6 +265,12 @@ fn read_labels(path: &Path) -> Result<HashMap<String, String>> {
         if let (Some(name), Some(label)) = (row.get(0), row.get(1)) {
             let (name, label) = (name.trim(), label.trim());
             if !name.is_empty() && !label.is_empty() {
+                if let Err(e) = crate::base::paths::plain_component(label) {
+                    bail!(
+                        "labels file {}: label {label:?} {e}; a label becomes a folder name",
+                        path.display()
+                    );
+                }
                 map.insert(name.to_owned(), label.to_owned());
             }
         }
@@ -718,7 +731,6 @@ mod tests {
         assert_eq!(l.unlabeled(), 3);
         assert!(l.class_dirs.is_empty());
         assert_eq!(l.skip_counts()[&SkipReason::LooseFile], 1); // notes.txt beside the splits
-        assert!(!l.skip_counts().contains_key(&SkipReason::Unlabeled));
     }
 
     #[test]

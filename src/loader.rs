@@ -27,8 +27,8 @@
 use std::fmt;
 use std::path::Path;
 
+use crate::base::format::Format;
 use crate::index::Record;
-use crate::scan::format::Format;
 
 /// A training loader whose view of the dataset the counts follow (`--loader`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, serde::Serialize)]
@@ -120,7 +120,7 @@ impl Loader {
         if !r.is_ok() {
             return Verdict::Fails(format!("status {}", r.status));
         }
-        match Format::parse(&r.format) {
+        match r.format {
             Some(f) if self.decodes(f) => Verdict::Loads,
             Some(f) => Verdict::Fails(format!("{} content cannot be decoded", f.as_str())),
             None => Verdict::Fails("content is not a known image format".into()),
@@ -178,7 +178,7 @@ mod tests {
 
     fn file(path: &str, format: &str) -> Record {
         let mut r = rec(path, "train", "a");
-        r.format = format.into();
+        r.format = Format::parse(format);
         r
     }
 

@@ -13,7 +13,7 @@
 
 use std::path::{Component, Path};
 
-use crate::index::{Flag, Flags};
+use crate::base::flags::{Flag, Flags};
 
 /// Windows' reserved device names (case-insensitive, with or without an extension).
 const RESERVED: [&str; 22] = [

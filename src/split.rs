@@ -16,12 +16,13 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::balance;
+use crate::base::flags::Status;
 use crate::groups::{Group, UnionFind};
 use crate::index::{Record, path_field};
 use crate::loader::Loader;
 
 /// What to do with the extra copies in a duplicate group (`--dedup`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dedup {
     /// Copy each group's representative only; list the others as dropped.
@@ -32,7 +33,7 @@ pub enum Dedup {
 }
 
 /// What to do with a duplicate group under more than one class (`--conflicts`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Conflicts {
     /// Copy none of its members; list them all.
@@ -45,7 +46,7 @@ pub enum Conflicts {
 }
 
 /// How files reach OUT (`--mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     #[default]
@@ -103,6 +104,100 @@ pub fn split_name(names: &[String], s: usize) -> &str {
     names.get(s).map_or(UNLABELED_DIR, String::as_str)
 }
 
+impl SplitOptions {
+    /// Refuses options that would run but write a wrong split. Split names become folder
+    /// names, so each must be one plain path component, and distinct.
+    pub fn validate(&self) -> Result<()> {
+        match &self.sizes {
+            Sizes::Ratio(r) => {
+                if !(2..=3).contains(&r.len()) || r.iter().any(|f| !(*f > 0.0 && *f < 1.0)) {
+                    bail!("--ratio takes 2 or 3 fractions between 0 and 1, e.g. 0.8,0.2");
+                }
+                let sum: f64 = r.iter().sum();
+                if (sum - 1.0).abs() > 1e-6 {
+                    bail!("--ratio fractions must add up to 1 (they add up to {sum})");
+                }
+                if self.names.len() != r.len() {
+                    bail!(
+                        "--names gives {} names for {} ratios",
+                        self.names.len(),
+                        r.len()
+                    );
+                }
+            }
+            Sizes::Count(0) => bail!("--count must be at least 1"),
+            Sizes::Count(_) => {}
+        }
+        let mut seen = BTreeSet::new();
+        for n in &self.names {
+            if let Err(e) = crate::base::paths::plain_component(n) {
+                bail!("split name {n:?} {e}: split names must be plain folder names");
+            }
+            if n.starts_with('.') {
+                bail!("split name {n:?} starts with a dot: split names must be plain folder names");
+            }
+            if !seen.insert(n) {
+                bail!("--names lists {n:?} twice: each split needs its own name");
+            }
+            if self.keep_unlabeled && n == UNLABELED_DIR {
+                bail!("--keep-unlabeled places images in {UNLABELED_DIR:?}: choose other --names");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses `--kfold k` that cannot give k non-empty folds: fewer than 2, or more folds than
+/// units (groups) to place.
+pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
+    if k < 2 {
+        bail!("--kfold needs at least 2 folds");
+    }
+    let units = plan.units.len();
+    if k > units {
+        bail!(
+            "--kfold {k} is more than the {units} groups of images to place: folds would be empty"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a dataset with no image to place (an empty ROOT or a wrong path).
+pub fn check_not_empty(records: &[Record]) -> Result<()> {
+    if !records.iter().any(Record::is_ok) {
+        bail!("no readable images under ROOT: nothing to split (is ROOT the dataset folder?)");
+    }
+    Ok(())
+}
+
+/// Refuses to write an OUT with no image in it (nothing the loader reads was placed).
+pub fn check_placed(plan: &Plan, loader: Loader) -> Result<()> {
+    if !plan.placements.iter().any(|p| p.split.is_some()) {
+        bail!(
+            "no usable images: the {loader} loader reads none of the files, so OUT would be empty; refusing to write it"
+        );
+    }
+    Ok(())
+}
+
+/// Every destination must be a relative path of plain components (split, class, file; or
+/// split and file without classes), so no label or name can make a file land outside OUT,
+/// or onto a source file.
+pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
+    for d in dests.iter().flatten() {
+        let plain = (2..=3).contains(&d.components().count())
+            && d.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            bail!(
+                "refusing destination {}: split, class and file names must be plain folder names",
+                d.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Where one source file goes, or why it does not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
@@ -113,8 +208,69 @@ pub struct Placement {
     pub unit: usize,
     /// Whether the unit has more than one source (a duplicate group or a --group-by key).
     pub grouped: bool,
-    /// Why it is dropped (empty when copied).
-    pub reason: String,
+    /// Why it is dropped (`None` when copied).
+    pub reason: Option<DropReason>,
+}
+
+/// Why a source file is not placed. Written to manifest.csv's `reason` column by `Display`;
+/// [`DropReason::kind`] is the key counted in `split_report.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DropReason {
+    /// Not decodable: the scan's status and message.
+    Status { status: Status, message: String },
+    /// In a duplicate group spanning classes: the group id and its classes.
+    LabelConflict { group: usize, classes: Vec<String> },
+    /// A redundant copy of the group's representative.
+    DuplicateOf(PathBuf),
+    /// The `--loader` does not read it: `not listed by keras (extension .webp)` or
+    /// `keras fails on it: tiff content cannot be decoded`.
+    NotLoaded(String),
+    /// No class (no row in `--labels`, or a folder without class folders) while other
+    /// images have one.
+    Unlabeled,
+    /// An unlabeled copy of a labelled image that is kept (`--keep-unlabeled` would put it
+    /// beside its labelled twin: a leak).
+    UnlabeledCopyOf(PathBuf),
+}
+
+impl DropReason {
+    /// The kind, for counting: `duplicate`, `label conflict`, `status <status>`,
+    /// `unlabeled`, `not listed by <loader>` or `<loader> fails on it`.
+    pub fn kind(&self) -> String {
+        match self {
+            DropReason::Status { status, .. } => format!("status {status}"),
+            DropReason::LabelConflict { .. } => "label conflict".into(),
+            DropReason::DuplicateOf(_) => "duplicate".into(),
+            DropReason::NotLoaded(why) => why
+                .split([':', '('])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            DropReason::Unlabeled | DropReason::UnlabeledCopyOf(_) => "unlabeled".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::Status { status, message } => write!(f, "status {status}: {message}"),
+            DropReason::LabelConflict { group, classes } => {
+                write!(
+                    f,
+                    "label conflict (group {group}: {})",
+                    classes.join(" vs ")
+                )
+            }
+            DropReason::DuplicateOf(rep) => write!(f, "duplicate of {}", rep.display()),
+            DropReason::NotLoaded(why) => f.write_str(why),
+            DropReason::Unlabeled => f.write_str("unlabeled"),
+            DropReason::UnlabeledCopyOf(rep) => {
+                write!(f, "unlabeled copy of {}", rep.display())
+            }
+        }
+    }
 }
 
 impl Placement {
@@ -127,20 +283,12 @@ impl Placement {
         }
     }
 
-    /// The kind of reason, for counting: `duplicate`, `label conflict`, `unlabeled`,
-    /// `not listed by <loader>`, `<loader> fails on it`, or `status <status>`.
-    pub fn reason_kind(&self) -> &str {
-        if self.reason.starts_with("duplicate of") {
-            "duplicate"
-        } else if self.reason.starts_with("label conflict") {
-            "label conflict"
-        } else if self.reason.starts_with("unlabeled") {
-            "unlabeled"
-        } else if self.reason.starts_with("not listed by") {
-            self.reason.split(" (").next().unwrap_or("")
-        } else {
-            self.reason.split(':').next().unwrap_or("")
-        }
+    /// The kind of reason, for counting (empty when copied).
+    pub fn reason_kind(&self) -> String {
+        self.reason
+            .as_ref()
+            .map(DropReason::kind)
+            .unwrap_or_default()
     }
 }
 
@@ -209,9 +357,7 @@ impl SplitReport {
     ) -> Self {
         let mut dropped_by_reason = BTreeMap::new();
         for p in plan.placements.iter().filter(|p| p.split.is_none()) {
-            *dropped_by_reason
-                .entry(p.reason_kind().to_string())
-                .or_insert(0usize) += 1;
+            *dropped_by_reason.entry(p.reason_kind()).or_insert(0usize) += 1;
         }
         let copied = plan.placements.iter().filter(|p| p.split.is_some()).count();
         let sizes = match &opts.sizes {
@@ -338,18 +484,21 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let n = records.len();
     // Without any class, the split is plain (one stratum) and nothing is "unlabeled".
     let classless = records.iter().all(|r| r.class.is_empty());
-    let mut reason: Vec<String> = vec![String::new(); n];
+    let mut reason: Vec<Option<DropReason>> = vec![None; n];
     let mut unlabeled_kept = vec![false; n];
     for (i, r) in records.iter().enumerate() {
         if !r.is_ok() {
-            reason[i] = format!("status {}: {}", r.status, r.message);
+            reason[i] = Some(DropReason::Status {
+                status: r.status,
+                message: r.message.clone(),
+            });
         } else if let Some(why) = opts.loader.exclusion(r) {
-            reason[i] = why;
+            reason[i] = Some(DropReason::NotLoaded(why));
         } else if r.class.is_empty() && !classless {
             if opts.keep_unlabeled {
                 unlabeled_kept[i] = true;
             } else {
-                reason[i] = "unlabeled".into();
+                reason[i] = Some(DropReason::Unlabeled);
             }
         }
     }
@@ -359,7 +508,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             .members
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_empty())
+            .filter(|&m| reason[m].is_none())
             .collect();
         if usable.is_empty() {
             continue;
@@ -379,7 +528,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
                 Conflicts::Drop => keep.clear(),
                 Conflicts::Majority => {
                     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
-                    for &m in &usable {
+                    for &m in usable.iter().filter(|&&m| !unlabeled_kept[m]) {
                         *by_class.entry(&records[m].class).or_default() += 1;
                     }
                     let top = by_class.values().copied().max().unwrap_or(0);
@@ -389,7 +538,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
                         .map(|(k, _)| *k)
                         .collect();
                     if winners.len() == 1 {
-                        keep.retain(|&m| records[m].class == winners[0]);
+                        keep.retain(|&m| records[m].class == winners[0] || unlabeled_kept[m]);
                     } else {
                         keep.clear();
                     }
@@ -397,31 +546,26 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             }
             for &m in &usable {
                 if !keep.contains(&m) {
-                    reason[m] = format!(
-                        "label conflict (group {}: {})",
-                        g.id,
-                        g.classes.iter().cloned().collect::<Vec<_>>().join(" vs ")
-                    );
+                    reason[m] = Some(DropReason::LabelConflict {
+                        group: g.id,
+                        classes: g.classes.iter().cloned().collect(),
+                    });
                 }
             }
         }
         // A labelled copy is kept over an unlabeled one; an unlabeled copy of a labelled image
-        // never goes to the unlabeled folder (it would leak into the training split).
+        // never goes to the unlabeled folder (it would leak beside its labelled twin).
         let labelled: Vec<usize> = keep
             .iter()
             .copied()
             .filter(|&m| !unlabeled_kept[m])
             .collect();
         if !labelled.is_empty() && labelled.len() < keep.len() {
+            let rep = crate::groups::representative(&labelled, records);
             for &m in &keep {
                 if unlabeled_kept[m] {
                     unlabeled_kept[m] = false;
-                    reason[m] = format!(
-                        "unlabeled copy of {}",
-                        records[crate::groups::representative(&labelled, records)]
-                            .path
-                            .display()
-                    );
+                    reason[m] = Some(DropReason::UnlabeledCopyOf(records[rep].path.clone()));
                 }
             }
             keep = labelled;
@@ -430,7 +574,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             let rep = crate::groups::representative(&keep, records);
             for &m in &keep {
                 if m != rep {
-                    reason[m] = format!("duplicate of {}", records[rep].path.display());
+                    reason[m] = Some(DropReason::DuplicateOf(records[rep].path.clone()));
                 }
             }
         }
@@ -471,7 +615,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         .iter()
         .zip(&reason)
         .zip(&unlabeled_kept)
-        .filter(|((_, why), kept)| why.is_empty() && !**kept)
+        .filter(|((_, why), kept)| why.is_none() && !**kept)
         .map(|((r, _), _)| r.class.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -499,7 +643,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         let members: Vec<usize> = set
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_empty() && !unlabeled_kept[m])
+            .filter(|&m| reason[m].is_none() && !unlabeled_kept[m])
             .collect();
         let mut counts = BTreeMap::new();
         for &m in &members {
@@ -528,7 +672,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             split: if unlabeled_kept[i] {
                 Some(opts.names.len())
             } else {
-                reason[i].is_empty().then(|| assignment[unit_of[i]])
+                reason[i].is_none().then(|| assignment[unit_of[i]])
             },
             unit: unit_of[i],
             grouped: grouped[i],
@@ -678,7 +822,12 @@ pub fn write_manifest<W: std::io::Write>(
                 .map(path_field)
                 .unwrap_or_default(),
         );
-        row.push_field(p.split.map(|s| split_name(names, s)).unwrap_or("").as_bytes());
+        row.push_field(
+            p.split
+                .map(|s| split_name(names, s))
+                .unwrap_or("")
+                .as_bytes(),
+        );
         row.push_field(r.class.as_bytes());
         row.push_field(p.group_field().as_bytes());
         row.push_field(if p.split.is_some() {
@@ -686,7 +835,12 @@ pub fn write_manifest<W: std::io::Write>(
         } else {
             b"dropped"
         });
-        row.push_field(p.reason.as_bytes());
+        let why = p
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        row.push_field(why.as_bytes());
         wtr.write_byte_record(&row)?;
     }
     wtr.flush()?;
@@ -752,7 +906,7 @@ pub fn check_out(root: &Path, out: &Path) -> Result<()> {
         .unwrap_or(Path::new("."));
     fs::canonicalize(parent)
         .with_context(|| format!("OUT's folder {} does not exist", parent.display()))?;
-    if crate::scan::inside(out, root) {
+    if crate::base::paths::inside(out, root) {
         bail!(
             "OUT {} is inside ROOT {}: choose a folder outside the dataset",
             out.display(),
@@ -842,6 +996,8 @@ fn abort_after_files() -> Option<usize> {
 /// Writes OUT: places the files and the given extra files (name, bytes) in a temporary folder
 /// beside OUT, then renames it into place. Nothing under ROOT is opened for writing.
 pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<Warnings> {
+    check_out(job.root, job.out)?;
+    check_destinations(job.dests)?;
     let parent = job
         .out
         .parent()
@@ -998,26 +1154,42 @@ mod tests {
         }
     }
 
+    fn why(p: &Plan, i: usize) -> String {
+        p.placements[i]
+            .reason
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
     #[test]
     fn loader_decides_what_is_placed_and_kept() {
         // One photo twice: a lossless TIFF named .png (Keras fails on it) and a JPEG; the
         // TIFF would be the representative by the lossless rule.
         let mut tiff = rec("s/a/photo.png", "s", "a");
-        tiff.format = "tiff".into();
+        tiff.format = Some(crate::base::format::Format::Tiff);
         let jpeg = rec("s/a/photo.jpg", "s", "a");
         let mut webp = rec("s/a/x.webp", "s", "a");
-        webp.format = "webp".into();
+        webp.format = Some(crate::base::format::Format::Webp);
         let records = vec![tiff, jpeg, webp, rec("s/a/y.jpg", "s", "a")];
         let groups = crate::groups::build(&records, [(0, 1)]);
         let o = opts(Sizes::Ratio(vec![0.5, 0.5]));
         let p = plan(&records, &groups, &o).unwrap();
         assert!(p.placements[0].split.is_none());
-        assert!(p.placements[0].reason.starts_with("keras fails on it"));
+        assert!(why(&p, 0).starts_with("keras fails on it"));
         assert!(p.placements[1].split.is_some(), "{:?}", p.placements[1]);
-        assert_eq!(p.placements[2].reason, "not listed by keras (extension .webp)");
+        assert_eq!(why(&p, 2), "not listed by keras (extension .webp)");
         assert_eq!(p.placements[2].reason_kind(), "not listed by keras");
         // torch lists .webp.
-        let p = plan(&records, &groups, &SplitOptions { loader: Loader::Torch, ..o }).unwrap();
+        let p = plan(
+            &records,
+            &groups,
+            &SplitOptions {
+                loader: Loader::Torch,
+                ..o
+            },
+        )
+        .unwrap();
         assert!(p.placements[2].split.is_some());
     }
 
@@ -1032,7 +1204,7 @@ mod tests {
         let groups = crate::groups::build(&records, [(0, 6)]);
         let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
         let p = plan(&records, &groups, &o).unwrap();
-        assert_eq!(p.placements[4].reason, "unlabeled");
+        assert_eq!(why(&p, 4), "unlabeled");
         assert_eq!(p.placements[4].reason_kind(), "unlabeled");
         assert!(p.placements[0].split.is_some(), "the labelled copy is kept");
         assert!(p.placements[6].split.is_none());
@@ -1041,15 +1213,23 @@ mod tests {
         let p = plan(&records, &groups, &o).unwrap();
         assert_eq!(p.placements[4].split, Some(2));
         assert_eq!(split_name(&o.names, 2), UNLABELED_DIR);
-        assert!(p.placements[6].reason.starts_with("unlabeled copy of s/a/0.jpg"));
+        assert!(why(&p, 6).starts_with("unlabeled copy of s/a/0.jpg"));
         let d = destinations(&p, &records, &o.names);
         assert_eq!(d[4].as_deref(), Some(Path::new("unlabeled/4.jpg")));
         // No class at all: a plain split, nothing dropped as unlabeled, no class folder.
         let none: Vec<Record> = (0..6).map(|i| rec(&format!("{i}.jpg"), "", "")).collect();
         let p = plan(&none, &[], &opts(Sizes::Ratio(vec![0.5, 0.5]))).unwrap();
-        assert!(p.placements.iter().all(|x| x.split.is_some() && x.split < Some(2)));
+        assert!(
+            p.placements
+                .iter()
+                .all(|x| x.split.is_some() && x.split < Some(2))
+        );
         let d = destinations(&p, &none, &o.names);
-        assert!(d.iter().all(|x| x.as_ref().unwrap().components().count() == 2), "{d:?}");
+        assert!(
+            d.iter()
+                .all(|x| x.as_ref().unwrap().components().count() == 2),
+            "{d:?}"
+        );
     }
 
     #[test]
@@ -1066,8 +1246,14 @@ mod tests {
         o.conflicts = Conflicts::Majority;
         let p = plan(&records, &groups, &o).unwrap();
         assert!(p.placements[0].split.is_some());
-        assert!(p.placements[1].reason.starts_with("duplicate of"));
-        assert!(p.placements[2].reason.starts_with("label conflict"));
+        assert!(matches!(
+            p.placements[1].reason,
+            Some(DropReason::DuplicateOf(_))
+        ));
+        assert!(matches!(
+            p.placements[2].reason,
+            Some(DropReason::LabelConflict { .. })
+        ));
         o.conflicts = Conflicts::Drop;
         let p = plan(&records, &groups, &o).unwrap();
         assert!(p.placements[..3].iter().all(|x| x.split.is_none()));

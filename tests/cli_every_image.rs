@@ -67,21 +67,42 @@ fn without_classes_each_command_says_what_it_can_do() {
     flat(&root);
     let r = root.to_str().unwrap();
     // balance: exit 2 with how to supply classes.
-    let b = run(tmp.path(), &["balance", r, "--out", tmp.path().join("w.json").to_str().unwrap()]);
+    let b = run(
+        tmp.path(),
+        &[
+            "balance",
+            r,
+            "--out",
+            tmp.path().join("w.json").to_str().unwrap(),
+        ],
+    );
     assert_eq!(b.code, 2, "{}{}", b.stdout, b.stderr);
-    assert!(b.stderr.contains("needs classes") && b.stderr.contains("--labels FILE"), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("needs classes") && b.stderr.contains("--labels FILE"),
+        "{}",
+        b.stderr
+    );
     assert!(!tmp.path().join("w.json").exists());
     // split: a plain group-aware, deduplicated split without class folders.
     let out = tmp.path().join("out");
     let s = run(tmp.path(), &["split", r, out.to_str().unwrap()]);
     assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
-    assert!(s.stdout.contains("no classes") && s.stdout.contains("unstratified"), "{}", s.stdout);
+    assert!(
+        s.stdout.contains("no classes") && s.stdout.contains("unstratified"),
+        "{}",
+        s.stdout
+    );
     let rows = read_manifest(&out.join("manifest.csv"));
     assert_eq!(rows.len(), 15);
     let placed: Vec<_> = rows.iter().filter(|r| r.action == "copied").collect();
     assert_eq!(placed.len(), 14, "one of the two copies is dropped");
     for p in &placed {
-        assert_eq!(Path::new(&p.destination).components().count(), 2, "{}", p.destination);
+        assert_eq!(
+            Path::new(&p.destination).components().count(),
+            2,
+            "{}",
+            p.destination
+        );
         assert!(out.join(&p.destination).is_file());
     }
     let dup = rows.iter().find(|r| r.action == "dropped").unwrap();
@@ -89,11 +110,31 @@ fn without_classes_each_command_says_what_it_can_do() {
     // audit: the verdict leads with it.
     let a = run(tmp.path(), &["audit", r]);
     assert_eq!(a.code, 0, "{}{}", a.stdout, a.stderr);
-    let first = a.stdout.lines().find(|l| l.contains("no classes")).unwrap_or("");
-    let leak = a.stdout.lines().position(|l| l.contains("leak")).unwrap_or(usize::MAX);
-    let classes = a.stdout.lines().position(|l| l.contains("no classes")).unwrap_or(usize::MAX);
-    assert!(classes < leak, "the verdict leads with the missing classes:\n{}", a.stdout);
-    assert!(first.contains("--labels FILE") || a.stdout.contains("--labels FILE"), "{}", a.stdout);
+    let first = a
+        .stdout
+        .lines()
+        .find(|l| l.contains("no classes"))
+        .unwrap_or("");
+    let leak = a
+        .stdout
+        .lines()
+        .position(|l| l.contains("leakage:"))
+        .unwrap_or(usize::MAX);
+    let classes = a
+        .stdout
+        .lines()
+        .position(|l| l.contains("no classes"))
+        .unwrap_or(usize::MAX);
+    assert!(
+        classes < leak,
+        "the verdict leads with the missing classes:\n{}",
+        a.stdout
+    );
+    assert!(
+        first.contains("--labels FILE") || a.stdout.contains("--labels FILE"),
+        "{}",
+        a.stdout
+    );
 }
 
 #[test]
@@ -104,24 +145,48 @@ fn unlabeled_images_in_balance_and_split() {
     let labels = partial_labels(tmp.path());
     let (r, l) = (root.to_str().unwrap(), labels.to_str().unwrap());
     let w = tmp.path().join("w.json");
-    let b = run(tmp.path(), &["balance", r, "--labels", l, "--out", w.to_str().unwrap()]);
+    let b = run(
+        tmp.path(),
+        &["balance", r, "--labels", l, "--out", w.to_str().unwrap()],
+    );
     assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
     assert!(b.stdout.contains("unlabeled 5"), "{}", b.stdout);
     assert_eq!(json(&w)["counts"], serde_json::json!({"cat": 5, "dog": 5}));
     // split drops them as `unlabeled` ...
     let out = tmp.path().join("out");
-    let s = run(tmp.path(), &["split", r, out.to_str().unwrap(), "--labels", l]);
+    let s = run(
+        tmp.path(),
+        &["split", r, out.to_str().unwrap(), "--labels", l],
+    );
     assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
     let rows = read_manifest(&out.join("manifest.csv"));
-    let un: Vec<_> = rows.iter().filter(|x| x.source.starts_with("test/")).collect();
+    let un: Vec<_> = rows
+        .iter()
+        .filter(|x| x.source.starts_with("test/"))
+        .collect();
     assert_eq!(un.len(), 5);
     for x in &un {
-        assert_eq!((x.action.as_str(), x.reason.as_str()), ("dropped", "unlabeled"), "{}", x.source);
+        assert_eq!(
+            (x.action.as_str(), x.reason.as_str()),
+            ("dropped", "unlabeled"),
+            "{}",
+            x.source
+        );
     }
     // ... or places them in their own folder with --keep-unlabeled (the copy of a training
     // image stays a duplicate: it is dropped either way).
     let out2 = tmp.path().join("out2");
-    let s = run(tmp.path(), &["split", r, out2.to_str().unwrap(), "--labels", l, "--keep-unlabeled"]);
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            r,
+            out2.to_str().unwrap(),
+            "--labels",
+            l,
+            "--keep-unlabeled",
+        ],
+    );
     assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
     let rows = read_manifest(&out2.join("manifest.csv"));
     let kept: Vec<_> = rows
@@ -134,7 +199,11 @@ fn unlabeled_images_in_balance_and_split() {
         assert!(out2.join(&x.destination).is_file());
     }
     let copy = rows.iter().find(|x| x.source == "test/copy0.jpg").unwrap();
-    assert!(copy.action == "dropped" && copy.reason.starts_with("duplicate of"), "{}", copy.reason);
+    assert!(
+        copy.action == "dropped" && copy.reason == "unlabeled copy of train/0.jpg",
+        "{}",
+        copy.reason
+    );
 }
 
 #[test]
@@ -155,14 +224,21 @@ fn zero_usable_images_is_a_finding_everywhere() {
     assert!(s.stdout.contains("no usable images"), "{}", s.stdout);
     let a = run(tmp.path(), &["audit", r, "--fail-on", "any"]);
     assert_eq!(a.code, 1, "{}", a.stdout);
-    assert!(a.stdout.contains("PROBLEM") && a.stdout.contains("no usable images"), "{}", a.stdout);
+    assert!(
+        a.stdout.contains("PROBLEM") && a.stdout.contains("no usable images"),
+        "{}",
+        a.stdout
+    );
     let out = tmp.path().join("out");
     let sp = run(tmp.path(), &["split", r, out.to_str().unwrap()]);
     assert_eq!(sp.code, 2, "{}{}", sp.stdout, sp.stderr);
     assert!(sp.stderr.contains("empty"), "{}", sp.stderr);
     assert!(!out.exists());
     // torch lists .webp: the same data is usable for it.
-    let a = run(tmp.path(), &["audit", r, "--loader", "torch", "--fail-on", "problem"]);
+    let a = run(
+        tmp.path(),
+        &["audit", r, "--loader", "torch", "--fail-on", "problem"],
+    );
     assert_eq!(a.code, 0, "{}", a.stdout);
 }
 
@@ -175,35 +251,78 @@ fn split_never_keeps_what_the_loader_cannot_read_and_weights_match_balance() {
         write_image(&root.join(format!("train/b_webp/{i}.jpg")), 20 + i);
     }
     // Same photo twice: a TIFF named .png (lossless, Keras fails on it) and a JPEG.
-    fs::write(root.join("train/apple/photo.png"), bytes_of(99, ImageFormat::Tiff)).unwrap();
-    fs::write(root.join("train/apple/photo.jpg"), bytes_of(99, ImageFormat::Jpeg)).unwrap();
+    fs::write(
+        root.join("train/apple/photo.png"),
+        bytes_of(99, ImageFormat::Tiff),
+    )
+    .unwrap();
+    fs::write(
+        root.join("train/apple/photo.jpg"),
+        bytes_of(99, ImageFormat::Jpeg),
+    )
+    .unwrap();
     // Files Keras never lists.
     for i in 0..2u64 {
-        fs::write(root.join(format!("train/b_webp/w{i}.webp")), bytes_of(50 + i, ImageFormat::WebP)).unwrap();
+        fs::write(
+            root.join(format!("train/b_webp/w{i}.webp")),
+            bytes_of(50 + i, ImageFormat::WebP),
+        )
+        .unwrap();
     }
     // A WebP named .jpg: TF 2.21 decodes it (item 6).
-    fs::write(root.join("train/b_webp/webp_named.jpg"), bytes_of(60, ImageFormat::WebP)).unwrap();
+    fs::write(
+        root.join("train/b_webp/webp_named.jpg"),
+        bytes_of(60, ImageFormat::WebP),
+    )
+    .unwrap();
     let r = root.to_str().unwrap();
     let out = tmp.path().join("out");
-    let s = run(tmp.path(), &["split", r, out.to_str().unwrap(), "--ratio", "0.6,0.4"]);
+    let s = run(
+        tmp.path(),
+        &["split", r, out.to_str().unwrap(), "--ratio", "0.6,0.4"],
+    );
     assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
     let rows = read_manifest(&out.join("manifest.csv"));
-    let by = |src: &str| rows.iter().find(|x| x.source.ends_with(src)).unwrap().clone();
+    let by = |src: &str| {
+        rows.iter()
+            .find(|x| x.source.ends_with(src))
+            .unwrap()
+            .clone()
+    };
     let tiff = by("apple/photo.png");
     assert_eq!(tiff.action, "dropped");
     assert!(tiff.reason.contains("keras"), "{}", tiff.reason);
-    assert_eq!(by("apple/photo.jpg").action, "copied", "the loadable copy is the representative");
+    assert_eq!(
+        by("apple/photo.jpg").action,
+        "copied",
+        "the loadable copy is the representative"
+    );
     assert_eq!(by("w0.webp").action, "dropped");
-    assert!(by("w0.webp").reason.contains("not listed by keras"), "{}", by("w0.webp").reason);
+    assert!(
+        by("w0.webp").reason.contains("not listed by keras"),
+        "{}",
+        by("w0.webp").reason
+    );
     assert_eq!(by("webp_named.jpg").action, "copied");
     let idx = cleansplit::index::read(&tmp.path().join("index.csv")).unwrap();
-    let wn = idx.iter().find(|x| x.path.ends_with("webp_named.jpg")).unwrap();
+    let wn = idx
+        .iter()
+        .find(|x| x.path.ends_with("webp_named.jpg"))
+        .unwrap();
     assert!(wn.keras_ok() && !wn.flags.to_string().contains("keras_skips"));
     // split's class_weights.json equals what balance says of OUT.
     let w = tmp.path().join("w.json");
     let work = tmp.path().join("out-work");
     fs::create_dir_all(&work).unwrap();
-    let b = run(&work, &["balance", out.to_str().unwrap(), "--out", w.to_str().unwrap()]);
+    let b = run(
+        &work,
+        &[
+            "balance",
+            out.to_str().unwrap(),
+            "--out",
+            w.to_str().unwrap(),
+        ],
+    );
     assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
     let (ours, theirs) = (json(&out.join("class_weights.json")), json(&w));
     assert_eq!(ours["counts"], theirs["counts"]);
@@ -226,12 +345,30 @@ fn empty_class_folders_get_weight_zero_and_a_warning() {
         }
     }
     let w = tmp.path().join("w.json");
-    let b = run(tmp.path(), &["balance", root.to_str().unwrap(), "--out", w.to_str().unwrap()]);
+    let b = run(
+        tmp.path(),
+        &[
+            "balance",
+            root.to_str().unwrap(),
+            "--out",
+            w.to_str().unwrap(),
+        ],
+    );
     assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
-    assert!(b.stdout.contains("warning") && b.stdout.contains("e, f"), "{}", b.stdout);
-    assert!(b.stdout.contains("class weights (balanced)"), "{}", b.stdout);
+    assert!(
+        b.stdout.contains("warning") && b.stdout.contains("e, f"),
+        "{}",
+        b.stdout
+    );
+    assert!(
+        b.stdout.contains("class weights (balanced)"),
+        "{}",
+        b.stdout
+    );
     let v = json(&w);
-    let got: Vec<f64> = (0..6).map(|i| v["class_weight"][i.to_string()].as_f64().unwrap()).collect();
+    let got: Vec<f64> = (0..6)
+        .map(|i| v["class_weight"][i.to_string()].as_f64().unwrap())
+        .collect();
     let want = [1.1, 1.1, 1.1, 22.0 / 28.0, 0.0, 0.0];
     for (g, e) in got.iter().zip(want) {
         assert!((g - e).abs() < 1e-9, "{got:?}");
@@ -251,17 +388,35 @@ fn skipped_entries_are_listed_by_name() {
     assert_eq!(s.code, 0, "{}", s.stderr);
     let v: Value = serde_json::from_str(&s.stdout).unwrap();
     let skipped = v["skipped"].as_array().unwrap();
-    assert!(skipped.iter().any(|x| x["path"] == "train/loose.jpg" && x["reason"] == "loose_file"), "{v:#}");
-    assert!(skipped.iter().any(|x| x["path"] == "train/cats/notes.txt" && x["reason"] == "not_image"), "{v:#}");
+    assert!(
+        skipped
+            .iter()
+            .any(|x| x["path"] == "train/loose.jpg" && x["reason"] == "loose_file"),
+        "{v:#}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|x| x["path"] == "train/cats/notes.txt" && x["reason"] == "not_image"),
+        "{v:#}"
+    );
     let dir = tmp.path().join("audit");
     let a = run(tmp.path(), &["audit", r, "--out", dir.to_str().unwrap()]);
     assert_eq!(a.code, 0, "{}{}", a.stdout, a.stderr);
     let aj = json(&dir.join("audit.json"));
-    let list = aj["skipped"].as_array().unwrap();
-    assert!(list.iter().any(|x| x["path"] == "train/loose.jpg"), "{aj:#}");
+    let list = aj["skipped_entries"].as_array().unwrap();
+    assert_eq!(aj["skipped"], 2, "{aj:#}");
+    assert!(
+        list.iter().any(|x| x["path"] == "train/loose.jpg"),
+        "{aj:#}"
+    );
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("train/loose.jpg") && html.contains("train/cats/notes.txt"));
-    assert!(!a.stdout.contains("cleansplit scan") || a.stdout.contains("--format json"), "{}", a.stdout);
+    assert!(
+        !a.stdout.contains("cleansplit scan") || a.stdout.contains("--format json"),
+        "{}",
+        a.stdout
+    );
 }
 
 #[test]
@@ -271,7 +426,15 @@ fn balance_out_inside_root_is_refused() {
     write_image(&root.join("train/cats/a.png"), 1);
     write_image(&root.join("train/dogs/b.png"), 2);
     let inside = root.join("train/dogs/cw.json");
-    let b = run(tmp.path(), &["balance", root.to_str().unwrap(), "--out", inside.to_str().unwrap()]);
+    let b = run(
+        tmp.path(),
+        &[
+            "balance",
+            root.to_str().unwrap(),
+            "--out",
+            inside.to_str().unwrap(),
+        ],
+    );
     assert_eq!(b.code, 2, "{}{}", b.stdout, b.stderr);
     assert!(!inside.exists());
 }
@@ -284,14 +447,20 @@ fn help_and_output_wording() {
         assert_eq!(h.code, 0);
         let tail: Vec<&str> = h.stdout.trim_end().lines().rev().take(4).collect();
         assert!(
-            tail.iter().filter(|l| l.trim_start().starts_with("cleansplit ")).count() >= 2,
+            tail.iter()
+                .filter(|l| l.trim_start().starts_with("cleansplit "))
+                .count()
+                >= 2,
             "{cmd} --help ends with examples:\n{}",
             h.stdout
         );
         assert!(h.stdout.contains("--loader"), "{cmd}: {}", h.stdout);
     }
     let leaks = run(tmp.path(), &["leaks", "--help"]).stdout;
-    assert!(leaks.contains("4..=10") && !leaks.contains("4..=12"), "{leaks}");
+    assert!(
+        leaks.contains("4..=10") && !leaks.contains("4..=12"),
+        "{leaks}"
+    );
     let split = run(tmp.path(), &["split", "--help"]).stdout;
     assert!(split.contains("[default: 0.8,0.2]"), "{split}");
     assert!(split.contains("--keep-unlabeled"), "{split}");
@@ -299,7 +468,16 @@ fn help_and_output_wording() {
     let root = tmp.path().join("data");
     common::make_clean_dataset(&root, 3);
     let out = tmp.path().join("out");
-    let s = run(tmp.path(), &["split", root.to_str().unwrap(), out.to_str().unwrap(), "--format", "json"]);
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            root.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(s.code, 0, "{}", s.stderr);
     let v: Value = serde_json::from_str(&s.stdout).unwrap();
     assert!(v["splits"].is_array() && v["copied"].is_number(), "{v:#}");

@@ -5,20 +5,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::balance::BalanceArgs;
 use super::leaks::{LeakArgs, write_outputs};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
-use cleansplit::audit::{self, Finding, Kinds};
-use cleansplit::balance::BalanceReport;
-use cleansplit::leaks::{self, LeakSummary};
-use cleansplit::report::{html, tables, terminal};
+use cleansplit::audit::{self, AuditReport};
+use cleansplit::leaks;
+use cleansplit::report::{self, html, tables, terminal};
 use cleansplit::scan;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Scan, find leaks and check balance in one run: a verdict, a report and a CI exit code"
+    about = "Scan, find leaks and check balance in one run: a verdict, a report and a CI exit code",
+    after_help = "Examples:
+  cleansplit audit data/ --out audit/   # then open audit/report.html
+  cleansplit audit data/ --fail-on leak,conflict,problem
+  cleansplit audit kaggle/ --labels train_labels.csv --loader keras-legacy --format json"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -41,22 +43,16 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-/// `audit.json`: the verdict with the figures behind it.
-#[derive(Serialize)]
-struct AuditJson<'a> {
-    root: String,
-    findings: &'a [Finding],
-    kinds: Kinds,
-    images: usize,
-    skipped: usize,
-    leaks: &'a LeakSummary,
-    balance: Option<&'a BalanceReport>,
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
+    args.balance.options()?;
+    let leak_opts = args.leak.options()?;
+    if let Some(dir) = &args.out {
+        scan::check_output(&args.scan.root, dir, "--out")?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    super::warn_if_unusable(&outcome);
     let records = &outcome.records;
-    let l = leaks::analyze(records, &args.leak.options());
+    let l = leaks::analyze(records, &leak_opts);
     // Balance needs a split named like train when there are several; without one the audit
     // still runs and says so.
     let (balance, balance_note) = match args.balance.analyze(&outcome, Some(&l)) {
@@ -64,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
     };
     let (findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
-    let json = AuditJson {
+    let json = AuditReport {
         root: outcome.root.display().to_string(),
         findings: &findings,
         kinds,
@@ -72,6 +68,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         skipped: outcome.layout.skipped.len(),
         leaks: &l.summary,
         balance: balance.as_ref(),
+        skipped_entries: report::scan_json::skipped_list(&outcome, args.max_items).0,
+        loader: outcome.loader,
+        coverage: cleansplit::coverage::Coverage::of(records, outcome.loader),
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
@@ -86,6 +85,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             leaks: &l,
             findings: &findings,
             max_items: args.max_items,
+            max_pixels: args.scan.max_pixels,
+            skipped: &outcome.layout.skipped,
         });
         tables::write_file(&dir.join("report.html"), |w| {
             Ok(std::io::Write::write_all(w, page.as_bytes())?)

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::enums::GeometricArg;
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
-use cleansplit::leaks::{self, Geometric, LeakOptions};
+use cleansplit::leaks::{self, LeakOptions};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan;
 
@@ -16,9 +17,9 @@ use cleansplit::scan;
 #[derive(clap::Args, Debug, Clone)]
 pub struct LeakArgs {
     /// Flips and quarter turns to try: none, flip (left-right mirror) or all (8).
-    #[arg(long, value_enum, default_value_t = Geometric::Flip)]
-    pub geometric: Geometric,
-    /// pHash radius in bits (default: calibrated on this dataset, within 4..=12).
+    #[arg(long, value_enum, default_value_t = GeometricArg::Flip)]
+    pub geometric: GeometricArg,
+    /// pHash radius in bits (default: calibrated on this dataset, within 4..=10).
     #[arg(long, value_name = "N")]
     pub max_distance: Option<u32>,
     /// Do not match centre crops.
@@ -27,18 +28,25 @@ pub struct LeakArgs {
 }
 
 impl LeakArgs {
-    pub fn options(&self) -> LeakOptions {
-        LeakOptions {
-            geometric: self.geometric,
+    /// The library's options, validated.
+    pub fn options(&self) -> Result<LeakOptions> {
+        let opts = LeakOptions {
+            geometric: self.geometric.into(),
             max_distance: self.max_distance,
             no_crop: self.no_crop,
-        }
+        };
+        opts.validate()?;
+        Ok(opts)
     }
 }
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Find exact and near-duplicate images across splits, within splits and across labels"
+    about = "Find exact and near-duplicate images across splits, within splits and across labels",
+    after_help = "Examples:
+  cleansplit leaks data/
+  cleansplit leaks data/ --geometric all --out leaks/ --fail-on leak,conflict
+  cleansplit leaks kaggle/ --labels train_labels.csv --format json"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -75,9 +83,14 @@ pub fn write_outputs(
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let leak_opts = args.leak.options()?;
+    if let Some(dir) = &args.out {
+        scan::check_output(&args.scan.root, dir, "--out")?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    super::warn_if_unusable(&outcome);
     let records = &outcome.records;
-    let l = leaks::analyze(records, &args.leak.options());
+    let l = leaks::analyze(records, &leak_opts);
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
     }
@@ -93,5 +106,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    Ok(exit_code(&Kinds::of(records, &l.summary), &args.fail_on))
+    Ok(exit_code(
+        &Kinds::of_loader(records, &l.summary, outcome.loader),
+        &args.fail_on,
+    ))
 }

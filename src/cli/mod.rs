@@ -6,6 +6,7 @@
 
 mod audit;
 mod balance;
+mod enums;
 mod leaks;
 mod scan;
 mod split;
@@ -45,7 +46,7 @@ pub struct ScanArgs {
     /// Index file (default: the user's cache directory, keyed by ROOT's canonical path).
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// First-level folders that are splits (default: names like train, val, test).
@@ -63,6 +64,10 @@ pub struct ScanArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The training loader whose view every count, weight and split follows: which files it
+    /// lists (by extension) and can decode (README "Loaders").
+    #[arg(long, value_enum, default_value_t = enums::LoaderArg::Keras)]
+    pub loader: enums::LoaderArg,
 }
 
 impl ScanArgs {
@@ -77,6 +82,7 @@ impl ScanArgs {
             max_pixels: self.max_pixels,
             rehash: self.rehash,
             progress: !self.quiet,
+            loader: self.loader.into(),
         }
     }
 }
@@ -101,6 +107,15 @@ pub enum FailOn {
     Problem,
     /// Any of the above.
     Any,
+}
+
+/// Every command that reads a dataset warns (on stderr) when the chosen loader reads none
+/// of its images: an empty or wrong ROOT must never pass silently.
+pub fn warn_if_unusable(outcome: &cleansplit::scan::ScanOutcome) {
+    let c = cleansplit::coverage::Coverage::of(&outcome.records, outcome.loader);
+    if let Some(w) = c.no_usable_warning(outcome.loader) {
+        eprintln!("cleansplit: warning: {w}");
+    }
 }
 
 /// 1 when a finding named in `fail_on` exists, else 0.
@@ -129,12 +144,13 @@ pub fn main() -> ExitCode {
         Command::Split(a) => &a.scan,
         Command::Audit(a) => &a.scan,
     };
-    // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
-    if let Some(n) = scan_args.jobs {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global();
+    // Options are checked before anything is scanned or written.
+    if let Err(e) = scan_args.options().validate() {
+        eprintln!("cleansplit: {e:#}");
+        return ExitCode::from(2);
     }
+    // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
+    cleansplit::scan::set_jobs(scan_args.jobs);
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),

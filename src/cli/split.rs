@@ -8,14 +8,20 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use regex::Regex;
 
-use super::{ScanArgs, leaks::LeakArgs};
+use super::enums::{ConflictsArg, DedupArg, ModeArg};
+use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
+use cleansplit::coverage::Coverage;
 use cleansplit::report::terminal;
-use cleansplit::split::{self, Conflicts, Dedup, Mode, Sizes, SplitOptions, WriteJob};
+use cleansplit::split::{self, Mode, Sizes, SplitOptions, WriteJob};
 use cleansplit::{leaks, scan};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Write clean splits: stratified, duplicates kept in one split, nothing in ROOT changed"
+    about = "Write clean splits: stratified, duplicates kept in one split, nothing in ROOT changed",
+    after_help = "Examples:
+  cleansplit split data/ data-clean/ --ratio 0.8,0.1,0.1
+  cleansplit split data/ folds/ --kfold 5 --group-by 'patient(\\d+)'
+  cleansplit split kaggle/ out/ --labels train_labels.csv --keep-unlabeled --mode hardlink"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -27,9 +33,10 @@ pub struct Args {
         long,
         value_delimiter = ',',
         value_name = "F,F[,F]",
+        default_value = "0.8,0.2",
         conflicts_with = "count"
     )]
-    pub ratio: Option<Vec<f64>>,
+    pub ratio: Vec<f64>,
     /// Images per class in each split after the first (train gets the rest).
     #[arg(long, value_name = "N")]
     pub count: Option<usize>,
@@ -44,20 +51,27 @@ pub struct Args {
     #[arg(long, value_name = "REGEX")]
     pub group_by: Option<String>,
     /// keep-one: copy each duplicate group's representative only; none: copy all members.
-    #[arg(long, value_enum, default_value_t = Dedup::KeepOne)]
-    pub dedup: Dedup,
+    #[arg(long, value_enum, default_value_t = DedupArg::KeepOne)]
+    pub dedup: DedupArg,
     /// A duplicate group under two classes: drop all, keep the majority, or error.
-    #[arg(long, value_enum, default_value_t = Conflicts::Drop)]
-    pub conflicts: Conflicts,
+    #[arg(long, value_enum, default_value_t = ConflictsArg::Drop)]
+    pub conflicts: ConflictsArg,
     /// copy, hardlink (falls back to copy), symlink, or manifest (CSV and JSON only).
-    #[arg(long, value_enum, default_value_t = Mode::Copy)]
-    pub mode: Mode,
+    #[arg(long, value_enum, default_value_t = ModeArg::Copy)]
+    pub mode: ModeArg,
     /// Check every placed file's content hash against its source.
     #[arg(long)]
     pub verify: bool,
     /// Write K stratified group folds (folds.csv) instead of split folders.
     #[arg(long, value_name = "K")]
     pub kfold: Option<usize>,
+    /// Place images without a class (no row in --labels) in OUT/unlabeled/ instead of
+    /// dropping them.
+    #[arg(long)]
+    pub keep_unlabeled: bool,
+    /// Print the split report as text or as JSON (split_report.json) on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     #[command(flatten)]
     pub leak: LeakArgs,
 }
@@ -66,74 +80,95 @@ impl Args {
     fn options(&self) -> Result<SplitOptions> {
         let sizes = match (&self.ratio, self.count) {
             (_, Some(n)) => Sizes::Count(n),
-            (Some(r), None) => {
-                if !(2..=3).contains(&r.len()) || r.iter().any(|f| !(*f > 0.0 && *f < 1.0)) {
-                    bail!("--ratio takes 2 or 3 fractions between 0 and 1, e.g. 0.8,0.2");
-                }
-                let sum: f64 = r.iter().sum();
-                if (sum - 1.0).abs() > 1e-6 {
-                    bail!("--ratio fractions must add up to 1 (they add up to {sum})");
-                }
-                Sizes::Ratio(r.clone())
-            }
-            (None, None) => Sizes::Ratio(vec![0.8, 0.2]),
+            (r, None) => Sizes::Ratio(r.clone()),
         };
         let default_len = match &sizes {
             Sizes::Ratio(r) => r.len(),
             Sizes::Count(_) => 2,
         };
         let names = self.names.clone().unwrap_or_else(|| {
-            ["train", "val", "test"][..default_len]
+            ["train", "val", "test"][..default_len.min(3)]
                 .iter()
                 .map(|s| s.to_string())
                 .collect()
         });
-        if let Sizes::Ratio(r) = &sizes
-            && names.len() != r.len()
-        {
-            bail!("--names gives {} names for {} ratios", names.len(), r.len());
-        }
-        if names
-            .iter()
-            .any(|n| n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.'))
-        {
-            bail!("split names must be plain folder names");
-        }
         let group_by = match &self.group_by {
-            Some(re) => Some(Regex::new(re).map_err(|e| anyhow::anyhow!("--group-by: {e}"))?),
+            Some(re) => Some(Regex::new(re).map_err(|e| {
+                // regex's message spans several lines (pattern, caret, error): keep the last.
+                let msg = e.to_string();
+                let last = msg.lines().last().unwrap_or_default().trim();
+                anyhow::anyhow!(
+                    "--group-by {re:?} is not a valid regex: {}",
+                    last.trim_start_matches("error: ")
+                )
+            })?),
             None => None,
         };
-        Ok(SplitOptions {
+        let opts = SplitOptions {
             names,
             sizes,
             seed: self.seed,
             group_by,
-            dedup: self.dedup,
-            conflicts: self.conflicts,
-            loader: cleansplit::loader::Loader::Keras,
-            keep_unlabeled: false,
-        })
+            dedup: self.dedup.into(),
+            conflicts: self.conflicts.into(),
+            loader: self.scan.loader.into(),
+            keep_unlabeled: self.keep_unlabeled,
+        };
+        opts.validate()?;
+        Ok(opts)
     }
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     let opts = args.options()?;
+    let leak_opts = args.leak.options()?;
     if let Some(k) = args.kfold
         && k < 2
     {
         bail!("--kfold needs at least 2 folds");
     }
+    // OUT is checked before the scan, so a bad OUT costs nothing.
+    if let Ok(root) = std::fs::canonicalize(&args.scan.root) {
+        split::check_out(&root, &args.out)?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    split::check_out(&outcome.root, &args.out)?;
     let records = &outcome.records;
+    split::check_not_empty(records)?;
+    let json = args.format == OutputFormat::Json;
+    // Notes go to stderr with --format json, so stdout is the report alone.
+    let note = |s: String| {
+        if json {
+            eprintln!("{s}");
+        } else {
+            println!("{s}");
+        }
+    };
     if !outcome.layout.splits.is_empty() {
-        println!(
+        note(format!(
             "merging the existing splits {} into one pool and splitting again",
             outcome.layout.splits.join(", ")
-        );
+        ));
     }
-    let l = leaks::analyze(records, &args.leak.options());
+    let coverage = Coverage::of(records, outcome.loader);
+    if coverage.classless() {
+        note(format!(
+            "no classes: a plain (unstratified) split, group-aware and deduplicated, without class folders; {}",
+            cleansplit::coverage::HOW_TO_LABEL
+        ));
+    } else if coverage.unlabeled > 0 {
+        note(format!(
+            "{} images have no class: {} ({})",
+            coverage.unlabeled,
+            if args.keep_unlabeled {
+                "placed in OUT/unlabeled/ (--keep-unlabeled)"
+            } else {
+                "dropped as `unlabeled` (--keep-unlabeled places them in OUT/unlabeled/)"
+            },
+            cleansplit::coverage::HOW_TO_LABEL
+        ));
+    }
+    let l = leaks::analyze(records, &leak_opts);
     let plan = match split::plan(records, &l.groups, &opts) {
         Ok(p) => p,
         Err(e) => {
@@ -141,11 +176,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    // Never an empty OUT: nothing the loader reads means nothing to train on.
+    split::check_placed(&plan, outcome.loader)?;
     // k folds are a CSV only: the manifest mode places no files.
     let mode = if args.kfold.is_some() {
         Mode::Manifest
     } else {
-        args.mode
+        args.mode.into()
     };
     let dests = split::destinations(&plan, records, &opts.names);
     let job = WriteJob {
@@ -160,6 +197,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let report = split::SplitReport::new(&plan, records, &opts, mode, &outcome.layout.splits);
     let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();
     if let Some(k) = args.kfold {
+        split::check_kfold(k, &plan)?;
         let mut folds = Vec::new();
         split::write_folds(&mut folds, &plan, records, &split::kfold(&plan, k))?;
         extra.push(("folds.csv", folds));
@@ -168,26 +206,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
         split::write_manifest(&mut manifest, &plan, records, &opts.names, &dests)?;
         extra.push(("manifest.csv", manifest));
         extra.push(("split_report.json", serde_json::to_vec_pretty(&report)?));
-        extra.push((
-            "class_weights.json",
-            serde_json::to_vec_pretty(&split::class_weights(&report.splits))?,
-        ));
+        // Without classes there is nothing to weigh.
+        if !report.classless {
+            extra.push((
+                "class_weights.json",
+                serde_json::to_vec_pretty(&split::class_weights(&report.splits))?,
+            ));
+        }
     }
     for w in split::write(&job, &plan, &extra)? {
         eprintln!("cleansplit: warning: {w}");
     }
-    match args.kfold {
-        Some(k) => println!(
+    match (args.kfold, json) {
+        (_, true) => println!("{}", serde_json::to_string_pretty(&report)?),
+        (Some(k), false) => println!(
             "wrote {k} stratified group folds of {} images to {}",
             report.copied,
             args.out.join("folds.csv").display()
         ),
-        None => print!("{}", terminal::split_summary(&report)),
+        (None, false) => print!("{}", terminal::split_summary(&report)),
     }
-    println!(
+    note(format!(
         "wrote {} in {:.2} s",
         args.out.display(),
         start.elapsed().as_secs_f64()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

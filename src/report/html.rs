@@ -49,23 +49,14 @@ pub struct ReportInput<'a> {
     pub findings: &'a [Finding],
     /// Items rendered per section (pairs, groups, problem files, classes); the rest are counted.
     pub max_items: usize,
+    /// Images with more pixels get no thumbnail (`--max-pixels`, as in the scan).
+    pub max_pixels: u64,
+    /// Entries under ROOT that are not indexed (listed by path and reason).
+    pub skipped: &'a [crate::layout::Skipped],
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// In its own module so the section renderers beside this file can use it without a cycle.
+pub use super::escape::escape;
 
 /// Renders the whole report as one HTML page.
 pub fn render(input: &ReportInput) -> String {
@@ -99,6 +90,11 @@ pub fn render(input: &ReportInput) -> String {
         "problems",
         "Problem files",
         &problems(input, &shown.problems),
+    ));
+    body.push_str(&section(
+        "skipped",
+        "Skipped entries",
+        &super::html_skipped::render(input.skipped, input.max_items),
     ));
     body.push_str("</main>\n");
     page(&input.title, &body)
@@ -167,7 +163,7 @@ fn load_thumbs(input: &ReportInput, wanted: &BTreeSet<usize>) -> HashMap<usize, 
         .collect();
     indices
         .into_iter()
-        .zip(thumbs::data_uris(&paths, THUMB_SIDE))
+        .zip(thumbs::data_uris(&paths, THUMB_SIDE, input.max_pixels))
         .filter_map(|(i, uri)| uri.map(|u| (i, u)))
         .collect()
 }
@@ -337,6 +333,7 @@ fn toc(shown: &Shown) -> String {
             "problems",
             format!("Problems ({})", thousands(shown.problems.len())),
         ),
+        ("skipped", "Skipped".to_string()),
     ];
     let mut out = String::from("<nav class=\"toc\" aria-label=\"Contents\"><ul>\n");
     for (id, label) in entries {
@@ -1125,6 +1122,8 @@ mod tests {
             leaks: &f.leaks,
             findings: &f.findings,
             max_items,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+            skipped: &[],
         })
     }
 
@@ -1198,6 +1197,8 @@ mod tests {
             leaks: &leaks,
             findings: &[],
             max_items: 10,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+            skipped: &[],
         });
         assert!(html.contains("caf\u{fffd}&lt;b&gt;.jpg"));
         assert_eq!(html.matches("<tr class=\"problem\">").count(), 1);
@@ -1262,6 +1263,8 @@ mod tests {
             leaks: &leaks,
             findings: &[],
             max_items: 2,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+            skipped: &[],
         });
         assert_eq!(html.matches("<tr class=\"pair\">").count(), 2);
         assert!(html.contains("and 3 more pairs: see pairs.csv"));
@@ -1346,6 +1349,8 @@ mod tests {
             leaks: &leaks,
             findings: &findings,
             max_items: 200,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+            skipped: &[],
         });
         std::fs::write(out, html).unwrap();
     }

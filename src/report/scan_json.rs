@@ -6,28 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::layout::Skipped;
+use crate::layout::SkippedEntry;
 use crate::loader::{Loader, Verdict};
 use crate::scan::ScanOutcome;
-
-/// One entry under ROOT that is not indexed.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SkippedEntry {
-    pub path: String,
-    /// `os_junk hidden not_image loose_file not_a_split walk_error`.
-    pub reason: &'static str,
-    pub message: String,
-}
-
-impl SkippedEntry {
-    pub fn of(s: &Skipped) -> Self {
-        SkippedEntry {
-            path: s.rel.to_string_lossy().into_owned(),
-            reason: s.reason.as_str(),
-            message: s.message.clone(),
-        }
-    }
-}
 
 /// The first `cap` skipped entries (in path order) and how many there are in all.
 pub fn skipped_list(o: &ScanOutcome, cap: usize) -> (Vec<SkippedEntry>, usize) {
@@ -100,7 +81,9 @@ pub fn report(o: &ScanOutcome, loader: Loader) -> ScanReport {
         not_loaded: Vec::new(),
     };
     for r in &o.records {
-        *formats.entry(r.format.to_string()).or_default() += 1;
+        *formats
+            .entry(crate::index::format_name(r.format).to_string())
+            .or_default() += 1;
         for f in r.flags.iter() {
             *flags.entry(f.as_str().to_string()).or_default() += 1;
         }

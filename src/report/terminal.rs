@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::index::{Flag, Status};
+use crate::index::Status;
 use crate::scan::ScanOutcome;
 
 /// Counts as `a 3, b 1` in key order.
@@ -76,7 +76,9 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
     let mut formats: BTreeMap<&str, usize> = BTreeMap::new();
     let mut flags: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &o.records {
-        *formats.entry(r.format.as_str()).or_default() += 1;
+        *formats
+            .entry(crate::index::format_name(r.format))
+            .or_default() += 1;
         for f in r.flags.iter() {
             *flags.entry(f.as_str()).or_default() += 1;
         }
@@ -105,36 +107,46 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
             let _ = writeln!(s, "  ... and {} more (see the index)", problems.len() - 10);
         }
     }
-    let keras_skips = o
-        .records
-        .iter()
-        .filter(|r| r.flags.contains(Flag::KerasSkips))
-        .count();
-    if keras_skips > 0 {
+    let (mut ignored, mut fails) = (0usize, 0usize);
+    for r in &o.records {
+        match o.loader.verdict(r) {
+            crate::loader::Verdict::Loads => {}
+            crate::loader::Verdict::Ignored => ignored += 1,
+            crate::loader::Verdict::Fails(_) => fails += 1,
+        }
+    }
+    if ignored + fails > 0 {
         let _ = writeln!(
             s,
-            "note    {keras_skips} files are skipped or rejected by Keras' directory loaders (bmp, gif, jpeg, png only)"
+            "note    {} files are not loaded by the {} loader: {ignored} not listed (extension), {fails} listed but not decodable (training stops on them); `--format json` lists them",
+            ignored + fails,
+            o.loader
         );
     }
     let unlabeled = o.layout.unlabeled();
     if unlabeled > 0 {
         let _ = writeln!(
             s,
-            "note    {unlabeled} images have no class ({}): leaks and duplicates are checked; class balance and a stratified split need classes (class folders, or --labels FILE with `file,label` rows)",
+            "note    {unlabeled} images have no class ({}): leaks and duplicates are checked; class balance and a stratified split need classes: {}",
             if o.layout.kind.has_classes() {
                 "no row in --labels, or a split folder without class folders"
             } else {
                 "no class folders"
-            }
+            },
+            crate::coverage::HOW_TO_LABEL
         );
     }
-    if o.records.iter().all(|r| !r.is_ok()) {
-        let _ = writeln!(
-            s,
-            "warning no usable image: {} indexed, none decodes (check ROOT and the skipped counts above)",
-            o.records.len()
-        );
+    let coverage = crate::coverage::Coverage::of(&o.records, o.loader);
+    if let Some(w) = coverage.no_usable_warning(o.loader) {
+        let _ = writeln!(s, "warning {w}");
     }
+    let _ = writeln!(
+        s,
+        "loader  {} of {} images loaded by {}",
+        coverage.usable,
+        o.records.len(),
+        o.loader.describe()
+    );
     s.push('\n');
     if let Some(note) = &o.index_note {
         let _ = writeln!(s, "note    {note}");
@@ -233,7 +245,11 @@ pub fn leak_summary(
                 let _ = writeln!(
                     out,
                     "      {:<20} {} of {} ({})",
-                    if c.class.is_empty() { "(no class)" } else { &c.class },
+                    if c.class.is_empty() {
+                        "(no class)"
+                    } else {
+                        &c.class
+                    },
                     c.leaked,
                     c.images,
                     pct(c.share)
@@ -416,12 +432,24 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
             out,
             "warning: no usable image of {} in {}: weight 0 (the loader still gives {} a class index); the other weights are over the {} classes present",
             b.zero_weight.join(", "),
-            if w.split.is_empty() { "the dataset" } else { &w.split },
-            if b.zero_weight.len() == 1 { "it" } else { "them" },
+            if w.split.is_empty() {
+                "the dataset"
+            } else {
+                &w.split
+            },
+            if b.zero_weight.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
             w.counts.0.len() - b.zero_weight.len()
         );
     }
-    let _ = writeln!(out, "counted as the {} loader reads the files (--loader)", b.loader);
+    let _ = writeln!(
+        out,
+        "counted as the {} loader reads the files (--loader)",
+        b.loader
+    );
     out
 }
 
@@ -473,7 +501,14 @@ pub fn verdict(findings: &[crate::audit::Finding]) -> String {
     use crate::audit::Severity;
     let mut out = String::new();
     let mut sorted: Vec<&crate::audit::Finding> = findings.iter().collect();
-    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // What decides whether anything else applies leads: no usable images, no classes.
+    let leads = |f: &crate::audit::Finding| {
+        matches!(
+            f.topic.as_str(),
+            "no images" | "no usable images" | "no classes"
+        )
+    };
+    sorted.sort_by_key(|f| (!leads(f), std::cmp::Reverse(f.severity)));
     let bad = findings
         .iter()
         .filter(|f| f.severity == Severity::Problem)

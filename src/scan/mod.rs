@@ -6,7 +6,9 @@
 //! reduction and hash it. Nothing else touches pixels.
 
 pub mod decode;
-pub mod format;
+// Moved to the bottom layer; re-exported so `scan::format` paths keep working.
+pub use crate::base::format;
+pub use crate::base::paths::inside;
 pub mod hash;
 pub mod jpeg_header;
 pub mod reduce;
@@ -20,9 +22,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
+use crate::base::format::Format;
 use crate::index::{self, Flag, Flags, Record, Status};
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
-use format::Format;
+use crate::loader::Loader;
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
@@ -42,6 +45,9 @@ pub struct ScanOptions {
     pub rehash: bool,
     /// Draw a progress bar (only ever on a terminal).
     pub progress: bool,
+    /// The training loader whose view every later count follows (`--loader`). The index
+    /// itself does not depend on it (`keras_ok` is the default loader's verdict).
+    pub loader: Loader,
 }
 
 impl Default for ScanOptions {
@@ -53,6 +59,7 @@ impl Default for ScanOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
             rehash: false,
             progress: false,
+            loader: Loader::Keras,
         }
     }
 }
@@ -73,6 +80,8 @@ pub struct ScanOutcome {
     /// Why the previous index was not used, if it existed but could not be.
     pub index_note: Option<String>,
     pub elapsed: Duration,
+    /// The loader chosen with `--loader` (from [`ScanOptions::loader`]).
+    pub loader: Loader,
 }
 
 impl ScanOutcome {
@@ -99,9 +108,63 @@ pub enum ScanError {
     Index(anyhow::Error),
 }
 
+/// `--jobs` may ask for at most this many threads per core: more only costs memory and
+/// start-up time (100,000 threads never finish starting).
+pub const MAX_JOBS_PER_CORE: usize = 4;
+
+/// The largest accepted `--jobs` on this machine.
+pub fn max_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * MAX_JOBS_PER_CORE
+}
+
+impl ScanOptions {
+    /// Refuses options that would run but give a wrong or endless scan.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(j) = self.jobs {
+            let max = max_jobs();
+            if j == 0 || j > max {
+                anyhow::bail!(
+                    "--jobs must be between 1 and {max} ({MAX_JOBS_PER_CORE} per core), not {j}"
+                );
+            }
+        }
+        if self.max_pixels == 0 {
+            anyhow::bail!("--max-pixels must be at least 1 (0 would skip every image)");
+        }
+        Ok(())
+    }
+}
+
+/// Sizes rayon's global pool to `jobs` (all cores when `None`), once per process, so every
+/// parallel step (scan, search, thumbnails) obeys `--jobs` and no second pool is built.
+pub fn set_jobs(jobs: Option<usize>) {
+    if let Some(n) = jobs {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
+}
+
+/// Refuses an output path (`what`, e.g. "--out") inside ROOT, before anything is scanned:
+/// anything written there becomes part of the dataset (Keras would see a new class). A ROOT
+/// that does not exist is left for the scan to report.
+pub fn check_output(root: &Path, out: &Path, what: &str) -> Result<()> {
+    if let Ok(root) = fs::canonicalize(root)
+        && inside(out, &root)
+    {
+        anyhow::bail!(
+            "{what} {} is inside ROOT {}: choose a place outside the dataset",
+            out.display(),
+            root.display()
+        );
+    }
+    Ok(())
+}
+
 /// Scans ROOT incrementally and writes the index.
 pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let start = Instant::now();
+    opts.validate().map_err(ScanError::Root)?;
     let root = fs::canonicalize(root)
         .with_context(|| format!("cannot open ROOT {}", root.display()))
         .map_err(ScanError::Root)?;
@@ -156,14 +219,8 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             })
             .collect()
     };
-    let fresh = match opts.jobs {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| ScanError::Root(e.into()))?
-            .install(work),
-        None => work(),
-    };
+    // `opts.jobs` sized the global pool (`set_jobs`); no second pool here.
+    let fresh = work();
     bar.finish_and_clear();
 
     let mut records = reused_records;
@@ -180,6 +237,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         dropped,
         index_note,
         elapsed: start.elapsed(),
+        loader: opts.loader,
     })
 }
 
@@ -188,23 +246,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
 fn path_flags(r: &mut Record) {
     crate::names::apply(&r.path, &mut r.flags);
     r.flags.set(Flag::Unlabeled, r.class.is_empty());
-    r.flags
-        .set(Flag::KerasSkips, !crate::loader::Loader::Keras.loads(r));
-}
-
-/// Would `path` (which may not exist yet) land inside `root` (canonical)? Checked on the
-/// nearest existing ancestor, so symlinks and `..` cannot hide it.
-pub fn inside(path: &Path, root: &Path) -> bool {
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    abs.ancestors()
-        .find_map(|a| fs::canonicalize(a).ok())
-        .is_some_and(|c| c.starts_with(root))
+    r.flags.set(Flag::KerasSkips, !Loader::Keras.loads(r));
 }
 
 fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
@@ -238,7 +280,7 @@ fn blank_record(c: &Candidate) -> Record {
         size: c.size,
         mtime_ns: c.mtime_ns,
         blake3: String::new(),
-        format: "unknown".into(),
+        format: None,
         width: 0,
         height: 0,
         color: String::new(),
@@ -323,7 +365,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         };
         return;
     };
-    rec.format = fmt.as_str().into();
+    rec.format = Some(fmt);
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
     }
