@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::enums::{ConflictsArg, ModeArg};
+use super::enums::{ConflictsArg, LoaderArg, ModeArg};
 use super::{OutputFormat, leaks::LeakArgs};
 use cleansplit::layout::LayoutOptions;
 use cleansplit::merge::{self, MergeOptions, Source, classes};
@@ -65,6 +65,10 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The training loader whose view decides what is placed: files it does not list or
+    /// cannot decode are dropped (README "Loaders").
+    #[arg(long, value_enum, default_value_t = LoaderArg::Keras)]
+    pub loader: LoaderArg,
     /// Print the summary as text or merge_report.json on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -86,6 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         max_pixels: args.max_pixels,
         rehash: args.rehash,
         progress: !args.quiet,
+        loader: args.loader.into(),
     };
     scan_opts(None).validate()?;
     let (out, srcs) = args.paths.split_last().expect("clap requires 3 paths");
@@ -144,6 +149,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         classes: args.classes.clone(),
         conflicts: args.conflicts.into(),
         leak,
+        loader: args.loader.into(),
     };
     let prepared = merge::prepare(sources, &opts)?;
     let merged = match prepared.place() {
