@@ -457,8 +457,10 @@ fn help_and_output_wording() {
         assert!(h.stdout.contains("--loader"), "{cmd}: {}", h.stdout);
     }
     let leaks = run(tmp.path(), &["leaks", "--help"]).stdout;
+    // The radius is in bits of the 256-bit hash (calibrated within 40..=48), not the former
+    // 64-bit pHash's 4..=10.
     assert!(
-        leaks.contains("4..=10") && !leaks.contains("4..=12"),
+        leaks.contains("40..=48") && leaks.contains("256-bit") && !leaks.contains("4..=10"),
         "{leaks}"
     );
     let split = run(tmp.path(), &["split", "--help"]).stdout;
@@ -482,5 +484,6 @@ fn help_and_output_wording() {
     let v: Value = serde_json::from_str(&s.stdout).unwrap();
     assert!(v["splits"].is_array() && v["copied"].is_number(), "{v:#}");
     let l = run(tmp.path(), &["leaks", root.to_str().unwrap()]);
-    assert!(l.stdout.contains("geometric flip"), "{}", l.stdout);
+    // The default is now `all` (the 256-bit decision tries the 8 flips and quarter turns).
+    assert!(l.stdout.contains("geometric all"), "{}", l.stdout);
 }

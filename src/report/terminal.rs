@@ -200,8 +200,8 @@ pub fn leak_summary(
     let _ = writeln!(out, "radius  {}", s.radius_reason);
     let _ = writeln!(
         out,
-        "search  256-bit hash, geometric {:?}, centre crops {}; {} of {} images hashed{}",
-        s.geometric,
+        "search  256-bit hash, geometric {}, centre crops {}; {} of {} images hashed{}",
+        name(&s.geometric),
         if s.crop { "on" } else { "off" },
         s.hashed,
         s.images,
