@@ -32,9 +32,11 @@ pub struct Finding {
 use std::collections::BTreeMap;
 
 use crate::balance::BalanceReport;
+use crate::coverage::Coverage;
 use crate::index::{Flag, Record, Status};
 use crate::layout::{Role, SkipReason, split_role};
 use crate::leaks::{LeakSummary, Leaks};
+use crate::loader::{Loader, Verdict};
 use crate::merge::sources::{self, SourceTable};
 use crate::scan::ScanOutcome;
 use crate::shortcuts::{self, ShortcutReport, Target, report};
@@ -54,6 +56,12 @@ pub struct AuditReport<'a> {
     pub sources: Option<&'a SourceTable>,
     /// The shortcut check (`shortcuts --format json` prints the same).
     pub shortcuts: Option<&'a ShortcutReport>,
+    /// The first `--max-items` skipped entries by path and reason (`skipped` counts all).
+    pub skipped_entries: Vec<crate::layout::SkippedEntry>,
+    /// The loader whose view the findings follow.
+    pub loader: Loader,
+    /// Images with and without a class, and how many the loader reads.
+    pub coverage: Coverage,
 }
 
 /// Which kinds of findings exist (what `--fail-on` tests).
@@ -68,13 +76,21 @@ pub struct Kinds {
 }
 
 impl Kinds {
-    /// The kinds of findings in scanned records and their leak summary.
+    /// The kinds of findings in scanned records and their leak summary, as the default
+    /// `keras` loader sees the files.
     pub fn of(records: &[Record], leaks: &LeakSummary) -> Kinds {
+        Kinds::of_loader(records, leaks, Loader::Keras)
+    }
+
+    /// The same, as `loader` sees the files. No usable image at all is a problem (an empty
+    /// or wrong ROOT must fail a CI gate).
+    pub fn of_loader(records: &[Record], leaks: &LeakSummary, loader: Loader) -> Kinds {
         Kinds {
             leak: leaks.cross_split_groups > 0,
             conflict: leaks.label_conflict_groups > 0,
             duplicate: leaks.within_split_groups > 0,
-            problem: records.is_empty() || records.iter().any(is_problem_file),
+            problem: !records.iter().any(|r| loader.loads(r))
+                || records.iter().any(|r| is_problem_file(r, loader)),
             shortcut: false,
         }
     }
@@ -141,10 +157,10 @@ pub const NOTABLE_FLAGS: [Flag; 8] = [
 ];
 
 /// The one definition of a problem file, used by the verdict and the report: `Problem` when
-/// training cannot use the file (not decodable, or Keras' directory loaders skip it),
-/// `Warning` when it is usable but carries a notable flag, `None` when it is fine.
-pub fn file_problem(r: &Record) -> Option<Severity> {
-    if r.status != Status::Ok || r.flags.contains(Flag::KerasSkips) {
+/// training cannot use the file (not decodable, or `loader` does not load it), `Warning`
+/// when it is usable but carries a notable flag, `None` when it is fine.
+pub fn file_problem(r: &Record, loader: Loader) -> Option<Severity> {
+    if r.status != Status::Ok || !loader.loads(r) {
         Some(Severity::Problem)
     } else if NOTABLE_FLAGS.iter().any(|&f| r.flags.contains(f)) {
         Some(Severity::Warning)
@@ -153,9 +169,9 @@ pub fn file_problem(r: &Record) -> Option<Severity> {
     }
 }
 
-/// A file training cannot use: what `--fail-on problem` tests.
-pub fn is_problem_file(r: &Record) -> bool {
-    file_problem(r) == Some(Severity::Problem)
+/// A file training cannot use with `loader`: what `--fail-on problem` tests.
+pub fn is_problem_file(r: &Record, loader: Loader) -> bool {
+    file_problem(r, loader) == Some(Severity::Problem)
 }
 
 fn pct(n: usize, of: usize) -> String {
@@ -191,6 +207,10 @@ struct Facts<'a> {
     scan: &'a ScanOutcome,
     leaks: &'a Leaks,
     kinds: Kinds,
+    /// The loader whose view the findings follow (`--loader`).
+    loader: Loader,
+    /// Images with and without a class, and how many the loader reads.
+    coverage: Coverage,
     /// `cleansplit split ROOT OUT`, the fix of most findings.
     split_cmd: String,
 }
@@ -204,11 +224,18 @@ pub fn verdict(
     let facts = Facts {
         scan,
         leaks,
-        kinds: Kinds::of(&scan.records, &leaks.summary),
+        kinds: Kinds::of_loader(&scan.records, &leaks.summary, scan.loader),
+        loader: scan.loader,
+        coverage: Coverage::of(&scan.records, scan.loader),
         split_cmd: format!("cleansplit split {} OUT", scan.root.display()),
     };
     let mut out = Vec::new();
     out.extend(no_images(&facts));
+    // Without any class the verdict leads with it; some unlabeled images come last.
+    let unlabeled = unlabeled(&facts);
+    if facts.coverage.classless() {
+        out.extend(unlabeled.clone());
+    }
     out.extend(leakage(&facts));
     out.push(label_conflicts(&facts));
     out.push(duplicates(&facts));
@@ -219,20 +246,53 @@ pub fn verdict(
         out.extend(imbalance(&facts, b));
         out.extend(drift(&facts, b));
     }
+    if !facts.coverage.classless() {
+        out.extend(unlabeled);
+    }
     (out, facts.kinds)
 }
 
-/// No image at all: most likely a wrong path, which a CI gate must not pass.
+/// No image at all, or none the loader reads: most likely a wrong path or a format the
+/// loader skips, which a CI gate must not pass.
 fn no_images(f: &Facts) -> Option<Finding> {
-    f.scan.records.is_empty().then(|| {
-        finding(
+    if f.scan.records.is_empty() {
+        return Some(finding(
             Severity::Problem,
             "no images",
             format!("no image files under {}", f.scan.root.display()),
             "there is nothing to train on: ROOT is empty or is not the dataset folder",
             "check the path: ROOT should hold split or class folders of images".into(),
+        ));
+    }
+    let loader = f.loader;
+    f.coverage.no_usable(loader).map(|why| {
+        finding(
+            Severity::Problem,
+            "no usable images",
+            why,
+            "there is nothing to train on: every file is broken or one the loader skips",
+            format!("convert the files to a format the {loader} loader reads, or choose --loader"),
         )
     })
+}
+
+/// Images without a class: what can and cannot be done, and how to give them one.
+fn unlabeled(f: &Facts) -> Option<Finding> {
+    let note = f.coverage.unlabeled_note()?;
+    Some(finding(
+        Severity::Warning,
+        if f.coverage.classless() {
+            "no classes"
+        } else {
+            "unlabeled"
+        },
+        note,
+        "leaks and duplicates are checked for every image; class counts, weights and a stratified split use labelled images only",
+        format!(
+            "{} (unlabeled images: --keep-unlabeled; no classes at all: a plain group-aware split)",
+            f.split_cmd
+        ),
+    ))
 }
 
 /// Leakage across splits, phrased for the held-out splits against train.
@@ -326,24 +386,37 @@ fn duplicates(f: &Facts) -> Finding {
     )
 }
 
-/// Files that do not decode, that Keras skips, or whose extension lies about the content.
+/// Files that do not decode, that the loader skips or cannot decode, or whose extension lies
+/// about the content.
 fn problem_files(f: &Facts) -> Finding {
     let records = &f.scan.records;
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
     for r in records.iter().filter(|r| r.status != Status::Ok) {
         *by_status.entry(r.status.as_str()).or_default() += 1;
     }
-    let keras_skips = records
-        .iter()
-        .filter(|r| r.is_ok() && r.flags.contains(Flag::KerasSkips))
-        .count();
+    let loader = f.loader;
+    let (mut ignored, mut fails) = (0usize, 0usize);
+    for r in records.iter().filter(|r| r.is_ok()) {
+        match loader.verdict(r) {
+            Verdict::Loads => {}
+            Verdict::Ignored => ignored += 1,
+            Verdict::Fails(_) => fails += 1,
+        }
+    }
     let ext_mismatch = records
         .iter()
         .filter(|r| r.flags.contains(Flag::ExtMismatch))
         .count();
     let mut parts: Vec<String> = by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    if keras_skips > 0 {
-        parts.push(format!("{keras_skips} in a format Keras' loaders skip"));
+    if ignored > 0 {
+        parts.push(format!(
+            "{ignored} the {loader} loader does not list (extension)"
+        ));
+    }
+    if fails > 0 {
+        parts.push(format!(
+            "{fails} the {loader} loader lists but cannot decode"
+        ));
     }
     if ext_mismatch > 0 {
         parts.push(format!(
@@ -351,7 +424,10 @@ fn problem_files(f: &Facts) -> Finding {
         ));
     }
     if parts.is_empty() {
-        return ok("problem files", "every file decodes and Keras can load it");
+        return ok(
+            "problem files",
+            &format!("every file decodes and the {loader} loader reads it"),
+        );
     }
     finding(
         if f.kinds.problem {
@@ -381,6 +457,13 @@ fn odd_images(f: &Facts) -> Option<Finding> {
         (Flag::Tiny, "under 32 px", false),
         (Flag::NearConstant, "near-constant (blank)", false),
         (Flag::Animated, "animated", false),
+        (
+            Flag::ControlChar,
+            "with a control character in the name",
+            false,
+        ),
+        (Flag::LeadingDash, "with a name starting with '-'", false),
+        (Flag::WindowsName, "with a name Windows cannot hold", false),
     ] {
         let with: Vec<&&Record> = ok.iter().filter(|r| r.flags.contains(flag)).collect();
         let n = with.len();
@@ -415,10 +498,7 @@ fn layout(f: &Facts) -> Option<Finding> {
         .filter(|k| {
             matches!(
                 k.reason,
-                SkipReason::LooseFile
-                    | SkipReason::Unlabeled
-                    | SkipReason::WalkError
-                    | SkipReason::NotASplit
+                SkipReason::LooseFile | SkipReason::WalkError | SkipReason::NotASplit
             )
         })
         .count();
@@ -426,9 +506,12 @@ fn layout(f: &Facts) -> Option<Finding> {
         finding(
             Severity::Warning,
             "layout",
-            format!("{lost} files or folders sit outside the class folders (loose, unlabeled or unreadable)"),
+            format!("{lost} files or folders sit outside the class folders (loose or unreadable)"),
             "loaders ignore them, so they are not part of training or validation",
-            format!("cleansplit scan {} lists them", f.scan.root.display()),
+            format!(
+                "audit.json, report.html and `cleansplit scan {} --format json` list them by path and reason",
+                f.scan.root.display()
+            ),
         )
     })
 }

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use anyhow::{Result, bail};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::index::{Flag, Record};
+use crate::index::Record;
 use crate::layout::{Role, split_role};
+use crate::loader::Loader;
 
 /// How class weights are computed (`--method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -41,6 +42,8 @@ pub struct BalanceOptions {
     /// Class folders per split, empty ones included (`Layout::class_dirs`). Keras indexes the
     /// classes of the folder it loads, so the weights follow the training split's folders.
     pub class_dirs: BTreeMap<String, BTreeSet<String>>,
+    /// The loader whose view decides what counts (`--loader`).
+    pub loader: Loader,
 }
 
 impl Default for BalanceOptions {
@@ -52,6 +55,7 @@ impl Default for BalanceOptions {
             min_count: 10,
             class_order: None,
             class_dirs: BTreeMap::new(),
+            loader: Loader::Keras,
         }
     }
 }
@@ -168,25 +172,33 @@ pub struct BalanceReport {
     pub min_count: usize,
     pub weights: ClassWeights,
     pub dedup: bool,
+    /// Classes of the weighted list without a usable image there (weight 0: Keras still
+    /// indexes an empty class folder).
+    pub zero_weight: Vec<String>,
+    /// The loader whose view the counts follow.
+    pub loader: Loader,
 }
 
-/// Why a record does not count, or `None` when a training loader would use it.
-pub fn exclusion(r: &Record) -> Option<String> {
+/// Why a record does not count, or `None` when `loader` uses it and it has a class.
+pub fn exclusion(r: &Record, loader: Loader) -> Option<String> {
     if !r.is_ok() {
         Some(format!("status {}", r.status))
-    } else if r.flags.contains(Flag::KerasSkips) {
-        Some(format!(
-            "{} skipped by Keras' loaders",
-            crate::index::format_name(r.format)
-        ))
+    } else if let Some(why) = loader.exclusion(r) {
+        // Counted by kind: `not listed by keras (extension .webp)` stays per extension.
+        Some(why.split(": ").next().unwrap_or_default().to_string())
+    } else if r.class.is_empty() {
+        Some("unlabeled".into())
     } else {
         None
     }
 }
 
-/// Class weights for `counts` (in index order) by `method`.
+/// Class weights for `counts` (in index order) by `method`, over the classes present: an
+/// empty class gets weight 0 and does not count as a class, so the others match
+/// scikit-learn's `compute_class_weight("balanced", classes=<present>, y=...)` exactly and the
+/// loss scale does not shrink with every empty class folder.
 pub fn weights(counts: &[usize], method: Method, beta: f64) -> Vec<f64> {
-    let k = counts.len() as f64;
+    let k = counts.iter().filter(|&&n| n > 0).count() as f64;
     let total: usize = counts.iter().sum();
     let normalise_mean = |raw: Vec<f64>| {
         let nonzero: Vec<f64> = raw.iter().copied().filter(|w| *w > 0.0).collect();
@@ -287,8 +299,18 @@ pub fn analyze_scan(
     groups: Option<&[Option<usize>]>,
     opts: &BalanceOptions,
 ) -> Result<BalanceReport> {
+    let coverage = crate::coverage::Coverage::of(&scan.records, scan.loader);
+    if coverage.classless() {
+        bail!(
+            "balance needs classes: none of the {} images has one (layout {}); {}",
+            coverage.images,
+            scan.layout.kind,
+            crate::coverage::HOW_TO_LABEL
+        );
+    }
     let opts = BalanceOptions {
         class_dirs: scan.layout.class_dirs.clone(),
+        loader: scan.loader,
         ..opts.clone()
     };
     analyze(&scan.records, groups, &opts)
@@ -312,10 +334,12 @@ pub fn analyze(
         .collect();
     let mut splits: BTreeSet<&str> = BTreeSet::new();
     for (i, r) in records.iter().enumerate() {
-        all_classes.insert(&r.class);
+        if !r.class.is_empty() {
+            all_classes.insert(&r.class);
+        }
         splits.insert(&r.split);
         counts.entry(&r.split).or_default();
-        if let Some(why) = exclusion(r) {
+        if let Some(why) = exclusion(r, opts.loader) {
             *excluded.entry(why).or_default() += 1;
             continue;
         }
@@ -433,6 +457,13 @@ pub fn analyze(
         train,
         groups.is_some(),
     );
+    let zero_weight = weights
+        .counts
+        .0
+        .iter()
+        .filter(|(_, n)| *n == 0)
+        .map(|(c, _)| c.clone())
+        .collect();
     Ok(BalanceReport {
         class_names,
         splits: out_splits,
@@ -440,6 +471,8 @@ pub fn analyze(
         min_count: opts.min_count,
         weights,
         dedup: groups.is_some(),
+        zero_weight,
+        loader: opts.loader,
     })
 }
 
@@ -487,6 +520,23 @@ mod tests {
     }
 
     #[test]
+    fn empty_classes_do_not_shrink_the_others() {
+        // Issue 9 item 5: scikit-learn over the present classes gives 1.1 and 0.786, not
+        // 0.733 and 0.524 (divided by 6 classes).
+        let w = weights(&[5, 5, 5, 7, 0, 0], Method::Balanced, 0.999);
+        assert!(close(&w, &[1.1, 1.1, 1.1, 22.0 / 28.0, 0.0, 0.0]), "{w:?}");
+        // The effective-number weights sum to the number of present classes.
+        let e = weights(&[5, 0, 20], Method::Effective, 0.99);
+        assert!(
+            (e.iter().sum::<f64>() - 2.0).abs() < 1e-9 && e[1] == 0.0,
+            "{e:?}"
+        );
+        // Mean-normalised methods average 1 over the present classes.
+        let i = weights(&[2, 0, 4], Method::Inverse, 0.0);
+        assert!(close(&i, &[4.0 / 3.0, 0.0, 2.0 / 3.0]), "{i:?}");
+    }
+
+    #[test]
     fn chi_square_p_values() {
         // Identical proportions: chi2 0, p 1.
         let (c, df, p) = chi_square(&[10, 20], &[5, 10]);
@@ -516,7 +566,6 @@ mod tests {
         corrupt.status = Status::Corrupt;
         records.push(corrupt);
         let mut webp = rec("train/a/x.webp", "train", "a");
-        webp.flags.insert(Flag::KerasSkips);
         webp.format = Some(crate::base::format::Format::Webp);
         records.push(webp);
         let r = analyze(&records, None, &BalanceOptions::default()).unwrap();
@@ -588,7 +637,8 @@ mod tests {
         assert_eq!(r.weights.class_names, vec!["a", "c", "d"]);
         assert_eq!(r.class_names, vec!["a", "b", "c", "d"]);
         let w: Vec<f64> = r.weights.class_weight.0.iter().map(|(_, w)| *w).collect();
-        assert!(close(&w, &[3.0 / 3.0, 3.0 / 6.0, 0.0]), "{w:?}");
+        // Over the 2 present classes (d is empty): 3/(2*1), 3/(2*2), 0.
+        assert!(close(&w, &[1.5, 0.75, 0.0]), "{w:?}");
         let train = r.splits.iter().find(|s| s.split == "train").unwrap();
         assert_eq!(train.missing, vec!["b", "d"]);
     }

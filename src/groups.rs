@@ -53,6 +53,8 @@ pub struct Group {
     /// The member to keep (see [`representative`]).
     pub representative: usize,
     pub splits: BTreeSet<String>,
+    /// The members' class labels; an unlabeled member (empty class) adds none, so it is
+    /// never half of a label conflict.
     pub classes: BTreeSet<String>,
 }
 
@@ -73,15 +75,24 @@ impl Group {
     }
 }
 
-/// The member a clean dataset keeps: highest pixel count, then lossless over lossy format,
-/// then the larger file, then the first path. Deterministic for the same records.
+/// Do two class labels conflict? Only when both are known: an unlabeled image (empty class)
+/// copied into a labelled one is a leak or a duplicate, never a label conflict.
+pub fn labels_conflict(a: &str, b: &str) -> bool {
+    !a.is_empty() && !b.is_empty() && a != b
+}
+
+/// The member a clean dataset keeps: one the default loader reads (`keras_ok`; a TIFF named
+/// `.png` must not win over the JPEG of the same photo), then highest pixel count, then
+/// lossless over lossy format, then the larger file, then the first path. Deterministic for
+/// the same records. `split` passes only members its `--loader` reads.
 pub fn representative(members: &[usize], records: &[Record]) -> usize {
     *members
         .iter()
         .min_by(|&&a, &&b| {
             let (ra, rb) = (&records[a], &records[b]);
-            rb.pixels()
-                .cmp(&ra.pixels())
+            rb.keras_ok()
+                .cmp(&ra.keras_ok())
+                .then(rb.pixels().cmp(&ra.pixels()))
                 .then(rb.lossless_format().cmp(&ra.lossless_format()))
                 .then(rb.size.cmp(&ra.size))
                 .then(ra.path.cmp(&rb.path))
@@ -112,7 +123,11 @@ pub fn build(records: &[Record], pairs: impl IntoIterator<Item = (usize, usize)>
             id: i + 1,
             representative: representative(&members, records),
             splits: members.iter().map(|&m| records[m].split.clone()).collect(),
-            classes: members.iter().map(|&m| records[m].class.clone()).collect(),
+            classes: members
+                .iter()
+                .map(|&m| records[m].class.clone())
+                .filter(|c| !c.is_empty())
+                .collect(),
             members,
         })
         .collect()

@@ -68,7 +68,7 @@ pub struct Record {
     pub path: PathBuf,
     /// Split folder name as found on disk (`""` when the layout has no splits).
     pub split: String,
-    /// Class label (`""` never occurs for an indexed file: unlabeled files are skipped).
+    /// Class label; `""` for an image without one (flag `unlabeled`).
     pub class: String,
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch; with `size`, the reuse key.

@@ -3,12 +3,16 @@
 //! Supported layouts (see README.md):
 //! - `ROOT/<split>/<class>/<file>`: first-level folders named like splits, or named by `--splits`;
 //! - `ROOT/<class>/<file>`: no splits;
-//! - `ROOT/<split>/<file>` or `ROOT/<file>` with labels from a CSV (`--labels`).
+//! - `ROOT/<split>/<file>` or `ROOT/<file>` with labels from a CSV (`--labels`);
+//! - `ROOT/<split>/<file>` or `ROOT/<file>` without labels: no class folders (a Kaggle test
+//!   folder, a scraped pile). Every image is indexed with an empty class, so leaks and
+//!   duplicates are still found; commands that need classes say how to supply them.
 //!
-//! Files deeper than the class folder belong to that class. Everything that is not used
-//! (OS junk, hidden files, non-images, loose files, unlabeled files, walk errors) is returned
-//! as a [`Skipped`] entry with its reason, so the summary can count it: nothing is dropped
-//! silently.
+//! Files deeper than the class folder belong to that class. A file without a class (no row in
+//! the labels CSV, or no class folders) is indexed with an empty class: it is still an image
+//! that can leak. Everything that is not used (OS junk, hidden files, non-images, loose files,
+//! walk errors) is returned as a [`Skipped`] entry with its reason, so the summary can count
+//! it: nothing is dropped silently.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -65,6 +69,17 @@ pub enum LayoutKind {
     SplitLabels,
     /// `ROOT/<file>` with labels from a CSV.
     Labels,
+    /// `ROOT/<split>/<file>`: split folders without class folders and no labels.
+    SplitFlat,
+    /// `ROOT/<file>`: image files directly in ROOT, no labels.
+    Flat,
+}
+
+impl LayoutKind {
+    /// Does this layout give images a class (folders or a labels CSV)?
+    pub fn has_classes(self) -> bool {
+        !matches!(self, LayoutKind::SplitFlat | LayoutKind::Flat)
+    }
 }
 
 impl fmt::Display for LayoutKind {
@@ -74,6 +89,8 @@ impl fmt::Display for LayoutKind {
             LayoutKind::Class => "ROOT/<class>/<file>",
             LayoutKind::SplitLabels => "ROOT/<split>/<file> with labels from CSV",
             LayoutKind::Labels => "ROOT/<file> with labels from CSV",
+            LayoutKind::SplitFlat => "ROOT/<split>/<file>, no class folders",
+            LayoutKind::Flat => "ROOT/<file>, no class folders",
         })
     }
 }
@@ -91,8 +108,6 @@ pub enum SkipReason {
     LooseFile,
     /// A first-level folder that is not a split when the others are.
     NotASplit,
-    /// No row for it in the `--labels` CSV.
-    Unlabeled,
     /// The walk could not enter or follow it (permissions, symlink loop, broken link).
     WalkError,
 }
@@ -105,7 +120,6 @@ impl SkipReason {
             SkipReason::NotImage => "not_image",
             SkipReason::LooseFile => "loose_file",
             SkipReason::NotASplit => "not_a_split",
-            SkipReason::Unlabeled => "unlabeled",
             SkipReason::WalkError => "walk_error",
         }
     }
@@ -132,6 +146,25 @@ pub struct Skipped {
     pub message: String,
 }
 
+/// One entry under ROOT that is not indexed.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct SkippedEntry {
+    pub path: String,
+    /// `os_junk hidden not_image loose_file not_a_split walk_error`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl SkippedEntry {
+    pub fn of(s: &Skipped) -> Self {
+        SkippedEntry {
+            path: s.rel.to_string_lossy().into_owned(),
+            reason: s.reason.as_str(),
+            message: s.message.clone(),
+        }
+    }
+}
+
 /// How to interpret ROOT.
 #[derive(Debug, Clone, Default)]
 pub struct LayoutOptions {
@@ -151,14 +184,24 @@ pub struct Layout {
     pub files: Vec<Candidate>,
     pub skipped: Vec<Skipped>,
     /// Class folders per split (`""` without splits), empty ones included: what Keras'
-    /// directory loaders take as the class list. Empty for layouts with a labels CSV.
+    /// directory loaders take as the class list. Only splits that have class folders are
+    /// keys; empty for layouts with a labels CSV.
     pub class_dirs: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Layout {
-    /// Class names found, sorted.
+    /// Class names found, sorted (the empty class of unlabeled files is not a class).
     pub fn classes(&self) -> BTreeSet<&str> {
-        self.files.iter().map(|c| c.class.as_str()).collect()
+        self.files
+            .iter()
+            .map(|c| c.class.as_str())
+            .filter(|c| !c.is_empty())
+            .collect()
+    }
+
+    /// Images without a class: no row in the labels CSV, or no class folders.
+    pub fn unlabeled(&self) -> usize {
+        self.files.iter().filter(|c| c.class.is_empty()).count()
     }
 
     /// Skip counts by reason.
@@ -283,13 +326,9 @@ impl Walker<'_> {
     ) {
         let rel = path.strip_prefix(self.root).unwrap_or(path).to_path_buf();
         let class = match self.labels {
-            Some(labels) => match label_for(labels, &rel) {
-                Some(l) => l,
-                None => {
-                    self.skip(rel, SkipReason::Unlabeled, "no row in the labels file");
-                    return;
-                }
-            },
+            // No row: indexed with an empty class (flag `unlabeled`), so it still takes part
+            // in leak detection (a Kaggle test set has no labels, and copies leak into it).
+            Some(labels) => label_for(labels, &rel).unwrap_or_default(),
             None if class_level => below
                 .components()
                 .next()
@@ -432,11 +471,30 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
             .cloned()
             .collect(),
     };
-    let kind = match (splits.is_empty(), labels.is_some()) {
-        (false, false) => LayoutKind::SplitClass,
-        (true, false) => LayoutKind::Class,
-        (false, true) => LayoutKind::SplitLabels,
-        (true, true) => LayoutKind::Labels,
+    // Without labels, a base folder (a split, or ROOT) holds class folders when it has any
+    // visible subfolder; one without (a Kaggle `test/` of loose images) is flat: its images
+    // are indexed with an empty class instead of being skipped as loose files.
+    let bases: Vec<String> = if splits.is_empty() {
+        vec![String::new()]
+    } else {
+        splits.clone()
+    };
+    let class_dirs: BTreeMap<String, BTreeSet<String>> = if labels.is_some() {
+        BTreeMap::new()
+    } else {
+        bases
+            .iter()
+            .map(|b| (b.clone(), subfolders(&root.join(b)).unwrap_or_default()))
+            .filter(|(_, dirs)| !dirs.is_empty())
+            .collect()
+    };
+    let kind = match (splits.is_empty(), labels.is_some(), class_dirs.is_empty()) {
+        (false, true, _) => LayoutKind::SplitLabels,
+        (true, true, _) => LayoutKind::Labels,
+        (false, false, false) => LayoutKind::SplitClass,
+        (true, false, false) => LayoutKind::Class,
+        (false, false, true) => LayoutKind::SplitFlat,
+        (true, false, true) => LayoutKind::Flat,
     };
     let mut w = Walker {
         root,
@@ -444,9 +502,9 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
         files: Vec::new(),
         skipped: Vec::new(),
     };
-    let class_level = labels.is_none();
+    let class_level = |base: &str| labels.is_none() && class_dirs.contains_key(base);
     if splits.is_empty() {
-        w.walk(root, "", class_level);
+        w.walk(root, "", class_level(""));
     } else {
         // Loose files and non-split folders at the top level are counted, not walked.
         for entry in fs::read_dir(root)?.flatten() {
@@ -474,7 +532,7 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
             }
         }
         for split in &splits {
-            w.walk(&root.join(split), split, class_level);
+            w.walk(&root.join(split), split, class_level(split));
         }
     }
     let Walker {
@@ -484,20 +542,6 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
     } = w;
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
-    let mut class_dirs = BTreeMap::new();
-    if class_level {
-        let bases: Vec<String> = if splits.is_empty() {
-            vec![String::new()]
-        } else {
-            splits.clone()
-        };
-        for split in bases {
-            class_dirs.insert(
-                split.clone(),
-                subfolders(&root.join(&split)).unwrap_or_default(),
-            );
-        }
-    }
     Ok(Layout {
         kind,
         splits,
@@ -652,16 +696,75 @@ mod tests {
             vec![
                 ("test/4.jpg".into(), "dog".into()),
                 ("train/1.jpg".into(), "cat".into()),
-                ("train/2.jpg".into(), "dog".into())
+                ("train/2.jpg".into(), "dog".into()),
+                ("train/3.jpg".into(), "".into()),
             ]
         );
-        assert_eq!(l.skip_counts()[&SkipReason::Unlabeled], 1);
+        // The file without a row is an image without a class, not a skip.
+        assert!(l.skipped.is_empty());
+        assert_eq!(l.unlabeled(), 1);
+        assert_eq!(l.classes().len(), 2);
 
         let flat = d.path().join("flat");
         touch(&flat, "1.jpg", b"x");
         let l = discover(&flat, &opts).unwrap();
         assert_eq!(l.kind, LayoutKind::Labels);
         assert_eq!(l.files[0].class, "cat");
+    }
+
+    #[test]
+    fn split_folders_without_class_folders_are_a_layout() {
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "train/1.jpg", b"x");
+        touch(d.path(), "train/2.jpg", b"x");
+        touch(d.path(), "test/3.jpg", b"x");
+        touch(d.path(), "test/.DS_Store", b"x");
+        touch(d.path(), "notes.txt", b"x");
+        let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+        assert_eq!(l.kind, LayoutKind::SplitFlat);
+        assert!(!l.kind.has_classes());
+        assert_eq!(rels(&l), vec!["test/3.jpg", "train/1.jpg", "train/2.jpg"]);
+        assert!(l.files.iter().all(|c| c.class.is_empty()));
+        assert_eq!(l.files[0].split, "test");
+        assert!(l.classes().is_empty());
+        assert_eq!(l.unlabeled(), 3);
+        assert!(l.class_dirs.is_empty());
+        assert_eq!(l.skip_counts()[&SkipReason::LooseFile], 1); // notes.txt beside the splits
+    }
+
+    #[test]
+    fn root_of_loose_images_is_a_layout() {
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "a.jpg", b"x");
+        touch(d.path(), "b.png", b"x");
+        let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+        assert_eq!(l.kind, LayoutKind::Flat);
+        assert_eq!(rels(&l), vec!["a.jpg", "b.png"]);
+        assert!(
+            l.files
+                .iter()
+                .all(|c| c.class.is_empty() && c.split.is_empty())
+        );
+        assert!(l.skipped.is_empty());
+    }
+
+    #[test]
+    fn class_folders_in_train_and_a_flat_test_folder() {
+        // Kaggle's other shape: labelled class folders for train, a flat unlabeled test set.
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "train/cat/1.jpg", b"x");
+        touch(d.path(), "train/dog/2.jpg", b"x");
+        touch(d.path(), "test/3.jpg", b"x");
+        let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+        assert_eq!(l.kind, LayoutKind::SplitClass);
+        let got: Vec<(&str, &str)> = l
+            .files
+            .iter()
+            .map(|c| (c.split.as_str(), c.class.as_str()))
+            .collect();
+        assert_eq!(got, vec![("test", ""), ("train", "cat"), ("train", "dog")]);
+        assert!(l.skipped.is_empty());
+        assert_eq!(l.class_dirs.keys().collect::<Vec<_>>(), vec!["train"]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::balance;
 use crate::base::flags::Status;
 use crate::groups::{Group, UnionFind};
 use crate::index::{Record, path_field};
+use crate::loader::Loader;
 
 /// What to do with the extra copies in a duplicate group (`--dedup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -87,6 +88,20 @@ pub struct SplitOptions {
     pub group_by: Option<Regex>,
     pub dedup: Dedup,
     pub conflicts: Conflicts,
+    /// The loader whose view decides what is placed (`--loader`): a file it cannot read is
+    /// never placed and never a group's representative.
+    pub loader: Loader,
+    /// Place images without a class in their own folder, [`UNLABELED_DIR`]
+    /// (`--keep-unlabeled`), instead of dropping them as `unlabeled`.
+    pub keep_unlabeled: bool,
+}
+
+/// The folder `--keep-unlabeled` places images without a class in (beside the splits).
+pub const UNLABELED_DIR: &str = "unlabeled";
+
+/// The folder name of split index `s`: one of `names`, or [`UNLABELED_DIR`] past them.
+pub fn split_name(names: &[String], s: usize) -> &str {
+    names.get(s).map_or(UNLABELED_DIR, String::as_str)
 }
 
 impl SplitOptions {
@@ -124,6 +139,9 @@ impl SplitOptions {
             if !seen.insert(n) {
                 bail!("--names lists {n:?} twice: each split needs its own name");
             }
+            if self.keep_unlabeled && n == UNLABELED_DIR {
+                bail!("--keep-unlabeled places images in {UNLABELED_DIR:?}: choose other --names");
+            }
         }
         Ok(())
     }
@@ -152,9 +170,19 @@ pub fn check_not_empty(records: &[Record]) -> Result<()> {
     Ok(())
 }
 
-/// Every destination must be a relative path of plain components (split, class, file; or
-/// class, file where `merge` pools the splits), so no label or name can make a file land
-/// outside OUT, or onto a source file.
+/// Refuses to write an OUT with no image in it (nothing the loader reads was placed).
+pub fn check_placed(plan: &Plan, loader: Loader) -> Result<()> {
+    if !plan.placements.iter().any(|p| p.split.is_some()) {
+        bail!(
+            "no usable images: the {loader} loader reads none of the files, so OUT would be empty; refusing to write it"
+        );
+    }
+    Ok(())
+}
+
+/// Every destination must be a relative path of plain components (split, class, file; split
+/// and file without classes; or class, file where `merge` pools the splits), so no label or
+/// name can make a file land outside OUT, or onto a source file.
 pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
     for d in dests.iter().flatten() {
         let plain = (2..=3).contains(&d.components().count())
@@ -194,15 +222,32 @@ pub enum DropReason {
     LabelConflict { group: usize, classes: Vec<String> },
     /// A redundant copy of the group's representative.
     DuplicateOf(PathBuf),
+    /// The `--loader` does not read it: `not listed by keras (extension .webp)` or
+    /// `keras fails on it: tiff content cannot be decoded`.
+    NotLoaded(String),
+    /// No class (no row in `--labels`, or a folder without class folders) while other
+    /// images have one.
+    Unlabeled,
+    /// An unlabeled copy of a labelled image that is kept (`--keep-unlabeled` would put it
+    /// beside its labelled twin: a leak).
+    UnlabeledCopyOf(PathBuf),
 }
 
 impl DropReason {
-    /// The kind, for counting: `duplicate`, `label conflict`, or `status <status>`.
+    /// The kind, for counting: `duplicate`, `label conflict`, `status <status>`,
+    /// `unlabeled`, `not listed by <loader>` or `<loader> fails on it`.
     pub fn kind(&self) -> String {
         match self {
             DropReason::Status { status, .. } => format!("status {status}"),
             DropReason::LabelConflict { .. } => "label conflict".into(),
             DropReason::DuplicateOf(_) => "duplicate".into(),
+            DropReason::NotLoaded(why) => why
+                .split([':', '('])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            DropReason::Unlabeled | DropReason::UnlabeledCopyOf(_) => "unlabeled".into(),
         }
     }
 }
@@ -219,6 +264,11 @@ impl std::fmt::Display for DropReason {
                 )
             }
             DropReason::DuplicateOf(rep) => write!(f, "duplicate of {}", rep.display()),
+            DropReason::NotLoaded(why) => f.write_str(why),
+            DropReason::Unlabeled => f.write_str("unlabeled"),
+            DropReason::UnlabeledCopyOf(rep) => {
+                write!(f, "unlabeled copy of {}", rep.display())
+            }
         }
     }
 }
@@ -288,6 +338,12 @@ pub struct SplitReport {
     pub largest_unit: usize,
     pub splits: Vec<SplitTargets>,
     pub merged_splits: Vec<String>,
+    /// The loader whose view decided what was placed.
+    pub loader: Loader,
+    /// No source had a class: a plain (unstratified) split, no class folders.
+    pub classless: bool,
+    /// Images without a class placed in [`UNLABELED_DIR`] (`--keep-unlabeled`).
+    pub unlabeled_kept: usize,
 }
 
 impl SplitReport {
@@ -337,6 +393,13 @@ impl SplitReport {
                 .unwrap_or(0),
             splits: achieved(plan, records, &opts.names),
             merged_splits: merged_splits.to_vec(),
+            loader: opts.loader,
+            classless: !records.is_empty() && records.iter().all(|r| r.class.is_empty()),
+            unlabeled_kept: plan
+                .placements
+                .iter()
+                .filter(|p| p.split == Some(opts.names.len()))
+                .count(),
         }
     }
 }
@@ -419,13 +482,24 @@ pub struct Plan {
 /// `--conflicts error`.
 pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Result<Plan> {
     let n = records.len();
+    // Without any class, the split is plain (one stratum) and nothing is "unlabeled".
+    let classless = records.iter().all(|r| r.class.is_empty());
     let mut reason: Vec<Option<DropReason>> = vec![None; n];
+    let mut unlabeled_kept = vec![false; n];
     for (i, r) in records.iter().enumerate() {
         if !r.is_ok() {
             reason[i] = Some(DropReason::Status {
                 status: r.status,
                 message: r.message.clone(),
             });
+        } else if let Some(why) = opts.loader.exclusion(r) {
+            reason[i] = Some(DropReason::NotLoaded(why));
+        } else if r.class.is_empty() && !classless {
+            if opts.keep_unlabeled {
+                unlabeled_kept[i] = true;
+            } else {
+                reason[i] = Some(DropReason::Unlabeled);
+            }
         }
     }
     // Duplicates and label conflicts.
@@ -454,7 +528,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
                 Conflicts::Drop => keep.clear(),
                 Conflicts::Majority => {
                     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
-                    for &m in &usable {
+                    for &m in usable.iter().filter(|&&m| !unlabeled_kept[m]) {
                         *by_class.entry(&records[m].class).or_default() += 1;
                     }
                     let top = by_class.values().copied().max().unwrap_or(0);
@@ -464,7 +538,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
                         .map(|(k, _)| *k)
                         .collect();
                     if winners.len() == 1 {
-                        keep.retain(|&m| records[m].class == winners[0]);
+                        keep.retain(|&m| records[m].class == winners[0] || unlabeled_kept[m]);
                     } else {
                         keep.clear();
                     }
@@ -478,6 +552,23 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
                     });
                 }
             }
+        }
+        // A labelled copy is kept over an unlabeled one; an unlabeled copy of a labelled image
+        // never goes to the unlabeled folder (it would leak beside its labelled twin).
+        let labelled: Vec<usize> = keep
+            .iter()
+            .copied()
+            .filter(|&m| !unlabeled_kept[m])
+            .collect();
+        if !labelled.is_empty() && labelled.len() < keep.len() {
+            let rep = crate::groups::representative(&labelled, records);
+            for &m in &keep {
+                if unlabeled_kept[m] {
+                    unlabeled_kept[m] = false;
+                    reason[m] = Some(DropReason::UnlabeledCopyOf(records[rep].path.clone()));
+                }
+            }
+            keep = labelled;
         }
         if opts.dedup == Dedup::KeepOne && keep.len() > 1 {
             let rep = crate::groups::representative(&keep, records);
@@ -523,8 +614,9 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let class_names: Vec<String> = records
         .iter()
         .zip(&reason)
-        .filter(|(_, why)| why.is_none())
-        .map(|(r, _)| r.class.clone())
+        .zip(&unlabeled_kept)
+        .filter(|((_, why), kept)| why.is_none() && !**kept)
+        .map(|((r, _), _)| r.class.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -551,7 +643,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         let members: Vec<usize> = set
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_none())
+            .filter(|&m| reason[m].is_none() && !unlabeled_kept[m])
             .collect();
         let mut counts = BTreeMap::new();
         for &m in &members {
@@ -577,7 +669,11 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let placements = (0..n)
         .map(|i| Placement {
             record: i,
-            split: reason[i].is_none().then(|| assignment[unit_of[i]]),
+            split: if unlabeled_kept[i] {
+                Some(opts.names.len())
+            } else {
+                reason[i].is_none().then(|| assignment[unit_of[i]])
+            },
             unit: unit_of[i],
             grouped: grouped[i],
             reason: reason[i].clone(),
@@ -615,7 +711,7 @@ pub fn achieved(plan: &Plan, records: &[Record], names: &[String]) -> Vec<SplitT
         .map(|(i, c)| (c.as_str(), i))
         .collect();
     for p in &plan.placements {
-        if let Some(s) = p.split {
+        if let Some(s) = p.split.filter(|&s| s < names.len()) {
             have[s][idx[records[p.record].class.as_str()]] += 1;
         }
     }
@@ -666,7 +762,7 @@ pub fn destinations(plan: &Plan, records: &[Record], names: &[String]) -> Vec<Op
     order.sort_by(|a, b| records[a.record].path.cmp(&records[b.record].path));
     for p in order {
         let r = &records[p.record];
-        let dir = PathBuf::from(&names[p.split.unwrap_or(0)]).join(&r.class);
+        let dir = PathBuf::from(split_name(names, p.split.unwrap_or(0))).join(&r.class);
         let file = r
             .path
             .file_name()
@@ -718,7 +814,12 @@ pub fn write_manifest<W: std::io::Write>(
                 .map(path_field)
                 .unwrap_or_default(),
         );
-        row.push_field(p.split.map(|s| names[s].as_str()).unwrap_or("").as_bytes());
+        row.push_field(
+            p.split
+                .map(|s| split_name(names, s))
+                .unwrap_or("")
+                .as_bytes(),
+        );
         row.push_field(r.class.as_bytes());
         row.push_field(p.group_field().as_bytes());
         row.push_field(if p.split.is_some() {
@@ -980,6 +1081,8 @@ mod tests {
             group_by: None,
             dedup: Dedup::KeepOne,
             conflicts: Conflicts::Drop,
+            loader: Loader::Keras,
+            keep_unlabeled: false,
         }
     }
 
@@ -1058,6 +1161,84 @@ mod tests {
                 assert!((c.achieved as f64 - c.target).abs() <= 1.0, "{c:?}");
             }
         }
+    }
+
+    fn why(p: &Plan, i: usize) -> String {
+        p.placements[i]
+            .reason
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn loader_decides_what_is_placed_and_kept() {
+        // One photo twice: a lossless TIFF named .png (Keras fails on it) and a JPEG; the
+        // TIFF would be the representative by the lossless rule.
+        let mut tiff = rec("s/a/photo.png", "s", "a");
+        tiff.format = Some(crate::base::format::Format::Tiff);
+        let jpeg = rec("s/a/photo.jpg", "s", "a");
+        let mut webp = rec("s/a/x.webp", "s", "a");
+        webp.format = Some(crate::base::format::Format::Webp);
+        let records = vec![tiff, jpeg, webp, rec("s/a/y.jpg", "s", "a")];
+        let groups = crate::groups::build(&records, [(0, 1)]);
+        let o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+        let p = plan(&records, &groups, &o).unwrap();
+        assert!(p.placements[0].split.is_none());
+        assert!(why(&p, 0).starts_with("keras fails on it"));
+        assert!(p.placements[1].split.is_some(), "{:?}", p.placements[1]);
+        assert_eq!(why(&p, 2), "not listed by keras (extension .webp)");
+        assert_eq!(p.placements[2].reason_kind(), "not listed by keras");
+        // torch lists .webp.
+        let p = plan(
+            &records,
+            &groups,
+            &SplitOptions {
+                loader: Loader::Torch,
+                ..o
+            },
+        )
+        .unwrap();
+        assert!(p.placements[2].split.is_some());
+    }
+
+    #[test]
+    fn unlabeled_are_dropped_or_kept_apart_and_classless_is_plain() {
+        let mut records: Vec<Record> = (0..6)
+            .map(|i| rec(&format!("s/a/{i}.jpg"), "s", if i < 4 { "a" } else { "" }))
+            .collect();
+        records.push(rec("t/copy.jpg", "t", ""));
+        // The unlabeled copy of a labelled image, larger (it would be the representative).
+        records[6].width = 50;
+        let groups = crate::groups::build(&records, [(0, 6)]);
+        let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+        let p = plan(&records, &groups, &o).unwrap();
+        assert_eq!(why(&p, 4), "unlabeled");
+        assert_eq!(p.placements[4].reason_kind(), "unlabeled");
+        assert!(p.placements[0].split.is_some(), "the labelled copy is kept");
+        assert!(p.placements[6].split.is_none());
+        assert_eq!(p.class_names, vec!["a"]);
+        o.keep_unlabeled = true;
+        let p = plan(&records, &groups, &o).unwrap();
+        assert_eq!(p.placements[4].split, Some(2));
+        assert_eq!(split_name(&o.names, 2), UNLABELED_DIR);
+        assert!(why(&p, 6).starts_with("unlabeled copy of s/a/0.jpg"));
+        let d = destinations(&p, &records, &o.names);
+        assert_eq!(d[4].as_deref(), Some(Path::new("unlabeled/4.jpg")));
+        // No class at all: a plain split, nothing dropped as unlabeled, no class folder.
+        let none: Vec<Record> = (0..6).map(|i| rec(&format!("{i}.jpg"), "", "")).collect();
+        let p = plan(&none, &[], &opts(Sizes::Ratio(vec![0.5, 0.5]))).unwrap();
+        assert!(
+            p.placements
+                .iter()
+                .all(|x| x.split.is_some() && x.split < Some(2))
+        );
+        let d = destinations(&p, &none, &o.names);
+        assert!(
+            d.iter()
+                .all(|x| x.as_ref().unwrap().components().count() == 2),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ fn split_opts(names: &[&str], sizes: Sizes) -> SplitOptions {
         group_by: None,
         dedup: Dedup::KeepOne,
         conflicts: Conflicts::Drop,
+        loader: Default::default(),
+        keep_unlabeled: false,
     }
 }
 

@@ -68,8 +68,8 @@ impl FromStr for Status {
 pub enum Flag {
     /// The extension names another format than the bytes hold.
     ExtMismatch,
-    /// Keras' directory loaders skip it (extension not bmp/gif/jpeg/jpg/png) or fail on it
-    /// (content not one of those formats).
+    /// The default `keras` loader (`loader::Loader::Keras`) does not list it (extension not
+    /// bmp/gif/jpeg/jpg/png) or fails on it (content TensorFlow cannot decode).
     KerasSkips,
     /// Under 32 px on a side.
     Tiny,
@@ -85,10 +85,19 @@ pub enum Flag {
     Animated,
     /// Nearly uniform: its perceptual hash says nothing about its content.
     NearConstant,
+    /// No class: no row in the `--labels` CSV, or a layout without class folders.
+    Unlabeled,
+    /// A control character (newline, tab, ...) in the path: breaks shell loops and logs.
+    ControlChar,
+    /// A path component starting with `-`: read as an option by command-line tools.
+    LeadingDash,
+    /// A name Windows cannot hold (`<>:"\|?*`, a trailing dot or space, `CON`, `NUL`, ...,
+    /// or bytes that are not UTF-8): the dataset cannot be copied there as it is.
+    WindowsName,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 13] = [
         Flag::ExtMismatch,
         Flag::KerasSkips,
         Flag::Tiny,
@@ -98,6 +107,10 @@ impl Flag {
         Flag::HighBitDepth,
         Flag::Animated,
         Flag::NearConstant,
+        Flag::Unlabeled,
+        Flag::ControlChar,
+        Flag::LeadingDash,
+        Flag::WindowsName,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +124,10 @@ impl Flag {
             Flag::HighBitDepth => "16bit",
             Flag::Animated => "animated",
             Flag::NearConstant => "near_constant",
+            Flag::Unlabeled => "unlabeled",
+            Flag::ControlChar => "control_char",
+            Flag::LeadingDash => "leading_dash",
+            Flag::WindowsName => "windows_name",
         }
     }
 
@@ -129,6 +146,10 @@ impl Flags {
     }
     pub fn remove(&mut self, f: Flag) {
         self.0 &= !f.bit();
+    }
+    /// Inserts `f` when `on`, removes it otherwise.
+    pub fn set(&mut self, f: Flag, on: bool) {
+        if on { self.insert(f) } else { self.remove(f) }
     }
     pub fn contains(self, f: Flag) -> bool {
         self.0 & f.bit() != 0

@@ -12,13 +12,17 @@ use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::{self, AuditReport};
 use cleansplit::leaks;
-use cleansplit::report::{html, tables, terminal};
+use cleansplit::report::{self, html, tables, terminal};
 use cleansplit::scan;
 use cleansplit::shortcuts;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Scan, find leaks and check balance in one run: a verdict, a report and a CI exit code"
+    about = "Scan, find leaks and check balance in one run: a verdict, a report and a CI exit code",
+    after_help = "Examples:
+  cleansplit audit data/ --out audit/   # then open audit/report.html
+  cleansplit audit data/ --fail-on leak,conflict,problem
+  cleansplit audit kaggle/ --labels train_labels.csv --loader keras-legacy --format json"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -49,6 +53,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         scan::check_output(&args.scan.root, dir, "--out")?;
     }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    super::warn_if_unusable(&outcome);
     let records = &outcome.records;
     let l = leaks::analyze(records, &leak_opts);
     // Balance needs a split named like train when there are several; without one the audit
@@ -83,6 +88,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         balance: balance.as_ref(),
         sources: sources.as_ref(),
         shortcuts: Some(&sc),
+        skipped_entries: report::scan_json::skipped_list(&outcome, args.max_items).0,
+        loader: outcome.loader,
+        coverage: cleansplit::coverage::Coverage::of(records, outcome.loader),
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
@@ -98,6 +106,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             findings: &findings,
             max_items: args.max_items,
             max_pixels: args.scan.max_pixels,
+            skipped: &outcome.layout.skipped,
+            loader: outcome.loader,
         });
         tables::write_file(&dir.join("report.html"), |w| {
             Ok(std::io::Write::write_all(w, page.as_bytes())?)

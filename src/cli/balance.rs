@@ -59,6 +59,7 @@ impl BalanceArgs {
             min_count: self.min_count,
             class_order,
             class_dirs: Default::default(),
+            loader: Default::default(),
         };
         opts.validate()?;
         Ok(opts)
@@ -80,7 +81,11 @@ impl BalanceArgs {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Count images per class and split, flag imbalance and drift, write class weights"
+    about = "Count images per class and split, flag imbalance and drift, write class weights",
+    after_help = "Examples:
+  cleansplit balance data/ --out class_weights.json
+  cleansplit balance data/ --method effective --beta 0.99 --dedup
+  cleansplit balance kaggle/ --labels train_labels.csv --loader torch --keras-dict"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -105,6 +110,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let leak_opts = args.leak.options()?;
     scan::check_output(&args.scan.root, &args.out, "--out")?;
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    super::warn_if_unusable(&outcome);
     let records = &outcome.records;
     let l = args
         .balance

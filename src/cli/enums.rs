@@ -6,6 +6,7 @@ use clap::ValueEnum;
 
 use cleansplit::balance::Method;
 use cleansplit::leaks::Geometric;
+use cleansplit::loader::Loader;
 use cleansplit::split::{Conflicts, Dedup, Mode};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
@@ -112,6 +113,29 @@ impl From<MethodArg> for Method {
             MethodArg::Inverse => Method::Inverse,
             MethodArg::Sqrt => Method::Sqrt,
             MethodArg::Effective => Method::Effective,
+        }
+    }
+}
+
+/// The training loader whose view counts follow (`--loader`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoaderArg {
+    /// Keras 3 image_dataset_from_directory + TensorFlow 2.21: bmp/gif/jpeg/jpg/png names,
+    /// JPEG/PNG/GIF/BMP/WebP content.
+    Keras,
+    /// Keras ImageDataGenerator.flow_from_directory: png/jpg/jpeg/bmp/ppm/tif/tiff names,
+    /// decoded by PIL.
+    KerasLegacy,
+    /// torchvision ImageFolder: jpg/jpeg/png/ppm/bmp/pgm/tif/tiff/webp names, decoded by PIL.
+    Torch,
+}
+
+impl From<LoaderArg> for Loader {
+    fn from(a: LoaderArg) -> Self {
+        match a {
+            LoaderArg::Keras => Loader::Keras,
+            LoaderArg::KerasLegacy => Loader::KerasLegacy,
+            LoaderArg::Torch => Loader::Torch,
         }
     }
 }

@@ -46,7 +46,11 @@ impl LeakArgs {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Find exact and near-duplicate images across splits, within splits and across labels"
+    about = "Find exact and near-duplicate images across splits, within splits and across labels",
+    after_help = "Examples:
+  cleansplit leaks data/
+  cleansplit leaks data/ --geometric all --out leaks/ --fail-on leak,conflict
+  cleansplit leaks kaggle/ --labels train_labels.csv --format json"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -91,6 +95,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         scan::check_output(&args.scan.root, dir, "--out")?;
     }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    super::warn_if_unusable(&outcome);
     let records = &outcome.records;
     let l = leaks::analyze(records, &leak_opts);
     if let Some(dir) = &args.out {
@@ -108,5 +113,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    Ok(exit_code(&Kinds::of(records, &l.summary), &args.fail_on))
+    Ok(exit_code(
+        &Kinds::of_loader(records, &l.summary, outcome.loader),
+        &args.fail_on,
+    ))
 }

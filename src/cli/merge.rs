@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::enums::{ConflictsArg, ModeArg};
+use super::enums::{ConflictsArg, LoaderArg, ModeArg};
 use super::{OutputFormat, leaks::LeakArgs};
 use cleansplit::layout::LayoutOptions;
 use cleansplit::merge::{self, MergeOptions, Source, classes};
@@ -72,6 +72,10 @@ pub struct Args {
     /// longer differ in metadata a network could learn (see `shortcuts`).
     #[arg(long, value_name = "WxH,FORMAT,MODE")]
     pub normalize: Option<String>,
+    /// The training loader whose view decides what is placed: files it does not list or
+    /// cannot decode are dropped (README "Loaders").
+    #[arg(long, value_enum, default_value_t = LoaderArg::Keras)]
+    pub loader: LoaderArg,
     /// Print the summary as text or merge_report.json on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -93,6 +97,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         max_pixels: args.max_pixels,
         rehash: args.rehash,
         progress: !args.quiet,
+        loader: args.loader.into(),
     };
     scan_opts(None).validate()?;
     // Parsed here, not by clap, so a bad value is one line (as `split --normalize`).
@@ -159,6 +164,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         classes: args.classes.clone(),
         conflicts: args.conflicts.into(),
         leak,
+        loader: args.loader.into(),
     };
     let prepared = merge::prepare(sources, &opts)?;
     let mut merged = match prepared.place() {

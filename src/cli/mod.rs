@@ -76,6 +76,10 @@ pub struct ScanArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The training loader whose view every count, weight and split follows: which files it
+    /// lists (by extension) and can decode (README "Loaders").
+    #[arg(long, value_enum, default_value_t = enums::LoaderArg::Keras)]
+    pub loader: enums::LoaderArg,
 }
 
 impl ScanArgs {
@@ -90,6 +94,7 @@ impl ScanArgs {
             max_pixels: self.max_pixels,
             rehash: self.rehash,
             progress: !self.quiet,
+            loader: self.loader.into(),
         }
     }
 }
@@ -116,6 +121,15 @@ pub enum FailOn {
     Shortcut,
     /// Any of the above.
     Any,
+}
+
+/// Every command that reads a dataset warns (on stderr) when the chosen loader reads none
+/// of its images: an empty or wrong ROOT must never pass silently.
+pub fn warn_if_unusable(outcome: &cleansplit::scan::ScanOutcome) {
+    let c = cleansplit::coverage::Coverage::of(&outcome.records, outcome.loader);
+    if let Some(w) = c.no_usable_warning(outcome.loader) {
+        eprintln!("cleansplit: warning: {w}");
+    }
 }
 
 /// 1 when a finding named in `fail_on` exists, else 0.

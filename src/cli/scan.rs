@@ -5,19 +5,36 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::OutputFormat;
 use super::ScanArgs;
-use super::out::out;
+use super::out::{out, outln};
 use cleansplit::{report, scan};
 
 #[derive(clap::Args, Debug)]
-#[command(about = "Index every image: hashes, format, size, mode and status; print a summary")]
+#[command(
+    about = "Index every image: hashes, format, size, mode and status; print a summary",
+    after_help = "Examples:
+  cleansplit scan data/
+  cleansplit scan kaggle/ --labels train_labels.csv --loader torch
+  cleansplit scan data/ --format json > scan.json   # every skipped entry by path and reason"
+)]
 pub struct Args {
     #[command(flatten)]
     pub scan: ScanArgs,
+    /// Print the summary as text, or as JSON with every skipped entry and every file the
+    /// loader leaves out, by path and reason.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    out!("{}", report::terminal::scan_summary(&outcome));
+    match args.format {
+        OutputFormat::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&report::scan_json::report(&outcome, outcome.loader))?
+        ),
+        OutputFormat::Text => out!("{}", report::terminal::scan_summary(&outcome)),
+    }
     Ok(ExitCode::SUCCESS)
 }

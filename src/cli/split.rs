@@ -10,7 +10,8 @@ use regex::Regex;
 
 use super::enums::{ConflictsArg, DedupArg, ModeArg};
 use super::out::{errln, out, outln};
-use super::{ScanArgs, leaks::LeakArgs};
+use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
+use cleansplit::coverage::Coverage;
 use cleansplit::merge::sources::{read_merge_manifest, sources_of, stratify_by_source};
 use cleansplit::normalize::{self, Normalize};
 use cleansplit::report::terminal;
@@ -19,7 +20,11 @@ use cleansplit::{leaks, scan};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Write clean splits: stratified, duplicates kept in one split, nothing in ROOT changed"
+    about = "Write clean splits: stratified, duplicates kept in one split, nothing in ROOT changed",
+    after_help = "Examples:
+  cleansplit split data/ data-clean/ --ratio 0.8,0.1,0.1
+  cleansplit split data/ folds/ --kfold 5 --group-by 'patient(\\d+)'
+  cleansplit split kaggle/ out/ --labels train_labels.csv --keep-unlabeled --mode hardlink"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -31,9 +36,10 @@ pub struct Args {
         long,
         value_delimiter = ',',
         value_name = "F,F[,F]",
+        default_value = "0.8,0.2",
         conflicts_with = "count"
     )]
-    pub ratio: Option<Vec<f64>>,
+    pub ratio: Vec<f64>,
     /// Images per class in each split after the first (train gets the rest).
     #[arg(long, value_name = "N")]
     pub count: Option<usize>,
@@ -71,6 +77,13 @@ pub struct Args {
     /// 90, png), e.g. 224x224,jpeg,rgb. Removes metadata shortcuts (see `shortcuts`).
     #[arg(long, value_name = "WxH,FORMAT,MODE")]
     pub normalize: Option<String>,
+    /// Place images without a class (no row in --labels) in OUT/unlabeled/ instead of
+    /// dropping them.
+    #[arg(long)]
+    pub keep_unlabeled: bool,
+    /// Print the split report as text or as JSON (split_report.json) on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     #[command(flatten)]
     pub leak: LeakArgs,
 }
@@ -86,8 +99,7 @@ impl Args {
     fn options(&self) -> Result<SplitOptions> {
         let sizes = match (&self.ratio, self.count) {
             (_, Some(n)) => Sizes::Count(n),
-            (Some(r), None) => Sizes::Ratio(r.clone()),
-            (None, None) => Sizes::Ratio(vec![0.8, 0.2]),
+            (r, None) => Sizes::Ratio(r.clone()),
         };
         let default_len = match &sizes {
             Sizes::Ratio(r) => r.len(),
@@ -118,6 +130,8 @@ impl Args {
             group_by,
             dedup: self.dedup.into(),
             conflicts: self.conflicts.into(),
+            loader: self.scan.loader.into(),
+            keep_unlabeled: self.keep_unlabeled,
         };
         opts.validate()?;
         Ok(opts)
@@ -151,11 +165,38 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let records = &outcome.records;
     split::check_not_empty(records)?;
+    let json = args.format == OutputFormat::Json;
+    // Notes go to stderr with --format json, so stdout is the report alone.
+    let note = |s: String| {
+        if json {
+            errln!("{s}");
+        } else {
+            outln!("{s}");
+        }
+    };
     if !outcome.layout.splits.is_empty() {
-        outln!(
+        note(format!(
             "merging the existing splits {} into one pool and splitting again",
             outcome.layout.splits.join(", ")
-        );
+        ));
+    }
+    let coverage = Coverage::of(records, outcome.loader);
+    if coverage.classless() {
+        note(format!(
+            "no classes: a plain (unstratified) split, group-aware and deduplicated, without class folders; {}",
+            cleansplit::coverage::HOW_TO_LABEL
+        ));
+    } else if coverage.unlabeled > 0 {
+        note(format!(
+            "{} images have no class: {} ({})",
+            coverage.unlabeled,
+            if args.keep_unlabeled {
+                "placed in OUT/unlabeled/ (--keep-unlabeled)"
+            } else {
+                "dropped as `unlabeled` (--keep-unlabeled places them in OUT/unlabeled/)"
+            },
+            cleansplit::coverage::HOW_TO_LABEL
+        ));
     }
     let l = leaks::analyze(records, &leak_opts);
     let mut plan = match split::plan(records, &l.groups, &opts) {
@@ -165,6 +206,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    // Never an empty OUT: nothing the loader reads means nothing to train on.
+    split::check_placed(&plan, outcome.loader)?;
     if args.stratify.contains(&Stratum::Source) {
         let manifest = read_merge_manifest(&outcome.root)?.with_context(|| {
             format!(
@@ -173,7 +216,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             )
         })?;
         stratify_by_source(&mut plan, records, &sources_of(records, &manifest));
-        outln!("stratified by class and source (from the merge manifest)");
+        note("stratified by class and source (from the merge manifest)".into());
     }
     // k folds are a CSV only: the manifest mode places no files.
     let mode = if args.kfold.is_some() {
@@ -207,26 +250,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
         split::write_manifest(&mut manifest, &plan, records, &opts.names, &dests)?;
         extra.push(("manifest.csv", manifest));
         extra.push(("split_report.json", serde_json::to_vec_pretty(&report)?));
-        extra.push((
-            "class_weights.json",
-            serde_json::to_vec_pretty(&split::class_weights(&report.splits))?,
-        ));
+        // Without classes there is nothing to weigh.
+        if !report.classless {
+            extra.push((
+                "class_weights.json",
+                serde_json::to_vec_pretty(&split::class_weights(&report.splits))?,
+            ));
+        }
     }
     for w in split::write(&job, &plan, &extra)? {
         errln!("cleansplit: warning: {w}");
     }
-    match args.kfold {
-        Some(k) => outln!(
+    match (args.kfold, json) {
+        (_, true) => outln!("{}", serde_json::to_string_pretty(&report)?),
+        (Some(k), false) => outln!(
             "wrote {k} stratified group folds of {} images to {}",
             report.copied,
             args.out.join("folds.csv").display()
         ),
-        None => out!("{}", terminal::split_summary(&report)),
+        (None, false) => out!("{}", terminal::split_summary(&report)),
     }
-    outln!(
+    note(format!(
         "wrote {} in {:.2} s",
         args.out.display(),
         start.elapsed().as_secs_f64()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::index::{Record, path_field};
 use crate::layout::{Role, split_role};
 use crate::leaks::{self, LeakOptions, LeakSummary, Leaks};
+use crate::loader::Loader;
 use crate::split::{self, Conflicts, Dedup, DropReason, Plan, Sizes, SplitOptions};
 use classes::{MapRule, NearMatch};
 use sources::{SourceTable, SourceWarning, THRESHOLDS, Thresholds};
@@ -72,6 +73,9 @@ pub struct MergeOptions {
     pub classes: Option<Vec<String>>,
     pub conflicts: Conflicts,
     pub leak: LeakOptions,
+    /// The loader whose view decides what is placed (`--loader`): a file it cannot read is
+    /// dropped and never a group's representative.
+    pub loader: Loader,
 }
 
 /// A source file left out of the merge by `--classes`.
@@ -238,6 +242,9 @@ impl Prepared {
             group_by: None,
             dedup: Dedup::KeepOne,
             conflicts: self.opts.conflicts,
+            loader: self.opts.loader,
+            // Sources are class-folder datasets; an image without a class has nowhere to go.
+            keep_unlabeled: false,
         };
         let mut plan = split::plan(&self.records, &self.leaks.groups, &opts)?;
         let names: Vec<String> = if self.opts.keep_splits {

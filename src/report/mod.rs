@@ -1,6 +1,7 @@
 //! Reports: text for the terminal, JSON for scripts, HTML for people.
 
 pub mod html;
+pub mod scan_json;
 pub mod tables;
 pub mod terminal;
 pub mod thumbs;

@@ -52,7 +52,7 @@ pub fn write_pairs<W: io::Write>(w: W, records: &[Record], pairs: &[Pair]) -> Re
         row.push_field(p.distance.to_string().as_bytes());
         row.push_field(p.transform.as_str().as_bytes());
         row.push_field(tf(a.split != b.split));
-        row.push_field(tf(a.class != b.class));
+        row.push_field(tf(crate::groups::labels_conflict(&a.class, &b.class)));
         row.push_field(tf(p.crop));
         row.push_field(p.distance256.to_string().as_bytes());
         row.push_field(p.view.as_str().as_bytes());

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::index::{Flag, Status};
+use crate::index::Status;
 use crate::scan::ScanOutcome;
 
 /// Counts as `a 3, b 1` in key order.
@@ -23,12 +23,15 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
     let _ = writeln!(s, "ROOT    {}", o.root.display());
     let _ = writeln!(
         s,
-        "layout  {} ({} split{}, {} class{})",
+        "layout  {} ({} split{}, {})",
         o.layout.kind,
         o.layout.splits.len(),
         if o.layout.splits.len() == 1 { "" } else { "s" },
-        classes.len(),
-        if classes.len() == 1 { "" } else { "es" }
+        match classes.len() {
+            0 if !o.layout.kind.has_classes() => "no class folders".to_string(),
+            1 => "1 class".to_string(),
+            n => format!("{n} classes"),
+        }
     );
     let mut table: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &o.records {
@@ -40,6 +43,11 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
         let _ = writeln!(s, "\n  {:<14} {:<24} {:>7}", "split", "class", "images");
         for ((split, class), n) in &table {
             let split = if split.is_empty() { "-" } else { split };
+            let class = if class.is_empty() {
+                "(no class)"
+            } else {
+                class
+            };
             let _ = writeln!(s, "  {split:<14} {class:<24} {n:>7}");
         }
         s.push('\n');
@@ -99,17 +107,46 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
             let _ = writeln!(s, "  ... and {} more (see the index)", problems.len() - 10);
         }
     }
-    let keras_skips = o
-        .records
-        .iter()
-        .filter(|r| r.flags.contains(Flag::KerasSkips))
-        .count();
-    if keras_skips > 0 {
+    let (mut ignored, mut fails) = (0usize, 0usize);
+    for r in &o.records {
+        match o.loader.verdict(r) {
+            crate::loader::Verdict::Loads => {}
+            crate::loader::Verdict::Ignored => ignored += 1,
+            crate::loader::Verdict::Fails(_) => fails += 1,
+        }
+    }
+    if ignored + fails > 0 {
         let _ = writeln!(
             s,
-            "note    {keras_skips} files are skipped or rejected by Keras' directory loaders (bmp, gif, jpeg, png only)"
+            "note    {} files are not loaded by the {} loader: {ignored} not listed (extension), {fails} listed but not decodable (training stops on them); `--format json` lists them",
+            ignored + fails,
+            o.loader
         );
     }
+    let unlabeled = o.layout.unlabeled();
+    if unlabeled > 0 {
+        let _ = writeln!(
+            s,
+            "note    {unlabeled} images have no class ({}): leaks and duplicates are checked; class balance and a stratified split need classes: {}",
+            if o.layout.kind.has_classes() {
+                "no row in --labels, or a split folder without class folders"
+            } else {
+                "no class folders"
+            },
+            crate::coverage::HOW_TO_LABEL
+        );
+    }
+    let coverage = crate::coverage::Coverage::of(&o.records, o.loader);
+    if let Some(w) = coverage.no_usable_warning(o.loader) {
+        let _ = writeln!(s, "warning {w}");
+    }
+    let _ = writeln!(
+        s,
+        "loader  {} of {} images loaded by {}",
+        coverage.usable,
+        o.records.len(),
+        o.loader.describe()
+    );
     s.push('\n');
     if let Some(note) = &o.index_note {
         let _ = writeln!(s, "note    {note}");
@@ -138,6 +175,16 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
     s
 }
 
+/// The name an option value has on the command line and in JSON (`flip`, `balanced`), never
+/// its Rust Debug name.
+pub fn name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 fn pct(share: f64) -> String {
     format!("{:.1}%", 100.0 * share)
 }
@@ -153,8 +200,8 @@ pub fn leak_summary(
     let _ = writeln!(out, "radius  {}", s.radius_reason);
     let _ = writeln!(
         out,
-        "search  256-bit hash, geometric {:?}, centre crops {}; {} of {} images hashed{}",
-        s.geometric,
+        "search  256-bit hash, geometric {}, centre crops {}; {} of {} images hashed{}",
+        name(&s.geometric),
         if s.crop { "on" } else { "off" },
         s.hashed,
         s.images,
@@ -198,7 +245,11 @@ pub fn leak_summary(
                 let _ = writeln!(
                     out,
                     "      {:<20} {} of {} ({})",
-                    c.class,
+                    if c.class.is_empty() {
+                        "(no class)"
+                    } else {
+                        &c.class
+                    },
                     c.leaked,
                     c.images,
                     pct(c.share)
@@ -359,8 +410,8 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
     let w = &b.weights;
     let _ = writeln!(
         out,
-        "class weights ({:?}{}) for {}:",
-        w.method,
+        "class weights ({}{}) for {}:",
+        name(&w.method),
         if w.dedup { ", deduplicated" } else { "" },
         if w.split.is_empty() {
             "all images"
@@ -376,6 +427,29 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
     for (i, ((class, n), (_, wt))) in w.counts.0.iter().zip(&w.class_weight.0).enumerate() {
         let _ = writeln!(out, "  {i:>5}  {class:<24} {n:>7} {wt:>9.4}");
     }
+    if !b.zero_weight.is_empty() {
+        let _ = writeln!(
+            out,
+            "warning: no usable image of {} in {}: weight 0 (the loader still gives {} a class index); the other weights are over the {} classes present",
+            b.zero_weight.join(", "),
+            if w.split.is_empty() {
+                "the dataset"
+            } else {
+                &w.split
+            },
+            if b.zero_weight.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            w.counts.0.len() - b.zero_weight.len()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "counted as the {} loader reads the files (--loader)",
+        b.loader
+    );
     out
 }
 
@@ -427,7 +501,14 @@ pub fn verdict(findings: &[crate::audit::Finding]) -> String {
     use crate::audit::Severity;
     let mut out = String::new();
     let mut sorted: Vec<&crate::audit::Finding> = findings.iter().collect();
-    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // What decides whether anything else applies leads: no usable images, no classes.
+    let leads = |f: &crate::audit::Finding| {
+        matches!(
+            f.topic.as_str(),
+            "no images" | "no usable images" | "no classes"
+        )
+    };
+    sorted.sort_by_key(|f| (!leads(f), std::cmp::Reverse(f.severity)));
     let bad = findings
         .iter()
         .filter(|f| f.severity == Severity::Problem)

@@ -62,6 +62,13 @@ pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, 
             Err(DecodeError::Unsupported(_)) => {}
             other => return other,
         }
+        // `image` converts CMYK to RGB and then reports rgb8: the header says what it was.
+        let mut d = decode_generic(format, bytes, max_pixels)?;
+        if super::jpeg_header::colour(bytes).is_some_and(|c| c.is_cmyk()) {
+            d.color = "cmyk8".into();
+            d.flags.insert(Flag::Cmyk);
+        }
+        return Ok(d);
     }
     decode_generic(format, bytes, max_pixels)
 }
@@ -247,6 +254,15 @@ mod tests {
         assert!(d.extent.1 >= 64.0);
         assert_eq!(d.color, "rgb8");
         assert_eq!(d.orientation, 1);
+    }
+
+    #[test]
+    fn cmyk_jpeg_is_cmyk8_with_the_flag() {
+        let bytes = super::super::jpeg_header::tests::jpeg(mozjpeg::ColorSpace::JCS_CMYK, 4);
+        let d = decode(Format::Jpeg, &bytes, u64::MAX).unwrap();
+        assert_eq!(d.color, "cmyk8");
+        assert!(d.flags.contains(Flag::Cmyk));
+        assert_eq!((d.width, d.height), (48, 40));
     }
 
     #[test]

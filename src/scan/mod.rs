@@ -14,6 +14,7 @@ pub use crate::base::format;
 pub use crate::base::paths::inside;
 pub mod hash;
 pub mod hash256;
+pub mod jpeg_header;
 pub mod quality;
 pub mod reduce;
 pub mod special;
@@ -29,6 +30,7 @@ use rayon::prelude::*;
 use crate::base::format::Format;
 use crate::index::{self, Flag, Flags, Record, Status};
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
+use crate::loader::Loader;
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
@@ -48,6 +50,9 @@ pub struct ScanOptions {
     pub rehash: bool,
     /// Draw a progress bar (only ever on a terminal).
     pub progress: bool,
+    /// The training loader whose view every later count follows (`--loader`). The index
+    /// itself does not depend on it (`keras_ok` is the default loader's verdict).
+    pub loader: Loader,
 }
 
 impl Default for ScanOptions {
@@ -59,6 +64,7 @@ impl Default for ScanOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
             rehash: false,
             progress: false,
+            loader: Loader::Keras,
         }
     }
 }
@@ -79,6 +85,8 @@ pub struct ScanOutcome {
     /// Why the previous index was not used, if it existed but could not be.
     pub index_note: Option<String>,
     pub elapsed: Duration,
+    /// The loader chosen with `--loader` (from [`ScanOptions::loader`]).
+    pub loader: Loader,
 }
 
 impl ScanOutcome {
@@ -236,6 +244,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut records = reused_records;
     records.extend(fresh);
     records.sort_by(|a, b| a.path.cmp(&b.path));
+    records.iter_mut().for_each(path_flags);
     index::write_atomic(&index_path, &records).map_err(ScanError::Index)?;
     Ok(ScanOutcome {
         root,
@@ -246,7 +255,16 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         dropped,
         index_note,
         elapsed: start.elapsed(),
+        loader: opts.loader,
     })
+}
+
+/// Flags that follow from the path, class and content rather than from decoding: set on
+/// fresh and reused records alike, so an index from an older version gets them too.
+fn path_flags(r: &mut Record) {
+    crate::names::apply(&r.path, &mut r.flags);
+    r.flags.set(Flag::Unlabeled, r.class.is_empty());
+    r.flags.set(Flag::KerasSkips, !Loader::Keras.loads(r));
 }
 
 fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
@@ -258,10 +276,16 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
         Some(len),
         indicatif::ProgressDrawTarget::stderr(),
     );
+    // `{per_sec}` prints 4 decimals ("774.5984/s"): a rounded rate of our own instead.
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "scanning {bar:40} {pos}/{len} images, {per_sec}, eta {eta}",
+        "scanning {bar:40} {pos}/{len} images, {rate}, eta {eta}",
     ) {
-        bar.set_style(style);
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} images/s", state.per_sec());
+            },
+        ));
     }
     bar
 }
@@ -293,10 +317,13 @@ fn blank_record(c: &Candidate) -> Record {
 /// Reads, checks, decodes and hashes one file. Never panics and never fails: every problem
 /// becomes a status and a message in the record.
 pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
+    let mut rec = read_file(c, max_pixels);
+    path_flags(&mut rec);
+    rec
+}
+
+fn read_file(c: &Candidate, max_pixels: u64) -> Record {
     let mut rec = blank_record(c);
-    if !format::keras_takes_extension(&c.rel) {
-        rec.flags.insert(Flag::KerasSkips);
-    }
     if c.size > MAX_FILE_BYTES {
         rec.status = Status::TooLarge;
         rec.message = format!(
@@ -372,7 +399,6 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     // checks the header).
     let sniffed = format::sniff(bytes).or(ext_format.filter(|&f| f == Format::Tga));
     let Some(fmt) = sniffed else {
-        rec.flags.insert(Flag::KerasSkips);
         (rec.status, rec.message) = match ext_format {
             Some(f) => (
                 Status::Corrupt,
@@ -391,9 +417,6 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     }
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
-    }
-    if !fmt.keras_decodes() {
-        rec.flags.insert(Flag::KerasSkips);
     }
     if format::is_animated(fmt, bytes) {
         rec.flags.insert(Flag::Animated);

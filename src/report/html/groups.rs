@@ -77,7 +77,7 @@ fn cross_split(view: &View) -> Markup {
 
 fn pair_row(view: &View, n: usize, p: &Pair) -> Markup {
     let (a, b) = (&view.records[p.a], &view.records[p.b]);
-    let conflict = a.class != b.class;
+    let conflict = crate::groups::labels_conflict(&a.class, &b.class);
     let kind = p.kind.as_str();
     html! {
         tr class="pair" {

@@ -19,6 +19,7 @@ mod header;
 mod leakage;
 mod parts;
 mod problems;
+mod skipped;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -50,6 +51,10 @@ pub struct ReportInput<'a> {
     pub max_items: usize,
     /// Images with more pixels get no thumbnail (`--max-pixels`, as in the scan).
     pub max_pixels: u64,
+    /// Entries under ROOT that are not indexed (listed by path and reason).
+    pub skipped: &'a [crate::layout::Skipped],
+    /// The loader whose view decides which files are problem files (`--loader`).
+    pub loader: crate::loader::Loader,
 }
 
 /// One section of the page: its anchor, its entry in the table of contents, its content.
@@ -71,6 +76,7 @@ fn sections(view: &View) -> Vec<Section> {
         groups::conflicts_section(view),
         groups::within_split_section(view),
         problems::section(view),
+        skipped::section(view),
     ]
 }
 

@@ -129,6 +129,8 @@ fn render_fixture(f: &Fixture, max_items: usize) -> String {
         findings: &f.findings,
         max_items,
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+        skipped: &[],
+        loader: crate::loader::Loader::Keras,
     })
 }
 
@@ -207,6 +209,8 @@ fn non_utf8_paths_render_lossily() {
         findings: &[],
         max_items: 10,
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+        skipped: &[],
+        loader: crate::loader::Loader::Keras,
     });
     assert!(html.contains("caf\u{fffd}&lt;b&gt;.jpg"));
     assert_eq!(html.matches("<tr class=\"problem\">").count(), 1);
@@ -272,6 +276,8 @@ fn many_pairs_are_counted_not_rendered() {
         findings: &[],
         max_items: 2,
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+        skipped: &[],
+        loader: crate::loader::Loader::Keras,
     });
     assert_eq!(html.matches("<tr class=\"pair\">").count(), 2);
     assert!(html.contains("and 3 more pairs: see pairs.csv"));
@@ -356,6 +362,8 @@ fn sample_report() {
         findings: &findings,
         max_items: 200,
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
+        skipped: &[],
+        loader: crate::loader::Loader::Keras,
     });
     std::fs::write(out, html).unwrap();
 }

@@ -45,7 +45,7 @@ impl<'a> View<'a> {
         let recs = input.records;
         let leaks = input.leaks;
         let mut problems: Vec<usize> = (0..recs.len())
-            .filter(|&i| file_problem(&recs[i]).is_some())
+            .filter(|&i| file_problem(&recs[i], input.loader).is_some())
             .collect();
         problems.sort_by_key(|&i| recs[i].is_ok());
         let mut view = View {
