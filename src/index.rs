@@ -11,30 +11,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-/// The header every index starts with. A file with another header is not reused.
-pub const HEADER: [&str; 19] = [
-    "path",
-    "split",
-    "class",
-    "size",
-    "mtime_ns",
-    "blake3",
-    "format",
-    "ext_mismatch",
-    "width",
-    "height",
-    "color",
-    "orientation",
-    "phash",
-    "dhash",
-    "phash_crop",
-    "flags",
-    "status",
-    "message",
-    "keras_ok",
-];
+use crate::index_columns::{self, Schema};
 
 /// Outcome of reading and decoding one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -262,20 +241,6 @@ pub fn hex64(h: u64) -> String {
     format!("{h:016x}")
 }
 
-fn opt_hex(h: Option<u64>) -> String {
-    h.map(hex64).unwrap_or_default()
-}
-
-fn parse_opt_hex(s: &str) -> Result<Option<u64>> {
-    if s.is_empty() {
-        Ok(None)
-    } else {
-        Ok(Some(
-            u64::from_str_radix(s, 16).with_context(|| format!("bad hash {s:?}"))?,
-        ))
-    }
-}
-
 /// A path as raw bytes for CSV output (shared by every CSV the tool writes), so non-UTF-8
 /// names survive a round trip.
 #[cfg(unix)]
@@ -290,99 +255,62 @@ pub fn path_field(p: &Path) -> Vec<u8> {
 }
 
 #[cfg(unix)]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
+pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     PathBuf::from(std::ffi::OsStr::from_bytes(b))
 }
 
 #[cfg(not(unix))]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
+pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(b).into_owned())
-}
-
-fn to_byte_record(r: &Record) -> csv::ByteRecord {
-    let mut out = csv::ByteRecord::new();
-    out.push_field(&path_field(&r.path));
-    out.push_field(r.split.as_bytes());
-    out.push_field(r.class.as_bytes());
-    out.push_field(r.size.to_string().as_bytes());
-    out.push_field(r.mtime_ns.to_string().as_bytes());
-    out.push_field(r.blake3.as_bytes());
-    out.push_field(r.format.as_bytes());
-    out.push_field(if r.flags.contains(Flag::ExtMismatch) {
-        b"true"
-    } else {
-        b"false"
-    });
-    out.push_field(r.width.to_string().as_bytes());
-    out.push_field(r.height.to_string().as_bytes());
-    out.push_field(r.color.as_bytes());
-    out.push_field(r.orientation.to_string().as_bytes());
-    out.push_field(opt_hex(r.phash).as_bytes());
-    out.push_field(opt_hex(r.dhash).as_bytes());
-    out.push_field(opt_hex(r.phash_crop).as_bytes());
-    out.push_field(r.flags.to_string().as_bytes());
-    out.push_field(r.status.as_str().as_bytes());
-    out.push_field(r.message.as_bytes());
-    out.push_field(if r.keras_ok() { b"true" } else { b"false" });
-    out
-}
-
-fn field(rec: &csv::ByteRecord, i: usize) -> Result<&str> {
-    let raw = rec
-        .get(i)
-        .with_context(|| format!("missing column {}", HEADER[i]))?;
-    std::str::from_utf8(raw).with_context(|| format!("column {} is not UTF-8", HEADER[i]))
-}
-
-fn from_byte_record(rec: &csv::ByteRecord) -> Result<Record> {
-    let num = |i: usize| -> Result<&str> { field(rec, i) };
-    Ok(Record {
-        path: path_from_bytes(rec.get(0).context("missing path")?),
-        split: field(rec, 1)?.to_owned(),
-        class: field(rec, 2)?.to_owned(),
-        size: num(3)?.parse().context("bad size")?,
-        mtime_ns: num(4)?.parse().context("bad mtime_ns")?,
-        blake3: field(rec, 5)?.to_owned(),
-        format: field(rec, 6)?.to_owned(),
-        width: num(8)?.parse().context("bad width")?,
-        height: num(9)?.parse().context("bad height")?,
-        color: field(rec, 10)?.to_owned(),
-        orientation: num(11)?.parse().context("bad orientation")?,
-        phash: parse_opt_hex(field(rec, 12)?)?,
-        dhash: parse_opt_hex(field(rec, 13)?)?,
-        phash_crop: parse_opt_hex(field(rec, 14)?)?,
-        flags: field(rec, 15)?.parse().map_err(anyhow::Error::msg)?,
-        status: field(rec, 16)?.parse().map_err(anyhow::Error::msg)?,
-        message: field(rec, 17)?.to_owned(),
-    })
 }
 
 /// Writes records to any writer as index CSV (header first).
 pub fn write_to<W: io::Write>(w: W, records: &[Record]) -> Result<()> {
     let mut wtr = csv::Writer::from_writer(w);
-    wtr.write_record(HEADER)?;
+    wtr.write_record(index_columns::header())?;
+    let (mut row, mut buf) = (csv::ByteRecord::new(), Vec::new());
     for r in records {
-        wtr.write_byte_record(&to_byte_record(r))?;
+        index_columns::write_row(r, &mut row, &mut buf);
+        wtr.write_byte_record(&row)?;
     }
     wtr.flush()?;
     Ok(())
 }
 
-/// Reads index CSV from any reader. Fails on a foreign header or a malformed row.
+/// Reads index CSV from any reader, columns by name (see `index_columns`). Fails on a file
+/// without the required columns or a malformed row.
 pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(r);
+    Ok(read_with_schema(r)?.0)
+}
+
+/// Like [`read_from`], and also says which known columns the file lacks.
+pub fn read_with_schema<R: io::Read>(r: R) -> Result<(Vec<Record>, Schema)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(r);
     let header = rdr.byte_headers()?.clone();
-    if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
-        bail!("not a cleansplit index (unexpected header)");
-    }
+    let schema = Schema::of_header(&header.iter().collect::<Vec<_>>())?;
     let mut out = Vec::new();
     let mut rec = csv::ByteRecord::new();
     while rdr.read_byte_record(&mut rec)? {
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        out.push(from_byte_record(&rec).with_context(|| format!("index line {line}"))?);
+        out.push(
+            schema
+                .read_row(&rec)
+                .with_context(|| format!("index line {line}"))?,
+        );
     }
-    Ok(out)
+    Ok((out, schema))
+}
+
+/// Reads an index file with its schema.
+pub fn read_file_with_schema(path: &Path) -> Result<(Vec<Record>, Schema)> {
+    let f =
+        fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
+    read_with_schema(io::BufReader::with_capacity(1 << 20, f))
+        .with_context(|| format!("cannot read index {}", path.display()))
 }
 
 /// Reads an index file.

@@ -7,6 +7,7 @@
 mod audit;
 mod balance;
 mod leaks;
+mod merge_index;
 mod scan;
 mod split;
 
@@ -33,6 +34,7 @@ enum Command {
     Balance(balance::Args),
     Split(split::Args),
     Audit(audit::Args),
+    MergeIndex(merge_index::Args),
 }
 
 /// Options every command that reads a dataset shares: where it is, how it is laid out, and
@@ -77,6 +79,7 @@ impl ScanArgs {
             max_pixels: self.max_pixels,
             rehash: self.rehash,
             progress: !self.quiet,
+            shard: None,
         }
     }
 }
@@ -122,15 +125,16 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let scan_args = match &cli.command {
-        Command::Scan(a) => &a.scan,
-        Command::Leaks(a) => &a.scan,
-        Command::Balance(a) => &a.scan,
-        Command::Split(a) => &a.scan,
-        Command::Audit(a) => &a.scan,
+    let jobs = match &cli.command {
+        Command::Scan(a) => a.scan.jobs,
+        Command::Leaks(a) => a.scan.jobs,
+        Command::Balance(a) => a.scan.jobs,
+        Command::Split(a) => a.scan.jobs,
+        Command::Audit(a) => a.scan.jobs,
+        Command::MergeIndex(_) => None,
     };
     // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
-    if let Some(n) = scan_args.jobs {
+    if let Some(n) = jobs {
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global();
@@ -141,6 +145,7 @@ pub fn main() -> ExitCode {
         Command::Balance(a) => balance::run(a),
         Command::Split(a) => split::run(a),
         Command::Audit(a) => audit::run(a),
+        Command::MergeIndex(a) => merge_index::run(a),
     };
     match result {
         Ok(code) => code,

@@ -20,7 +20,9 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use crate::index::{self, Flag, Flags, Record, Status};
+use crate::index_meta::Meta;
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
+use crate::shard::Shard;
 use format::Format;
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
@@ -41,6 +43,8 @@ pub struct ScanOptions {
     pub rehash: bool,
     /// Draw a progress bar (only ever on a terminal).
     pub progress: bool,
+    /// Hash only the files of this shard (`scan --shard K/N`); see `shard`.
+    pub shard: Option<Shard>,
 }
 
 impl Default for ScanOptions {
@@ -52,6 +56,7 @@ impl Default for ScanOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
             rehash: false,
             progress: false,
+            shard: None,
         }
     }
 }
@@ -114,27 +119,45 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             index_path.display()
         )));
     }
-    let layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
+    let mut layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
+    if let Some(shard) = opts.shard {
+        layout.files.retain(|c| shard.contains(&c.rel));
+        layout.skipped.retain(|s| shard.contains(&s.rel));
+    }
 
-    let (mut previous, index_note) = match index_path.exists() {
-        false => (Default::default(), None),
-        true if opts.rehash => (Default::default(), None),
-        true => match index::read(&index_path) {
-            Ok(recs) => (index::by_path(recs), None),
-            Err(e) => (
-                Default::default(),
-                Some(format!("previous index not reused: {e:#}")),
-            ),
+    let (previous, index_note) = match index_path.exists() {
+        false => (None, None),
+        true if opts.rehash => (None, None),
+        true => match index::read_file_with_schema(&index_path) {
+            Ok(loaded) => (Some(loaded), None),
+            Err(e) => (None, Some(format!("previous index not reused: {e:#}"))),
         },
     };
+    // An index that lacks a column computed from pixels (written by an older version) is
+    // reused for everything but its decoded records, which are hashed again.
+    let (mut previous, schema) = match previous {
+        Some((recs, schema)) => (index::by_path(recs), Some(schema)),
+        None => (Default::default(), None),
+    };
+    let reuse_decoded = schema.as_ref().is_some_and(|s| !s.missing_pixels);
 
     let mut reused_records = Vec::new();
     let mut todo: Vec<&Candidate> = Vec::new();
+    // A reused record whose split or class changed (e.g. a new --labels file).
+    let mut relabelled = false;
     for c in &layout.files {
         match previous.remove(&c.rel) {
-            Some(mut r) if r.size == c.size && r.mtime_ns == c.mtime_ns && c.mtime_ns != 0 => {
-                r.split.clone_from(&c.split);
-                r.class.clone_from(&c.class);
+            Some(mut r)
+                if r.size == c.size
+                    && r.mtime_ns == c.mtime_ns
+                    && c.mtime_ns != 0
+                    && (reuse_decoded || !r.is_ok()) =>
+            {
+                if r.split != c.split || r.class != c.class {
+                    relabelled = true;
+                    r.split.clone_from(&c.split);
+                    r.class.clone_from(&c.class);
+                }
                 reused_records.push(r);
             }
             _ => todo.push(c),
@@ -143,6 +166,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let reused = reused_records.len();
     // What is left of the previous index: files that are gone.
     let dropped = previous.len();
+    drop(previous);
 
     let bar = progress_bar(opts.progress, todo.len() as u64);
     let max_pixels = opts.max_pixels;
@@ -168,7 +192,21 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut records = reused_records;
     records.extend(fresh);
     records.sort_by(|a, b| a.path.cmp(&b.path));
-    index::write_atomic(&index_path, &records).map_err(ScanError::Index)?;
+    // A rescan that changes nothing writes nothing: same records, same columns, and a sidecar
+    // that describes this file, this layout and this shard.
+    let unchanged = reused == records.len()
+        && dropped == 0
+        && !relabelled
+        && schema.as_ref().is_some_and(|s| s.current)
+        && Meta::read(&index_path).ok().flatten().is_some_and(|m| {
+            m.matches(&index_path, records.len()) && m.describes(&layout, opts.shard)
+        });
+    if !unchanged {
+        index::write_atomic(&index_path, &records).map_err(ScanError::Index)?;
+        Meta::of_scan(&index_path, &layout, opts.shard, records.len())
+            .and_then(|m| m.write(&index_path))
+            .map_err(ScanError::Index)?;
+    }
     Ok(ScanOutcome {
         root,
         layout,

@@ -1,0 +1,320 @@
+//! The index CSV's columns, in one table: name, how a [`Record`] writes it, how it is read back,
+//! and whether its value comes from decoding the image.
+//!
+//! Columns are read **by name**: an index with extra (newer) columns is read by an older binary,
+//! which ignores them; an index that lacks a column this binary knows is still read, and only
+//! the records that need the missing value are hashed again (see [`Schema::missing_pixels`]).
+//! Adding a column is one entry at the end of [`COLUMNS`] (the CSV contract: new columns only
+//! at the end), plus its line in README.md ("The index").
+
+use anyhow::{Context, Result, bail};
+
+use crate::index::{Flag, Record, path_field, path_from_bytes};
+
+/// One index column.
+pub struct Column {
+    pub name: &'static str,
+    /// An index without this column cannot be used at all (the reuse key and the status).
+    pub required: bool,
+    /// The value is computed from the decoded pixels: when an index lacks the column, its
+    /// decoded (`ok`) records are hashed again; the others are reused.
+    pub from_pixels: bool,
+    write: fn(&Record, &mut Vec<u8>),
+    read: fn(&mut Record, &str) -> Result<()>,
+}
+
+fn put_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = write!(out, "{n}");
+}
+
+fn put_hash(out: &mut Vec<u8>, h: Option<u64>) {
+    if let Some(h) = h {
+        use std::io::Write;
+        let _ = write!(out, "{h:016x}");
+    }
+}
+
+fn get_hash(s: &str) -> Result<Option<u64>> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(
+            u64::from_str_radix(s, 16).with_context(|| format!("bad hash {s:?}"))?,
+        ))
+    }
+}
+
+fn put_bool(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// Derived or path columns: written from the record, never read back into it.
+fn ignore(_: &mut Record, _: &str) -> Result<()> {
+    Ok(())
+}
+
+macro_rules! col {
+    ($name:literal, req=$req:literal, px=$px:literal, |$r:ident, $o:ident| $w:expr, |$rm:ident, $s:ident| $rd:expr) => {
+        Column {
+            name: $name,
+            required: $req,
+            from_pixels: $px,
+            write: |$r: &Record, $o: &mut Vec<u8>| $w,
+            read: |$rm: &mut Record, $s: &str| -> Result<()> {
+                $rd;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// Every column this binary reads and writes, in file order. `path` is handled apart (raw
+/// bytes, not UTF-8); its entry here only names it.
+pub const COLUMNS: &[Column] = &[
+    Column {
+        name: "path",
+        required: true,
+        from_pixels: false,
+        write: |r, o| o.extend_from_slice(&path_field(&r.path)),
+        read: ignore,
+    },
+    col!(
+        "split",
+        req = true,
+        px = false,
+        |r, o| o.extend_from_slice(r.split.as_bytes()),
+        |r, s| r.split = s.to_owned()
+    ),
+    col!(
+        "class",
+        req = true,
+        px = false,
+        |r, o| o.extend_from_slice(r.class.as_bytes()),
+        |r, s| r.class = s.to_owned()
+    ),
+    col!(
+        "size",
+        req = true,
+        px = false,
+        |r, o| put_num(o, r.size),
+        |r, s| r.size = s.parse().context("bad size")?
+    ),
+    col!(
+        "mtime_ns",
+        req = true,
+        px = false,
+        |r, o| put_num(o, r.mtime_ns),
+        |r, s| r.mtime_ns = s.parse().context("bad mtime_ns")?
+    ),
+    col!(
+        "blake3",
+        req = false,
+        px = false,
+        |r, o| o.extend_from_slice(r.blake3.as_bytes()),
+        |r, s| r.blake3 = s.to_owned()
+    ),
+    col!(
+        "format",
+        req = false,
+        px = false,
+        |r, o| o.extend_from_slice(r.format.as_bytes()),
+        |r, s| r.format = s.to_owned()
+    ),
+    // Also a flag; the column is kept for readers of the CSV.
+    col!(
+        "ext_mismatch",
+        req = false,
+        px = false,
+        |r, o| put_bool(o, r.flags.contains(Flag::ExtMismatch)),
+        |_r, _s| ()
+    ),
+    col!(
+        "width",
+        req = false,
+        px = true,
+        |r, o| put_num(o, r.width),
+        |r, s| r.width = s.parse().context("bad width")?
+    ),
+    col!(
+        "height",
+        req = false,
+        px = true,
+        |r, o| put_num(o, r.height),
+        |r, s| r.height = s.parse().context("bad height")?
+    ),
+    col!(
+        "color",
+        req = false,
+        px = true,
+        |r, o| o.extend_from_slice(r.color.as_bytes()),
+        |r, s| r.color = s.to_owned()
+    ),
+    col!(
+        "orientation",
+        req = false,
+        px = true,
+        |r, o| put_num(o, r.orientation),
+        |r, s| r.orientation = s.parse().context("bad orientation")?
+    ),
+    col!(
+        "phash",
+        req = false,
+        px = true,
+        |r, o| put_hash(o, r.phash),
+        |r, s| r.phash = get_hash(s)?
+    ),
+    col!(
+        "dhash",
+        req = false,
+        px = true,
+        |r, o| put_hash(o, r.dhash),
+        |r, s| r.dhash = get_hash(s)?
+    ),
+    col!(
+        "phash_crop",
+        req = false,
+        px = true,
+        |r, o| put_hash(o, r.phash_crop),
+        |r, s| r.phash_crop = get_hash(s)?
+    ),
+    col!(
+        "flags",
+        req = false,
+        px = true,
+        |r, o| o.extend_from_slice(r.flags.to_string().as_bytes()),
+        |r, s| r.flags = s.parse().map_err(anyhow::Error::msg)?
+    ),
+    col!(
+        "status",
+        req = true,
+        px = false,
+        |r, o| o.extend_from_slice(r.status.as_str().as_bytes()),
+        |r, s| r.status = s.parse().map_err(anyhow::Error::msg)?
+    ),
+    col!(
+        "message",
+        req = false,
+        px = false,
+        |r, o| o.extend_from_slice(r.message.as_bytes()),
+        |r, s| r.message = s.to_owned()
+    ),
+    col!(
+        "keras_ok",
+        req = false,
+        px = false,
+        |r, o| put_bool(o, r.keras_ok()),
+        |_r, _s| ()
+    ),
+];
+
+/// The header this binary writes.
+pub fn header() -> impl Iterator<Item = &'static str> {
+    COLUMNS.iter().map(|c| c.name)
+}
+
+/// How a file's header maps onto [`COLUMNS`].
+#[derive(Debug, Clone)]
+pub struct Schema {
+    /// For each field of a row, the column it holds (`None`: unknown, ignored).
+    fields: Vec<Option<usize>>,
+    /// Known columns the file lacks.
+    pub missing: Vec<&'static str>,
+    /// Some missing column comes from the pixels: decoded records must be hashed again.
+    pub missing_pixels: bool,
+    /// The header is exactly this binary's (a rewrite would produce the same columns).
+    pub current: bool,
+}
+
+impl Schema {
+    /// Maps a header. Fails (the file is not a cleansplit index) when a required column is
+    /// missing or a name occurs twice.
+    pub fn of_header(names: &[&[u8]]) -> Result<Schema> {
+        let mut fields = Vec::with_capacity(names.len());
+        let mut seen = vec![false; COLUMNS.len()];
+        for name in names {
+            let col = COLUMNS.iter().position(|c| c.name.as_bytes() == *name);
+            if let Some(i) = col {
+                if seen[i] {
+                    bail!(
+                        "not a cleansplit index (column {} appears twice)",
+                        COLUMNS[i].name
+                    );
+                }
+                seen[i] = true;
+            }
+            fields.push(col);
+        }
+        let missing: Vec<&'static str> = COLUMNS
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| !**s)
+            .map(|(c, _)| c.name)
+            .collect();
+        if let Some(c) = COLUMNS.iter().zip(&seen).find(|(c, s)| c.required && !**s) {
+            bail!("not a cleansplit index (no column {})", c.0.name);
+        }
+        let missing_pixels = COLUMNS.iter().zip(&seen).any(|(c, s)| c.from_pixels && !*s);
+        let current =
+            names.len() == COLUMNS.len() && fields.iter().enumerate().all(|(i, f)| *f == Some(i));
+        Ok(Schema {
+            fields,
+            missing,
+            missing_pixels,
+            current,
+        })
+    }
+
+    /// Reads one row into a record. Fields missing from the row (a short row) are an error.
+    pub fn read_row(&self, rec: &csv::ByteRecord) -> Result<Record> {
+        if rec.len() != self.fields.len() {
+            bail!("{} fields, the header has {}", rec.len(), self.fields.len());
+        }
+        let mut r = blank();
+        for (raw, col) in rec.iter().zip(&self.fields) {
+            let Some(i) = *col else { continue };
+            let c = &COLUMNS[i];
+            if i == 0 {
+                r.path = path_from_bytes(raw);
+                continue;
+            }
+            let s = std::str::from_utf8(raw)
+                .with_context(|| format!("column {} is not UTF-8", c.name))?;
+            (c.read)(&mut r, s).with_context(|| format!("column {}", c.name))?;
+        }
+        Ok(r)
+    }
+}
+
+/// Writes one record's fields into `out` (cleared first), reusing `buf` between fields.
+pub fn write_row(r: &Record, out: &mut csv::ByteRecord, buf: &mut Vec<u8>) {
+    out.clear();
+    for c in COLUMNS {
+        buf.clear();
+        (c.write)(r, buf);
+        out.push_field(buf);
+    }
+}
+
+/// The record a row starts from: what an index without the optional columns says.
+fn blank() -> Record {
+    Record {
+        path: Default::default(),
+        split: String::new(),
+        class: String::new(),
+        size: 0,
+        mtime_ns: 0,
+        blake3: String::new(),
+        format: "unknown".into(),
+        width: 0,
+        height: 0,
+        color: String::new(),
+        orientation: 1,
+        phash: None,
+        dhash: None,
+        phash_crop: None,
+        flags: Default::default(),
+        status: crate::index::Status::Unreadable,
+        message: String::new(),
+    }
+}
