@@ -1,5 +1,6 @@
-//! End-to-end tests of sharded scans: `scan --shard K/N` in separate processes, `merge-index`,
-//! the refusals of parts that do not belong together, and reuse of the merged index.
+//! End-to-end tests of the index at scale: sharded scans (`scan --shard K/N` in separate
+//! processes), `merge-index` and its refusals, reuse of the merged index, and indexes written
+//! with fewer or more columns than this binary knows.
 
 mod common;
 
@@ -181,4 +182,53 @@ fn bad_shard_argument_is_one_line() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("0 <= K < N"), "{err}");
+}
+
+#[test]
+fn an_index_without_a_pixel_column_rehashes_only_decoded_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::copy_demo(tmp.path());
+    let idx = tmp.path().join("index.csv");
+    scan(&root, &idx, None);
+    let full = index::read(&idx).unwrap();
+    let decoded = full.iter().filter(|r| r.is_ok()).count();
+    assert!(
+        decoded > 0 && decoded < full.len(),
+        "the demo has broken files too"
+    );
+
+    // An older index: no phash_crop column, and an unknown newer column at the end.
+    let text = fs::read(&idx).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_slice());
+    let header = rdr.byte_headers().unwrap().clone();
+    let drop_at = header.iter().position(|h| h == b"phash_crop").unwrap();
+    let mut w = csv::Writer::from_path(&idx).unwrap();
+    let keep = |row: &csv::ByteRecord, extra: &[u8]| {
+        let mut out: Vec<Vec<u8>> = row
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != drop_at)
+            .map(|(_, f)| f.to_vec())
+            .collect();
+        out.push(extra.to_vec());
+        out
+    };
+    w.write_record(keep(&header, b"from_the_future")).unwrap();
+    for row in rdr.byte_records() {
+        w.write_record(keep(&row.unwrap(), b"x")).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+
+    let out = common::cleansplit_with_index(&idx, ["scan".as_ref(), root.as_os_str()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let reused = full.len() - decoded;
+    assert!(
+        stdout.contains(&format!("{reused} of {} records reused", full.len())),
+        "{stdout}"
+    );
+    // Rewritten with every column, equal to the full scan.
+    assert_eq!(sorted(index::read(&idx).unwrap()), sorted(full));
 }
