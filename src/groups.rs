@@ -43,6 +43,26 @@ impl UnionFind {
     }
 }
 
+/// Byte-identical copies up to this many are listed pair by pair; a larger set (a scraped
+/// "image not available" placeholder) is linked member to head instead, so `pairs.csv` and the
+/// time to build it stay linear in the set's size (README, `pairs.csv`).
+pub const ALL_PAIRS_UP_TO: usize = 64;
+
+/// The links that join a set of identical records (`members` in path order): every pair up to
+/// [`ALL_PAIRS_UP_TO`] members, else the first member (which [`representative`] picks among
+/// identical files) to each other one.
+pub fn exact_links(members: &[usize]) -> Vec<(usize, usize)> {
+    if members.len() <= ALL_PAIRS_UP_TO {
+        members
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &i)| members[k + 1..].iter().map(move |&j| (i, j)))
+            .collect()
+    } else {
+        members[1..].iter().map(|&j| (members[0], j)).collect()
+    }
+}
+
 /// A set of records that are copies of one another (directly or through a chain of pairs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {

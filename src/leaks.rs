@@ -195,29 +195,36 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
             by_content.entry(r.blake3.as_str()).or_default().push(i);
         }
     }
-    for members in by_content.values() {
-        for (k, &i) in members.iter().enumerate() {
-            for &j in &members[k + 1..] {
-                let (a, b, _) = ordered(i, j, Transform::Identity);
-                let d = match (records[a].phash, records[b].phash) {
-                    (Some(x), Some(y)) => distance(x, y),
-                    _ => 0,
-                };
-                offer(Pair {
-                    a,
-                    b,
-                    kind: MatchKind::Exact,
-                    distance: d,
-                    transform: Transform::Identity,
-                    crop: false,
-                });
+    // Members of a large identical set other than its head are left out of the near search:
+    // they have the head's hashes, and the head stands for them (linked below).
+    let mut linked_to_head = vec![false; records.len()];
+    for members in by_content.values_mut() {
+        members.sort_by(|&i, &j| records[i].path.cmp(&records[j].path));
+        if members.len() > groups::ALL_PAIRS_UP_TO {
+            for &m in &members[1..] {
+                linked_to_head[m] = true;
             }
+        }
+        for (i, j) in groups::exact_links(members) {
+            let (a, b, _) = ordered(i, j, Transform::Identity);
+            let d = match (records[a].phash, records[b].phash) {
+                (Some(x), Some(y)) => distance(x, y),
+                _ => 0,
+            };
+            offer(Pair {
+                a,
+                b,
+                kind: MatchKind::Exact,
+                distance: d,
+                transform: Transform::Identity,
+                crop: false,
+            });
         }
     }
 
     // Near: multi-index search over the pHashes of informative images.
     let usable: Vec<usize> = (0..records.len())
-        .filter(|&i| records[i].hashable())
+        .filter(|&i| records[i].hashable() && !linked_to_head[i])
         .collect();
     let hashes: Vec<u64> = usable
         .iter()
@@ -282,8 +289,9 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
 }
 
 /// Per-split and per-class leakage: how many images of each split have a duplicate in
-/// another split.
-pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
+/// another split. In a group too large to list every pair (see `groups::exact_links`), a
+/// member counts as leaked into every other split of its group.
+pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<SplitLeak> {
     let mut elsewhere: Vec<std::collections::BTreeSet<&str>> =
         vec![Default::default(); records.len()];
     for p in pairs {
@@ -291,6 +299,15 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
         if sa != sb {
             elsewhere[p.a].insert(sb);
             elsewhere[p.b].insert(sa);
+        }
+    }
+    for g in groups
+        .iter()
+        .filter(|g| g.members.len() > groups::ALL_PAIRS_UP_TO)
+    {
+        for &m in &g.members {
+            let own = records[m].split.as_str();
+            elsewhere[m].extend(g.splits.iter().map(String::as_str).filter(|s| *s != own));
         }
     }
     let mut splits: BTreeMap<&str, SplitLeak> = BTreeMap::new();
@@ -384,7 +401,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
             .filter(|g| g.within_split())
             .map(|g| g.members.len() - 1)
             .sum(),
-        splits: split_leaks(records, &pairs),
+        splits: split_leaks(records, &pairs, &groups),
     };
     Leaks {
         pairs,
@@ -461,6 +478,65 @@ mod tests {
         let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), other];
         assert!(find_pairs(&records, 4, Geometric::Flip, false).is_empty());
         assert_eq!(dhash_flip_h(dhash_flip_h(base)), base);
+    }
+
+    #[test]
+    fn a_large_identical_set_stays_linear() {
+        // 5,000 byte-identical copies (a placeholder image) across three splits, plus one
+        // near copy of it: one group, 5,000 rows (member to head, and the near copy), not
+        // 12.5 million.
+        let n = 5_000;
+        let splits = ["train", "val", "test"];
+        let mut records: Vec<Record> = (0..n)
+            .map(|i| {
+                let s = splits[i % 3];
+                let mut r = with_hash(rec(&format!("{s}/a/{i:05}.jpg"), s, "a"), 0x0f0f_00ff);
+                r.blake3 = "placeholder".into();
+                r
+            })
+            .collect();
+        records.push(with_hash(
+            rec("train/b/near.jpg", "train", "b"),
+            0x0f0f_00ff ^ 0b11,
+        ));
+        records.sort_by(|a, b| a.path.cmp(&b.path));
+        let t = std::time::Instant::now();
+        let l = analyze(
+            &records,
+            &LeakOptions {
+                max_distance: Some(4),
+                ..Default::default()
+            },
+        );
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+        assert_eq!(l.groups.len(), 1);
+        assert_eq!(l.groups[0].members.len(), n + 1);
+        assert_eq!(l.summary.exact_pairs, n - 1);
+        assert_eq!(l.pairs.len(), n, "member-to-head links plus one near pair");
+        let head = l.pairs[0].a;
+        assert!(l.pairs.iter().all(|p| p.a == head || p.b == head));
+        // Every member is a leak into the two other splits.
+        for s in &l.summary.splits {
+            assert_eq!(s.leaked, s.images, "{}", s.split);
+            assert_eq!(s.leaked_into.len(), 2, "{}", s.split);
+        }
+        assert_eq!(l.summary.redundant_images, n);
+    }
+
+    #[test]
+    fn a_small_identical_set_lists_every_pair() {
+        let records: Vec<Record> = (0..groups::ALL_PAIRS_UP_TO)
+            .map(|i| {
+                let mut r = with_hash(rec(&format!("a/{i:03}.png"), "", "a"), 99);
+                r.blake3 = "same".into();
+                r
+            })
+            .collect();
+        let k = records.len();
+        assert_eq!(
+            find_pairs(&records, 4, Geometric::Flip, true).len(),
+            k * (k - 1) / 2
+        );
     }
 
     #[test]
