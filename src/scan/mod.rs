@@ -67,7 +67,8 @@ pub struct ScanOutcome {
     /// ROOT, canonicalised.
     pub root: PathBuf,
     pub layout: Layout,
-    /// One record per candidate file, sorted by path.
+    /// One record per candidate file, sorted by path. (`layout.files` is empty after the
+    /// scan: the records hold the same files, once.)
     pub records: Vec<Record>,
     pub index_path: PathBuf,
     /// Records taken from the previous index without reading the file.
@@ -136,17 +137,33 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     // An index that lacks a column computed from pixels (written by an older version) is
     // reused for everything but its decoded records, which are hashed again.
     let (mut previous, schema) = match previous {
-        Some((recs, schema)) => (index::by_path(recs), Some(schema)),
-        None => (Default::default(), None),
+        Some((recs, schema)) => (recs, Some(schema)),
+        None => (Vec::new(), None),
     };
     let reuse_decoded = schema.as_ref().is_some_and(|s| !s.missing_pixels);
+    // Both sides in path order (the index is written so; the walk sorts): one merge pass
+    // pairs each file with its previous record, without a hash map of a million paths.
+    if !previous.is_sorted_by(|a, b| a.path <= b.path) {
+        previous.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    let mut previous = previous.into_iter().peekable();
 
     let mut reused_records = Vec::new();
-    let mut todo: Vec<&Candidate> = Vec::new();
+    let mut todo: Vec<Candidate> = Vec::new();
     // A reused record whose split or class changed (e.g. a new --labels file).
     let mut relabelled = false;
-    for c in &layout.files {
-        match previous.remove(&c.rel) {
+    // Files gone since the previous index.
+    let mut dropped = 0;
+    for c in std::mem::take(&mut layout.files) {
+        let mut prev = None;
+        while let Some(p) = previous.next_if(|p| p.path <= c.rel) {
+            if p.path == c.rel {
+                prev = Some(p);
+                break;
+            }
+            dropped += 1;
+        }
+        match prev {
             Some(mut r)
                 if r.size == c.size
                     && r.mtime_ns == c.mtime_ns
@@ -155,18 +172,16 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             {
                 if r.split != c.split || r.class != c.class {
                     relabelled = true;
-                    r.split.clone_from(&c.split);
-                    r.class.clone_from(&c.class);
+                    r.split = c.split;
+                    r.class = c.class;
                 }
                 reused_records.push(r);
             }
             _ => todo.push(c),
         }
     }
+    dropped += previous.count();
     let reused = reused_records.len();
-    // What is left of the previous index: files that are gone.
-    let dropped = previous.len();
-    drop(previous);
 
     let bar = progress_bar(opts.progress, todo.len() as u64);
     let max_pixels = opts.max_pixels;
@@ -189,9 +204,12 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     };
     bar.finish_and_clear();
 
+    drop(todo);
     let mut records = reused_records;
-    records.extend(fresh);
-    records.sort_by(|a, b| a.path.cmp(&b.path));
+    if !fresh.is_empty() {
+        records.extend(fresh);
+        records.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     // A rescan that changes nothing writes nothing: same records, same columns, and a sidecar
     // that describes this file, this layout and this shard.
     let unchanged = reused == records.len()
