@@ -120,19 +120,23 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             index_path.display()
         )));
     }
-    let mut layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
+    // The walk and the reading of the previous index are independent: both at once.
+    let (layout, previous) = rayon::join(
+        || layout::discover(&root, &opts.layout),
+        || match index_path.exists() {
+            false => Ok(None),
+            true if opts.rehash => Ok(None),
+            true => index::read_file_with_schema(&index_path).map(Some),
+        },
+    );
+    let mut layout = layout.map_err(ScanError::Root)?;
     if let Some(shard) = opts.shard {
         layout.files.retain(|c| shard.contains(&c.rel));
         layout.skipped.retain(|s| shard.contains(&s.rel));
     }
-
-    let (previous, index_note) = match index_path.exists() {
-        false => (None, None),
-        true if opts.rehash => (None, None),
-        true => match index::read_file_with_schema(&index_path) {
-            Ok(loaded) => (Some(loaded), None),
-            Err(e) => (None, Some(format!("previous index not reused: {e:#}"))),
-        },
+    let (previous, index_note) = match previous {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(format!("previous index not reused: {e:#}"))),
     };
     // An index that lacks a column computed from pixels (written by an older version) is
     // reused for everything but its decoded records, which are hashed again.
