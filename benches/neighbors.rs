@@ -9,14 +9,7 @@ use std::time::Instant;
 
 use cleansplit::neighbors::{MultiIndex, pairs_within, pairs_within_brute};
 
-/// splitmix64: tiny, deterministic, good enough for synthetic hashes.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use cleansplit::base::rng::splitmix as splitmix64;
 
 struct Args {
     n: usize,

@@ -95,7 +95,8 @@ const TAU: f64 = std::f64::consts::TAU;
 /// Least pHash distance (bits of 64) between any two distinct photos.
 const MIN_DISTANCE: u32 = 24;
 
-/// splitmix64 (Steele, Lea and Flood 2014): tiny, fast, good enough here.
+/// splitmix64 (Steele, Lea and Flood 2014; the library's one generator): tiny, fast, good
+/// enough here.
 struct Rng(u64);
 
 impl Rng {
@@ -107,11 +108,7 @@ impl Rng {
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        cleansplit::base::rng::splitmix(&mut self.0)
     }
 
     /// Uniform in [0, 1).

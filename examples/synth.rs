@@ -140,7 +140,7 @@ fn record(path: PathBuf, split: &str, class: String, rng: &mut Rng) -> Record {
         size: 0,
         mtime_ns: 0,
         blake3: hex128(rng),
-        format: "jpeg".into(),
+        format: Some(cleansplit::base::format::Format::Jpeg),
         width: 320 + rng.below(640) as u32,
         height: 240 + rng.below(480) as u32,
         color: "rgb8".into(),

@@ -37,6 +37,18 @@ use crate::layout::{Role, SkipReason, split_role};
 use crate::leaks::{LeakSummary, Leaks};
 use crate::scan::ScanOutcome;
 
+/// `audit.json`: the verdict with the figures behind it (a file-format contract).
+#[derive(Debug, Serialize)]
+pub struct AuditReport<'a> {
+    pub root: String,
+    pub findings: &'a [Finding],
+    pub kinds: Kinds,
+    pub images: usize,
+    pub skipped: usize,
+    pub leaks: &'a LeakSummary,
+    pub balance: Option<&'a BalanceReport>,
+}
+
 /// Which kinds of findings exist (what `--fail-on` tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Kinds {
@@ -53,7 +65,7 @@ impl Kinds {
             leak: leaks.cross_split_groups > 0,
             conflict: leaks.label_conflict_groups > 0,
             duplicate: leaks.within_split_groups > 0,
-            problem: records.iter().any(is_problem_file),
+            problem: records.is_empty() || records.iter().any(is_problem_file),
         }
     }
 }
@@ -315,6 +327,19 @@ pub fn verdict(
                 format!("{split_cmd} (stratified by class)"),
             ));
         }
+    }
+    // No image at all: most likely a wrong path, which a CI gate must not pass.
+    if records.is_empty() {
+        out.insert(
+            0,
+            finding(
+                Severity::Problem,
+                "no images",
+                format!("no image files under {root}"),
+                "there is nothing to train on: ROOT is empty or is not the dataset folder",
+                "check the path: ROOT should hold split or class folders of images".into(),
+            ),
+        );
     }
     (out, kinds)
 }

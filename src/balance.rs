@@ -11,7 +11,7 @@ use crate::index::{Flag, Record};
 use crate::layout::{Role, split_role};
 
 /// How class weights are computed (`--method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// n_samples / (n_classes * n_c): scikit-learn's `compute_class_weight("balanced")`.
@@ -53,6 +53,27 @@ impl Default for BalanceOptions {
             class_order: None,
             class_dirs: BTreeMap::new(),
         }
+    }
+}
+
+impl BalanceOptions {
+    /// Refuses options that would run but give meaningless weights.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.beta > 0.0 && self.beta < 1.0) {
+            bail!(
+                "--beta must be between 0 and 1 (exclusive), not {}",
+                self.beta
+            );
+        }
+        if let Some(order) = &self.class_order {
+            let mut seen = BTreeSet::new();
+            for name in order {
+                if !seen.insert(name) {
+                    bail!("--class-order names {name:?} twice: class indices would shift");
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -156,11 +177,7 @@ pub fn exclusion(r: &Record) -> Option<String> {
     } else if r.flags.contains(Flag::KerasSkips) {
         Some(format!(
             "{} skipped by Keras' loaders",
-            if r.format.is_empty() {
-                "format"
-            } else {
-                &r.format
-            }
+            crate::index::format_name(r.format)
         ))
     } else {
         None
@@ -325,6 +342,21 @@ pub fn training_split(splits: &[String], wanted: Option<&str>) -> Result<String>
                 splits.join(", ")
             )
         })
+}
+
+/// Balance of a scan, with class indices as Keras assigns them: from the training split's
+/// class folders (empty ones included), as the layout found them. The CLI calls this, so a
+/// library caller gets the same indices as `cleansplit balance`.
+pub fn analyze_scan(
+    scan: &crate::scan::ScanOutcome,
+    groups: Option<&[Option<usize>]>,
+    opts: &BalanceOptions,
+) -> Result<BalanceReport> {
+    let opts = BalanceOptions {
+        class_dirs: scan.layout.class_dirs.clone(),
+        ..opts.clone()
+    };
+    analyze(&scan.records, groups, &opts)
 }
 
 /// Builds the balance report. `groups` gives each record's duplicate group (from
@@ -545,7 +577,7 @@ mod tests {
         records.push(corrupt);
         let mut webp = rec("train/a/x.webp", "train", "a");
         webp.flags.insert(Flag::KerasSkips);
-        webp.format = "webp".into();
+        webp.format = Some(crate::base::format::Format::Webp);
         records.push(webp);
         let r = analyze(&records, None, &BalanceOptions::default()).unwrap();
         assert_eq!(r.class_names, vec!["10", "2", "B", "a"]);

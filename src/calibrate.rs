@@ -18,7 +18,8 @@
 
 use serde::Serialize;
 
-use crate::scan::hash::{Transform, distance};
+use crate::base::hash::{Transform, distance};
+use crate::base::rng::splitmix;
 
 /// The radius is never set below this (re-encodes and resizes sit within it) ...
 pub const MIN_RADIUS: u32 = 4;
@@ -48,15 +49,6 @@ pub struct Calibration {
     /// Expected chance matches over the whole dataset at the chosen radius.
     pub expected_chance_pairs: f64,
     pub reason: String,
-}
-
-/// splitmix64: a tiny deterministic generator, so the same hashes give the same radius.
-pub fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Standard normal CDF (Abramowitz-Stegun 7.1.26 on erfc, |error| < 1.5e-7).

@@ -162,7 +162,7 @@ pub(crate) mod tests {
             size: 100,
             mtime_ns: 1,
             blake3: String::new(),
-            format: "jpeg".into(),
+            format: Some(crate::base::format::Format::Jpeg),
             width: 10,
             height: 10,
             color: "rgb8".into(),
@@ -221,7 +221,7 @@ pub(crate) mod tests {
         records[0].size = 200;
         assert_eq!(representative(&[0, 1], &records), 0);
         // Lossless wins over size.
-        records[2].format = "png".into();
+        records[2].format = Some(crate::base::format::Format::Png);
         assert_eq!(representative(&[0, 1, 2], &records), 2);
         // Pixels win over everything.
         records[1].width = 20;

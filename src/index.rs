@@ -5,174 +5,22 @@
 //! non-UTF-8 file names survive a round trip; commas, quotes and newlines are quoted by `csv`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{Context, Result};
 
+use crate::base::format::Format;
+pub use crate::base::paths::path_field;
 use crate::index_columns::{self, Schema};
 
-/// Outcome of reading and decoding one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Status {
-    /// Decoded completely; hashes are valid.
-    Ok,
-    /// Zero bytes.
-    Empty,
-    /// The container ends early (missing JPEG EOI, PNG IEND, GIF trailer, short RIFF/BMP).
-    Truncated,
-    /// The decoder rejected the data.
-    Corrupt,
-    /// A format this build cannot decode (or not an image at all despite its name).
-    Unsupported,
-    /// More pixels than `--max-pixels` (a decompression bomb guard), checked before allocating.
-    TooLarge,
-    /// The file could not be read (permissions, I/O error, a directory, a broken link).
-    Unreadable,
+/// The index's `format` column: the format's name, `unknown` when the bytes matched none.
+pub fn format_name(f: Option<Format>) -> &'static str {
+    f.map_or("unknown", Format::as_str)
 }
 
-impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Ok,
-        Status::Empty,
-        Status::Truncated,
-        Status::Corrupt,
-        Status::Unsupported,
-        Status::TooLarge,
-        Status::Unreadable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Empty => "empty",
-            Status::Truncated => "truncated",
-            Status::Corrupt => "corrupt",
-            Status::Unsupported => "unsupported",
-            Status::TooLarge => "too_large",
-            Status::Unreadable => "unreadable",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown status {s:?}"))
-    }
-}
-
-/// Things a Keras/PyTorch user should know about an image that decoded fine (or not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Flag {
-    /// The extension names another format than the bytes hold.
-    ExtMismatch,
-    /// Keras' directory loaders skip it (extension not bmp/gif/jpeg/jpg/png) or fail on it
-    /// (content not one of those formats).
-    KerasSkips,
-    /// Under 32 px on a side.
-    Tiny,
-    /// Single-channel image.
-    Gray,
-    /// Has an alpha channel.
-    Alpha,
-    /// CMYK/YCCK JPEG.
-    Cmyk,
-    /// 16 bits (or more) per channel.
-    HighBitDepth,
-    /// More than one frame (GIF, APNG, WebP).
-    Animated,
-    /// Nearly uniform: its perceptual hash says nothing about its content.
-    NearConstant,
-}
-
-impl Flag {
-    pub const ALL: [Flag; 9] = [
-        Flag::ExtMismatch,
-        Flag::KerasSkips,
-        Flag::Tiny,
-        Flag::Gray,
-        Flag::Alpha,
-        Flag::Cmyk,
-        Flag::HighBitDepth,
-        Flag::Animated,
-        Flag::NearConstant,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flag::ExtMismatch => "ext_mismatch",
-            Flag::KerasSkips => "keras_skips",
-            Flag::Tiny => "tiny",
-            Flag::Gray => "gray",
-            Flag::Alpha => "alpha",
-            Flag::Cmyk => "cmyk",
-            Flag::HighBitDepth => "16bit",
-            Flag::Animated => "animated",
-            Flag::NearConstant => "near_constant",
-        }
-    }
-
-    fn bit(self) -> u16 {
-        1 << (self as u16)
-    }
-}
-
-/// A small set of [`Flag`]s, written as `a;b;c` in the CSV.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Flags(u16);
-
-impl Flags {
-    pub fn insert(&mut self, f: Flag) {
-        self.0 |= f.bit();
-    }
-    pub fn remove(&mut self, f: Flag) {
-        self.0 &= !f.bit();
-    }
-    pub fn contains(self, f: Flag) -> bool {
-        self.0 & f.bit() != 0
-    }
-    pub fn iter(self) -> impl Iterator<Item = Flag> {
-        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
-impl fmt::Display for Flags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.iter().map(Flag::as_str).collect();
-        f.write_str(&names.join(";"))
-    }
-}
-
-impl FromStr for Flags {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut flags = Flags::default();
-        for name in s.split(';').filter(|n| !n.is_empty()) {
-            let flag = Flag::ALL
-                .into_iter()
-                .find(|f| f.as_str() == name)
-                .ok_or_else(|| format!("unknown flag {name:?}"))?;
-            flags.insert(flag);
-        }
-        Ok(flags)
-    }
-}
+pub use crate::base::flags::{Flag, Flags, Status};
 
 /// Everything the scan learns about one image file.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,8 +36,8 @@ pub struct Record {
     pub mtime_ns: i64,
     /// BLAKE3 of the file's bytes, first 128 bits as 32 hex digits.
     pub blake3: String,
-    /// Format detected from the bytes (`jpeg`, `png`, ...; `unknown` if none).
-    pub format: String,
+    /// Format detected from the bytes; `None` when none matched (written `unknown`).
+    pub format: Option<Format>,
     pub width: u32,
     pub height: u32,
     /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
@@ -221,8 +69,7 @@ impl Record {
     /// Stored in a lossless format (PNG, BMP, ...): ranks above lossy copies when choosing a
     /// representative, and two lossless files with the same hashes hold the same pixels.
     pub fn lossless_format(&self) -> bool {
-        crate::scan::format::Format::parse(&self.format)
-            .is_some_and(crate::scan::format::Format::is_lossless)
+        self.format.is_some_and(Format::is_lossless)
     }
 
     /// Pixel count, used to rank duplicate-group representatives.
@@ -239,30 +86,6 @@ impl Record {
 /// Formats a hash as 16 lowercase hex digits.
 pub fn hex64(h: u64) -> String {
     format!("{h:016x}")
-}
-
-/// A path as raw bytes for CSV output (shared by every CSV the tool writes), so non-UTF-8
-/// names survive a round trip.
-#[cfg(unix)]
-pub fn path_field(p: &Path) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    p.as_os_str().as_bytes().to_vec()
-}
-
-#[cfg(not(unix))]
-pub fn path_field(p: &Path) -> Vec<u8> {
-    p.to_string_lossy().into_owned().into_bytes()
-}
-
-#[cfg(unix)]
-pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    PathBuf::from(std::ffi::OsStr::from_bytes(b))
-}
-
-#[cfg(not(unix))]
-pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
-    PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
 /// Writes records to any writer as index CSV (header first).
@@ -377,7 +200,7 @@ mod tests {
             size: 123,
             mtime_ns: 1_700_000_000_123_456_789,
             blake3: "00ff".into(),
-            format: "jpeg".into(),
+            format: Some(Format::Jpeg),
             width: 10,
             height: 20,
             color: "l8".into(),
@@ -399,7 +222,9 @@ mod tests {
             PathBuf::from("train/cats/new\nline.jpg"),
         ];
         #[cfg(unix)]
-        names.push(path_from_bytes(b"train/cats/bad\xff\xfename.jpg"));
+        names.push(crate::base::paths::path_from_bytes(
+            b"train/cats/bad\xff\xfename.jpg",
+        ));
         let records: Vec<Record> = names.into_iter().map(sample).collect();
         let mut buf = Vec::new();
         write_to(&mut buf, &records).unwrap();

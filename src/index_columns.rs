@@ -9,7 +9,8 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::index::{Flag, Record, path_field, path_from_bytes};
+use crate::base::paths::{path_field, path_from_bytes};
+use crate::index::{Flag, Record};
 
 /// One index column.
 pub struct Column {
@@ -118,8 +119,8 @@ pub const COLUMNS: &[Column] = &[
         "format",
         req = false,
         px = false,
-        |r, o| o.extend_from_slice(r.format.as_bytes()),
-        |r, s| r.format = s.to_owned()
+        |r, o| o.extend_from_slice(crate::index::format_name(r.format).as_bytes()),
+        |r, s| r.format = crate::base::format::Format::parse(s)
     ),
     // Also a flag; the column is kept for readers of the CSV.
     col!(
@@ -305,7 +306,7 @@ fn blank() -> Record {
         size: 0,
         mtime_ns: 0,
         blake3: String::new(),
-        format: "unknown".into(),
+        format: None,
         width: 0,
         height: 0,
         color: String::new(),

@@ -33,11 +33,7 @@ pub const SPLIT_NAMES: [&str; 10] = [
     "test_set",
 ];
 
-/// Extensions treated as images without sniffing the bytes.
-pub const IMAGE_EXTENSIONS: [&str; 22] = [
-    "jpg", "jpeg", "jpe", "jfif", "png", "gif", "bmp", "dib", "webp", "tif", "tiff", "ico", "pgm",
-    "ppm", "pbm", "pnm", "tga", "qoi", "avif", "heic", "heif", "svg",
-];
+pub use crate::base::format::IMAGE_EXTENSIONS;
 
 /// What a split is for, derived from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -182,11 +178,7 @@ fn is_os_junk(name: &str) -> bool {
     ) || name.starts_with("._")
 }
 
-/// Lower-case extension of a path, if any.
-pub fn extension(p: &Path) -> Option<String> {
-    p.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-}
+pub use crate::base::paths::extension;
 
 fn has_image_extension(p: &Path) -> bool {
     extension(p).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
@@ -199,7 +191,7 @@ fn sniff_is_image(p: &Path) -> bool {
         return false;
     };
     let n = f.read(&mut head).unwrap_or(0);
-    crate::scan::format::sniff(&head[..n]).is_some()
+    crate::base::format::sniff(&head[..n]).is_some()
 }
 
 fn mtime_ns(md: &fs::Metadata) -> i64 {
@@ -243,6 +235,12 @@ fn read_labels(path: &Path) -> Result<HashMap<String, String>> {
         if let (Some(name), Some(label)) = (row.get(0), row.get(1)) {
             let (name, label) = (name.trim(), label.trim());
             if !name.is_empty() && !label.is_empty() {
+                if let Err(e) = crate::base::paths::plain_component(label) {
+                    bail!(
+                        "labels file {}: label {label:?} {e}; a label becomes a folder name",
+                        path.display()
+                    );
+                }
                 map.insert(name.to_owned(), label.to_owned());
             }
         }

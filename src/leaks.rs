@@ -13,14 +13,14 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::base::hash::{Transform, distance};
 use crate::calibrate::{self, Calibration, MatchHashes};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
 use crate::neighbors::MultiIndex;
-use crate::scan::hash::{Transform, distance};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Geometric {
     /// Identity only.
@@ -42,6 +42,11 @@ impl Geometric {
     }
 }
 
+/// Largest accepted `--max-distance` (bits of the 64-bit pHash). Unrelated images sit about
+/// 27 +- 3 bits apart, so beyond 16 chance matches swamp real ones (at 65 every image matches
+/// every other). Tied to the hash width: a 256-bit hash gets its own bound.
+pub const MAX_DISTANCE_LIMIT: u32 = 16;
+
 /// Options of `cleansplit leaks`.
 #[derive(Debug, Clone, Default)]
 pub struct LeakOptions {
@@ -50,6 +55,20 @@ pub struct LeakOptions {
     pub max_distance: Option<u32>,
     /// Also match centre crops (on by default; `--no-crop`).
     pub no_crop: bool,
+}
+
+impl LeakOptions {
+    /// Refuses options that would run but give meaningless results.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(d) = self.max_distance
+            && d > MAX_DISTANCE_LIMIT
+        {
+            anyhow::bail!(
+                "--max-distance {d} is above {MAX_DISTANCE_LIMIT} bits: unrelated images would match"
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

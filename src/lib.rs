@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod balance;
+pub mod base;
 pub mod calibrate;
 pub mod groups;
 pub mod index;

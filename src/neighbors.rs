@@ -490,17 +490,10 @@ fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::rng::splitmix;
     use proptest::prelude::*;
 
     const RADII: [u32; 9] = [0, 1, 4, 8, 10, 12, 16, 24, 64];
-
-    fn splitmix(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 
     /// `h` with exactly `k` distinct random bits flipped.
     fn flip(h: u64, k: u32, seed: u64) -> u64 {

@@ -16,11 +16,12 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::balance;
+use crate::base::flags::Status;
 use crate::groups::{Group, UnionFind};
 use crate::index::{Record, path_field};
 
 /// What to do with the extra copies in a duplicate group (`--dedup`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dedup {
     /// Copy each group's representative only; list the others as dropped.
@@ -31,7 +32,7 @@ pub enum Dedup {
 }
 
 /// What to do with a duplicate group under more than one class (`--conflicts`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Conflicts {
     /// Copy none of its members; list them all.
@@ -44,7 +45,7 @@ pub enum Conflicts {
 }
 
 /// How files reach OUT (`--mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     #[default]
@@ -88,6 +89,86 @@ pub struct SplitOptions {
     pub conflicts: Conflicts,
 }
 
+impl SplitOptions {
+    /// Refuses options that would run but write a wrong split. Split names become folder
+    /// names, so each must be one plain path component, and distinct.
+    pub fn validate(&self) -> Result<()> {
+        match &self.sizes {
+            Sizes::Ratio(r) => {
+                if !(2..=3).contains(&r.len()) || r.iter().any(|f| !(*f > 0.0 && *f < 1.0)) {
+                    bail!("--ratio takes 2 or 3 fractions between 0 and 1, e.g. 0.8,0.2");
+                }
+                let sum: f64 = r.iter().sum();
+                if (sum - 1.0).abs() > 1e-6 {
+                    bail!("--ratio fractions must add up to 1 (they add up to {sum})");
+                }
+                if self.names.len() != r.len() {
+                    bail!(
+                        "--names gives {} names for {} ratios",
+                        self.names.len(),
+                        r.len()
+                    );
+                }
+            }
+            Sizes::Count(0) => bail!("--count must be at least 1"),
+            Sizes::Count(_) => {}
+        }
+        let mut seen = BTreeSet::new();
+        for n in &self.names {
+            if let Err(e) = crate::base::paths::plain_component(n) {
+                bail!("split name {n:?} {e}: split names must be plain folder names");
+            }
+            if n.starts_with('.') {
+                bail!("split name {n:?} starts with a dot: split names must be plain folder names");
+            }
+            if !seen.insert(n) {
+                bail!("--names lists {n:?} twice: each split needs its own name");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses `--kfold k` that cannot give k non-empty folds: fewer than 2, or more folds than
+/// units (groups) to place.
+pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
+    if k < 2 {
+        bail!("--kfold needs at least 2 folds");
+    }
+    let units = plan.units.len();
+    if k > units {
+        bail!(
+            "--kfold {k} is more than the {units} groups of images to place: folds would be empty"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a dataset with no image to place (an empty ROOT or a wrong path).
+pub fn check_not_empty(records: &[Record]) -> Result<()> {
+    if !records.iter().any(Record::is_ok) {
+        bail!("no readable images under ROOT: nothing to split (is ROOT the dataset folder?)");
+    }
+    Ok(())
+}
+
+/// Every destination must be a relative path of plain components (split, class, file), so
+/// no label or name can make a file land outside OUT, or onto a source file.
+pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
+    for d in dests.iter().flatten() {
+        let plain = d.components().count() == 3
+            && d.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            bail!(
+                "refusing destination {}: split, class and file names must be plain folder names",
+                d.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Where one source file goes, or why it does not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
@@ -98,8 +179,47 @@ pub struct Placement {
     pub unit: usize,
     /// Whether the unit has more than one source (a duplicate group or a --group-by key).
     pub grouped: bool,
-    /// Why it is dropped (empty when copied).
-    pub reason: String,
+    /// Why it is dropped (`None` when copied).
+    pub reason: Option<DropReason>,
+}
+
+/// Why a source file is not placed. Written to manifest.csv's `reason` column by `Display`;
+/// [`DropReason::kind`] is the key counted in `split_report.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DropReason {
+    /// Not decodable: the scan's status and message.
+    Status { status: Status, message: String },
+    /// In a duplicate group spanning classes: the group id and its classes.
+    LabelConflict { group: usize, classes: Vec<String> },
+    /// A redundant copy of the group's representative.
+    DuplicateOf(PathBuf),
+}
+
+impl DropReason {
+    /// The kind, for counting: `duplicate`, `label conflict`, or `status <status>`.
+    pub fn kind(&self) -> String {
+        match self {
+            DropReason::Status { status, .. } => format!("status {status}"),
+            DropReason::LabelConflict { .. } => "label conflict".into(),
+            DropReason::DuplicateOf(_) => "duplicate".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::Status { status, message } => write!(f, "status {status}: {message}"),
+            DropReason::LabelConflict { group, classes } => {
+                write!(
+                    f,
+                    "label conflict (group {group}: {})",
+                    classes.join(" vs ")
+                )
+            }
+            DropReason::DuplicateOf(rep) => write!(f, "duplicate of {}", rep.display()),
+        }
+    }
 }
 
 impl Placement {
@@ -112,15 +232,12 @@ impl Placement {
         }
     }
 
-    /// The kind of reason, for counting: `duplicate`, `label conflict`, or `status <status>`.
-    pub fn reason_kind(&self) -> &str {
-        if self.reason.starts_with("duplicate of") {
-            "duplicate"
-        } else if self.reason.starts_with("label conflict") {
-            "label conflict"
-        } else {
-            self.reason.split(':').next().unwrap_or("")
-        }
+    /// The kind of reason, for counting (empty when copied).
+    pub fn reason_kind(&self) -> String {
+        self.reason
+            .as_ref()
+            .map(DropReason::kind)
+            .unwrap_or_default()
     }
 }
 
@@ -183,9 +300,7 @@ impl SplitReport {
     ) -> Self {
         let mut dropped_by_reason = BTreeMap::new();
         for p in plan.placements.iter().filter(|p| p.split.is_none()) {
-            *dropped_by_reason
-                .entry(p.reason_kind().to_string())
-                .or_insert(0usize) += 1;
+            *dropped_by_reason.entry(p.reason_kind()).or_insert(0usize) += 1;
         }
         let copied = plan.placements.iter().filter(|p| p.split.is_some()).count();
         let sizes = match &opts.sizes {
@@ -303,10 +418,13 @@ pub struct Plan {
 /// `--conflicts error`.
 pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Result<Plan> {
     let n = records.len();
-    let mut reason: Vec<String> = vec![String::new(); n];
+    let mut reason: Vec<Option<DropReason>> = vec![None; n];
     for (i, r) in records.iter().enumerate() {
         if !r.is_ok() {
-            reason[i] = format!("status {}: {}", r.status, r.message);
+            reason[i] = Some(DropReason::Status {
+                status: r.status,
+                message: r.message.clone(),
+            });
         }
     }
     // Duplicates and label conflicts.
@@ -315,7 +433,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             .members
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_empty())
+            .filter(|&m| reason[m].is_none())
             .collect();
         if usable.is_empty() {
             continue;
@@ -353,11 +471,10 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             }
             for &m in &usable {
                 if !keep.contains(&m) {
-                    reason[m] = format!(
-                        "label conflict (group {}: {})",
-                        g.id,
-                        g.classes.iter().cloned().collect::<Vec<_>>().join(" vs ")
-                    );
+                    reason[m] = Some(DropReason::LabelConflict {
+                        group: g.id,
+                        classes: g.classes.iter().cloned().collect(),
+                    });
                 }
             }
         }
@@ -365,7 +482,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             let rep = crate::groups::representative(&keep, records);
             for &m in &keep {
                 if m != rep {
-                    reason[m] = format!("duplicate of {}", records[rep].path.display());
+                    reason[m] = Some(DropReason::DuplicateOf(records[rep].path.clone()));
                 }
             }
         }
@@ -405,7 +522,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let class_names: Vec<String> = records
         .iter()
         .zip(&reason)
-        .filter(|(_, why)| why.is_empty())
+        .filter(|(_, why)| why.is_none())
         .map(|(r, _)| r.class.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -433,7 +550,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         let members: Vec<usize> = set
             .iter()
             .copied()
-            .filter(|&m| reason[m].is_empty())
+            .filter(|&m| reason[m].is_none())
             .collect();
         let mut counts = BTreeMap::new();
         for &m in &members {
@@ -459,7 +576,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
     let placements = (0..n)
         .map(|i| Placement {
             record: i,
-            split: reason[i].is_empty().then(|| assignment[unit_of[i]]),
+            split: reason[i].is_none().then(|| assignment[unit_of[i]]),
             unit: unit_of[i],
             grouped: grouped[i],
             reason: reason[i].clone(),
@@ -616,7 +733,12 @@ pub fn write_manifest<W: std::io::Write>(
         } else {
             b"dropped"
         });
-        row.push_field(p.reason.as_bytes());
+        let why = p
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        row.push_field(why.as_bytes());
         wtr.write_byte_record(&row)?;
     }
     wtr.flush()?;
@@ -682,7 +804,7 @@ pub fn check_out(root: &Path, out: &Path) -> Result<()> {
         .unwrap_or(Path::new("."));
     fs::canonicalize(parent)
         .with_context(|| format!("OUT's folder {} does not exist", parent.display()))?;
-    if crate::scan::inside(out, root) {
+    if crate::base::paths::inside(out, root) {
         bail!(
             "OUT {} is inside ROOT {}: choose a folder outside the dataset",
             out.display(),
@@ -772,6 +894,8 @@ fn abort_after_files() -> Option<usize> {
 /// Writes OUT: places the files and the given extra files (name, bytes) in a temporary folder
 /// beside OUT, then renames it into place. Nothing under ROOT is opened for writing.
 pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<Warnings> {
+    check_out(job.root, job.out)?;
+    check_destinations(job.dests)?;
     let parent = job
         .out
         .parent()
@@ -940,8 +1064,14 @@ mod tests {
         o.conflicts = Conflicts::Majority;
         let p = plan(&records, &groups, &o).unwrap();
         assert!(p.placements[0].split.is_some());
-        assert!(p.placements[1].reason.starts_with("duplicate of"));
-        assert!(p.placements[2].reason.starts_with("label conflict"));
+        assert!(matches!(
+            p.placements[1].reason,
+            Some(DropReason::DuplicateOf(_))
+        ));
+        assert!(matches!(
+            p.placements[2].reason,
+            Some(DropReason::LabelConflict { .. })
+        ));
         o.conflicts = Conflicts::Drop;
         let p = plan(&records, &groups, &o).unwrap();
         assert!(p.placements[..3].iter().all(|x| x.split.is_none()));

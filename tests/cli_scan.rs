@@ -120,7 +120,10 @@ fn demo_scan_end_to_end() {
         Status::Truncated
     );
     let png = record(&records, "train/cherry/actually_png.jpg");
-    assert_eq!((png.status, png.format.as_str()), (Status::Ok, "png"));
+    assert_eq!(
+        (png.status, cleansplit::index::format_name(png.format)),
+        (Status::Ok, "png")
+    );
     assert!(png.flags.to_string().contains("ext_mismatch"));
     assert!(
         record(&records, "train/apple/blank.png")
@@ -362,6 +365,6 @@ fn hymenoptera_when_available() {
     assert!(stdout.contains("(2 splits, 2 classes)"), "{stdout}");
     assert_eq!(
         record(&records, "train/ants/imageNotFound.gif").format,
-        "gif"
+        Some(cleansplit::base::format::Format::Gif)
     );
 }

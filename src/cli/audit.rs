@@ -5,14 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::balance::BalanceArgs;
 use super::leaks::{LeakArgs, write_outputs};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
-use cleansplit::audit::{self, Finding, Kinds};
-use cleansplit::balance::BalanceReport;
-use cleansplit::leaks::{self, LeakSummary};
+use cleansplit::audit::{self, AuditReport};
+use cleansplit::leaks;
 use cleansplit::report::{html, tables, terminal};
 use cleansplit::scan;
 
@@ -41,22 +39,15 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-/// `audit.json`: the verdict with the figures behind it.
-#[derive(Serialize)]
-struct AuditJson<'a> {
-    root: String,
-    findings: &'a [Finding],
-    kinds: Kinds,
-    images: usize,
-    skipped: usize,
-    leaks: &'a LeakSummary,
-    balance: Option<&'a BalanceReport>,
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
+    args.balance.options()?;
+    let leak_opts = args.leak.options()?;
+    if let Some(dir) = &args.out {
+        scan::check_output(&args.scan.root, dir, "--out")?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let records = &outcome.records;
-    let l = leaks::analyze(records, &args.leak.options());
+    let l = leaks::analyze(records, &leak_opts);
     // Balance needs a split named like train when there are several; without one the audit
     // still runs and says so.
     let (balance, balance_note) = match args.balance.analyze(&outcome, Some(&l)) {
@@ -64,7 +55,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
     };
     let (findings, kinds) = audit::verdict(&outcome, &l, balance.as_ref());
-    let json = AuditJson {
+    let json = AuditReport {
         root: outcome.root.display().to_string(),
         findings: &findings,
         kinds,
@@ -86,6 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             leaks: &l,
             findings: &findings,
             max_items: args.max_items,
+            max_pixels: args.scan.max_pixels,
         });
         tables::write_file(&dir.join("report.html"), |w| {
             Ok(std::io::Write::write_all(w, page.as_bytes())?)

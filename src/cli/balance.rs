@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use super::enums::MethodArg;
 use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
-use cleansplit::balance::{self, BalanceOptions, Method};
+use cleansplit::balance::{self, BalanceOptions};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan::ScanOutcome;
 use cleansplit::{groups, leaks, scan};
@@ -25,8 +26,8 @@ pub struct BalanceArgs {
     #[arg(long, value_name = "NAME")]
     pub split: Option<String>,
     /// Weighting: balanced (scikit-learn), inverse, sqrt, effective (Cui et al. 2019).
-    #[arg(long, value_enum, default_value_t = Method::Balanced)]
-    pub method: Method,
+    #[arg(long, value_enum, default_value_t = MethodArg::Balanced)]
+    pub method: MethodArg,
     /// Beta of the effective-number method.
     #[arg(long, default_value_t = 0.999)]
     pub beta: f64,
@@ -50,14 +51,16 @@ impl BalanceArgs {
             ),
             None => None,
         };
-        Ok(BalanceOptions {
-            method: self.method,
+        let opts = BalanceOptions {
+            method: self.method.into(),
             beta: self.beta,
             split: self.split.clone(),
             min_count: self.min_count,
             class_order,
             class_dirs: Default::default(),
-        })
+        };
+        opts.validate()?;
+        Ok(opts)
     }
 
     /// Runs the balance checker on a scan, deduplicating with `leaks` when `--dedup` is on.
@@ -70,11 +73,7 @@ impl BalanceArgs {
         let membership = l
             .filter(|_| self.dedup)
             .map(|l| groups::membership(records.len(), &l.groups));
-        let opts = BalanceOptions {
-            class_dirs: scan.layout.class_dirs.clone(),
-            ..self.options()?
-        };
-        balance::analyze(records, membership.as_deref(), &opts)
+        balance::analyze_scan(scan, membership.as_deref(), &self.options()?)
     }
 }
 
@@ -101,12 +100,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    args.balance.options()?;
+    let leak_opts = args.leak.options()?;
+    scan::check_output(&args.scan.root, &args.out, "--out")?;
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let records = &outcome.records;
     let l = args
         .balance
         .dedup
-        .then(|| leaks::analyze(records, &args.leak.options()));
+        .then(|| leaks::analyze(records, &leak_opts));
     let report = args.balance.analyze(&outcome, l.as_ref())?;
     if args.keras_dict {
         tables::write_json(&args.out, &report.weights.class_weight)?;

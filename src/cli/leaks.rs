@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::enums::GeometricArg;
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
-use cleansplit::leaks::{self, Geometric, LeakOptions};
+use cleansplit::leaks::{self, LeakOptions};
 use cleansplit::report::{tables, terminal};
 use cleansplit::scan;
 
@@ -16,8 +17,8 @@ use cleansplit::scan;
 #[derive(clap::Args, Debug, Clone)]
 pub struct LeakArgs {
     /// Flips and quarter turns to try: none, flip (left-right mirror) or all (8).
-    #[arg(long, value_enum, default_value_t = Geometric::Flip)]
-    pub geometric: Geometric,
+    #[arg(long, value_enum, default_value_t = GeometricArg::Flip)]
+    pub geometric: GeometricArg,
     /// pHash radius in bits (default: calibrated on this dataset, within 4..=12).
     #[arg(long, value_name = "N")]
     pub max_distance: Option<u32>,
@@ -27,12 +28,15 @@ pub struct LeakArgs {
 }
 
 impl LeakArgs {
-    pub fn options(&self) -> LeakOptions {
-        LeakOptions {
-            geometric: self.geometric,
+    /// The library's options, validated.
+    pub fn options(&self) -> Result<LeakOptions> {
+        let opts = LeakOptions {
+            geometric: self.geometric.into(),
             max_distance: self.max_distance,
             no_crop: self.no_crop,
-        }
+        };
+        opts.validate()?;
+        Ok(opts)
     }
 }
 
@@ -75,9 +79,13 @@ pub fn write_outputs(
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let leak_opts = args.leak.options()?;
+    if let Some(dir) = &args.out {
+        scan::check_output(&args.scan.root, dir, "--out")?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let records = &outcome.records;
-    let l = leaks::analyze(records, &args.leak.options());
+    let l = leaks::analyze(records, &leak_opts);
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
     }

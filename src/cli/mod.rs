@@ -6,6 +6,7 @@
 
 mod audit;
 mod balance;
+mod enums;
 mod leaks;
 mod merge_index;
 mod scan;
@@ -47,7 +48,7 @@ pub struct ScanArgs {
     /// Index file (default: the user's cache directory, keyed by ROOT's canonical path).
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// First-level folders that are splits (default: names like train, val, test).
@@ -125,19 +126,22 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let jobs = match &cli.command {
-        Command::Scan(a) => a.scan.jobs,
-        Command::Leaks(a) => a.scan.jobs,
-        Command::Balance(a) => a.scan.jobs,
-        Command::Split(a) => a.scan.jobs,
-        Command::Audit(a) => a.scan.jobs,
+    let scan_args = match &cli.command {
+        Command::Scan(a) => Some(&a.scan),
+        Command::Leaks(a) => Some(&a.scan),
+        Command::Balance(a) => Some(&a.scan),
+        Command::Split(a) => Some(&a.scan),
+        Command::Audit(a) => Some(&a.scan),
         Command::MergeIndex(_) => None,
     };
-    // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
-    if let Some(n) = jobs {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global();
+    if let Some(scan_args) = scan_args {
+        // Options are checked before anything is scanned or written.
+        if let Err(e) = scan_args.options().validate() {
+            eprintln!("cleansplit: {e:#}");
+            return ExitCode::from(2);
+        }
+        // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
+        cleansplit::scan::set_jobs(scan_args.jobs);
     }
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),

@@ -8,9 +8,10 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use regex::Regex;
 
+use super::enums::{ConflictsArg, DedupArg, ModeArg};
 use super::{ScanArgs, leaks::LeakArgs};
 use cleansplit::report::terminal;
-use cleansplit::split::{self, Conflicts, Dedup, Mode, Sizes, SplitOptions, WriteJob};
+use cleansplit::split::{self, Mode, Sizes, SplitOptions, WriteJob};
 use cleansplit::{leaks, scan};
 
 #[derive(clap::Args, Debug)]
@@ -44,14 +45,14 @@ pub struct Args {
     #[arg(long, value_name = "REGEX")]
     pub group_by: Option<String>,
     /// keep-one: copy each duplicate group's representative only; none: copy all members.
-    #[arg(long, value_enum, default_value_t = Dedup::KeepOne)]
-    pub dedup: Dedup,
+    #[arg(long, value_enum, default_value_t = DedupArg::KeepOne)]
+    pub dedup: DedupArg,
     /// A duplicate group under two classes: drop all, keep the majority, or error.
-    #[arg(long, value_enum, default_value_t = Conflicts::Drop)]
-    pub conflicts: Conflicts,
+    #[arg(long, value_enum, default_value_t = ConflictsArg::Drop)]
+    pub conflicts: ConflictsArg,
     /// copy, hardlink (falls back to copy), symlink, or manifest (CSV and JSON only).
-    #[arg(long, value_enum, default_value_t = Mode::Copy)]
-    pub mode: Mode,
+    #[arg(long, value_enum, default_value_t = ModeArg::Copy)]
+    pub mode: ModeArg,
     /// Check every placed file's content hash against its source.
     #[arg(long)]
     pub verify: bool,
@@ -66,16 +67,7 @@ impl Args {
     fn options(&self) -> Result<SplitOptions> {
         let sizes = match (&self.ratio, self.count) {
             (_, Some(n)) => Sizes::Count(n),
-            (Some(r), None) => {
-                if !(2..=3).contains(&r.len()) || r.iter().any(|f| !(*f > 0.0 && *f < 1.0)) {
-                    bail!("--ratio takes 2 or 3 fractions between 0 and 1, e.g. 0.8,0.2");
-                }
-                let sum: f64 = r.iter().sum();
-                if (sum - 1.0).abs() > 1e-6 {
-                    bail!("--ratio fractions must add up to 1 (they add up to {sum})");
-                }
-                Sizes::Ratio(r.clone())
-            }
+            (Some(r), None) => Sizes::Ratio(r.clone()),
             (None, None) => Sizes::Ratio(vec![0.8, 0.2]),
         };
         let default_len = match &sizes {
@@ -83,55 +75,59 @@ impl Args {
             Sizes::Count(_) => 2,
         };
         let names = self.names.clone().unwrap_or_else(|| {
-            ["train", "val", "test"][..default_len]
+            ["train", "val", "test"][..default_len.min(3)]
                 .iter()
                 .map(|s| s.to_string())
                 .collect()
         });
-        if let Sizes::Ratio(r) = &sizes
-            && names.len() != r.len()
-        {
-            bail!("--names gives {} names for {} ratios", names.len(), r.len());
-        }
-        if names
-            .iter()
-            .any(|n| n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.'))
-        {
-            bail!("split names must be plain folder names");
-        }
         let group_by = match &self.group_by {
-            Some(re) => Some(Regex::new(re).map_err(|e| anyhow::anyhow!("--group-by: {e}"))?),
+            Some(re) => Some(Regex::new(re).map_err(|e| {
+                // regex's message spans several lines (pattern, caret, error): keep the last.
+                let msg = e.to_string();
+                let last = msg.lines().last().unwrap_or_default().trim();
+                anyhow::anyhow!(
+                    "--group-by {re:?} is not a valid regex: {}",
+                    last.trim_start_matches("error: ")
+                )
+            })?),
             None => None,
         };
-        Ok(SplitOptions {
+        let opts = SplitOptions {
             names,
             sizes,
             seed: self.seed,
             group_by,
-            dedup: self.dedup,
-            conflicts: self.conflicts,
-        })
+            dedup: self.dedup.into(),
+            conflicts: self.conflicts.into(),
+        };
+        opts.validate()?;
+        Ok(opts)
     }
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     let opts = args.options()?;
+    let leak_opts = args.leak.options()?;
     if let Some(k) = args.kfold
         && k < 2
     {
         bail!("--kfold needs at least 2 folds");
     }
+    // OUT is checked before the scan, so a bad OUT costs nothing.
+    if let Ok(root) = std::fs::canonicalize(&args.scan.root) {
+        split::check_out(&root, &args.out)?;
+    }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    split::check_out(&outcome.root, &args.out)?;
     let records = &outcome.records;
+    split::check_not_empty(records)?;
     if !outcome.layout.splits.is_empty() {
         println!(
             "merging the existing splits {} into one pool and splitting again",
             outcome.layout.splits.join(", ")
         );
     }
-    let l = leaks::analyze(records, &args.leak.options());
+    let l = leaks::analyze(records, &leak_opts);
     let plan = match split::plan(records, &l.groups, &opts) {
         Ok(p) => p,
         Err(e) => {
@@ -143,7 +139,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mode = if args.kfold.is_some() {
         Mode::Manifest
     } else {
-        args.mode
+        args.mode.into()
     };
     let dests = split::destinations(&plan, records, &opts.names);
     let job = WriteJob {
@@ -158,6 +154,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let report = split::SplitReport::new(&plan, records, &opts, mode, &outcome.layout.splits);
     let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();
     if let Some(k) = args.kfold {
+        split::check_kfold(k, &plan)?;
         let mut folds = Vec::new();
         split::write_folds(&mut folds, &plan, records, &split::kfold(&plan, k))?;
         extra.push(("folds.csv", folds));

@@ -49,6 +49,8 @@ pub struct ReportInput<'a> {
     pub findings: &'a [Finding],
     /// Items rendered per section (pairs, groups, problem files, classes); the rest are counted.
     pub max_items: usize,
+    /// Images with more pixels get no thumbnail (`--max-pixels`, as in the scan).
+    pub max_pixels: u64,
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -167,7 +169,7 @@ fn load_thumbs(input: &ReportInput, wanted: &BTreeSet<usize>) -> HashMap<usize, 
         .collect();
     indices
         .into_iter()
-        .zip(thumbs::data_uris(&paths, THUMB_SIDE))
+        .zip(thumbs::data_uris(&paths, THUMB_SIDE, input.max_pixels))
         .filter_map(|(i, uri)| uri.map(|u| (i, u)))
         .collect()
 }
@@ -1125,6 +1127,7 @@ mod tests {
             leaks: &f.leaks,
             findings: &f.findings,
             max_items,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         })
     }
 
@@ -1198,6 +1201,7 @@ mod tests {
             leaks: &leaks,
             findings: &[],
             max_items: 10,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         });
         assert!(html.contains("caf\u{fffd}&lt;b&gt;.jpg"));
         assert_eq!(html.matches("<tr class=\"problem\">").count(), 1);
@@ -1262,6 +1266,7 @@ mod tests {
             leaks: &leaks,
             findings: &[],
             max_items: 2,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         });
         assert_eq!(html.matches("<tr class=\"pair\">").count(), 2);
         assert!(html.contains("and 3 more pairs: see pairs.csv"));
@@ -1346,6 +1351,7 @@ mod tests {
             leaks: &leaks,
             findings: &findings,
             max_items: 200,
+            max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         });
         std::fs::write(out, html).unwrap();
     }

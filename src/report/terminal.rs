@@ -69,7 +69,9 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
     let mut formats: BTreeMap<&str, usize> = BTreeMap::new();
     let mut flags: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &o.records {
-        *formats.entry(r.format.as_str()).or_default() += 1;
+        *formats
+            .entry(crate::index::format_name(r.format))
+            .or_default() += 1;
         for f in r.flags.iter() {
             *flags.entry(f.as_str()).or_default() += 1;
         }

@@ -15,8 +15,6 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 use rayon::prelude::*;
 
-use crate::scan::DEFAULT_MAX_PIXELS;
-
 /// Files larger than this get no thumbnail (the report never reads them).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// JPEG quality of the thumbnails: small files, artefacts invisible at 160 px.
@@ -26,21 +24,26 @@ const BACKDROP: [u8; 3] = [243, 244, 246];
 
 /// Thumbnail of an image file as a `data:image/jpeg;base64,...` URI, at most `max_side` px
 /// on its longer side (never upscaled), upright according to its EXIF orientation; `None`
-/// if the file is too large, cannot be decoded, or the decoder panics.
-pub fn data_uri(path: &Path, max_side: u32) -> Option<String> {
-    catch_unwind(AssertUnwindSafe(|| thumbnail_jpeg(path, max_side)))
-        .ok()
-        .flatten()
-        .map(|jpeg| format!("data:image/jpeg;base64,{}", STANDARD.encode(jpeg)))
+/// if the file is too large (bytes, or pixels above `max_pixels`), cannot be decoded, or the decoder panics.
+pub fn data_uri(path: &Path, max_side: u32, max_pixels: u64) -> Option<String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        thumbnail_jpeg(path, max_side, max_pixels)
+    }))
+    .ok()
+    .flatten()
+    .map(|jpeg| format!("data:image/jpeg;base64,{}", STANDARD.encode(jpeg)))
 }
 
 /// Thumbnails for many files in parallel, in the order of `paths`.
-pub fn data_uris(paths: &[PathBuf], max_side: u32) -> Vec<Option<String>> {
-    paths.par_iter().map(|p| data_uri(p, max_side)).collect()
+pub fn data_uris(paths: &[PathBuf], max_side: u32, max_pixels: u64) -> Vec<Option<String>> {
+    paths
+        .par_iter()
+        .map(|p| data_uri(p, max_side, max_pixels))
+        .collect()
 }
 
 /// Decodes, shrinks, turns upright and encodes one file as JPEG bytes.
-fn thumbnail_jpeg(path: &Path, max_side: u32) -> Option<Vec<u8>> {
+fn thumbnail_jpeg(path: &Path, max_side: u32, max_pixels: u64) -> Option<Vec<u8>> {
     let meta = fs::metadata(path).ok()?;
     if !meta.is_file() || meta.len() == 0 || meta.len() > MAX_FILE_BYTES {
         return None;
@@ -52,7 +55,7 @@ fn thumbnail_jpeg(path: &Path, max_side: u32) -> Option<Vec<u8>> {
     let mut decoder = reader.into_decoder().ok()?;
     let (w, h) = decoder.dimensions();
     let pixels = u64::from(w) * u64::from(h);
-    if pixels == 0 || pixels > DEFAULT_MAX_PIXELS {
+    if pixels == 0 || pixels > max_pixels {
         return None;
     }
     let orientation = decoder.orientation().ok();
@@ -99,6 +102,7 @@ fn encode_jpeg(rgb: &RgbImage) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::DEFAULT_MAX_PIXELS;
     use image::{ImageEncoder, ImageFormat, RgbaImage};
 
     fn decode_uri(uri: &str) -> DynamicImage {
@@ -116,7 +120,7 @@ mod tests {
         RgbImage::from_fn(400, 100, |x, _| image::Rgb([(x % 256) as u8, 40, 90]))
             .save(&p)
             .unwrap();
-        let img = decode_uri(&data_uri(&p, 160).unwrap());
+        let img = decode_uri(&data_uri(&p, 160, DEFAULT_MAX_PIXELS).unwrap());
         assert_eq!((img.width(), img.height()), (160, 40));
     }
 
@@ -128,7 +132,7 @@ mod tests {
         RgbaImage::from_pixel(20, 30, image::Rgba([0, 0, 0, 0]))
             .save_with_format(&p, ImageFormat::Png)
             .unwrap();
-        let img = decode_uri(&data_uri(&p, 160).unwrap()).to_rgb8();
+        let img = decode_uri(&data_uri(&p, 160, DEFAULT_MAX_PIXELS).unwrap()).to_rgb8();
         assert_eq!((img.width(), img.height()), (20, 30));
         let px = img.get_pixel(10, 15).0;
         assert!(
@@ -163,7 +167,7 @@ mod tests {
         file.extend_from_slice(&app1);
         file.extend_from_slice(&jpeg[2..]);
         fs::write(&p, file).unwrap();
-        let thumb = decode_uri(&data_uri(&p, 160).unwrap());
+        let thumb = decode_uri(&data_uri(&p, 160, DEFAULT_MAX_PIXELS).unwrap());
         assert_eq!((thumb.width(), thumb.height()), (20, 60));
     }
 
@@ -178,10 +182,15 @@ mod tests {
         fs::write(&empty, b"").unwrap();
         let missing = dir.path().join("missing.png");
         for p in [&corrupt, &text, &empty, &missing] {
-            assert_eq!(data_uri(p, 160), None, "{}", p.display());
+            assert_eq!(
+                data_uri(p, 160, DEFAULT_MAX_PIXELS),
+                None,
+                "{}",
+                p.display()
+            );
         }
         // A directory is not an image either.
-        assert_eq!(data_uri(dir.path(), 160), None);
+        assert_eq!(data_uri(dir.path(), 160, DEFAULT_MAX_PIXELS), None);
     }
 
     #[test]
@@ -199,7 +208,7 @@ mod tests {
         let crc = crc32(&png[12..29]);
         png[29..33].copy_from_slice(&crc.to_be_bytes());
         fs::write(&p, png).unwrap();
-        assert_eq!(data_uri(&p, 160), None);
+        assert_eq!(data_uri(&p, 160, DEFAULT_MAX_PIXELS), None);
     }
 
     fn crc32(data: &[u8]) -> u32 {
@@ -226,8 +235,19 @@ mod tests {
             .unwrap();
         let bad = dir.path().join("bad.png");
         fs::write(&bad, "x").unwrap();
-        let out = data_uris(&[good.clone(), bad, good], 160);
+        let out = data_uris(&[good.clone(), bad, good], 160, DEFAULT_MAX_PIXELS);
         assert_eq!(out.len(), 3);
         assert!(out[0].is_some() && out[1].is_none() && out[2].is_some());
+    }
+
+    #[test]
+    fn max_pixels_is_honoured() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.png");
+        RgbImage::from_pixel(40, 30, image::Rgb([9, 9, 9]))
+            .save(&p)
+            .unwrap();
+        assert!(data_uri(&p, 160, 1200).is_some());
+        assert_eq!(data_uri(&p, 160, 1199), None);
     }
 }

@@ -15,8 +15,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 use mozjpeg::{Decompress, Marker};
 
-use super::format::Format;
-use crate::index::{Flag, Flags};
+use crate::base::flags::{Flag, Flags};
+use crate::base::format::Format;
 
 /// A decoded image, reduced to what hashing needs.
 #[derive(Debug)]

@@ -22,6 +22,8 @@
 use std::sync::LazyLock;
 
 use super::reduce::{self, Plane, Rect};
+// Re-exported so `scan::hash` stays the one place callers find everything hash-related.
+pub use crate::base::hash::{Transform, distance};
 
 /// Side of the shared reduction.
 pub const REDUCED: usize = 64;
@@ -31,109 +33,6 @@ const DCT_N: usize = 32;
 pub const NEAR_CONSTANT_STD: f32 = 3.0;
 /// Fraction of each side kept by the centre-crop hash.
 pub const CROP_FRACTION: f32 = 0.9;
-
-/// One of the eight flips and quarter turns of a square.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Transform {
-    Identity,
-    /// Mirror left-right.
-    FlipH,
-    /// Mirror top-bottom.
-    FlipV,
-    Rot180,
-    /// Mirror along the main diagonal.
-    Transpose,
-    /// Rotate 90 degrees clockwise.
-    Rot90,
-    /// Mirror along the anti-diagonal.
-    Transverse,
-    /// Rotate 270 degrees clockwise.
-    Rot270,
-}
-
-impl Transform {
-    pub const ALL: [Transform; 8] = [
-        Transform::Identity,
-        Transform::FlipH,
-        Transform::FlipV,
-        Transform::Rot180,
-        Transform::Transpose,
-        Transform::Rot90,
-        Transform::Transverse,
-        Transform::Rot270,
-    ];
-
-    /// `(transpose, flip_x, flip_y)`: `dst(x, y) = src(x', y')` where `a = flip_x ? n-1-x : x`,
-    /// `b = flip_y ? n-1-y : y` and `(x', y') = transpose ? (b, a) : (a, b)`.
-    pub fn parts(self) -> (bool, bool, bool) {
-        match self {
-            Transform::Identity => (false, false, false),
-            Transform::FlipH => (false, true, false),
-            Transform::FlipV => (false, false, true),
-            Transform::Rot180 => (false, true, true),
-            Transform::Transpose => (true, false, false),
-            Transform::Rot90 => (true, true, false),
-            Transform::Transverse => (true, true, true),
-            Transform::Rot270 => (true, false, true),
-        }
-    }
-
-    pub fn inverse(self) -> Transform {
-        match self {
-            Transform::Rot90 => Transform::Rot270,
-            Transform::Rot270 => Transform::Rot90,
-            t => t,
-        }
-    }
-
-    /// The transform that turns an image stored with EXIF orientation `o` upright.
-    pub fn from_exif(o: u8) -> Transform {
-        match o {
-            2 => Transform::FlipH,
-            3 => Transform::Rot180,
-            4 => Transform::FlipV,
-            5 => Transform::Transpose,
-            6 => Transform::Rot90,
-            7 => Transform::Transverse,
-            8 => Transform::Rot270,
-            _ => Transform::Identity,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transform::Identity => "identity",
-            Transform::FlipH => "flip_h",
-            Transform::FlipV => "flip_v",
-            Transform::Rot180 => "rot180",
-            Transform::Transpose => "transpose",
-            Transform::Rot90 => "rot90",
-            Transform::Transverse => "transverse",
-            Transform::Rot270 => "rot270",
-        }
-    }
-
-    /// The pHash of the transformed image, from the pHash of the image.
-    pub fn apply_to_phash(self, h: u64) -> u64 {
-        if self == Transform::Identity {
-            return h;
-        }
-        let (tr, fx, fy) = self.parts();
-        let mut out = h & 1;
-        for u in 0..8 {
-            for v in 0..8 {
-                if u == 0 && v == 0 {
-                    continue;
-                }
-                let src = if tr { 8 * v + u } else { 8 * u + v };
-                let negate = (fx && v % 2 == 1) ^ (fy && u % 2 == 1);
-                let bit = ((h >> src) & 1) ^ u64::from(negate);
-                out |= bit << (8 * u + v);
-            }
-        }
-        out
-    }
-}
 
 /// `COS[u][x] = cos(pi * (2x + 1) * u / 64)` for the 8 lowest frequencies of a 32-point DCT.
 static COS: LazyLock<[[f32; DCT_N]; 8]> = LazyLock::new(|| {
@@ -258,11 +157,6 @@ pub fn hashes_of_reduction(r: &Plane) -> Hashes {
 /// Hashes of a decoded grayscale image (`w` x `h`, row-major) with EXIF orientation `o`.
 pub fn compute(gray: &[u8], w: usize, h: usize, orientation: u8) -> Hashes {
     hashes_of_reduction(&reduction(gray, w, h, orientation))
-}
-
-/// Number of differing bits.
-pub fn distance(a: u64, b: u64) -> u32 {
-    (a ^ b).count_ones()
 }
 
 #[cfg(test)]

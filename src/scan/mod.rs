@@ -6,7 +6,9 @@
 //! reduction and hash it. Nothing else touches pixels.
 
 pub mod decode;
-pub mod format;
+// Moved to the bottom layer; re-exported so `scan::format` paths keep working.
+pub use crate::base::format;
+pub use crate::base::paths::inside;
 pub mod hash;
 pub mod reduce;
 
@@ -19,11 +21,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
+use crate::base::format::Format;
 use crate::index::{self, Flag, Flags, Record, Status};
 use crate::index_meta::Meta;
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
 use crate::shard::Shard;
-use format::Format;
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
@@ -104,9 +106,63 @@ pub enum ScanError {
     Index(anyhow::Error),
 }
 
+/// `--jobs` may ask for at most this many threads per core: more only costs memory and
+/// start-up time (100,000 threads never finish starting).
+pub const MAX_JOBS_PER_CORE: usize = 4;
+
+/// The largest accepted `--jobs` on this machine.
+pub fn max_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * MAX_JOBS_PER_CORE
+}
+
+impl ScanOptions {
+    /// Refuses options that would run but give a wrong or endless scan.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(j) = self.jobs {
+            let max = max_jobs();
+            if j == 0 || j > max {
+                anyhow::bail!(
+                    "--jobs must be between 1 and {max} ({MAX_JOBS_PER_CORE} per core), not {j}"
+                );
+            }
+        }
+        if self.max_pixels == 0 {
+            anyhow::bail!("--max-pixels must be at least 1 (0 would skip every image)");
+        }
+        Ok(())
+    }
+}
+
+/// Sizes rayon's global pool to `jobs` (all cores when `None`), once per process, so every
+/// parallel step (scan, search, thumbnails) obeys `--jobs` and no second pool is built.
+pub fn set_jobs(jobs: Option<usize>) {
+    if let Some(n) = jobs {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
+}
+
+/// Refuses an output path (`what`, e.g. "--out") inside ROOT, before anything is scanned:
+/// anything written there becomes part of the dataset (Keras would see a new class). A ROOT
+/// that does not exist is left for the scan to report.
+pub fn check_output(root: &Path, out: &Path, what: &str) -> Result<()> {
+    if let Ok(root) = fs::canonicalize(root)
+        && inside(out, &root)
+    {
+        anyhow::bail!(
+            "{what} {} is inside ROOT {}: choose a place outside the dataset",
+            out.display(),
+            root.display()
+        );
+    }
+    Ok(())
+}
+
 /// Scans ROOT incrementally and writes the index.
 pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let start = Instant::now();
+    opts.validate().map_err(ScanError::Root)?;
     let root = fs::canonicalize(root)
         .with_context(|| format!("cannot open ROOT {}", root.display()))
         .map_err(ScanError::Root)?;
@@ -198,14 +254,8 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             })
             .collect()
     };
-    let fresh = match opts.jobs {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| ScanError::Root(e.into()))?
-            .install(work),
-        None => work(),
-    };
+    // `opts.jobs` sized the global pool (`set_jobs`); no second pool here.
+    let fresh = work();
     bar.finish_and_clear();
 
     drop(todo);
@@ -241,21 +291,6 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     })
 }
 
-/// Would `path` (which may not exist yet) land inside `root` (canonical)? Checked on the
-/// nearest existing ancestor, so symlinks and `..` cannot hide it.
-pub fn inside(path: &Path, root: &Path) -> bool {
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    abs.ancestors()
-        .find_map(|a| fs::canonicalize(a).ok())
-        .is_some_and(|c| c.starts_with(root))
-}
-
 fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
     if !enabled || len == 0 {
         return indicatif::ProgressBar::hidden();
@@ -281,7 +316,7 @@ fn blank_record(c: &Candidate) -> Record {
         size: c.size,
         mtime_ns: c.mtime_ns,
         blake3: String::new(),
-        format: "unknown".into(),
+        format: None,
         width: 0,
         height: 0,
         color: String::new(),
@@ -364,7 +399,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         };
         return;
     };
-    rec.format = fmt.as_str().into();
+    rec.format = Some(fmt);
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
     }

@@ -5,7 +5,7 @@
 //! border-trimmed image), so a file is decoded once and resampled once at full size; the
 //! rest works on 4,096 values.
 
-use super::hash::Transform;
+use crate::base::hash::Transform;
 
 /// A grayscale plane of `f32` values in `0.0..=255.0`, row-major.
 #[derive(Debug, Clone, PartialEq)]

@@ -111,12 +111,18 @@ const ALL: [Format; 12] = [
     Format::Svg,
 ];
 
+/// Extensions treated as images without sniffing the bytes.
+pub const IMAGE_EXTENSIONS: [&str; 22] = [
+    "jpg", "jpeg", "jpe", "jfif", "png", "gif", "bmp", "dib", "webp", "tif", "tiff", "ico", "pgm",
+    "ppm", "pbm", "pnm", "tga", "qoi", "avif", "heic", "heif", "svg",
+];
+
 /// Keras' directory loaders pick files by these extensions only.
 pub const KERAS_EXTENSIONS: [&str; 5] = ["bmp", "gif", "jpeg", "jpg", "png"];
 
 /// Does Keras' directory loader even look at a file with this name?
 pub fn keras_takes_extension(path: &Path) -> bool {
-    crate::layout::extension(path).is_some_and(|e| KERAS_EXTENSIONS.contains(&e.as_str()))
+    super::paths::extension(path).is_some_and(|e| KERAS_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// Detects the format from the first bytes (32 are enough; SVG is looked for in the first 256).

@@ -1,0 +1,181 @@
+//! Hash values and the operations on them that need no pixels: the eight flips and quarter
+//! turns ([`Transform`]), Hamming distance on 64-bit hashes, and a 256-bit hash value
+//! ([`Hash256`]) with its distance and hex form. Computing hashes lives in `scan::hash`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One of the eight flips and quarter turns of a square.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transform {
+    Identity,
+    /// Mirror left-right.
+    FlipH,
+    /// Mirror top-bottom.
+    FlipV,
+    Rot180,
+    /// Mirror along the main diagonal.
+    Transpose,
+    /// Rotate 90 degrees clockwise.
+    Rot90,
+    /// Mirror along the anti-diagonal.
+    Transverse,
+    /// Rotate 270 degrees clockwise.
+    Rot270,
+}
+
+impl Transform {
+    pub const ALL: [Transform; 8] = [
+        Transform::Identity,
+        Transform::FlipH,
+        Transform::FlipV,
+        Transform::Rot180,
+        Transform::Transpose,
+        Transform::Rot90,
+        Transform::Transverse,
+        Transform::Rot270,
+    ];
+
+    /// `(transpose, flip_x, flip_y)`: `dst(x, y) = src(x', y')` where `a = flip_x ? n-1-x : x`,
+    /// `b = flip_y ? n-1-y : y` and `(x', y') = transpose ? (b, a) : (a, b)`.
+    pub fn parts(self) -> (bool, bool, bool) {
+        match self {
+            Transform::Identity => (false, false, false),
+            Transform::FlipH => (false, true, false),
+            Transform::FlipV => (false, false, true),
+            Transform::Rot180 => (false, true, true),
+            Transform::Transpose => (true, false, false),
+            Transform::Rot90 => (true, true, false),
+            Transform::Transverse => (true, true, true),
+            Transform::Rot270 => (true, false, true),
+        }
+    }
+
+    pub fn inverse(self) -> Transform {
+        match self {
+            Transform::Rot90 => Transform::Rot270,
+            Transform::Rot270 => Transform::Rot90,
+            t => t,
+        }
+    }
+
+    /// The transform that turns an image stored with EXIF orientation `o` upright.
+    pub fn from_exif(o: u8) -> Transform {
+        match o {
+            2 => Transform::FlipH,
+            3 => Transform::Rot180,
+            4 => Transform::FlipV,
+            5 => Transform::Transpose,
+            6 => Transform::Rot90,
+            7 => Transform::Transverse,
+            8 => Transform::Rot270,
+            _ => Transform::Identity,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transform::Identity => "identity",
+            Transform::FlipH => "flip_h",
+            Transform::FlipV => "flip_v",
+            Transform::Rot180 => "rot180",
+            Transform::Transpose => "transpose",
+            Transform::Rot90 => "rot90",
+            Transform::Transverse => "transverse",
+            Transform::Rot270 => "rot270",
+        }
+    }
+
+    /// The pHash of the transformed image, from the pHash of the image.
+    pub fn apply_to_phash(self, h: u64) -> u64 {
+        if self == Transform::Identity {
+            return h;
+        }
+        let (tr, fx, fy) = self.parts();
+        let mut out = h & 1;
+        for u in 0..8 {
+            for v in 0..8 {
+                if u == 0 && v == 0 {
+                    continue;
+                }
+                let src = if tr { 8 * v + u } else { 8 * u + v };
+                let negate = (fx && v % 2 == 1) ^ (fy && u % 2 == 1);
+                let bit = ((h >> src) & 1) ^ u64::from(negate);
+                out |= bit << (8 * u + v);
+            }
+        }
+        out
+    }
+}
+
+/// Number of differing bits.
+pub fn distance(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+/// A 256-bit hash as four 64-bit words (word 0 holds bits 0..64). Written as 64 hex digits,
+/// word 3 first, so the hex reads as one big-endian number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash256(pub [u64; 4]);
+
+impl Hash256 {
+    /// Number of differing bits.
+    pub fn distance(&self, other: &Hash256) -> u32 {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .map(|(a, b)| (a ^ b).count_ones())
+            .sum()
+    }
+}
+
+impl fmt::Display for Hash256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for w in self.0.iter().rev() {
+            write!(f, "{w:016x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Hash256 {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("bad 256-bit hash {s:?}: want 64 hex digits"));
+        }
+        let mut words = [0u64; 4];
+        for (i, w) in words.iter_mut().enumerate() {
+            let start = (3 - i) * 16;
+            *w = u64::from_str_radix(&s[start..start + 16], 16).map_err(|e| e.to_string())?;
+        }
+        Ok(Hash256(words))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash256_hex_round_trip_and_distance() {
+        let h = Hash256([1, 0, 0, 0xF000_0000_0000_0000]);
+        let s = h.to_string();
+        assert_eq!(s.len(), 64);
+        assert!(s.starts_with("f000"));
+        assert!(s.ends_with("0001"));
+        assert_eq!(s.parse::<Hash256>().unwrap(), h);
+        assert_eq!(h.distance(&Hash256::default()), 5);
+        assert!("xyz".parse::<Hash256>().is_err());
+        assert!("g".repeat(64).parse::<Hash256>().is_err());
+    }
+
+    #[test]
+    fn transform_inverse_undoes_apply() {
+        let h = 0x0123_4567_89AB_CDEFu64;
+        for t in Transform::ALL {
+            assert_eq!(t.inverse().apply_to_phash(t.apply_to_phash(h)), h, "{t:?}");
+        }
+        assert_eq!(distance(0b1011, 0b0001), 2);
+    }
+}

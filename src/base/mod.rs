@@ -1,0 +1,10 @@
+//! The bottom layer: plain types and rules every other module may use, and which use nothing
+//! above them (checked by `tests/layers.rs`). Hash values and [`hash::Transform`], image
+//! [`format::Format`] with its extension and sniffing rules, per-file [`flags::Status`] and
+//! [`flags::Flags`], path rules, and the one RNG.
+
+pub mod flags;
+pub mod format;
+pub mod hash;
+pub mod paths;
+pub mod rng;
