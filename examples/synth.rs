@@ -126,8 +126,11 @@ fn write_sources(dir: &Path, count: usize) -> Result<Vec<(PathBuf, u64, i64)>> {
     Ok(out)
 }
 
-fn hex128(rng: &mut Rng) -> String {
-    format!("{:016x}{:016x}", rng.next(), rng.next())
+fn digest(rng: &mut Rng) -> [u8; 16] {
+    let mut d = [0u8; 16];
+    d[..8].copy_from_slice(&rng.next().to_le_bytes());
+    d[8..].copy_from_slice(&rng.next().to_le_bytes());
+    d
 }
 
 /// A fresh, unrelated image record.
@@ -135,11 +138,11 @@ fn record(path: PathBuf, split: &str, class: String, rng: &mut Rng) -> Record {
     let phash = rng.next();
     Record {
         path,
-        split: split.to_owned(),
-        class,
+        split: split.into(),
+        class: class.into(),
         size: 0,
         mtime_ns: 0,
-        blake3: hex128(rng),
+        blake3: Some(digest(rng)),
         format: Some(cleansplit::base::format::Format::Jpeg),
         width: 320 + rng.below(640) as u32,
         height: 240 + rng.below(480) as u32,
@@ -195,7 +198,7 @@ fn main() -> Result<()> {
         let mut r = record(path, split, format!("c{class:04}"), &mut rng);
         if i >= unique + o.copies {
             // The big group: one placeholder image, byte-identical everywhere.
-            r.blake3 = "00000000000000000000000000000bad".into();
+            r.blake3 = Some([0xba; 16]);
             (r.phash, r.dhash, r.phash_crop) = (Some(0x5555), Some(0xaaaa), Some(0x5555));
             (r.width, r.height) = (200, 200);
         } else if i >= unique {
@@ -215,8 +218,7 @@ fn main() -> Result<()> {
             // A copy usually keeps the class (a few are label conflicts).
             if rng.below(20) != 0 {
                 r.class.clone_from(&orig.class);
-                let split = r.split.clone();
-                r.path = PathBuf::from(format!("{split}/{}/{i:08}.jpg", r.class));
+                r.path = PathBuf::from(format!("{}/{}/{i:08}.jpg", r.split, r.class));
             }
         } else if rng.below(1000) == 0 {
             r.status = Status::Corrupt;

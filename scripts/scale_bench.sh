@@ -9,7 +9,8 @@
 # process under /usr/bin/time:
 #   scan (all records reused, nothing decoded; run twice: the second is the unchanged rescan),
 #   leaks, balance, split --mode manifest.
-# Prints a Markdown table: command, wall seconds, peak RSS (MB), bytes per image. Every record is
+# Prints a Markdown table: command, wall seconds, CPU seconds (user + sys: what the command
+# costs when other work shares the cores), peak RSS (MB), bytes per image (peak RSS / N). Every record is
 # reused, so this measures the index and the analyses, not hashing (see `cargo bench --bench
 # scan` for that). Disk: about 0.2 KB of inodes/dirents per link plus ~190 bytes of index per
 # image (1M images: ~0.5 GB). KEEP=1 keeps WORK/synth-N for another run; otherwise it is deleted.
@@ -45,18 +46,19 @@ row() { # name, then the command
     local name=$1
     shift
     local log="$data/time.log"
-    /usr/bin/time -f '%e %M' -o "$log" "$@" >"$data/$name.out" 2>"$data/$name.err" || {
+    /usr/bin/time -f '%e %U %S %M' -o "$log" "$@" >"$data/$name.out" 2>"$data/$name.err" || {
         echo "$name failed (exit $?):" >&2
         tail -5 "$data/$name.err" >&2
     }
-    read -r wall kb <"$log"
-    printf '| `%s` | %s | %.0f | %.0f |\n' "$name" "$wall" "$((kb / 1024))" "$(echo "$kb * 1024 / $N" | bc)"
+    read -r wall user sys kb <"$log"
+    printf '| `%s` | %s | %s | %.0f | %.0f |\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" \
+        "$((kb / 1024))" "$(echo "$kb * 1024 / $N" | bc)"
 }
 
 echo "N = $N records, $COPIES planted copies, big group $BIG_GROUP, --jobs $JOBS, $(nproc) cores"
 echo
-echo '| command | wall s | peak RSS MB | bytes / image |'
-echo '|---|---|---|---|'
+echo '| command | wall s | CPU s (user+sys) | peak RSS MB | bytes / image |'
+echo '|---|---|---|---|---|'
 common=(--index "$index" -q -j "$JOBS")
 row "scan" "$bin" scan "$data/root" "${common[@]}"
 row "scan (unchanged rescan)" "$bin" scan "$data/root" "${common[@]}"

@@ -131,8 +131,14 @@ pub fn build(records: &[Record], pairs: impl IntoIterator<Item = (usize, usize)>
         .map(|(i, members)| Group {
             id: i + 1,
             representative: representative(&members, records),
-            splits: members.iter().map(|&m| records[m].split.clone()).collect(),
-            classes: members.iter().map(|&m| records[m].class.clone()).collect(),
+            splits: members
+                .iter()
+                .map(|&m| records[m].split.to_string())
+                .collect(),
+            classes: members
+                .iter()
+                .map(|&m| records[m].class.to_string())
+                .collect(),
             members,
         })
         .collect()
@@ -161,7 +167,7 @@ pub(crate) mod tests {
             class: class.into(),
             size: 100,
             mtime_ns: 1,
-            blake3: String::new(),
+            blake3: None,
             format: Some(crate::base::format::Format::Jpeg),
             width: 10,
             height: 10,

@@ -14,6 +14,21 @@ use anyhow::{Context, Result};
 use crate::base::format::Format;
 pub use crate::base::paths::path_field;
 use crate::index_columns::{self, Schema};
+pub use crate::name::Name;
+
+/// The first 128 bits of a BLAKE3 hash (written as 32 hex digits).
+pub type Digest = [u8; 16];
+
+/// The [`Digest`] of `bytes`.
+pub fn digest_of(bytes: &[u8]) -> Digest {
+    let h = blake3::hash(bytes);
+    h.as_bytes()[..16].try_into().expect("16 bytes")
+}
+
+/// 32 lowercase hex digits.
+pub fn digest_hex(d: &Digest) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// The index's `format` column: the format's name, `unknown` when the bytes matched none.
 pub fn format_name(f: Option<Format>) -> &'static str {
@@ -28,20 +43,20 @@ pub struct Record {
     /// Path relative to ROOT (raw bytes on Unix, so non-UTF-8 names survive).
     pub path: PathBuf,
     /// Split folder name as found on disk (`""` when the layout has no splits).
-    pub split: String,
+    pub split: Name,
     /// Class label (`""` never occurs for an indexed file: unlabeled files are skipped).
-    pub class: String,
+    pub class: Name,
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch; with `size`, the reuse key.
     pub mtime_ns: i64,
-    /// BLAKE3 of the file's bytes, first 128 bits as 32 hex digits.
-    pub blake3: String,
+    /// BLAKE3 of the file's bytes, first 128 bits (`None` when the file was not read).
+    pub blake3: Option<Digest>,
     /// Format detected from the bytes; `None` when none matched (written `unknown`).
     pub format: Option<Format>,
     pub width: u32,
     pub height: u32,
     /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
-    pub color: String,
+    pub color: Name,
     /// EXIF orientation 1..=8 (1 when absent); hashes are of the corrected image.
     pub orientation: u8,
     /// 64-bit DCT hash of the border-trimmed, orientation-corrected image; see `scan::hash`.
@@ -199,7 +214,7 @@ mod tests {
             class: "cats".into(),
             size: 123,
             mtime_ns: 1_700_000_000_123_456_789,
-            blake3: "00ff".into(),
+            blake3: Some(digest_of(b"00ff")),
             format: Some(Format::Jpeg),
             width: 10,
             height: 20,

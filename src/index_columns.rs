@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::base::paths::{path_field, path_from_bytes};
 use crate::index::{Flag, Record};
+use crate::name::Name;
 
 /// One index column.
 pub struct Column {
@@ -44,6 +45,30 @@ fn get_hash(s: &str) -> Result<Option<u64>> {
             u64::from_str_radix(s, 16).with_context(|| format!("bad hash {s:?}"))?,
         ))
     }
+}
+
+fn put_digest(out: &mut Vec<u8>, d: Option<crate::index::Digest>) {
+    if let Some(d) = d {
+        for b in d {
+            use std::io::Write;
+            let _ = write!(out, "{b:02x}");
+        }
+    }
+}
+
+fn get_digest(s: &str) -> Result<Option<crate::index::Digest>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || format!("bad blake3 {s:?} (32 hex digits)");
+    if s.len() != 32 || !s.is_ascii() {
+        bail!(bad());
+    }
+    let mut d = [0u8; 16];
+    for (i, b) in d.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).with_context(bad)?;
+    }
+    Ok(Some(d))
 }
 
 fn put_bool(out: &mut Vec<u8>, b: bool) {
@@ -85,14 +110,14 @@ pub const COLUMNS: &[Column] = &[
         req = true,
         px = false,
         |r, o| o.extend_from_slice(r.split.as_bytes()),
-        |r, s| r.split = s.to_owned()
+        |r, s| r.split = Name::new(s)
     ),
     col!(
         "class",
         req = true,
         px = false,
         |r, o| o.extend_from_slice(r.class.as_bytes()),
-        |r, s| r.class = s.to_owned()
+        |r, s| r.class = Name::new(s)
     ),
     col!(
         "size",
@@ -112,8 +137,8 @@ pub const COLUMNS: &[Column] = &[
         "blake3",
         req = false,
         px = false,
-        |r, o| o.extend_from_slice(r.blake3.as_bytes()),
-        |r, s| r.blake3 = s.to_owned()
+        |r, o| put_digest(o, r.blake3),
+        |r, s| r.blake3 = get_digest(s)?
     ),
     col!(
         "format",
@@ -149,7 +174,7 @@ pub const COLUMNS: &[Column] = &[
         req = false,
         px = true,
         |r, o| o.extend_from_slice(r.color.as_bytes()),
-        |r, s| r.color = s.to_owned()
+        |r, s| r.color = Name::new(s)
     ),
     col!(
         "orientation",
@@ -301,15 +326,15 @@ pub fn write_row(r: &Record, out: &mut csv::ByteRecord, buf: &mut Vec<u8>) {
 fn blank() -> Record {
     Record {
         path: Default::default(),
-        split: String::new(),
-        class: String::new(),
+        split: Name::default(),
+        class: Name::default(),
         size: 0,
         mtime_ns: 0,
-        blake3: String::new(),
+        blake3: None,
         format: None,
         width: 0,
         height: 0,
-        color: String::new(),
+        color: Name::default(),
         orientation: 1,
         phash: None,
         dhash: None,

@@ -118,8 +118,8 @@ pub struct Candidate {
     pub rel: PathBuf,
     /// Path to open.
     pub abs: PathBuf,
-    pub split: String,
-    pub class: String,
+    pub split: crate::name::Name,
+    pub class: crate::name::Name,
     pub size: u64,
     pub mtime_ns: i64,
 }
@@ -313,8 +313,8 @@ impl Walker<'_> {
         self.files.push(Candidate {
             rel,
             abs: path.to_path_buf(),
-            split: split.to_owned(),
-            class,
+            split: split.into(),
+            class: class.into(),
             size,
             mtime_ns,
         });
@@ -657,7 +657,7 @@ mod tests {
         let got: Vec<(String, String)> = l
             .files
             .iter()
-            .map(|c| (c.rel.to_string_lossy().into_owned(), c.class.clone()))
+            .map(|c| (c.rel.to_string_lossy().into_owned(), c.class.to_string()))
             .collect();
         assert_eq!(
             got,

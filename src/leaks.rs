@@ -208,10 +208,12 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
     };
 
     // Exact: identical bytes.
-    let mut by_content: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_content: HashMap<&crate::index::Digest, Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
-        if r.is_ok() && !r.blake3.is_empty() {
-            by_content.entry(r.blake3.as_str()).or_default().push(i);
+        if r.is_ok()
+            && let Some(d) = &r.blake3
+        {
+            by_content.entry(d).or_default().push(i);
         }
     }
     // Members of a large identical set other than its head are left out of the near search:
@@ -333,7 +335,7 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<
     let mut classes: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     for (i, r) in records.iter().enumerate().filter(|(_, r)| r.is_ok()) {
         let s = splits.entry(r.split.as_str()).or_insert_with(|| SplitLeak {
-            split: r.split.clone(),
+            split: r.split.to_string(),
             images: 0,
             leaked: 0,
             share: 0.0,
@@ -438,7 +440,9 @@ mod tests {
         r.phash = Some(h);
         r.phash_crop = Some(!h);
         r.dhash = Some(h);
-        r.blake3 = format!("{h:x}-{}", r.path.display());
+        r.blake3 = Some(crate::index::digest_of(
+            format!("{h:x}-{}", r.path.display()).as_bytes(),
+        ));
         r
     }
 
@@ -460,8 +464,8 @@ mod tests {
     fn exact_and_self_pairs() {
         let mut a = with_hash(rec("train/a/1.jpg", "train", "a"), 7);
         let mut b = with_hash(rec("train/b/1.jpg", "train", "b"), 7);
-        a.blake3 = "same".into();
-        b.blake3 = "same".into();
+        a.blake3 = Some([1; 16]);
+        b.blake3 = Some([1; 16]);
         let c = with_hash(rec("val/a/9.jpg", "val", "a"), 7 ^ 0b111);
         let records = vec![a, b, c];
         let pairs = find_pairs(&records, 4, Geometric::Flip, true);
@@ -510,7 +514,7 @@ mod tests {
             .map(|i| {
                 let s = splits[i % 3];
                 let mut r = with_hash(rec(&format!("{s}/a/{i:05}.jpg"), s, "a"), 0x0f0f_00ff);
-                r.blake3 = "placeholder".into();
+                r.blake3 = Some([2; 16]);
                 r
             })
             .collect();
@@ -547,7 +551,7 @@ mod tests {
         let records: Vec<Record> = (0..groups::ALL_PAIRS_UP_TO)
             .map(|i| {
                 let mut r = with_hash(rec(&format!("a/{i:03}.png"), "", "a"), 99);
-                r.blake3 = "same".into();
+                r.blake3 = Some([1; 16]);
                 r
             })
             .collect();

@@ -22,6 +22,7 @@ pub mod index_meta;
 pub mod layout;
 pub mod leaks;
 pub mod merge;
+pub mod name;
 pub mod neighbors;
 pub mod report;
 pub mod scan;

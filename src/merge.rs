@@ -118,7 +118,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<Merged> {
             let split_ok = if meta.splits.is_empty() {
                 r.split.is_empty()
             } else {
-                meta.splits.contains(&r.split)
+                meta.splits.iter().any(|s| r.split == *s)
             };
             if !split_ok {
                 bail!(

@@ -1044,7 +1044,9 @@ mod tests {
         r.phash = Some(h);
         r.dhash = Some(h);
         r.phash_crop = Some(!h);
-        r.blake3 = format!("{}", r.path.display());
+        r.blake3 = Some(crate::index::digest_of(
+            format!("{}", r.path.display()).as_bytes(),
+        ));
         r
     }
 

@@ -206,41 +206,46 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     if !previous.is_sorted_by(|a, b| a.path <= b.path) {
         previous.sort_by(|a, b| a.path.cmp(&b.path));
     }
-    let mut previous = previous.into_iter().peekable();
 
-    let mut reused_records = Vec::new();
+    // Reused records are moved to the front of `previous` in place (order kept), so a million
+    // records are never held twice.
     let mut todo: Vec<Candidate> = Vec::new();
     // A reused record whose split or class changed (e.g. a new --labels file).
     let mut relabelled = false;
     // Files gone since the previous index.
     let mut dropped = 0;
+    let (mut kept, mut next) = (0, 0);
     for c in std::mem::take(&mut layout.files) {
-        let mut prev = None;
-        while let Some(p) = previous.next_if(|p| p.path <= c.rel) {
-            if p.path == c.rel {
-                prev = Some(p);
-                break;
-            }
+        while next < previous.len() && previous[next].path < c.rel {
+            next += 1;
             dropped += 1;
         }
-        match prev {
-            Some(mut r)
-                if r.size == c.size
-                    && r.mtime_ns == c.mtime_ns
-                    && c.mtime_ns != 0
-                    && (reuse_decoded || !r.is_ok()) =>
-            {
-                if r.split != c.split || r.class != c.class {
-                    relabelled = true;
-                    r.split = c.split;
-                    r.class = c.class;
-                }
-                reused_records.push(r);
+        let same = next < previous.len() && previous[next].path == c.rel;
+        if !same {
+            todo.push(c);
+            continue;
+        }
+        let r = &mut previous[next];
+        next += 1;
+        if r.size == c.size
+            && r.mtime_ns == c.mtime_ns
+            && c.mtime_ns != 0
+            && (reuse_decoded || !r.is_ok())
+        {
+            if r.split != c.split || r.class != c.class {
+                relabelled = true;
+                r.split = c.split;
+                r.class = c.class;
             }
-            _ => todo.push(c),
+            previous.swap(kept, next - 1);
+            kept += 1;
+        } else {
+            todo.push(c);
         }
     }
-    dropped += previous.count();
+    dropped += previous.len() - next;
+    previous.truncate(kept);
+    let reused_records = previous;
     let reused = reused_records.len();
 
     let bar = progress_bar(opts.progress, todo.len() as u64);
@@ -315,11 +320,11 @@ fn blank_record(c: &Candidate) -> Record {
         class: c.class.clone(),
         size: c.size,
         mtime_ns: c.mtime_ns,
-        blake3: String::new(),
+        blake3: None,
         format: None,
         width: 0,
         height: 0,
-        color: String::new(),
+        color: Default::default(),
         orientation: 1,
         phash: None,
         dhash: None,
@@ -371,7 +376,7 @@ pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
         rec.message = "zero bytes".into();
         return rec;
     }
-    rec.blake3 = blake3::hash(&bytes).to_hex()[..32].to_owned();
+    rec.blake3 = Some(index::digest_of(&bytes));
     match catch_unwind(AssertUnwindSafe(|| examine(&mut rec, &bytes, max_pixels))) {
         Ok(()) => {}
         Err(_) => {
@@ -427,7 +432,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     };
     rec.width = d.width;
     rec.height = d.height;
-    rec.color = d.color;
+    rec.color = d.color.into();
     rec.orientation = d.orientation;
     for f in d.flags.iter() {
         rec.flags.insert(f);
