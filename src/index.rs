@@ -11,93 +11,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::base::format::Format;
+pub use crate::base::flags::{Flag, Flags, Status};
 pub use crate::base::paths::path_field;
 use crate::index_columns::{self, Schema};
 pub use crate::name::Name;
-
-/// The first 128 bits of a BLAKE3 hash (written as 32 hex digits).
-pub type Digest = [u8; 16];
-
-/// The [`Digest`] of `bytes`.
-pub fn digest_of(bytes: &[u8]) -> Digest {
-    let h = blake3::hash(bytes);
-    h.as_bytes()[..16].try_into().expect("16 bytes")
-}
-
-/// 32 lowercase hex digits.
-pub fn digest_hex(d: &Digest) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The index's `format` column: the format's name, `unknown` when the bytes matched none.
-pub fn format_name(f: Option<Format>) -> &'static str {
-    f.map_or("unknown", Format::as_str)
-}
-
-pub use crate::base::flags::{Flag, Flags, Status};
-
-/// Everything the scan learns about one image file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    /// Path relative to ROOT (raw bytes on Unix, so non-UTF-8 names survive).
-    pub path: PathBuf,
-    /// Split folder name as found on disk (`""` when the layout has no splits).
-    pub split: Name,
-    /// Class label (`""` never occurs for an indexed file: unlabeled files are skipped).
-    pub class: Name,
-    pub size: u64,
-    /// Modification time in nanoseconds since the Unix epoch; with `size`, the reuse key.
-    pub mtime_ns: i64,
-    /// BLAKE3 of the file's bytes, first 128 bits (`None` when the file was not read).
-    pub blake3: Option<Digest>,
-    /// Format detected from the bytes; `None` when none matched (written `unknown`).
-    pub format: Option<Format>,
-    pub width: u32,
-    pub height: u32,
-    /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
-    pub color: Name,
-    /// EXIF orientation 1..=8 (1 when absent); hashes are of the corrected image.
-    pub orientation: u8,
-    /// 64-bit DCT hash of the border-trimmed, orientation-corrected image; see `scan::hash`.
-    pub phash: Option<u64>,
-    /// 64-bit difference hash from the same reduction.
-    pub dhash: Option<u64>,
-    /// pHash of the central 90% x 90% of the trimmed image (matches centre crops).
-    pub phash_crop: Option<u64>,
-    pub flags: Flags,
-    pub status: Status,
-    /// The decoder's (or reader's) message for a non-ok status; empty when ok.
-    pub message: String,
-}
-
-impl Record {
-    pub fn is_ok(&self) -> bool {
-        self.status == Status::Ok
-    }
-
-    /// Would Keras' `image_dataset_from_directory` load this file and decode it?
-    pub fn keras_ok(&self) -> bool {
-        self.is_ok() && !self.flags.contains(Flag::KerasSkips)
-    }
-
-    /// Stored in a lossless format (PNG, BMP, ...): ranks above lossy copies when choosing a
-    /// representative, and two lossless files with the same hashes hold the same pixels.
-    pub fn lossless_format(&self) -> bool {
-        self.format.is_some_and(Format::is_lossless)
-    }
-
-    /// Pixel count, used to rank duplicate-group representatives.
-    pub fn pixels(&self) -> u64 {
-        u64::from(self.width) * u64::from(self.height)
-    }
-
-    /// The perceptual hash is usable for near-duplicate search.
-    pub fn hashable(&self) -> bool {
-        self.is_ok() && self.phash.is_some() && !self.flags.contains(Flag::NearConstant)
-    }
-}
-
+pub use crate::record::{Digest, Record, digest_hex, digest_of, format_name};
 /// Formats a hash as 16 lowercase hex digits.
 pub fn hex64(h: u64) -> String {
     format!("{h:016x}")
@@ -215,7 +133,7 @@ mod tests {
             size: 123,
             mtime_ns: 1_700_000_000_123_456_789,
             blake3: Some(digest_of(b"00ff")),
-            format: Some(Format::Jpeg),
+            format: Some(crate::base::format::Format::Jpeg),
             width: 10,
             height: 20,
             color: "l8".into(),
@@ -276,5 +194,86 @@ mod tests {
             std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
             1
         );
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::{read_with_schema, write_to};
+    use crate::index_columns::{blank, header};
+    use crate::record::Record;
+
+    fn sample() -> Record {
+        let mut r = blank();
+        r.path = "train/cats/a,b.jpg".into();
+        (r.split, r.class) = ("train".into(), "cats".into());
+        (r.size, r.mtime_ns) = (10, 20);
+        r.status = super::Status::Ok;
+        (r.phash, r.dhash, r.phash_crop) = (Some(1), Some(2), Some(3));
+        r
+    }
+
+    /// Rewrites an index CSV: keeps the columns `keep` says, in the given order, plus extras.
+    fn reshape(csv_text: &[u8], order: &[&str], extra: Option<(&str, &str)>) -> Vec<u8> {
+        let mut rdr = csv::Reader::from_reader(csv_text);
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut names: Vec<&str> = order.to_vec();
+        if let Some((name, _)) = extra {
+            names.insert(1, name);
+        }
+        w.write_record(&names).unwrap();
+        for row in rdr.records() {
+            let row = row.unwrap();
+            let mut out: Vec<&str> = order
+                .iter()
+                .map(|n| &row[header.iter().position(|h| h == n).unwrap()])
+                .collect();
+            if let Some((_, v)) = extra {
+                out.insert(1, v);
+            }
+            w.write_record(&out).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn columns_are_read_by_name_and_unknown_ones_ignored() {
+        let mut buf = Vec::new();
+        write_to(&mut buf, &[sample()]).unwrap();
+        let mut order: Vec<&str> = header().collect();
+        order.reverse();
+        let shaped = reshape(&buf, &order, Some(("jpeg_quality", "85")));
+        let (back, schema) = read_with_schema(shaped.as_slice()).unwrap();
+        assert_eq!(back, vec![sample()]);
+        assert!(schema.missing.is_empty() && !schema.missing_pixels && !schema.current);
+        let (_, schema) = read_with_schema(buf.as_slice()).unwrap();
+        assert!(schema.current);
+    }
+
+    #[test]
+    fn a_missing_pixel_column_is_reported_and_a_missing_key_refused() {
+        let mut buf = Vec::new();
+        write_to(&mut buf, &[sample()]).unwrap();
+        let order: Vec<&str> = header().filter(|n| *n != "phash_crop").collect();
+        let (back, schema) = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap();
+        assert_eq!(schema.missing, vec!["phash_crop"]);
+        assert!(schema.missing_pixels);
+        assert_eq!(back[0].phash_crop, None);
+        assert_eq!(back[0].phash, Some(1));
+
+        let order: Vec<&str> = header().filter(|n| *n != "mtime_ns").collect();
+        let err = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap_err();
+        assert!(err.to_string().contains("no column mtime_ns"), "{err}");
+    }
+
+    #[test]
+    fn every_column_round_trips_once() {
+        let names: Vec<&str> = header().collect();
+        let mut dedup = names.clone();
+        dedup.sort();
+        dedup.dedup();
+        assert_eq!(dedup.len(), names.len());
+        assert_eq!(names[0], "path");
     }
 }

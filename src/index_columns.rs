@@ -10,8 +10,8 @@
 use anyhow::{Context, Result, bail};
 
 use crate::base::paths::{path_field, path_from_bytes};
-use crate::index::{Flag, Record};
 use crate::name::Name;
+use crate::record::{Flag, Record};
 
 /// One index column.
 pub struct Column {
@@ -47,7 +47,7 @@ fn get_hash(s: &str) -> Result<Option<u64>> {
     }
 }
 
-fn put_digest(out: &mut Vec<u8>, d: Option<crate::index::Digest>) {
+fn put_digest(out: &mut Vec<u8>, d: Option<crate::record::Digest>) {
     if let Some(d) = d {
         for b in d {
             use std::io::Write;
@@ -56,7 +56,7 @@ fn put_digest(out: &mut Vec<u8>, d: Option<crate::index::Digest>) {
     }
 }
 
-fn get_digest(s: &str) -> Result<Option<crate::index::Digest>> {
+fn get_digest(s: &str) -> Result<Option<crate::record::Digest>> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -144,17 +144,17 @@ pub const COLUMNS: &[Column] = &[
         "format",
         req = false,
         px = false,
-        |r, o| o.extend_from_slice(crate::index::format_name(r.format).as_bytes()),
+        |r, o| o.extend_from_slice(crate::record::format_name(r.format).as_bytes()),
         |r, s| r.format = crate::base::format::Format::parse(s)
     ),
     // Also a flag; the column is kept for readers of the CSV.
-    col!(
-        "ext_mismatch",
-        req = false,
-        px = false,
-        |r, o| put_bool(o, r.flags.contains(Flag::ExtMismatch)),
-        |_r, _s| ()
-    ),
+    Column {
+        name: "ext_mismatch",
+        required: false,
+        from_pixels: false,
+        write: |r, o| put_bool(o, r.flags.contains(Flag::ExtMismatch)),
+        read: ignore,
+    },
     col!(
         "width",
         req = false,
@@ -225,13 +225,13 @@ pub const COLUMNS: &[Column] = &[
         |r, o| o.extend_from_slice(r.message.as_bytes()),
         |r, s| r.message = s.to_owned()
     ),
-    col!(
-        "keras_ok",
-        req = false,
-        px = false,
-        |r, o| put_bool(o, r.keras_ok()),
-        |_r, _s| ()
-    ),
+    Column {
+        name: "keras_ok",
+        required: false,
+        from_pixels: false,
+        write: |r, o| put_bool(o, r.keras_ok()),
+        read: ignore,
+    },
 ];
 
 /// The header this binary writes.
@@ -323,7 +323,7 @@ pub fn write_row(r: &Record, out: &mut csv::ByteRecord, buf: &mut Vec<u8>) {
 }
 
 /// The record a row starts from: what an index without the optional columns says.
-fn blank() -> Record {
+pub(crate) fn blank() -> Record {
     Record {
         path: Default::default(),
         split: Name::default(),
@@ -340,87 +340,7 @@ fn blank() -> Record {
         dhash: None,
         phash_crop: None,
         flags: Default::default(),
-        status: crate::index::Status::Unreadable,
+        status: crate::record::Status::Unreadable,
         message: String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::index::{read_with_schema, write_to};
-
-    fn sample() -> Record {
-        let mut r = blank();
-        r.path = "train/cats/a,b.jpg".into();
-        (r.split, r.class) = ("train".into(), "cats".into());
-        (r.size, r.mtime_ns) = (10, 20);
-        r.status = crate::index::Status::Ok;
-        (r.phash, r.dhash, r.phash_crop) = (Some(1), Some(2), Some(3));
-        r
-    }
-
-    /// Rewrites an index CSV: keeps the columns `keep` says, in the given order, plus extras.
-    fn reshape(csv_text: &[u8], order: &[&str], extra: Option<(&str, &str)>) -> Vec<u8> {
-        let mut rdr = csv::Reader::from_reader(csv_text);
-        let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut names: Vec<&str> = order.to_vec();
-        if let Some((name, _)) = extra {
-            names.insert(1, name);
-        }
-        w.write_record(&names).unwrap();
-        for row in rdr.records() {
-            let row = row.unwrap();
-            let mut out: Vec<&str> = order
-                .iter()
-                .map(|n| &row[header.iter().position(|h| h == n).unwrap()])
-                .collect();
-            if let Some((_, v)) = extra {
-                out.insert(1, v);
-            }
-            w.write_record(&out).unwrap();
-        }
-        w.into_inner().unwrap()
-    }
-
-    #[test]
-    fn columns_are_read_by_name_and_unknown_ones_ignored() {
-        let mut buf = Vec::new();
-        write_to(&mut buf, &[sample()]).unwrap();
-        let mut order: Vec<&str> = header().collect();
-        order.reverse();
-        let shaped = reshape(&buf, &order, Some(("jpeg_quality", "85")));
-        let (back, schema) = read_with_schema(shaped.as_slice()).unwrap();
-        assert_eq!(back, vec![sample()]);
-        assert!(schema.missing.is_empty() && !schema.missing_pixels && !schema.current);
-        let (_, schema) = read_with_schema(buf.as_slice()).unwrap();
-        assert!(schema.current);
-    }
-
-    #[test]
-    fn a_missing_pixel_column_is_reported_and_a_missing_key_refused() {
-        let mut buf = Vec::new();
-        write_to(&mut buf, &[sample()]).unwrap();
-        let order: Vec<&str> = header().filter(|n| *n != "phash_crop").collect();
-        let (back, schema) = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap();
-        assert_eq!(schema.missing, vec!["phash_crop"]);
-        assert!(schema.missing_pixels);
-        assert_eq!(back[0].phash_crop, None);
-        assert_eq!(back[0].phash, Some(1));
-
-        let order: Vec<&str> = header().filter(|n| *n != "mtime_ns").collect();
-        let err = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap_err();
-        assert!(err.to_string().contains("no column mtime_ns"), "{err}");
-    }
-
-    #[test]
-    fn every_column_round_trips_once() {
-        let names: Vec<&str> = header().collect();
-        let mut dedup = names.clone();
-        dedup.sort();
-        dedup.dedup();
-        assert_eq!(dedup.len(), names.len());
-        assert_eq!(names[0], "path");
     }
 }

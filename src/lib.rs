@@ -24,6 +24,7 @@ pub mod leaks;
 pub mod merge;
 pub mod name;
 pub mod neighbors;
+pub mod record;
 pub mod report;
 pub mod scan;
 pub mod shard;

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::path_field;
+use crate::base::paths::path_field;
 
 /// Shard `index` of `count` (0-based: `0/4` .. `3/4`), as `--shard K/N` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
