@@ -86,6 +86,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         max_pixels: args.max_pixels,
         rehash: args.rehash,
         progress: !args.quiet,
+        shard: None,
     };
     scan_opts(None).validate()?;
     let (out, srcs) = args.paths.split_last().expect("clap requires 3 paths");
