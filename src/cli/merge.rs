@@ -93,6 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         max_pixels: args.max_pixels,
         rehash: args.rehash,
         progress: !args.quiet,
+        shard: None,
     };
     scan_opts(None).validate()?;
     // Parsed here, not by clap, so a bad value is one line (as `split --normalize`).

@@ -14,10 +14,18 @@ use cleansplit::{report, scan};
 pub struct Args {
     #[command(flatten)]
     pub scan: ScanArgs,
+    /// Hash only shard K of N (0-based, e.g. 0/4): the files whose ROOT-relative path hashes
+    /// there. Run every shard, then `cleansplit merge-index`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<cleansplit::shard::Shard>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    let opts = scan::ScanOptions {
+        shard: args.shard,
+        ..args.scan.options()
+    };
+    let outcome = scan::run(&args.scan.root, &opts)?;
     out!("{}", report::terminal::scan_summary(&outcome));
     Ok(ExitCode::SUCCESS)
 }
