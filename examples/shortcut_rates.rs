@@ -233,7 +233,7 @@ fn main() {
             );
         }
         let ok: Vec<&Record> = records.iter().filter(|r| r.is_ok()).collect();
-        let mut splits: Vec<String> = ok.iter().map(|r| r.split.clone()).collect();
+        let mut splits: Vec<String> = ok.iter().map(|r| r.split.to_string()).collect();
         splits.sort();
         splits.dedup();
         let train = cleansplit::balance::training_split(&splits, None)
@@ -241,12 +241,12 @@ fn main() {
         let class_rows: Vec<(FileMeta, String)> = ok
             .iter()
             .filter(|r| r.split == train)
-            .map(|r| (FileMeta::of(r, q(r)), r.class.clone()))
+            .map(|r| (FileMeta::of(r, q(r)), r.class.to_string()))
             .collect();
         let split_rows: Vec<(FileMeta, String)> = ok
             .iter()
             .filter(|r| !r.split.is_empty())
-            .map(|r| (FileMeta::of(r, q(r)), r.split.clone()))
+            .map(|r| (FileMeta::of(r, q(r)), r.split.to_string()))
             .collect();
         let name = root.display().to_string();
         report(&name, Target::Class, &class_rows);

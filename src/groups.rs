@@ -43,6 +43,26 @@ impl UnionFind {
     }
 }
 
+/// Byte-identical copies up to this many are listed pair by pair; a larger set (a scraped
+/// "image not available" placeholder) is linked member to head instead, so `pairs.csv` and the
+/// time to build it stay linear in the set's size (README, `pairs.csv`).
+pub const ALL_PAIRS_UP_TO: usize = 64;
+
+/// The links that join a set of identical records (`members` in path order): every pair up to
+/// [`ALL_PAIRS_UP_TO`] members, else the first member (which [`representative`] picks among
+/// identical files) to each other one.
+pub fn exact_links(members: &[usize]) -> Vec<(usize, usize)> {
+    if members.len() <= ALL_PAIRS_UP_TO {
+        members
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &i)| members[k + 1..].iter().map(move |&j| (i, j)))
+            .collect()
+    } else {
+        members[1..].iter().map(|&j| (members[0], j)).collect()
+    }
+}
+
 /// A set of records that are copies of one another (directly or through a chain of pairs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
@@ -122,10 +142,10 @@ pub fn build(records: &[Record], pairs: impl IntoIterator<Item = (usize, usize)>
         .map(|(i, members)| Group {
             id: i + 1,
             representative: representative(&members, records),
-            splits: members.iter().map(|&m| records[m].split.clone()).collect(),
+            splits: members.iter().map(|&m| records[m].split.to_string()).collect(),
             classes: members
                 .iter()
-                .map(|&m| records[m].class.clone())
+                .map(|&m| records[m].class.to_string())
                 .filter(|c| !c.is_empty())
                 .collect(),
             members,
@@ -156,7 +176,7 @@ pub(crate) mod tests {
             class: class.into(),
             size: 100,
             mtime_ns: 1,
-            blake3: String::new(),
+            blake3: None,
             format: Some(crate::base::format::Format::Jpeg),
             width: 10,
             height: 10,

@@ -132,8 +132,8 @@ pub struct Candidate {
     pub rel: PathBuf,
     /// Path to open.
     pub abs: PathBuf,
-    pub split: String,
-    pub class: String,
+    pub split: crate::name::Name,
+    pub class: crate::name::Name,
     pub size: u64,
     pub mtime_ns: i64,
 }
@@ -245,6 +245,19 @@ fn mtime_ns(md: &fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
+/// Size and mtime of every candidate (following symlinks; 0 and 0 when it cannot be read, and
+/// size 0 for a folder named like an image). In parallel: on a million files the `stat`s, not
+/// the directory listing, are most of the walk (a third of an unchanged rescan, `perf`).
+fn stat_all(files: &mut [Candidate]) {
+    use rayon::prelude::*;
+    files.par_iter_mut().for_each(|c| {
+        if let Ok(md) = fs::metadata(&c.abs) {
+            c.size = if md.is_dir() { 0 } else { md.len() };
+            c.mtime_ns = mtime_ns(&md);
+        }
+    });
+}
+
 fn name_of(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -339,8 +352,8 @@ impl Walker<'_> {
         self.files.push(Candidate {
             rel,
             abs: path.to_path_buf(),
-            split: split.to_owned(),
-            class,
+            split: split.into(),
+            class: class.into(),
             size,
             mtime_ns,
         });
@@ -433,11 +446,8 @@ impl Walker<'_> {
                 );
                 continue;
             }
-            let (size, mtime) = match entry.metadata() {
-                Ok(md) => (md.len(), mtime_ns(&md)),
-                Err(_) => (0, 0),
-            };
-            self.add(path, below, split, class_level, size, mtime);
+            // Size and mtime are read after the walk, in parallel (`stat_all`).
+            self.add(path, below, split, class_level, 0, 0);
         }
     }
 }
@@ -542,6 +552,7 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
     } = w;
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
+    stat_all(&mut files);
     Ok(Layout {
         kind,
         splits,
@@ -689,7 +700,7 @@ mod tests {
         let got: Vec<(String, String)> = l
             .files
             .iter()
-            .map(|c| (c.rel.to_string_lossy().into_owned(), c.class.clone()))
+            .map(|c| (c.rel.to_string_lossy().into_owned(), c.class.to_string()))
             .collect();
         assert_eq!(
             got,

@@ -220,31 +220,40 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
     };
 
     // Exact: identical bytes.
-    let mut by_content: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_content: HashMap<&crate::index::Digest, Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
-        if r.is_ok() && !r.blake3.is_empty() {
-            by_content.entry(r.blake3.as_str()).or_default().push(i);
+        if r.is_ok()
+            && let Some(d) = &r.blake3
+        {
+            by_content.entry(d).or_default().push(i);
         }
     }
-    for members in by_content.values() {
-        for (k, &i) in members.iter().enumerate() {
-            for &j in &members[k + 1..] {
-                let (a, b, _) = ordered(i, j, Transform::Identity);
-                let d256 = match (records[a].hash256, records[b].hash256) {
-                    (Some(x), Some(y)) => x.full.distance(&y.full),
-                    _ => 0,
-                };
-                offer(Pair {
-                    a,
-                    b,
-                    kind: MatchKind::Exact,
-                    distance: distance64(&records[a], &records[b], Transform::Identity, false),
-                    transform: Transform::Identity,
-                    crop: false,
-                    distance256: d256,
-                    view: View::Trimmed,
-                });
+    // Members of a large identical set other than its head are left out of the near search:
+    // they have the head's hashes, and the head stands for them (linked below).
+    let mut linked_to_head = vec![false; records.len()];
+    for members in by_content.values_mut() {
+        members.sort_by(|&i, &j| records[i].path.cmp(&records[j].path));
+        if members.len() > groups::ALL_PAIRS_UP_TO {
+            for &m in &members[1..] {
+                linked_to_head[m] = true;
             }
+        }
+        for (i, j) in groups::exact_links(members) {
+            let (a, b, _) = ordered(i, j, Transform::Identity);
+            let d256 = match (records[a].hash256, records[b].hash256) {
+                (Some(x), Some(y)) => x.full.distance(&y.full),
+                _ => 0,
+            };
+            offer(Pair {
+                a,
+                b,
+                kind: MatchKind::Exact,
+                distance: distance64(&records[a], &records[b], Transform::Identity, false),
+                transform: Transform::Identity,
+                crop: false,
+                distance256: d256,
+                view: View::Trimmed,
+            });
         }
     }
 
@@ -252,7 +261,7 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
     let (usable, hashes): (Vec<usize>, Vec<Hashes256>) = records
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.hashable())
+        .filter(|(i, r)| r.hashable() && !linked_to_head[*i])
         .filter_map(|(i, r)| Some((i, r.hash256?)))
         .unzip();
     for m in match256::find_matches(&hashes, radius, geometric.transforms(), crop) {
@@ -291,8 +300,9 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
 }
 
 /// Per-split and per-class leakage: how many images of each split have a duplicate in
-/// another split.
-pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
+/// another split. In a group too large to list every pair (see `groups::exact_links`), a
+/// member counts as leaked into every other split of its group.
+pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<SplitLeak> {
     let mut elsewhere: Vec<std::collections::BTreeSet<&str>> =
         vec![Default::default(); records.len()];
     for p in pairs {
@@ -302,11 +312,20 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair]) -> Vec<SplitLeak> {
             elsewhere[p.b].insert(sa);
         }
     }
+    for g in groups
+        .iter()
+        .filter(|g| g.members.len() > groups::ALL_PAIRS_UP_TO)
+    {
+        for &m in &g.members {
+            let own = records[m].split.as_str();
+            elsewhere[m].extend(g.splits.iter().map(String::as_str).filter(|s| *s != own));
+        }
+    }
     let mut splits: BTreeMap<&str, SplitLeak> = BTreeMap::new();
     let mut classes: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     for (i, r) in records.iter().enumerate().filter(|(_, r)| r.is_ok()) {
         let s = splits.entry(r.split.as_str()).or_insert_with(|| SplitLeak {
-            split: r.split.clone(),
+            split: r.split.to_string(),
             images: 0,
             leaked: 0,
             share: 0.0,
@@ -390,7 +409,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
             .filter(|g| g.within_split())
             .map(|g| g.members.len() - 1)
             .sum(),
-        splits: split_leaks(records, &pairs),
+        splits: split_leaks(records, &pairs, &groups),
     };
     Leaks {
         pairs,
@@ -421,7 +440,9 @@ mod tests {
             untrimmed: None,
             crops: [wide(!h), wide(h ^ 0xF0F0)],
         });
-        r.blake3 = format!("{h:x}-{}", r.path.display());
+        r.blake3 = Some(crate::index::digest_of(
+            format!("{h:x}-{}", r.path.display()).as_bytes(),
+        ));
         r
     }
 
@@ -470,8 +491,8 @@ mod tests {
     fn exact_and_self_pairs() {
         let mut a = with_hash(rec("train/a/1.jpg", "train", "a"), 7);
         let mut b = with_hash(rec("train/b/1.jpg", "train", "b"), 7);
-        a.blake3 = "same".into();
-        b.blake3 = "same".into();
+        a.blake3 = Some([1; 16]);
+        b.blake3 = Some([1; 16]);
         let mut c = with_hash(rec("val/a/9.jpg", "val", "a"), 7 ^ 0b111);
         c.hash256.as_mut().unwrap().full = wide(7);
         c.hash256.as_mut().unwrap().full.0[1] ^= 0b1011;
@@ -509,6 +530,69 @@ mod tests {
         let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), other];
         assert!(find_pairs(&records, 4, Geometric::Flip, false).is_empty());
         assert_eq!(dhash_flip_h(dhash_flip_h(base)), base);
+    }
+
+    #[test]
+    fn a_large_identical_set_stays_linear() {
+        // 5,000 byte-identical copies (a placeholder image) across three splits, plus one
+        // near copy of it: one group, 5,000 rows (member to head, and the near copy), not
+        // 12.5 million.
+        let n = 5_000;
+        let splits = ["train", "val", "test"];
+        let mut records: Vec<Record> = (0..n)
+            .map(|i| {
+                let s = splits[i % 3];
+                let mut r = with_hash(rec(&format!("{s}/a/{i:05}.jpg"), s, "a"), 0x0f0f_00ff);
+                r.blake3 = Some([2; 16]);
+                r
+            })
+            .collect();
+        // Within 2 of the copies' 256-bit hash (the decision), whatever its other hashes.
+        let mut near = with_hash(rec("train/b/near.jpg", "train", "b"), 0x0f0f_00ff ^ 0b11);
+        near.hash256.as_mut().unwrap().full = {
+            let mut w = wide(0x0f0f_00ff);
+            w.0[1] ^= 0b11;
+            w
+        };
+        records.push(near);
+        records.sort_by(|a, b| a.path.cmp(&b.path));
+        let t = std::time::Instant::now();
+        let l = analyze(
+            &records,
+            &LeakOptions {
+                max_distance: Some(4),
+                ..Default::default()
+            },
+        );
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+        assert_eq!(l.groups.len(), 1);
+        assert_eq!(l.groups[0].members.len(), n + 1);
+        assert_eq!(l.summary.exact_pairs, n - 1);
+        assert_eq!(l.pairs.len(), n, "member-to-head links plus one near pair");
+        let head = l.pairs[0].a;
+        assert!(l.pairs.iter().all(|p| p.a == head || p.b == head));
+        // Every member is a leak into the two other splits.
+        for s in &l.summary.splits {
+            assert_eq!(s.leaked, s.images, "{}", s.split);
+            assert_eq!(s.leaked_into.len(), 2, "{}", s.split);
+        }
+        assert_eq!(l.summary.redundant_images, n);
+    }
+
+    #[test]
+    fn a_small_identical_set_lists_every_pair() {
+        let records: Vec<Record> = (0..groups::ALL_PAIRS_UP_TO)
+            .map(|i| {
+                let mut r = with_hash(rec(&format!("a/{i:03}.png"), "", "a"), 99);
+                r.blake3 = Some([1; 16]);
+                r
+            })
+            .collect();
+        let k = records.len();
+        assert_eq!(
+            find_pairs(&records, 4, Geometric::Flip, true).len(),
+            k * (k - 1) / 2
+        );
     }
 
     #[test]

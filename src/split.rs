@@ -616,7 +616,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         .zip(&reason)
         .zip(&unlabeled_kept)
         .filter(|((_, why), kept)| why.is_none() && !**kept)
-        .map(|((r, _), _)| r.class.clone())
+        .map(|((r, _), _)| r.class.to_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -1033,8 +1033,7 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
         if job.verify && job.mode != Mode::Manifest && job.normalize.is_none() {
             let bytes =
                 fs::read(&dst).with_context(|| format!("cannot verify {}", dst.display()))?;
-            let h = blake3::hash(&bytes).to_hex();
-            if h[..32] != r.blake3 {
+            if Some(crate::index::digest_of(&bytes)) != r.blake3 {
                 bail!(
                     "{} differs from its source {} after placing",
                     dest.display(),

@@ -794,7 +794,11 @@ fn conflicts_error_exits_1_and_creates_nothing() {
         "{err}"
     );
     assert!(!out.exists(), "OUT was created");
-    assert_eq!(names_in(w), ["demo", "index.csv"], "something was written");
+    assert_eq!(
+        names_in(w),
+        ["demo", "index.csv", "index.csv.meta.json"],
+        "something was written"
+    );
 }
 
 #[test]
@@ -821,7 +825,9 @@ fn interrupted_run_leaves_no_out() {
     // Only hidden temporary folders may be left, and the abort came after 3 files.
     let leftovers: Vec<String> = names_in(w)
         .into_iter()
-        .filter(|n| n != "demo" && n != "index.csv" && !n.starts_with("core"))
+        .filter(|n| {
+            n != "demo" && n != "index.csv" && n != "index.csv.meta.json" && !n.starts_with("core")
+        })
         .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     assert!(

@@ -98,6 +98,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         rehash: args.rehash,
         progress: !args.quiet,
         loader: args.loader.into(),
+        shard: None,
     };
     scan_opts(None).validate()?;
     // Parsed here, not by clap, so a bad value is one line (as `split --normalize`).

@@ -11,6 +11,7 @@ mod completions;
 mod enums;
 mod leaks;
 mod merge;
+mod merge_index;
 mod out;
 mod scan;
 mod shortcuts;
@@ -43,6 +44,7 @@ enum Command {
     Split(split::Args),
     Audit(audit::Args),
     Merge(merge::Args),
+    MergeIndex(merge_index::Args),
     Completions(completions::CompletionArgs),
     Man(completions::ManArgs),
     Shortcuts(shortcuts::Args),
@@ -95,6 +97,7 @@ impl ScanArgs {
             rehash: self.rehash,
             progress: !self.quiet,
             loader: self.loader.into(),
+            shard: None,
         }
     }
 }
@@ -163,7 +166,9 @@ pub fn main() -> ExitCode {
         Command::Balance(a) => Some(&a.scan),
         Command::Split(a) => Some(&a.scan),
         Command::Audit(a) => Some(&a.scan),
-        Command::Merge(_) | Command::Completions(_) | Command::Man(_) => None,
+        Command::Merge(_) | Command::MergeIndex(_) | Command::Completions(_) | Command::Man(_) => {
+            None
+        }
         Command::Shortcuts(a) => Some(&a.scan),
     };
     // Options are checked before anything is scanned or written (merge checks its own).
@@ -184,6 +189,7 @@ pub fn main() -> ExitCode {
         Command::Split(a) => split::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::MergeIndex(a) => merge_index::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
         Command::Shortcuts(a) => shortcuts::run(a),

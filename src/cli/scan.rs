@@ -25,10 +25,18 @@ pub struct Args {
     /// loader leaves out, by path and reason.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Hash only shard K of N (0-based, e.g. 0/4): the files whose ROOT-relative path hashes
+    /// there. Run every shard, then `cleansplit merge-index`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<cleansplit::shard::Shard>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
+    let opts = scan::ScanOptions {
+        shard: args.shard,
+        ..args.scan.options()
+    };
+    let outcome = scan::run(&args.scan.root, &opts)?;
     match args.format {
         OutputFormat::Json => outln!(
             "{}",

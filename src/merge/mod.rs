@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::index::{Record, path_field};
+use crate::index::{Name, Record, path_field};
 use crate::layout::{Role, split_role};
 use crate::leaks::{self, LeakOptions, LeakSummary, Leaks};
 use crate::loader::Loader;
@@ -127,7 +127,7 @@ pub fn prepare(sources: Vec<Source>, opts: &MergeOptions) -> Result<Prepared> {
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let original: Vec<BTreeSet<String>> = sources
         .iter()
-        .map(|s| s.records.iter().map(|r| r.class.clone()).collect())
+        .map(|s| s.records.iter().map(|r| r.class.to_string()).collect())
         .collect();
     let mut warnings = classes::check_map(&opts.map, &names, &original)?;
     let class_map: Vec<BTreeMap<String, String>> = sources
@@ -181,7 +181,7 @@ pub fn prepare(sources: Vec<Source>, opts: &MergeOptions) -> Result<Prepared> {
     let mut excluded = Vec::new();
     for (si, s) in sources.iter().enumerate() {
         for r in &s.records {
-            let class = class_map[si][&r.class].clone();
+            let class = class_map[si][r.class.as_str()].clone();
             if opts.classes.as_ref().is_some_and(|k| !k.contains(&class)) {
                 excluded.push(Excluded {
                     source: si,
@@ -192,8 +192,8 @@ pub fn prepare(sources: Vec<Source>, opts: &MergeOptions) -> Result<Prepared> {
             }
             let mut c = r.clone();
             c.path = s.root.join(&r.path);
-            c.class = class;
-            c.split = s.name.clone();
+            c.class = Name::from(&class);
+            c.split = Name::from(&s.name);
             out_split.push(out_split_name(&r.split));
             origin.push((si, r.path.clone()));
             records.push(c);

@@ -28,9 +28,11 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use crate::base::format::Format;
-use crate::index::{self, Flag, Flags, Record, Status};
+use crate::index::{self, Flag, Flags, Name, Record, Status};
+use crate::index_meta::Meta;
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
 use crate::loader::Loader;
+use crate::shard::Shard;
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
@@ -53,6 +55,8 @@ pub struct ScanOptions {
     /// The training loader whose view every later count follows (`--loader`). The index
     /// itself does not depend on it (`keras_ok` is the default loader's verdict).
     pub loader: Loader,
+    /// Hash only the files of this shard (`scan --shard K/N`); see `shard`.
+    pub shard: Option<Shard>,
 }
 
 impl Default for ScanOptions {
@@ -65,6 +69,7 @@ impl Default for ScanOptions {
             rehash: false,
             progress: false,
             loader: Loader::Keras,
+            shard: None,
         }
     }
 }
@@ -75,7 +80,8 @@ pub struct ScanOutcome {
     /// ROOT, canonicalised.
     pub root: PathBuf,
     pub layout: Layout,
-    /// One record per candidate file, sorted by path.
+    /// One record per candidate file, sorted by path. (`layout.files` is empty after the
+    /// scan: the records hold the same files, once.)
     pub records: Vec<Record>,
     pub index_path: PathBuf,
     /// Records taken from the previous index without reading the file.
@@ -183,39 +189,83 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             index_path.display()
         )));
     }
-    let layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
-
-    let (mut previous, index_note, legacy) = match index_path.exists() {
-        false => (Default::default(), None, false),
-        true if opts.rehash => (Default::default(), None, false),
-        true => match index::read_file_versioned(&index_path) {
-            Ok((recs, legacy)) => (index::by_path(recs), None, legacy),
-            Err(e) => (
-                Default::default(),
-                Some(format!("previous index not reused: {e:#}")),
-                false,
-            ),
+    // The walk and the reading of the previous index are independent: both at once.
+    let (layout, previous) = rayon::join(
+        || layout::discover(&root, &opts.layout),
+        || match index_path.exists() {
+            false => Ok(None),
+            true if opts.rehash => Ok(None),
+            true => index::read_file_with_schema(&index_path).map(Some),
         },
+    );
+    let mut layout = layout.map_err(ScanError::Root)?;
+    if let Some(shard) = opts.shard {
+        layout.files.retain(|c| shard.contains(&c.rel));
+        layout.skipped.retain(|s| shard.contains(&s.rel));
+    }
+    let (previous, index_note) = match previous {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(format!("previous index not reused: {e:#}"))),
     };
+    // An index that lacks a column computed from pixels (written by an older version) is
+    // reused for everything but its decoded records, which are hashed again.
+    let (mut previous, schema) = match previous {
+        Some((recs, schema)) => (recs, Some(schema)),
+        None => (Vec::new(), None),
+    };
+    let reuse_decoded = schema.as_ref().is_some_and(|s| !s.missing_pixels);
+    // An index from before `jpeg_quality`: its JPEGs get their quality from the file header,
+    // without rehashing (the column does not come from pixels).
+    let legacy_quality = schema
+        .as_ref()
+        .is_some_and(|s| s.missing.contains(&"jpeg_quality"));
+    // Both sides in path order (the index is written so; the walk sorts): one merge pass
+    // pairs each file with its previous record, without a hash map of a million paths.
+    if !previous.is_sorted_by(|a, b| a.path <= b.path) {
+        previous.sort_by(|a, b| a.path.cmp(&b.path));
+    }
 
-    let mut reused_records = Vec::new();
-    let mut todo: Vec<&Candidate> = Vec::new();
-    for c in &layout.files {
-        match previous.remove(&c.rel) {
-            Some(mut r)
-                if r.size == c.size
-                    && r.mtime_ns == c.mtime_ns
-                    && c.mtime_ns != 0
-                    && !r.lacks_hash256() =>
-            {
-                r.split.clone_from(&c.split);
-                r.class.clone_from(&c.class);
-                reused_records.push(r);
+    // Reused records are moved to the front of `previous` in place (order kept), so a million
+    // records are never held twice.
+    let mut todo: Vec<Candidate> = Vec::new();
+    // A reused record whose split or class changed (e.g. a new --labels file).
+    let mut relabelled = false;
+    // Files gone since the previous index.
+    let mut dropped = 0;
+    let (mut kept, mut next) = (0, 0);
+    for c in std::mem::take(&mut layout.files) {
+        while next < previous.len() && previous[next].path < c.rel {
+            next += 1;
+            dropped += 1;
+        }
+        let same = next < previous.len() && previous[next].path == c.rel;
+        if !same {
+            todo.push(c);
+            continue;
+        }
+        let r = &mut previous[next];
+        next += 1;
+        if r.size == c.size
+            && r.mtime_ns == c.mtime_ns
+            && c.mtime_ns != 0
+            && (reuse_decoded || !r.is_ok())
+            && !r.lacks_hash256()
+        {
+            if r.split != c.split || r.class != c.class {
+                relabelled = true;
+                r.split = c.split;
+                r.class = c.class;
             }
-            _ => todo.push(c),
+            previous.swap(kept, next - 1);
+            kept += 1;
+        } else {
+            todo.push(c);
         }
     }
-    if legacy {
+    dropped += previous.len() - next;
+    previous.truncate(kept);
+    let mut reused_records = previous;
+    if legacy_quality {
         // An index from before the `jpeg_quality` column: read only the headers of its JPEGs.
         reused_records
             .par_iter_mut()
@@ -223,8 +273,6 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             .for_each(|r| r.jpeg_quality = quality::quality_of_file(&root.join(&r.path)));
     }
     let reused = reused_records.len();
-    // What is left of the previous index: files that are gone.
-    let dropped = previous.len();
 
     let bar = progress_bar(opts.progress, todo.len() as u64);
     let max_pixels = opts.max_pixels;
@@ -241,11 +289,29 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let fresh = work();
     bar.finish_and_clear();
 
+    drop(todo);
     let mut records = reused_records;
-    records.extend(fresh);
-    records.sort_by(|a, b| a.path.cmp(&b.path));
+    if !fresh.is_empty() {
+        records.extend(fresh);
+        records.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    // Name flags come from the path alone, so they are set on reused records too.
     records.iter_mut().for_each(path_flags);
-    index::write_atomic(&index_path, &records).map_err(ScanError::Index)?;
+    // A rescan that changes nothing writes nothing: same records, same columns, and a sidecar
+    // that describes this file, this layout and this shard.
+    let unchanged = reused == records.len()
+        && dropped == 0
+        && !relabelled
+        && schema.as_ref().is_some_and(|s| s.current)
+        && Meta::read(&index_path).ok().flatten().is_some_and(|m| {
+            m.matches(&index_path, records.len()) && m.describes(&layout, opts.shard)
+        });
+    if !unchanged {
+        index::write_atomic(&index_path, &records).map_err(ScanError::Index)?;
+        Meta::of_scan(&index_path, &layout, opts.shard, records.len())
+            .and_then(|m| m.write(&index_path))
+            .map_err(ScanError::Index)?;
+    }
     Ok(ScanOutcome {
         root,
         layout,
@@ -297,11 +363,11 @@ fn blank_record(c: &Candidate) -> Record {
         class: c.class.clone(),
         size: c.size,
         mtime_ns: c.mtime_ns,
-        blake3: String::new(),
+        blake3: None,
         format: None,
         width: 0,
         height: 0,
-        color: String::new(),
+        color: Default::default(),
         orientation: 1,
         phash: None,
         dhash: None,
@@ -365,8 +431,8 @@ pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     let c = Candidate {
         rel: rel.to_path_buf(),
         abs: rel.to_path_buf(),
-        split: String::new(),
-        class: String::new(),
+        split: Name::default(),
+        class: Name::default(),
         size: bytes.len() as u64,
         mtime_ns: 0,
     };
@@ -385,7 +451,7 @@ fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         rec.message = "zero bytes".into();
         return;
     }
-    rec.blake3 = blake3::hash(bytes).to_hex()[..32].to_owned();
+    rec.blake3 = Some(index::digest_of(bytes));
     if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
         rec.status = Status::Corrupt;
         rec.message = message;
@@ -439,7 +505,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     };
     rec.width = d.width;
     rec.height = d.height;
-    rec.color = d.color;
+    rec.color = d.color.into();
     rec.orientation = d.orientation;
     for f in d.flags.iter() {
         rec.flags.insert(f);

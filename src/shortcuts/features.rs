@@ -36,7 +36,7 @@ impl FileMeta {
             height: r.height,
             size: r.size,
             format: crate::index::format_name(r.format).to_string(),
-            color: r.color.clone(),
+            color: r.color.to_string(),
             orientation: r.orientation > 1,
             alpha: r.flags.contains(Flag::Alpha),
             gray: r.flags.contains(Flag::Gray),

@@ -45,7 +45,9 @@ fn with_hash(mut r: Record, h: u64) -> Record {
         untrimmed: None,
         crops: [Hash256([!h, u64::MAX, 0, 0]), Hash256([!h, 0, u64::MAX, 0])],
     });
-    r.blake3 = format!("{}", r.path.display());
+    r.blake3 = Some(crate::index::digest_of(
+        format!("{}", r.path.display()).as_bytes(),
+    ));
     r
 }
 

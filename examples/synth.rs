@@ -1,0 +1,291 @@
+//! Generates a synthetic dataset of N images for the scale benchmark (`scripts/scale_bench.sh`):
+//! a tree of hard links and an index that matches it, so every command reuses every record and
+//! no image is decoded. What is measured is the index: loading, matching, grouping, planning.
+//!
+//! ```text
+//! cargo run --release --example synth -- OUT [--n 1000000] [--copies 10000] [--big-group 0]
+//!                                            [--classes 1000] [--seed 1]
+//! ```
+//!
+//! writes
+//! - `OUT/sources/src_NNNN.jpg`: a few small generated JPEGs, one per 50,000 files (ext4 allows
+//!   about 65,000 links per inode);
+//! - `OUT/root/<split>/c<class>/<n>.jpg`: N hard links to them, splits `train`/`val`/`test` at
+//!   80/10/10, class sizes skewed (class k drawn with weight 1/(1 + k/50));
+//! - `OUT/index.csv`: one record per link, written with `cleansplit::index::write_atomic` (the
+//!   documented contract), with the link's real size and mtime so a scan reuses it, and random
+//!   64-bit hashes and BLAKE3s. Planted: `--copies` records that copy an earlier record (40%
+//!   byte-identical: same BLAKE3 and hashes; 60% near: 1-3 pHash bits and 0-2 dHash bits
+//!   flipped), in a random split, so most are cross-split leaks; `--big-group K` more records
+//!   that are all byte-identical (a scraped "image not available" placeholder); 0.1% of the
+//!   records are `corrupt` with a message.
+//!
+//! OUT must not exist or be empty. Deterministic for a seed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use cleansplit::base::hash::{Hash256, Hashes256};
+use cleansplit::index::{self, Flags, Record, Status};
+
+/// Links per source file, below ext4's 65,000 links per inode.
+const LINKS_PER_SOURCE: usize = 50_000;
+
+struct Opts {
+    out: PathBuf,
+    n: usize,
+    copies: usize,
+    big_group: usize,
+    classes: usize,
+    seed: u64,
+}
+
+fn parse_args() -> Result<Opts> {
+    let mut args = std::env::args().skip(1);
+    let mut o = Opts {
+        out: PathBuf::new(),
+        n: 1_000_000,
+        copies: 10_000,
+        big_group: 0,
+        classes: 1000,
+        seed: 1,
+    };
+    let mut out = None;
+    while let Some(a) = args.next() {
+        let mut num = |name: &str| -> Result<u64> {
+            args.next()
+                .with_context(|| format!("{name} needs a value"))?
+                .replace('_', "")
+                .parse()
+                .with_context(|| format!("{name} takes a number"))
+        };
+        match a.as_str() {
+            "--n" => o.n = num("--n")? as usize,
+            "--copies" => o.copies = num("--copies")? as usize,
+            "--big-group" => o.big_group = num("--big-group")? as usize,
+            "--classes" => o.classes = num("--classes")?.max(1) as usize,
+            "--seed" => o.seed = num("--seed")?,
+            s if s.starts_with("--") => bail!("unknown option {s}"),
+            s => out = Some(PathBuf::from(s)),
+        }
+    }
+    o.out = out.context(
+        "usage: synth OUT [--n N] [--copies N] [--big-group K] [--classes C] [--seed S]",
+    )?;
+    if o.copies + o.big_group > o.n {
+        bail!("--copies plus --big-group must not exceed --n");
+    }
+    Ok(o)
+}
+
+/// SplitMix64: small, fast, good enough for synthetic data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// `h` with `k` distinct random bits flipped.
+    fn flip_bits(&mut self, h: u64, k: u32) -> u64 {
+        let mut mask = 0u64;
+        while mask.count_ones() < k {
+            mask |= 1 << (self.next() % 64);
+        }
+        h ^ mask
+    }
+}
+
+/// A small distinct JPEG per source (a gradient keyed by `i`), and its size and mtime.
+fn write_sources(dir: &Path, count: usize) -> Result<Vec<(PathBuf, u64, i64)>> {
+    fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    for i in 0..count {
+        let img = image::RgbImage::from_fn(48, 40, |x, y| {
+            let v = (x * 5 + y * 3 + i as u32 * 37) as u8;
+            image::Rgb([v, v.wrapping_mul(3), (i * 11) as u8])
+        });
+        let p = dir.join(format!("src_{i:04}.jpg"));
+        img.save(&p)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        let md = fs::metadata(&p)?;
+        let mtime = md
+            .modified()?
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        out.push((p, md.len(), mtime));
+    }
+    Ok(out)
+}
+
+fn digest(rng: &mut Rng) -> [u8; 16] {
+    let mut d = [0u8; 16];
+    d[..8].copy_from_slice(&rng.next().to_le_bytes());
+    d[8..].copy_from_slice(&rng.next().to_le_bytes());
+    d
+}
+
+/// Random 256-bit hashes (the ones `leaks` decides on); `near` flips `k` bits per word of
+/// `near`'s hashes instead.
+fn hashes256(rng: &mut Rng, near: Option<(Hashes256, u32)>) -> Hashes256 {
+    let mut word = |base: Option<u64>, k: u32| match base {
+        Some(b) => rng.flip_bits(b, k),
+        None => rng.next(),
+    };
+    let mut h256 = |base: Option<Hash256>, k: u32| {
+        let mut h = Hash256([0; 4]);
+        for (i, w) in h.0.iter_mut().enumerate() {
+            *w = word(base.map(|b| b.0[i]), k);
+        }
+        h
+    };
+    match near {
+        Some((o, k)) => Hashes256 {
+            full: h256(Some(o.full), k),
+            untrimmed: None,
+            crops: [h256(Some(o.crops[0]), k + 2), h256(Some(o.crops[1]), k + 2)],
+        },
+        None => Hashes256 {
+            full: h256(None, 0),
+            untrimmed: None,
+            crops: [h256(None, 0), h256(None, 0)],
+        },
+    }
+}
+
+/// A fresh, unrelated image record.
+fn record(path: PathBuf, split: &str, class: String, rng: &mut Rng) -> Record {
+    let phash = rng.next();
+    Record {
+        path,
+        split: split.into(),
+        class: class.into(),
+        size: 0,
+        mtime_ns: 0,
+        blake3: Some(digest(rng)),
+        format: Some(cleansplit::base::format::Format::Jpeg),
+        width: 320 + rng.below(640) as u32,
+        height: 240 + rng.below(480) as u32,
+        color: "rgb8".into(),
+        orientation: 1,
+        phash: Some(phash),
+        dhash: Some(rng.next()),
+        phash_crop: Some(rng.flip_bits(phash, 6)),
+        hash256: Some(hashes256(rng, None)),
+        flags: Flags::default(),
+        status: Status::Ok,
+        message: String::new(),
+        jpeg_quality: Some(75 + rng.below(21) as u8),
+    }
+}
+
+fn main() -> Result<()> {
+    let o = parse_args()?;
+    let t0 = Instant::now();
+    if o.out.exists() && fs::read_dir(&o.out)?.next().is_some() {
+        bail!("{} exists and is not empty", o.out.display());
+    }
+    let sources = write_sources(
+        &o.out.join("sources"),
+        o.n.div_ceil(LINKS_PER_SOURCE).max(1),
+    )?;
+    let root = o.out.join("root");
+    let mut rng = Rng(o.seed);
+    // Skewed class weights: class k drawn with weight 1/(1 + k/50), by inverse CDF.
+    let weights: Vec<f64> = (0..o.classes)
+        .map(|k| 1.0 / (1.0 + k as f64 / 50.0))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut cdf = Vec::with_capacity(o.classes);
+    let mut acc = 0.0;
+    for w in &weights {
+        acc += w / total;
+        cdf.push(acc);
+    }
+    let draw_class = |rng: &mut Rng| {
+        let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        cdf.partition_point(|&c| c < u).min(o.classes - 1)
+    };
+    let draw_split = |rng: &mut Rng| match rng.below(10) {
+        0 => "val",
+        1 => "test",
+        _ => "train",
+    };
+    let unique = o.n - o.copies - o.big_group;
+    let mut records: Vec<Record> = Vec::with_capacity(o.n);
+    for i in 0..o.n {
+        let split = draw_split(&mut rng);
+        let class = draw_class(&mut rng);
+        let path = PathBuf::from(format!("{split}/c{class:04}/{i:08}.jpg"));
+        let mut r = record(path, split, format!("c{class:04}"), &mut rng);
+        if i >= unique + o.copies {
+            // The big group: one placeholder image, byte-identical everywhere.
+            r.blake3 = Some([0xba; 16]);
+            (r.phash, r.dhash, r.phash_crop) = (Some(0x5555), Some(0xaaaa), Some(0x5555));
+            let h = Hash256([0x5555; 4]);
+            r.hash256 = Some(Hashes256 {
+                full: h,
+                untrimmed: None,
+                crops: [h, h],
+            });
+            (r.width, r.height) = (200, 200);
+        } else if i >= unique {
+            let orig = &records[rng.below(unique)];
+            if rng.below(10) < 4 {
+                r.blake3.clone_from(&orig.blake3);
+                (r.phash, r.dhash, r.phash_crop) = (orig.phash, orig.dhash, orig.phash_crop);
+                r.hash256 = orig.hash256;
+                (r.width, r.height) = (orig.width, orig.height);
+            } else {
+                let k = 1 + rng.below(3) as u32;
+                let p = rng.flip_bits(orig.phash.unwrap_or_default(), k);
+                let kd = rng.below(3) as u32;
+                r.phash = Some(p);
+                r.dhash = Some(rng.flip_bits(orig.dhash.unwrap_or_default(), kd));
+                r.phash_crop = Some(rng.flip_bits(p, 6));
+                r.hash256 = orig.hash256.map(|o| hashes256(&mut rng, Some((o, k))));
+            }
+            // A copy usually keeps the class (a few are label conflicts).
+            if rng.below(20) != 0 {
+                r.class.clone_from(&orig.class);
+                r.path = PathBuf::from(format!("{}/{}/{i:08}.jpg", r.split, r.class));
+            }
+        } else if rng.below(1000) == 0 {
+            r.status = Status::Corrupt;
+            r.message = "synthetic: corrupt JPEG data".into();
+            (r.phash, r.dhash, r.phash_crop) = (None, None, None);
+            r.hash256 = None;
+        }
+        records.push(r);
+    }
+    for (i, r) in records.iter_mut().enumerate() {
+        let (src, size, mtime) = &sources[i / LINKS_PER_SOURCE];
+        let link = root.join(&r.path);
+        if let Some(dir) = link.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        fs::hard_link(src, &link).with_context(|| format!("cannot link {}", link.display()))?;
+        (r.size, r.mtime_ns) = (*size, *mtime);
+    }
+    records.sort_by(|a, b| a.path.cmp(&b.path));
+    index::write_atomic(&o.out.join("index.csv"), &records)?;
+    eprintln!(
+        "synth: {} files under {}, index {}, {} planted copies + a group of {}, {:.1} s",
+        o.n,
+        root.display(),
+        o.out.join("index.csv").display(),
+        o.copies,
+        o.big_group,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
