@@ -142,7 +142,10 @@ pub fn build(records: &[Record], pairs: impl IntoIterator<Item = (usize, usize)>
         .map(|(i, members)| Group {
             id: i + 1,
             representative: representative(&members, records),
-            splits: members.iter().map(|&m| records[m].split.to_string()).collect(),
+            splits: members
+                .iter()
+                .map(|&m| records[m].split.to_string())
+                .collect(),
             classes: members
                 .iter()
                 .map(|&m| records[m].class.to_string())

@@ -46,6 +46,8 @@ pub fn layout_name(kind: LayoutKind) -> &'static str {
         LayoutKind::Class => "class",
         LayoutKind::SplitLabels => "split_labels",
         LayoutKind::Labels => "labels",
+        LayoutKind::SplitFlat => "split_flat",
+        LayoutKind::Flat => "flat",
     }
 }
 

@@ -173,7 +173,7 @@ fn loader_rules_match_the_real_loaders() {
     // Our rule per case and loader.
     let ours: BTreeMap<(String, Loader), Verdict> = records
         .iter()
-        .flat_map(|r| Loader::ALL.map(|l| ((r.class.clone(), l), l.verdict(r))))
+        .flat_map(|r| Loader::ALL.map(|l| ((r.class.to_string(), l), l.verdict(r))))
         .collect();
     // The CMYK JPEG is indexed as such (item 7).
     let cmyk = records.iter().find(|r| r.class == "cmyk_jpg").unwrap();

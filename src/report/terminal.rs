@@ -19,8 +19,7 @@ pub fn counts_line<K: std::fmt::Display>(counts: impl IntoIterator<Item = (K, us
 /// formats, flags, reuse, timing. Every count adds up to the files seen.
 pub fn scan_summary(o: &ScanOutcome) -> String {
     let mut s = String::new();
-    let classes: std::collections::BTreeSet<&str> =
-        o.records.iter().map(|r| r.class.as_str()).collect();
+    let classes = o.layout.classes();
     let _ = writeln!(s, "ROOT    {}", o.root.display());
     let _ = writeln!(
         s,
