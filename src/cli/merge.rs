@@ -143,7 +143,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 given.display(),
                 o.layout.kind,
                 o.records.len(),
-                o.layout.classes().len(),
+                o.classes().len(),
                 if o.layout.splits.is_empty() {
                     String::new()
                 } else {

@@ -103,8 +103,8 @@ pub fn report(o: &ScanOutcome, loader: Loader) -> ScanReport {
         root: o.root.to_string_lossy().into_owned(),
         layout: o.layout.kind.to_string(),
         splits: o.layout.splits.clone(),
-        classes: o.layout.classes().into_iter().map(String::from).collect(),
-        unlabeled: o.layout.unlabeled(),
+        classes: o.classes().into_iter().map(String::from).collect(),
+        unlabeled: o.unlabeled(),
         files_seen: o.files_seen(),
         indexed: o.records.len(),
         status: o

@@ -19,7 +19,7 @@ pub fn counts_line<K: std::fmt::Display>(counts: impl IntoIterator<Item = (K, us
 /// formats, flags, reuse, timing. Every count adds up to the files seen.
 pub fn scan_summary(o: &ScanOutcome) -> String {
     let mut s = String::new();
-    let classes = o.layout.classes();
+    let classes = o.classes();
     let _ = writeln!(s, "ROOT    {}", o.root.display());
     let _ = writeln!(
         s,
@@ -123,7 +123,7 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
             o.loader
         );
     }
-    let unlabeled = o.layout.unlabeled();
+    let unlabeled = o.unlabeled();
     if unlabeled > 0 {
         let _ = writeln!(
             s,

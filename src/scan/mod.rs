@@ -108,6 +108,21 @@ impl ScanOutcome {
     pub fn files_seen(&self) -> usize {
         self.records.len() + self.layout.skipped.len()
     }
+
+    /// Class names of the indexed images, sorted (the empty class of unlabeled files is not a
+    /// class). From the records: the scan moves the layout's files into them.
+    pub fn classes(&self) -> std::collections::BTreeSet<&str> {
+        self.records
+            .iter()
+            .map(|r| r.class.as_str())
+            .filter(|c| !c.is_empty())
+            .collect()
+    }
+
+    /// Indexed images without a class: no row in the labels CSV, or no class folders.
+    pub fn unlabeled(&self) -> usize {
+        self.records.iter().filter(|r| r.class.is_empty()).count()
+    }
 }
 
 /// Errors that mean ROOT or the index cannot be used (exit code 2).
