@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
 use cleansplit::shortcuts::Severity;
@@ -32,8 +33,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     let report = shortcuts::check(&outcome.records, args.split.as_deref())?;
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => print!(
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Text => out!(
             "{}",
             shortcuts::report::render_text(&report, &outcome.root.display().to_string())
         ),

@@ -218,11 +218,12 @@ fn decode_generic(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decod
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use image::{ImageFormat, RgbImage};
 
-    fn encoded(fmt: ImageFormat, w: u32, h: u32) -> Vec<u8> {
+    /// A small RGB gradient encoded as `fmt` (shared with `special`'s tests).
+    pub(crate) fn encoded(fmt: ImageFormat, w: u32, h: u32) -> Vec<u8> {
         let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 90]));
         let mut out = Cursor::new(Vec::new());
         img.write_to(&mut out, fmt).unwrap();

@@ -115,14 +115,8 @@ pub fn gif_zero_screen(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageFormat, RgbImage};
-
-    fn encoded(fmt: ImageFormat, w: u32, h: u32) -> Vec<u8> {
-        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 90]));
-        let mut out = Cursor::new(Vec::new());
-        img.write_to(&mut out, fmt).unwrap();
-        out.into_inner()
-    }
+    use crate::scan::decode::tests::encoded;
+    use image::ImageFormat;
 
     /// An ICO with one entry holding `png`, as Pillow writes it.
     pub fn ico_around(png: &[u8], w: u8, h: u8) -> Vec<u8> {
