@@ -12,9 +12,10 @@
 //! equivalents; the same rows are checked against the index's answer for them, so the run also
 //! confirms the index is exact where it was compared.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
-use cleansplit::neighbors256::{MultiIndex256, pairs_within};
+use cleansplit::neighbors256::{MultiIndex256, PairsPlan, pairs_within};
 use cleansplit::scan::hash256::Hash256;
 use rayon::prelude::*;
 
@@ -33,6 +34,27 @@ fn random(state: &mut u64) -> Hash256 {
         splitmix64(state),
         splitmix64(state),
     ])
+}
+
+/// CPU seconds (user + system, all threads) of this process so far, from `/proc/self/stat`
+/// (Linux; `None` elsewhere). The machine is shared, so ratios are taken on CPU time: a phase
+/// that waited for the CPU is not charged for it.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Wall and CPU seconds since `(wall, cpu)`.
+fn since(start: (Instant, Option<f64>)) -> (f64, f64) {
+    let wall = start.0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(start.1).map_or(wall, |(now, then)| now - then);
+    (wall, cpu)
+}
+
+fn now() -> (Instant, Option<f64>) {
+    (Instant::now(), cpu_seconds())
 }
 
 fn main() {
@@ -80,27 +102,33 @@ fn main() {
         rayon::current_num_threads()
     );
 
-    let t = Instant::now();
-    let index = MultiIndex256::new(&hashes, radius);
-    let build = t.elapsed().as_secs_f64();
-    let bytes = index.heap_bytes();
-    drop(index);
-    let t = Instant::now();
+    let plan = PairsPlan::new(total, radius);
+    let t = now();
     let pairs = pairs_within(&hashes, radius);
-    let mih = t.elapsed().as_secs_f64();
+    let (mih, mih_cpu) = since(t);
+    println!("all-pairs join: {plan:?}");
     println!(
-        "multi-index: build {build:.2} s; build + all pairs {mih:.2} s; {} pairs; {:.1} bytes/image",
+        "all pairs {mih:.1} s ({mih_cpu:.1} s CPU); {} pairs; \
+         peak {:.1} bytes/image besides the 32 of the hashes",
         pairs.len(),
-        bytes as f64 / total as f64,
+        plan.heap_bytes() as f64 / total as f64,
     );
 
     // Brute force on a sample of rows, checked against the index.
+    let t = Instant::now();
     let index = MultiIndex256::new(&hashes, radius);
-    println!("plan: {index:?}");
-    let sample: Vec<usize> = (0..rows)
+    println!(
+        "query index: build {:.2} s, {:.1} bytes/image, {index:?}",
+        t.elapsed().as_secs_f64(),
+        index.heap_bytes() as f64 / total as f64
+    );
+    let mut sample: Vec<usize> = (0..rows)
         .map(|_| (splitmix64(&mut state) % total as u64) as usize)
         .collect();
-    let t = Instant::now();
+    sample.sort_unstable();
+    sample.dedup();
+    let rows = sample.len();
+    let t = now();
     let brute: Vec<Vec<(u32, u32)>> = sample
         .par_iter()
         .map(|&q| {
@@ -115,17 +143,45 @@ fn main() {
             out
         })
         .collect();
-    let per_row = t.elapsed().as_secs_f64() / rows as f64;
+    let (wall, cpu) = since(t);
+    let (per_row, per_row_cpu) = (wall / rows as f64, cpu / rows as f64);
+    let t = Instant::now();
     for (&q, expect) in sample.iter().zip(&brute) {
         let mut got = Vec::new();
         index.query(&hashes[q], |id, d| got.push((id, d)));
         got.sort_unstable();
         assert_eq!(&got, expect, "query {q} differs from brute force");
     }
-    let brute_all = per_row * total as f64 / 2.0;
+    let per_query = t.elapsed().as_secs_f64() / rows as f64;
+    // The join's pairs of the sampled rows, against the same rows.
+    let mut of_row: HashMap<u32, Vec<(u32, u32)>> =
+        sample.iter().map(|&q| (q as u32, vec![(q as u32, 0)])).collect();
+    for &(i, j, d) in &pairs {
+        if let Some(v) = of_row.get_mut(&i) {
+            v.push((j, d));
+        }
+        if let Some(v) = of_row.get_mut(&j) {
+            v.push((i, d));
+        }
+    }
+    for (&q, expect) in sample.iter().zip(&brute) {
+        let got = of_row.get_mut(&(q as u32)).unwrap();
+        got.sort_unstable();
+        assert_eq!(got, expect, "all-pairs row {q} differs from brute force");
+    }
+    let (brute_all, brute_cpu) = (per_row * total as f64 / 2.0, per_row_cpu * total as f64 / 2.0);
     println!(
-        "brute force: {per_row:.2e} s per full row ({rows} rows, equal to the index on every one); \
-         all pairs extrapolated {brute_all:.0} s ({total} / 2 rows)"
+        "brute force: {per_row:.2e} s per full row ({per_row_cpu:.2e} s CPU; {rows} rows, equal \
+         to the index and the join on every one); all pairs extrapolated {brute_all:.0} s \
+         ({brute_cpu:.0} s CPU; {total} / 2 rows)"
     );
-    println!("speed-up: {:.0}x", brute_all / mih);
+    println!(
+        "speed-up of the all-pairs join: {:.1}x in CPU time ({:.1}x wall)",
+        brute_cpu / mih_cpu,
+        brute_all / mih
+    );
+    println!(
+        "query index: {per_query:.2e} s per query (1 thread), {:.1}x brute force per row (wall)",
+        per_row * rayon::current_num_threads() as f64 / per_query
+    );
 }

@@ -233,43 +233,6 @@ impl MultiIndex256 {
             .iter()
             .all(|c| (c.spec.value(a) ^ c.spec.value(b)).count_ones() > c.spec.radius)
     }
-
-    /// All pairs `i < j` (caller's ids) within the radius, unsorted. Chunk by chunk, the
-    /// queries are the chunk's entries in bucket order; a query scans only the entries after
-    /// it in its own bucket and the buckets with a larger chunk value, so each pair is met
-    /// once per chunk and reported by its first qualifying chunk.
-    fn pairs_unsorted(&self) -> Vec<(u32, u32, u32)> {
-        let mut out = Vec::new();
-        for (k, chunk) in self.chunks.iter().enumerate() {
-            let found = (0..chunk.ids.len())
-                .into_par_iter()
-                .with_min_len(1024)
-                .fold(Vec::new, |mut acc, p| {
-                    let qp = chunk.ids[p];
-                    let query = self.hashes[qp as usize];
-                    let qv = chunk.spec.value(&query);
-                    let qid = self.external[qp as usize];
-                    for &mask in &chunk.masks {
-                        let v = qv ^ mask;
-                        let bucket = if mask == 0 {
-                            p + 1..chunk.bucket(v).end
-                        } else if v > qv {
-                            chunk.bucket(v)
-                        } else {
-                            continue;
-                        };
-                        self.scan(k, &chunk.ids[bucket], &query, |op, d| {
-                            let id = self.external[op as usize];
-                            acc.push((qid.min(id), qid.max(id), d));
-                        });
-                    }
-                    acc
-                })
-                .reduce(Vec::new, concat);
-            out.extend(found);
-        }
-        out
-    }
 }
 
 impl fmt::Debug for MultiIndex256 {
@@ -302,16 +265,61 @@ fn concat<T>(mut a: Vec<T>, mut b: Vec<T>) -> Vec<T> {
     }
 }
 
-/// All unordered pairs (i, j, distance) with i < j within `radius` bits, sorted ascending.
-/// Parallel with rayon (the current pool).
+/// All unordered pairs (i, j, distance) with i < j within `radius` bits, sorted ascending, by
+/// the chunk-at-a-time join of [`pairs`] (or brute force where that is cheaper). Parallel with
+/// rayon (the current pool).
 pub fn pairs_within(hashes: &[Hash256], radius: u32) -> Vec<(u32, u32, u32)> {
-    let index = MultiIndex256::new(hashes, radius);
-    if index.chunks.is_empty() {
+    let Some(specs) = pairs_plan_specs(hashes.len(), radius) else {
         return pairs_within_brute(hashes, radius);
-    }
-    let mut out = index.pairs_unsorted();
+    };
+    let mut out = pairs::pairs(hashes, radius, &specs);
     out.par_sort_unstable();
     out
+}
+
+fn pairs_plan_specs(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
+    pairs::plan(n, radius)
+}
+
+/// What [`pairs_within`] does for `n` hashes at `radius` (for reports and the benchmark):
+/// its chunks and peak transient memory.
+pub struct PairsPlan {
+    n: usize,
+    specs: Option<Vec<ChunkSpec>>,
+}
+
+impl PairsPlan {
+    pub fn new(n: usize, radius: u32) -> Self {
+        PairsPlan {
+            n,
+            specs: pairs_plan_specs(n, radius),
+        }
+    }
+
+    /// Peak heap bytes [`pairs_within`] allocates besides its output (0 for brute force).
+    pub fn heap_bytes(&self) -> usize {
+        self.specs
+            .as_ref()
+            .map_or(0, |s| pairs::heap_bytes(self.n, s))
+    }
+}
+
+impl fmt::Debug for PairsPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.specs {
+            None => write!(f, "brute force"),
+            Some(specs) => {
+                let probes: u64 = specs.iter().map(|s| ball_size(s.width, s.radius)).sum();
+                let radii: Vec<u32> = specs.iter().map(|s| s.radius).collect();
+                write!(
+                    f,
+                    "{} chunks of {} bits, radii {radii:?} ({probes} masks)",
+                    specs.len(),
+                    specs[0].width
+                )
+            }
+        }
+    }
 }
 
 /// Brute-force reference with identical output (rayon-parallel), for tests and the benchmark.
@@ -411,6 +419,8 @@ fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
     }
     best.map(|(_, specs)| specs)
 }
+
+mod pairs;
 
 #[cfg(test)]
 mod tests;
