@@ -288,7 +288,12 @@ fn join_plans_are_valid() {
     let plants: Vec<(usize, u64, u32, usize)> = (0..300)
         .map(|_| {
             let s = splitmix(&mut state);
-            (s as usize, splitmix(&mut state), (s >> 40) as u32, (s >> 8) as usize)
+            (
+                s as usize,
+                splitmix(&mut state),
+                (s >> 40) as u32,
+                (s >> 8) as usize,
+            )
         })
         .collect();
     let hashes = planted(40_000, &plants, 24, 3);
