@@ -487,3 +487,100 @@ fn help_and_output_wording() {
     // The default is now `all` (the 256-bit decision tries the 8 flips and quarter turns).
     assert!(l.stdout.contains("geometric all"), "{}", l.stdout);
 }
+
+/// `folds.csv` rows as (source, class, fold).
+fn fold_rows(path: &Path) -> Vec<(String, String, String)> {
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[1].to_owned(), r[3].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn kfold_keeps_unlabeled_images_in_no_fold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("kaggle");
+    flat(&root);
+    let labels = partial_labels(tmp.path());
+    let (r, l) = (root.to_str().unwrap(), labels.to_str().unwrap());
+    // Without --keep-unlabeled the unlabeled test images are dropped: not in folds.csv.
+    let out = tmp.path().join("folds");
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            r,
+            out.to_str().unwrap(),
+            "--labels",
+            l,
+            "--kfold",
+            "2",
+        ],
+    );
+    assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
+    let rows = fold_rows(&out.join("folds.csv"));
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    assert!(rows.iter().all(|x| x.2 == "0" || x.2 == "1"), "{rows:?}");
+    // With it they are listed, with fold `unlabeled`; the labelled folds are unchanged.
+    let kept = tmp.path().join("folds-kept");
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            r,
+            kept.to_str().unwrap(),
+            "--labels",
+            l,
+            "--kfold",
+            "2",
+            "--keep-unlabeled",
+        ],
+    );
+    assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
+    assert!(
+        s.stdout.contains("folds of 10 images")
+            && s.stdout
+                .contains("4 images without a class are listed with fold `unlabeled`"),
+        "{}",
+        s.stdout
+    );
+    let with = fold_rows(&kept.join("folds.csv"));
+    let (unlabeled, labelled): (Vec<_>, Vec<_>) =
+        with.iter().cloned().partition(|x| x.0.starts_with("test/"));
+    assert_eq!(labelled, rows, "labelled folds changed");
+    let mut names: Vec<&str> = unlabeled.iter().map(|x| x.0.as_str()).collect();
+    names.sort();
+    // test/copy0.jpg is train/0.jpg: dropped as an unlabeled copy, not listed.
+    assert_eq!(
+        names,
+        ["test/t0.jpg", "test/t1.jpg", "test/t2.jpg", "test/t3.jpg"]
+    );
+    for x in &unlabeled {
+        assert_eq!((x.1.as_str(), x.2.as_str()), ("", "unlabeled"), "{x:?}");
+    }
+    // Only the 10 labelled groups can be folded: 11 folds are refused, before writing.
+    let refused = tmp.path().join("folds-11");
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            r,
+            refused.to_str().unwrap(),
+            "--labels",
+            l,
+            "--kfold",
+            "11",
+            "--keep-unlabeled",
+        ],
+    );
+    assert_eq!(s.code, 2, "{}{}", s.stdout, s.stderr);
+    assert!(
+        s.stderr.contains("--kfold 11 is more than the 10 groups"),
+        "{}",
+        s.stderr
+    );
+    assert!(!refused.exists());
+}

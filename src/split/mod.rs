@@ -26,7 +26,7 @@ mod report;
 mod write;
 
 pub use assign::{Unit, assign, targets};
-pub use folds::{FOLDS_HEADER, check_kfold, kfold, write_folds};
+pub use folds::{FOLDS_HEADER, UNLABELED_FOLD, check_kfold, kfold, write_folds};
 pub use manifest::{MANIFEST_HEADER, destinations, write_manifest};
 pub use options::{
     Conflicts, Dedup, Mode, Sizes, SplitOptions, UNLABELED_DIR, check_not_empty, split_name,

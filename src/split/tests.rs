@@ -253,3 +253,39 @@ fn count_targets() {
     let t = targets(&Sizes::Count(5), 3, &[20, 7]);
     assert_eq!(t, vec![vec![10.0, 0.0], vec![5.0, 5.0], vec![5.0, 2.0]]);
 }
+
+#[test]
+fn kfold_lists_kept_unlabeled_images_in_no_fold() {
+    // Six labelled singletons and two unlabeled images kept apart.
+    let records: Vec<Record> = (0..8)
+        .map(|i| rec(&format!("s/{i}.jpg"), "s", if i < 6 { "a" } else { "" }))
+        .collect();
+    let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+    o.keep_unlabeled = true;
+    let p = plan(&records, &[], &o).unwrap();
+    // Eight units, six with an image to fold.
+    assert_eq!(p.units.len(), 8);
+    assert!(check_kfold(6, &p).is_ok());
+    let e = check_kfold(7, &p).unwrap_err().to_string();
+    assert!(e.contains("the 6 groups"), "{e}");
+    let mut out = Vec::new();
+    write_folds(&mut out, &p, &records, &kfold(&p, 3)).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 8, "{text}");
+    for r in &rows {
+        let labelled = r[1] == "a";
+        assert_eq!(r[3] == UNLABELED_FOLD, !labelled, "{text}");
+        if labelled {
+            assert!(r[3].parse::<usize>().unwrap() < 3, "{text}");
+        }
+    }
+    // Each numbered fold holds two of the six labelled images.
+    for f in ["0", "1", "2"] {
+        assert_eq!(rows.iter().filter(|r| r[3] == f).count(), 2, "{text}");
+    }
+}
