@@ -365,6 +365,29 @@ fn empty_class_folders_get_weight_zero_and_a_warning() {
         "{}",
         b.stdout
     );
+    assert!(
+        b.stdout.contains("still gives it a class index"),
+        "{}",
+        b.stdout
+    );
+    // torchvision's ImageFolder refuses an empty class folder instead (tests/real_tools.rs).
+    let t = run(
+        tmp.path(),
+        &[
+            "balance",
+            root.to_str().unwrap(),
+            "--loader",
+            "torch",
+            "--out",
+            w.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
+    assert!(
+        t.stdout.contains("ImageFolder stops on a class folder") && t.stdout.contains("e, f"),
+        "{}",
+        t.stdout
+    );
     let v = json(&w);
     let got: Vec<f64> = (0..6)
         .map(|i| v["class_weight"][i.to_string()].as_f64().unwrap())
