@@ -365,6 +365,29 @@ fn empty_class_folders_get_weight_zero_and_a_warning() {
         "{}",
         b.stdout
     );
+    assert!(
+        b.stdout.contains("still gives it a class index"),
+        "{}",
+        b.stdout
+    );
+    // torchvision's ImageFolder refuses an empty class folder instead (tests/real_tools.rs).
+    let t = run(
+        tmp.path(),
+        &[
+            "balance",
+            root.to_str().unwrap(),
+            "--loader",
+            "torch",
+            "--out",
+            w.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
+    assert!(
+        t.stdout.contains("ImageFolder stops on a class folder") && t.stdout.contains("e, f"),
+        "{}",
+        t.stdout
+    );
     let v = json(&w);
     let got: Vec<f64> = (0..6)
         .map(|i| v["class_weight"][i.to_string()].as_f64().unwrap())
@@ -583,4 +606,94 @@ fn kfold_keeps_unlabeled_images_in_no_fold() {
         s.stderr
     );
     assert!(!refused.exists());
+}
+
+/// The text of report.html's "Problem files" section.
+fn problems_section(html: &str) -> &str {
+    let start = html.find("id=\"problems\"").expect("problems section");
+    let end = html[start..]
+        .find("</section>")
+        .map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+#[test]
+fn notable_flags_and_problem_files_follow_the_loader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    for i in 0..4u64 {
+        write_image(&root.join(format!("train/a/{i}.jpg")), 700 + i);
+        write_image(&root.join(format!("train/b/{i}.jpg")), 710 + i);
+    }
+    // Keras skips the WebP (not listed), torch loads it; torch skips the GIF, Keras loads it.
+    fs::write(
+        root.join("train/a/only_torch.webp"),
+        bytes_of(720, ImageFormat::WebP),
+    )
+    .unwrap();
+    fs::write(
+        root.join("train/b/only_keras.gif"),
+        bytes_of(721, ImageFormat::Gif),
+    )
+    .unwrap();
+    let r = root.to_str().unwrap();
+    let mut pages = Vec::new();
+    for loader in ["keras", "torch"] {
+        let out = tmp.path().join(format!("audit-{loader}"));
+        let a = run(
+            tmp.path(),
+            &[
+                "audit",
+                r,
+                "--loader",
+                loader,
+                "--out",
+                out.to_str().unwrap(),
+                "--fail-on",
+                "problem",
+            ],
+        );
+        // Each loader leaves out one decodable file: a problem for that loader only.
+        assert_eq!(a.code, 1, "{loader}: {}", a.stdout);
+        assert!(
+            a.stdout
+                .contains(&format!("1 the {loader} loader does not list (extension)")),
+            "{loader}: {}",
+            a.stdout
+        );
+        pages.push(fs::read_to_string(out.join("report.html")).unwrap());
+    }
+    let keras = problems_section(&pages[0]);
+    assert!(keras.contains("only_torch.webp"), "{keras}");
+    assert!(keras.contains("flag notable\">keras_skips"), "{keras}");
+    assert!(
+        keras.contains("not listed by keras (extension .webp)"),
+        "{keras}"
+    );
+    // Keras loads the GIF (listed only for its notable alpha flag, if the encoder kept one).
+    assert!(!keras.contains("(extension .gif)"), "{keras}");
+    assert!(
+        keras.contains("1 file cannot be used for training"),
+        "{keras}"
+    );
+    let torch = problems_section(&pages[1]);
+    // Torch loads the WebP: not a problem, and keras_skips is not notable under torch.
+    assert!(!torch.contains("only_torch.webp"), "{torch}");
+    assert!(!torch.contains("flag notable\">keras_skips"), "{torch}");
+    assert!(torch.contains("only_keras.gif"), "{torch}");
+    assert!(
+        torch.contains("not listed by torch (extension .gif)"),
+        "{torch}"
+    );
+    assert!(
+        torch.contains("1 file cannot be used for training"),
+        "{torch}"
+    );
+    // The header's usable images follow the loader too: 10 files, 9 usable for each.
+    for page in &pages {
+        assert!(
+            page.contains("<b>9</b><span>usable images</span>"),
+            "{page}"
+        );
+    }
 }

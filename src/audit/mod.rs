@@ -101,7 +101,8 @@ impl Kinds {
     }
 }
 
-/// Flags that make a usable file worth listing among the problem files.
+/// Flags that make a usable file worth listing among the problem files under the default
+/// `keras` loader; [`notable_flags`] gives the list for any loader.
 pub const NOTABLE_FLAGS: [Flag; 8] = [
     Flag::KerasSkips,
     Flag::Alpha,
@@ -113,13 +114,25 @@ pub const NOTABLE_FLAGS: [Flag; 8] = [
     Flag::HighBitDepth,
 ];
 
+/// The flags that make a usable file notable under `loader`. `keras_skips` only counts under
+/// `keras`: torchvision's `ImageFolder` and the legacy Keras loader list other extensions
+/// (`.webp`, `.tif`), so a file Keras skips can be a plain training file for them.
+pub fn notable_flags(loader: Loader) -> &'static [Flag] {
+    // `keras_skips` leads the list, so the other loaders' list is the rest.
+    const _: () = assert!(matches!(NOTABLE_FLAGS[0], Flag::KerasSkips));
+    match loader {
+        Loader::Keras => &NOTABLE_FLAGS,
+        Loader::KerasLegacy | Loader::Torch => &NOTABLE_FLAGS[1..],
+    }
+}
+
 /// The one definition of a problem file, used by the verdict and the report: `Problem` when
 /// training cannot use the file (not decodable, or `loader` does not load it), `Warning`
 /// when it is usable but carries a notable flag, `None` when it is fine.
 pub fn file_problem(r: &Record, loader: Loader) -> Option<Severity> {
     if r.status != Status::Ok || !loader.loads(r) {
         Some(Severity::Problem)
-    } else if NOTABLE_FLAGS.iter().any(|&f| r.flags.contains(f)) {
+    } else if notable_flags(loader).iter().any(|&f| r.flags.contains(f)) {
         Some(Severity::Warning)
     } else {
         None

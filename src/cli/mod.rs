@@ -118,7 +118,7 @@ pub enum FailOn {
     Conflict,
     /// Duplicates within one split.
     Duplicate,
-    /// Corrupt, empty, truncated, unsupported or Keras-skipped files.
+    /// Corrupt, empty, truncated or unsupported files, and files the --loader does not load.
     Problem,
     /// File metadata predicts the class far above the baseline (the shortcut check).
     Shortcut,
