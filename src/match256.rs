@@ -7,13 +7,15 @@
 //! hash (90% or 75% per side) against the other's views. Transforms are bit operations on the
 //! stored hashes ([`crate::scan::hash256::apply`]). [`match_distance`] is that decision's
 //! distance for one pair (what calibration samples); [`find_matches`] finds all pairs within a
-//! radius with [`MultiIndex256`], exactly.
+//! radius, exactly, by sort-merge joins ([`crate::neighbors256::cross_within`]).
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::base::hash::Transform;
+#[cfg(test)]
 use crate::neighbors256::MultiIndex256;
+use crate::neighbors256::cross_within;
 use crate::scan::hash256::{Hash256, Hashes256, apply};
 
 /// Through which hashes two images matched.
@@ -100,15 +102,8 @@ pub fn match_distance(a: &Hashes256, b: &Hashes256, transforms: &[Transform], cr
     best
 }
 
-/// All pairs of `hashes` (positions) whose decision distance is within `radius`, each once with
-/// its best (smallest distance, then simplest view and transform) explanation, sorted by
-/// `(a, b)`. Exact: every view is indexed and every query runs through the multi-index.
-pub fn find_matches(
-    hashes: &[Hashes256],
-    radius: u32,
-    transforms: &[Transform],
-    crops: bool,
-) -> Vec<Match> {
+/// The stored side of the decision: every image's views, with their owner and view.
+fn entries(hashes: &[Hashes256]) -> (Vec<Hash256>, Vec<(u32, View)>) {
     let mut entries = Vec::with_capacity(hashes.len() + hashes.len() / 4);
     let mut owner = Vec::with_capacity(entries.capacity());
     for (i, h) in hashes.iter().enumerate() {
@@ -117,8 +112,112 @@ pub fn find_matches(
             owner.push((i as u32, view));
         }
     }
+    (entries, owner)
+}
+
+/// The candidate reported when image `i`'s query of view `qview`, under `t`, is within `d` of
+/// image `j`'s stored view `sview`: normalised to `a < b` (`None` for the image itself).
+fn candidate(i: u32, qview: View, j: u32, sview: View, d: u32, t: Transform) -> Option<Match> {
+    let view = combined(qview, sview);
+    match i.cmp(&j) {
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Less => Some(Match {
+            a: i,
+            b: j,
+            distance: d,
+            transform: t,
+            view,
+        }),
+        // `hashes[i]` looks like t^-1 applied to `hashes[j]`.
+        std::cmp::Ordering::Greater => Some(Match {
+            a: j,
+            b: i,
+            distance: d,
+            transform: t.inverse(),
+            view,
+        }),
+    }
+}
+
+/// Keeps each pair's best explanation (smallest distance, then simplest view and transform).
+fn best_per_pair(mut found: Vec<Match>) -> Vec<Match> {
+    found.par_sort_unstable_by_key(|m| (m.a, m.b, m.distance, m.view, m.transform));
+    found.dedup_by_key(|m| (m.a, m.b));
+    found
+}
+
+/// All pairs of `hashes` (positions) whose decision distance is within `radius`, each once with
+/// its best (smallest distance, then simplest view and transform) explanation, sorted by
+/// `(a, b)`. Exact: one batch per (transform, query view), each the transformed queries of
+/// that view joined with every stored view by [`cross_within`] (a sort-merge join, chunk by
+/// chunk; one batch's copies alive at a time).
+pub fn find_matches(
+    hashes: &[Hashes256],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+) -> Vec<Match> {
+    find_matches_with(hashes, radius, transforms, crops, cross_within)
+}
+
+/// [`find_matches`] with the join given (tests force the chunked path on small inputs).
+fn find_matches_with(
+    hashes: &[Hashes256],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+    join: impl Fn(&[Hash256], &[Hash256], u32) -> Vec<(u32, u32, u32)>,
+) -> Vec<Match> {
+    let (entries, owner) = entries(hashes);
+    let kinds: &[View] = if crops {
+        &[View::Trimmed, View::Untrimmed, View::Crop90, View::Crop75]
+    } else {
+        &[View::Trimmed, View::Untrimmed]
+    };
+    let mut found = Vec::new();
+    for &t in transforms {
+        for &kind in kinds {
+            let (batch, from): (Vec<Hash256>, Vec<u32>) = hashes
+                .par_iter()
+                .enumerate()
+                .filter_map(|(i, h)| query_of(h, kind).map(|q| (apply(t, q), i as u32)))
+                .unzip();
+            if batch.is_empty() {
+                continue;
+            }
+            for (q, e, d) in join(&batch, &entries, radius) {
+                let (j, sview) = owner[e as usize];
+                found.extend(candidate(from[q as usize], kind, j, sview, d, t));
+            }
+        }
+        // Keep the candidates small between transforms.
+        found = best_per_pair(found);
+    }
+    best_per_pair(found)
+}
+
+/// An image's query hash of view `kind`, if it has one.
+fn query_of(h: &Hashes256, kind: View) -> Option<Hash256> {
+    match kind {
+        View::Trimmed => Some(h.full),
+        View::Untrimmed => h.untrimmed,
+        View::Crop90 => Some(h.crops[0]),
+        View::Crop75 => Some(h.crops[1]),
+    }
+}
+
+/// The previous implementation, one multi-index query per image, transform and query view:
+/// the reference the join is tested against.
+#[cfg(test)]
+fn find_matches_per_query(
+    hashes: &[Hashes256],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+) -> Vec<Match> {
+    let (entries, owner) = entries(hashes);
     let index = MultiIndex256::new(&entries, radius);
-    let mut found: Vec<Match> = (0..hashes.len())
+    let found: Vec<Match> = (0..hashes.len())
         .into_par_iter()
         .flat_map_iter(|i| {
             let mut out = Vec::new();
@@ -126,37 +225,14 @@ pub fn find_matches(
                 for (q, qview) in queries(&hashes[i], crops) {
                     index.query(&apply(t, q), |e, d| {
                         let (j, sview) = owner[e as usize];
-                        if j as usize == i {
-                            return;
-                        }
-                        let view = combined(qview, sview);
-                        out.push(if (i as u32) < j {
-                            Match {
-                                a: i as u32,
-                                b: j,
-                                distance: d,
-                                transform: t,
-                                view,
-                            }
-                        } else {
-                            // `hashes[i]` looks like t^-1 applied to `hashes[j]`.
-                            Match {
-                                a: j,
-                                b: i as u32,
-                                distance: d,
-                                transform: t.inverse(),
-                                view,
-                            }
-                        });
+                        out.extend(candidate(i as u32, qview, j, sview, d, t));
                     });
                 }
             }
             out
         })
         .collect();
-    found.par_sort_unstable_by_key(|m| (m.a, m.b, m.distance, m.view, m.transform));
-    found.dedup_by_key(|m| (m.a, m.b));
-    found
+    best_per_pair(found)
 }
 
 #[cfg(test)]
@@ -296,6 +372,55 @@ mod tests {
                     "r {r} crops {crops} {} transforms",
                     transforms.len()
                 );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+        /// The join gives exactly the per-query index's matches (pairs, distances, transforms,
+        /// views): random images plus transformed, cropped and re-trimmed copies at 0..60 bits.
+        #[test]
+        fn join_equals_per_query_index(
+            n in 1usize..400,
+            copies in proptest::collection::vec((0usize..400, 0usize..8, 0u32..60, 0u8..4), 0..150),
+            r in 0usize..5,
+            all_turns: bool,
+            crops: bool,
+            seed in 0u64..1 << 40,
+        ) {
+            let radius = [0, 8, 24, 40, 48][r];
+            let mut all: Vec<Hashes256> = (0..n as u64).map(|k| img(seed + 3 * k)).collect();
+            for (c, &(src, t, k, how)) in copies.iter().enumerate() {
+                let src = all[src % all.len()];
+                let t = Transform::ALL[t];
+                let bits: Vec<usize> = (0..k as usize)
+                    .map(|i| (i * 37 + c * 11 + 5) % 256)
+                    .collect();
+                let base = match how {
+                    0 => src.crops[0],
+                    1 => src.crops[1],
+                    _ => src.full,
+                };
+                let fresh = img(seed + 7_000_000 + c as u64);
+                all.push(Hashes256 {
+                    full: flip_bits(apply(t, base), &bits),
+                    // A copy trimmed differently: its untrimmed view is the original's.
+                    untrimmed: (how == 3).then(|| apply(t, src.full)),
+                    ..fresh
+                });
+            }
+            let transforms = if all_turns { &Transform::ALL[..] } else { FLIP };
+            let want = find_matches_per_query(&all, radius, transforms, crops);
+            let got = find_matches(&all, radius, transforms, crops);
+            proptest::prop_assert_eq!(&got, &want);
+            // The same through the chunked join (small inputs alone would go to brute force).
+            for width in [6, 13] {
+                let join = |q: &[Hash256], e: &[Hash256], r| {
+                    crate::neighbors256::cross_within_chunked(q, e, r, width)
+                };
+                let got = find_matches_with(&all, radius, transforms, crops, join);
+                proptest::prop_assert_eq!(&got, &want, "width {}", width);
             }
         }
     }

@@ -425,7 +425,12 @@ fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
     best.map(|(_, specs)| specs)
 }
 
+mod cross;
 mod pairs;
+
+#[cfg(test)]
+pub(crate) use cross::cross_within_chunked;
+pub use cross::{cross_brute, cross_heap_bytes, cross_within};
 
 #[cfg(test)]
 mod tests;

@@ -99,14 +99,14 @@ pub(super) fn heap_bytes(n: usize, specs: &[ChunkSpec]) -> usize {
 }
 
 /// One chunk's table: the hashes and their ids in bucket order.
-struct Table {
-    offsets: Vec<u32>,
-    hashes: Vec<Hash256>,
-    ids: Vec<u32>,
+pub(super) struct Table {
+    pub(super) offsets: Vec<u32>,
+    pub(super) hashes: Vec<Hash256>,
+    pub(super) ids: Vec<u32>,
 }
 
 impl Table {
-    fn build(input: &[Hash256], spec: ChunkSpec) -> Self {
+    pub(super) fn build(input: &[Hash256], spec: ChunkSpec) -> Self {
         let (offsets, ids) = counting_sort(input, spec);
         let hashes = ids.iter().map(|&i| input[i as usize]).collect();
         Table {
@@ -117,7 +117,7 @@ impl Table {
     }
 
     #[inline]
-    fn bucket(&self, v: usize) -> std::ops::Range<usize> {
+    pub(super) fn bucket(&self, v: usize) -> std::ops::Range<usize> {
         self.offsets[v] as usize..self.offsets[v + 1] as usize
     }
 }
@@ -220,7 +220,7 @@ fn report(
 /// True when no chunk of `earlier` has `a` and `b` within its radius: the pair belongs to a
 /// later chunk.
 #[inline]
-fn first_here(earlier: &[ChunkSpec], a: &Hash256, b: &Hash256) -> bool {
+pub(super) fn first_here(earlier: &[ChunkSpec], a: &Hash256, b: &Hash256) -> bool {
     earlier
         .iter()
         .all(|c| (c.value(a) ^ c.value(b)).count_ones() > c.radius)

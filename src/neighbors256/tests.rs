@@ -300,3 +300,62 @@ fn join_plans_are_valid() {
     assert!(PairsPlan::new(hashes.len(), 24).specs.is_some());
     assert_eq!(pairs_within(&hashes, 24), pairs_within_brute(&hashes, 24));
 }
+
+/// Sorted output of the two-set join with every plan shape against brute force.
+fn check_cross(queries: &[Hash256], entries: &[Hash256], radius: u32) {
+    let mut want = cross::cross_brute(queries, entries, radius);
+    want.sort_unstable();
+    let r = radius.min(BITS);
+    let mut plans: Vec<Vec<ChunkSpec>> = Vec::new();
+    for (m, width) in [(1u32, 8u32), (2, 6), (3, 9), (5, 11), (r + 1, 1)] {
+        if m > r + 1 || m * width > BITS {
+            continue;
+        }
+        let (q, rem) = ((r + 1) / m, (r + 1) % m);
+        plans.push(
+            (0..m)
+                .map(|k| ChunkSpec {
+                    shift: k * width,
+                    width,
+                    radius: if k < rem { q } else { q - 1 },
+                })
+                .collect(),
+        );
+    }
+    for specs in plans {
+        let mut got = cross::cross_with(queries, entries, radius, &specs);
+        got.sort_unstable();
+        assert_eq!(got, want, "radius {radius}, plan {specs:?}");
+    }
+    let mut got = cross_within(queries, entries, radius);
+    got.sort_unstable();
+    assert_eq!(got, want, "radius {radius}, own plan");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn cross_join_equals_brute_force(
+        nq in 0usize..120,
+        ne in 0usize..120,
+        plants in proptest::collection::vec((0usize..1000, any::<u64>(), 0u32..60, 0usize..1000), 0..60),
+        r in 0usize..RADII.len(),
+        seed in any::<u64>(),
+    ) {
+        let radius = RADII[r];
+        let entries = planted(ne, &[], radius, seed);
+        let mut state = seed ^ 0xabc;
+        let mut queries: Vec<Hash256> = (0..nq).map(|_| random(&mut state)).collect();
+        if !entries.is_empty() {
+            for &(src, s, k, pos) in &plants {
+                let copy = flip(entries[src % entries.len()], k % (radius.min(BITS) + 3), s);
+                queries.insert(pos % (queries.len() + 1), copy);
+                // Duplicates within a side too.
+                if k % 7 == 0 {
+                    queries.push(copy);
+                }
+            }
+        }
+        check_cross(&queries, &entries, radius);
+    }
+}
