@@ -224,7 +224,7 @@ pub const COLUMNS: &[Column] = &[
         req = false,
         px = false,
         |r, o| o.extend_from_slice(r.message.as_bytes()),
-        |r, s| r.message = s.to_owned()
+        |r, s| r.message = s.into()
     ),
     Column {
         name: "keras_ok",
@@ -443,7 +443,7 @@ pub(crate) fn blank() -> Record {
         hash256: None,
         flags: Default::default(),
         status: crate::record::Status::Unreadable,
-        message: String::new(),
+        message: Box::default(),
         jpeg_quality: None,
     }
 }

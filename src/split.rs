@@ -490,7 +490,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         if !r.is_ok() {
             reason[i] = Some(DropReason::Status {
                 status: r.status,
-                message: r.message.clone(),
+                message: r.message.to_string(),
             });
         } else if let Some(why) = opts.loader.exclusion(r) {
             reason[i] = Some(DropReason::NotLoaded(why));
