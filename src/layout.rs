@@ -545,7 +545,7 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
     } = w;
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
-    stat_all(&root, &mut files);
+    stat_all(root, &mut files);
     Ok(Layout {
         kind,
         splits,

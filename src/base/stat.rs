@@ -59,8 +59,11 @@ fn stat_in(root: &Path, dir: Option<&std::fs::File>, rel: &Path) -> Option<FileS
     if let (Some(dir), Some(name)) = (dir, rel.file_name())
         && let Ok(st) = rustix::fs::statat(dir, name, rustix::fs::AtFlags::empty())
     {
-        let mtime_ns = if st.st_mtime >= 0 {
-            (st.st_mtime as i64)
+        // `st_mtime` is a C `long`: i64 here, i32 on 32-bit targets.
+        #[allow(clippy::useless_conversion)]
+        let mtime = i64::from(st.st_mtime);
+        let mtime_ns = if mtime >= 0 {
+            mtime
                 .saturating_mul(1_000_000_000)
                 .saturating_add(st.st_mtime_nsec as i64)
         } else {
