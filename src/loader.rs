@@ -127,6 +127,19 @@ impl Loader {
         }
     }
 
+    /// What the loader does with a class folder that holds no file it loads, for the
+    /// weight-0 warning (checked against the real loaders: `tests/real_tools.rs`).
+    pub fn empty_class_note(self) -> &'static str {
+        match self {
+            Loader::Keras | Loader::KerasLegacy => {
+                "the loader still gives it a class index, so its weight is 0"
+            }
+            Loader::Torch => {
+                "torchvision's ImageFolder stops on a class folder with no file it lists (\"Found no valid file for the classes ...\"): remove the folder or add images"
+            }
+        }
+    }
+
     /// Does the loader use `r` for training?
     pub fn loads(self, r: &Record) -> bool {
         self.verdict(r) == Verdict::Loads

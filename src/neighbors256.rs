@@ -7,17 +7,22 @@
 //! # What differs from the 64-bit index
 //!
 //! Radii are larger (true copies sit up to ~30 of 256 bits apart, see README "Calibration"),
-//! so more chunks are needed: at n = 1,000,000 and r = 40 the planner picks sixteen 16-bit
-//! chunks with radii 2 and 1 (1,352 probes per query). Keeping a full copy of every hash per
-//! chunk, as the 64-bit index does, would cost 16 x 36 bytes per image; instead each chunk
+//! so more chunks are needed: at n = 1,000,000 and r = 40 the planner picks fourteen 18-bit
+//! chunks with radii 2 and 1 (2,255 probes per query). Keeping a full copy of every hash per
+//! chunk, as the 64-bit index does, would cost 14 x 36 bytes per image; instead each chunk
 //! keeps only the ids in bucket order (4 bytes per image per chunk) and candidates are verified
 //! against one shared array of the hashes (32 bytes per image), renumbered into the first
 //! chunk's bucket order so that part of the verification reads sequentially.
 //!
+//! All pairs ([`pairs_within`]) do not go through this index: `pairs` joins the hashes chunk
+//! by chunk with sequential reads (see its module doc), 34x brute force at radius 48 and
+//! n = 1,000,000 where one query per image managed 7x.
+//!
 //! # Memory
 //!
-//! `32 + 4m` bytes per image plus `4 (2^w + 1)` bytes of offsets per chunk; for n = 1,000,000
-//! and r = 40: 32 + 64 bytes per image + 16 x 256 KiB = about 100 bytes per image (the plan
+//! `36 + 4m` bytes per image (hashes, caller's ids, chunk ids) plus `4 (2^w + 1)` bytes of
+//! offsets per chunk; for n = 1,000,000 and r = 40: 36 + 56 bytes per image + 14 x 1 MiB =
+//! about 106.5 bytes per image (the plan
 //! is capped at 112 bytes per image plus 16 MiB). Radii for which probing would cost more than
 //! a linear scan fall back to one (32 bytes per image).
 
@@ -233,43 +238,6 @@ impl MultiIndex256 {
             .iter()
             .all(|c| (c.spec.value(a) ^ c.spec.value(b)).count_ones() > c.spec.radius)
     }
-
-    /// All pairs `i < j` (caller's ids) within the radius, unsorted. Chunk by chunk, the
-    /// queries are the chunk's entries in bucket order; a query scans only the entries after
-    /// it in its own bucket and the buckets with a larger chunk value, so each pair is met
-    /// once per chunk and reported by its first qualifying chunk.
-    fn pairs_unsorted(&self) -> Vec<(u32, u32, u32)> {
-        let mut out = Vec::new();
-        for (k, chunk) in self.chunks.iter().enumerate() {
-            let found = (0..chunk.ids.len())
-                .into_par_iter()
-                .with_min_len(1024)
-                .fold(Vec::new, |mut acc, p| {
-                    let qp = chunk.ids[p];
-                    let query = self.hashes[qp as usize];
-                    let qv = chunk.spec.value(&query);
-                    let qid = self.external[qp as usize];
-                    for &mask in &chunk.masks {
-                        let v = qv ^ mask;
-                        let bucket = if mask == 0 {
-                            p + 1..chunk.bucket(v).end
-                        } else if v > qv {
-                            chunk.bucket(v)
-                        } else {
-                            continue;
-                        };
-                        self.scan(k, &chunk.ids[bucket], &query, |op, d| {
-                            let id = self.external[op as usize];
-                            acc.push((qid.min(id), qid.max(id), d));
-                        });
-                    }
-                    acc
-                })
-                .reduce(Vec::new, concat);
-            out.extend(found);
-        }
-        out
-    }
 }
 
 impl fmt::Debug for MultiIndex256 {
@@ -302,16 +270,61 @@ fn concat<T>(mut a: Vec<T>, mut b: Vec<T>) -> Vec<T> {
     }
 }
 
-/// All unordered pairs (i, j, distance) with i < j within `radius` bits, sorted ascending.
-/// Parallel with rayon (the current pool).
+/// All unordered pairs (i, j, distance) with i < j within `radius` bits, sorted ascending, by
+/// the chunk-at-a-time join of [`pairs`] (or brute force where that is cheaper). Parallel with
+/// rayon (the current pool).
 pub fn pairs_within(hashes: &[Hash256], radius: u32) -> Vec<(u32, u32, u32)> {
-    let index = MultiIndex256::new(hashes, radius);
-    if index.chunks.is_empty() {
+    let Some(specs) = pairs_plan_specs(hashes.len(), radius) else {
         return pairs_within_brute(hashes, radius);
-    }
-    let mut out = index.pairs_unsorted();
+    };
+    let mut out = pairs::pairs(hashes, radius, &specs);
     out.par_sort_unstable();
     out
+}
+
+fn pairs_plan_specs(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
+    pairs::plan(n, radius)
+}
+
+/// What [`pairs_within`] does for `n` hashes at `radius` (for reports and the benchmark):
+/// its chunks and peak transient memory.
+pub struct PairsPlan {
+    n: usize,
+    specs: Option<Vec<ChunkSpec>>,
+}
+
+impl PairsPlan {
+    pub fn new(n: usize, radius: u32) -> Self {
+        PairsPlan {
+            n,
+            specs: pairs_plan_specs(n, radius),
+        }
+    }
+
+    /// Peak heap bytes [`pairs_within`] allocates besides its output (0 for brute force).
+    pub fn heap_bytes(&self) -> usize {
+        self.specs
+            .as_ref()
+            .map_or(0, |s| pairs::heap_bytes(self.n, s))
+    }
+}
+
+impl fmt::Debug for PairsPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.specs {
+            None => write!(f, "brute force"),
+            Some(specs) => {
+                let probes: u64 = specs.iter().map(|s| ball_size(s.width, s.radius)).sum();
+                let radii: Vec<u32> = specs.iter().map(|s| s.radius).collect();
+                write!(
+                    f,
+                    "{} chunks of {} bits, radii {radii:?} ({probes} masks)",
+                    specs.len(),
+                    specs[0].width
+                )
+            }
+        }
+    }
 }
 
 /// Brute-force reference with identical output (rayon-parallel), for tests and the benchmark.
@@ -411,6 +424,8 @@ fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
     }
     best.map(|(_, specs)| specs)
 }
+
+mod pairs;
 
 #[cfg(test)]
 mod tests;

@@ -365,6 +365,29 @@ fn empty_class_folders_get_weight_zero_and_a_warning() {
         "{}",
         b.stdout
     );
+    assert!(
+        b.stdout.contains("still gives it a class index"),
+        "{}",
+        b.stdout
+    );
+    // torchvision's ImageFolder refuses an empty class folder instead (tests/real_tools.rs).
+    let t = run(
+        tmp.path(),
+        &[
+            "balance",
+            root.to_str().unwrap(),
+            "--loader",
+            "torch",
+            "--out",
+            w.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
+    assert!(
+        t.stdout.contains("ImageFolder stops on a class folder") && t.stdout.contains("e, f"),
+        "{}",
+        t.stdout
+    );
     let v = json(&w);
     let got: Vec<f64> = (0..6)
         .map(|i| v["class_weight"][i.to_string()].as_f64().unwrap())
@@ -486,4 +509,191 @@ fn help_and_output_wording() {
     let l = run(tmp.path(), &["leaks", root.to_str().unwrap()]);
     // The default is now `all` (the 256-bit decision tries the 8 flips and quarter turns).
     assert!(l.stdout.contains("geometric all"), "{}", l.stdout);
+}
+
+/// `folds.csv` rows as (source, class, fold).
+fn fold_rows(path: &Path) -> Vec<(String, String, String)> {
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[1].to_owned(), r[3].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn kfold_keeps_unlabeled_images_in_no_fold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("kaggle");
+    flat(&root);
+    let labels = partial_labels(tmp.path());
+    let (r, l) = (root.to_str().unwrap(), labels.to_str().unwrap());
+    // Without --keep-unlabeled the unlabeled test images are dropped: not in folds.csv.
+    let out = tmp.path().join("folds");
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            r,
+            out.to_str().unwrap(),
+            "--labels",
+            l,
+            "--kfold",
+            "2",
+        ],
+    );
+    assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
+    let rows = fold_rows(&out.join("folds.csv"));
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    assert!(rows.iter().all(|x| x.2 == "0" || x.2 == "1"), "{rows:?}");
+    // With it they are listed, with fold `unlabeled`; the labelled folds are unchanged.
+    let kept = tmp.path().join("folds-kept");
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            r,
+            kept.to_str().unwrap(),
+            "--labels",
+            l,
+            "--kfold",
+            "2",
+            "--keep-unlabeled",
+        ],
+    );
+    assert_eq!(s.code, 0, "{}{}", s.stdout, s.stderr);
+    assert!(
+        s.stdout.contains("folds of 10 images")
+            && s.stdout
+                .contains("4 images without a class are listed with fold `unlabeled`"),
+        "{}",
+        s.stdout
+    );
+    let with = fold_rows(&kept.join("folds.csv"));
+    let (unlabeled, labelled): (Vec<_>, Vec<_>) =
+        with.iter().cloned().partition(|x| x.0.starts_with("test/"));
+    assert_eq!(labelled, rows, "labelled folds changed");
+    let mut names: Vec<&str> = unlabeled.iter().map(|x| x.0.as_str()).collect();
+    names.sort();
+    // test/copy0.jpg is train/0.jpg: dropped as an unlabeled copy, not listed.
+    assert_eq!(
+        names,
+        ["test/t0.jpg", "test/t1.jpg", "test/t2.jpg", "test/t3.jpg"]
+    );
+    for x in &unlabeled {
+        assert_eq!((x.1.as_str(), x.2.as_str()), ("", "unlabeled"), "{x:?}");
+    }
+    // Only the 10 labelled groups can be folded: 11 folds are refused, before writing.
+    let refused = tmp.path().join("folds-11");
+    let s = run(
+        tmp.path(),
+        &[
+            "split",
+            r,
+            refused.to_str().unwrap(),
+            "--labels",
+            l,
+            "--kfold",
+            "11",
+            "--keep-unlabeled",
+        ],
+    );
+    assert_eq!(s.code, 2, "{}{}", s.stdout, s.stderr);
+    assert!(
+        s.stderr.contains("--kfold 11 is more than the 10 groups"),
+        "{}",
+        s.stderr
+    );
+    assert!(!refused.exists());
+}
+
+/// The text of report.html's "Problem files" section.
+fn problems_section(html: &str) -> &str {
+    let start = html.find("id=\"problems\"").expect("problems section");
+    let end = html[start..]
+        .find("</section>")
+        .map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+#[test]
+fn notable_flags_and_problem_files_follow_the_loader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    for i in 0..4u64 {
+        write_image(&root.join(format!("train/a/{i}.jpg")), 700 + i);
+        write_image(&root.join(format!("train/b/{i}.jpg")), 710 + i);
+    }
+    // Keras skips the WebP (not listed), torch loads it; torch skips the GIF, Keras loads it.
+    fs::write(
+        root.join("train/a/only_torch.webp"),
+        bytes_of(720, ImageFormat::WebP),
+    )
+    .unwrap();
+    fs::write(
+        root.join("train/b/only_keras.gif"),
+        bytes_of(721, ImageFormat::Gif),
+    )
+    .unwrap();
+    let r = root.to_str().unwrap();
+    let mut pages = Vec::new();
+    for loader in ["keras", "torch"] {
+        let out = tmp.path().join(format!("audit-{loader}"));
+        let a = run(
+            tmp.path(),
+            &[
+                "audit",
+                r,
+                "--loader",
+                loader,
+                "--out",
+                out.to_str().unwrap(),
+                "--fail-on",
+                "problem",
+            ],
+        );
+        // Each loader leaves out one decodable file: a problem for that loader only.
+        assert_eq!(a.code, 1, "{loader}: {}", a.stdout);
+        assert!(
+            a.stdout
+                .contains(&format!("1 the {loader} loader does not list (extension)")),
+            "{loader}: {}",
+            a.stdout
+        );
+        pages.push(fs::read_to_string(out.join("report.html")).unwrap());
+    }
+    let keras = problems_section(&pages[0]);
+    assert!(keras.contains("only_torch.webp"), "{keras}");
+    assert!(keras.contains("flag notable\">keras_skips"), "{keras}");
+    assert!(
+        keras.contains("not listed by keras (extension .webp)"),
+        "{keras}"
+    );
+    // Keras loads the GIF (listed only for its notable alpha flag, if the encoder kept one).
+    assert!(!keras.contains("(extension .gif)"), "{keras}");
+    assert!(
+        keras.contains("1 file cannot be used for training"),
+        "{keras}"
+    );
+    let torch = problems_section(&pages[1]);
+    // Torch loads the WebP: not a problem, and keras_skips is not notable under torch.
+    assert!(!torch.contains("only_torch.webp"), "{torch}");
+    assert!(!torch.contains("flag notable\">keras_skips"), "{torch}");
+    assert!(torch.contains("only_keras.gif"), "{torch}");
+    assert!(
+        torch.contains("not listed by torch (extension .gif)"),
+        "{torch}"
+    );
+    assert!(
+        torch.contains("1 file cannot be used for training"),
+        "{torch}"
+    );
+    // The header's usable images follow the loader too: 10 files, 9 usable for each.
+    for page in &pages {
+        assert!(
+            page.contains("<b>9</b><span>usable images</span>"),
+            "{page}"
+        );
+    }
 }

@@ -467,3 +467,105 @@ fn merge_normalize_writes_one_size_format_and_mode() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!bad.exists());
 }
+
+#[test]
+fn labels_per_source_for_a_flat_source() {
+    let work = tempfile::tempdir().unwrap();
+    let a = work.path().join("a");
+    make_clean_dataset(&a, 3); // train/val x cats/dogs
+    // A Kaggle-style flat source: train/*.jpg, labels in a CSV outside it; u.jpg has no row.
+    let flat = work.path().join("kaggle");
+    for i in 0..6u64 {
+        write_image(&flat.join(format!("train/img{i}.jpg")), 900 + i);
+    }
+    write_image(&flat.join("train/u.jpg"), 950);
+    let labels = work.path().join("kaggle_labels.csv");
+    let mut csv = String::from("id,label\n");
+    for i in 0..6 {
+        csv.push_str(&format!("img{i},{}\n", if i < 3 { "cats" } else { "dogs" }));
+    }
+    fs::write(&labels, csv).unwrap();
+    let before = (tree_fingerprint(&a), tree_fingerprint(&flat));
+    let arg = format!("kaggle={}", labels.display());
+
+    // Without labels the flat images have no class: not placed, and the message says how.
+    let out = work.path().join("plain");
+    let (code, stdout, stderr) = merge(work.path(), &[&a, &flat], &out, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("source kaggle: 7 of 7 images have no class")
+            && stderr.contains("--labels kaggle=FILE"),
+        "{stderr}"
+    );
+    let rows = merge_manifest(&out);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["source_name"] == "kaggle" && r["action"] != "dropped")
+            .count(),
+        0
+    );
+
+    // With --labels kaggle=FILE: its labelled images join a's classes; u.jpg stays out.
+    let out = work.path().join("merged");
+    let (code, stdout, stderr) = merge(work.path(), &[&a, &flat], &out, &["--labels", &arg]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("source kaggle: 1 of 7 images have no class"),
+        "{stderr}"
+    );
+    assert_eq!(
+        common::names_in(&out),
+        ["cats", "dogs", "manifest.csv", "merge_report.json"]
+    );
+    let rows = merge_manifest(&out);
+    let placed = |class: &str| {
+        rows.iter()
+            .filter(|r| r["source_name"] == "kaggle" && r["action"] != "dropped")
+            .filter(|r| r["class"] == class)
+            .count()
+    };
+    assert_eq!((placed("cats"), placed("dogs")), (3, 3));
+    let u = rows
+        .iter()
+        .find(|r| r["source"].ends_with("u.jpg"))
+        .unwrap();
+    assert_eq!(
+        (u["action"].as_str(), u["reason"].as_str()),
+        ("dropped", "unlabeled")
+    );
+    assert_eq!(files_under(&out.join("cats")).len(), 6 + 3);
+    assert!(stdout.contains("source kaggle:"), "{stdout}");
+
+    // The source may also be named by its path as given.
+    let out2 = work.path().join("by_path");
+    let by_path = format!("{}={}", flat.display(), labels.display());
+    let (code, stdout, stderr) = merge(work.path(), &[&a, &flat], &out2, &["--labels", &by_path]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(files_under(&out2.join("dogs")).len(), 6 + 3);
+
+    // Refusals, each one line and exit 2 before anything is scanned or written.
+    let bad = work.path().join("bad");
+    for (extra, says) in [
+        (
+            format!("nosuch={}", labels.display()),
+            "no source \"nosuch\" (sources: a, kaggle)",
+        ),
+        ("kaggle".to_string(), "expected SRC=FILE"),
+        ("kaggle=".to_string(), "expected SRC=FILE"),
+    ] {
+        let (code, stdout, stderr) = merge(work.path(), &[&a, &flat], &bad, &["--labels", &extra]);
+        assert_eq!(code, 2, "{extra}: {stdout}\n{stderr}");
+        assert!(stderr.contains(says), "{extra}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(!bad.exists());
+    }
+    let (code, _, stderr) = merge(
+        work.path(),
+        &[&a, &flat],
+        &bad,
+        &["--labels", &arg, "--labels", &by_path],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("given labels twice"), "{stderr}");
+    assert_eq!(before, (tree_fingerprint(&a), tree_fingerprint(&flat)));
+}

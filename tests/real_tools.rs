@@ -21,6 +21,7 @@ use cleansplit::index;
 use cleansplit::loader::{Loader, Verdict};
 use common::{cleansplit_with_index, distinct_image, manifest_dir};
 use image::{DynamicImage, ImageFormat};
+use serde_json::Value;
 
 /// Bypasses libtest's output capture so a skip is seen.
 fn say(msg: &str) {
@@ -107,24 +108,26 @@ fn kind(v: &Verdict) -> &'static str {
     }
 }
 
-/// Runs the real loader; `None` (and a visible skip) when it is not installed.
-fn real(loader: Loader, cases_dir: &Path) -> Option<BTreeMap<String, String>> {
-    let var = match loader {
+/// The environment variable naming the Python that has `loader`.
+fn python_var(loader: Loader) -> &'static str {
+    match loader {
         Loader::Torch => "CLEANSPLIT_TORCH_PYTHON",
         _ => "CLEANSPLIT_KERAS_PYTHON",
-    };
+    }
+}
+
+/// Runs `scripts/real_loaders.py ARGS` with the Python named by `var` (default `python3`);
+/// `None` (and a visible skip naming `what`) when that Python or its package is missing.
+fn script<S: AsRef<std::ffi::OsStr>>(var: &str, what: &str, args: &[S]) -> Option<Value> {
     let python = std::env::var(var).unwrap_or_else(|_| "python3".into());
     let out = match Command::new(&python)
         .arg(manifest_dir().join("scripts/real_loaders.py"))
-        .arg(loader.as_str())
-        .arg(cases_dir)
+        .args(args)
         .output()
     {
         Ok(o) => o,
         Err(e) => {
-            say(&format!(
-                "skipped: real {loader} loader ({python}: {e}; set {var})"
-            ));
+            say(&format!("skipped: real {what} ({python}: {e}; set {var})"));
             return None;
         }
     };
@@ -136,15 +139,24 @@ fn real(loader: Loader, cases_dir: &Path) -> Option<BTreeMap<String, String>> {
             .find(|l| l.starts_with("skipped:"))
             .unwrap_or("skipped");
         say(&format!(
-            "{why} -- real {loader} loader not run (set {var} to a Python that has it)"
+            "{why} -- real {what} not run (set {var} to a Python that has it)"
         ));
         return None;
     }
     assert!(
         out.status.success(),
-        "real_loaders.py {loader} failed:\n{stderr}"
+        "real_loaders.py ({what}) failed:\n{stderr}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// Runs the real loader; `None` (and a visible skip) when it is not installed.
+fn real(loader: Loader, cases_dir: &Path) -> Option<BTreeMap<String, String>> {
+    let v = script(
+        python_var(loader),
+        &format!("{loader} loader"),
+        &[std::ffi::OsStr::new(loader.as_str()), cases_dir.as_os_str()],
+    )?;
     let map = v.as_object().unwrap();
     say(&format!("real {loader} loader: {}", map["_versions"]));
     Some(
@@ -290,5 +302,446 @@ print(json.dumps({"version": sklearn.__version__, "weights": out}))
         "scikit-learn {}: compute_class_weight('balanced') equals cleansplit on {} count vectors with empty classes",
         v["version"],
         sets.len()
+    ));
+}
+
+/// What the real loader makes of a whole folder (`real_loaders.py dataset`).
+struct RealSet {
+    classes: Vec<String>,
+    /// Listed files (relative to the folder) -> "loads" or "fails: ...".
+    files: BTreeMap<String, String>,
+    /// Building the dataset failed (torchvision refuses a class folder with no listed file).
+    error: Option<String>,
+    /// One pass over the dataset failed (a listed file that does not decode).
+    epoch: Option<String>,
+}
+
+fn real_set(loader: Loader, dir: &Path) -> Option<RealSet> {
+    let v = script(
+        python_var(loader),
+        &format!("{loader} loader"),
+        &[
+            std::ffi::OsStr::new("dataset"),
+            std::ffi::OsStr::new(loader.as_str()),
+            dir.as_os_str(),
+        ],
+    )?;
+    let text = |k: &str| v[k].as_str().map(String::from);
+    Some(RealSet {
+        classes: v["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect(),
+        files: v["files"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect(),
+        error: text("error"),
+        epoch: text("epoch"),
+    })
+}
+
+/// `cleansplit ARGS.. --index INDEX`, which must succeed.
+fn ok_run(index: &Path, args: &[&str]) {
+    cleansplit_with_index(index, args).assert().success();
+}
+
+/// Files under `dir`, relative to it, as the loaders name them.
+fn rel_files(dir: &Path) -> Vec<String> {
+    common::files_under(dir)
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// A class-folder dataset of every kind of file a loader treats differently, with names
+/// holding a comma, a quote and a newline, a within-split copy and a cross-split copy.
+fn mixed_dataset(root: &Path) {
+    let img = |seed| DynamicImage::ImageRgb8(distinct_image(seed));
+    let put = |rel: &str, bytes: Vec<u8>| {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes).unwrap();
+    };
+    for i in 0..5u64 {
+        put(
+            &format!("train/a/{i}.jpg"),
+            encode(&img(100 + i), ImageFormat::Jpeg),
+        );
+        put(
+            &format!("train/b/{i}.png"),
+            encode(&img(200 + i), ImageFormat::Png),
+        );
+        put(
+            &format!("val/a/v{i}.jpg"),
+            encode(&img(300 + i), ImageFormat::Jpeg),
+        );
+        put(
+            &format!("val/b/v{i}.png"),
+            encode(&img(400 + i), ImageFormat::Png),
+        );
+    }
+    put("train/a/w.webp", encode(&img(110), ImageFormat::WebP));
+    put("train/a/g.gif", encode(&img(111), ImageFormat::Gif));
+    put("train/b/t.tif", encode(&img(210), ImageFormat::Tiff));
+    put("train/b/m.bmp", encode(&img(211), ImageFormat::Bmp));
+    put(
+        "train/b/tiff_named.png",
+        encode(&img(212), ImageFormat::Tiff),
+    );
+    let jpeg = encode(&img(213), ImageFormat::Jpeg);
+    put("train/b/cut.jpg", jpeg[..jpeg.len() / 2].to_vec());
+    put(
+        "train/a/we\"ird, name.jpg",
+        encode(&img(100), ImageFormat::Jpeg),
+    );
+    put(
+        "train/b/line\nbreak.png",
+        encode(&img(214), ImageFormat::Png),
+    );
+    put("val/b/leaked.png", encode(&img(200), ImageFormat::Png));
+}
+
+/// The real loader on `dir` agrees with cleansplit's rule on every indexed file under it:
+/// listed or not, and decoded or failing.
+fn agree(loader: Loader, dir: &Path, prefix: &str, records: &[cleansplit::index::Record]) {
+    let Some(real) = real_set(loader, dir) else {
+        return;
+    };
+    assert_eq!(real.error, None, "{loader} on {}", dir.display());
+    let mut mismatches = Vec::new();
+    for r in records {
+        let Ok(rel) = r.path.strip_prefix(prefix) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy().into_owned();
+        let theirs = real
+            .files
+            .get(&rel)
+            .map_or("ignored", |v| if v == "loads" { "loads" } else { "fails" });
+        if theirs != kind(&loader.verdict(r)) {
+            mismatches.push(format!(
+                "{rel:?}: real {:?}, cleansplit {:?}",
+                real.files.get(&rel),
+                loader.verdict(r)
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{loader} on {}:\n{}",
+        dir.display(),
+        mismatches.join("\n")
+    );
+    say(&format!(
+        "real {loader} loader on {}: {} files listed, all as cleansplit says",
+        dir.display(),
+        real.files.len()
+    ));
+}
+
+/// Every file cleansplit placed in `dir` is listed and decoded by the real loader, one pass
+/// over the dataset succeeds, and nothing else is there.
+fn loads_whole(loader: Loader, dir: &Path) -> Option<RealSet> {
+    let real = real_set(loader, dir)?;
+    assert_eq!(real.error, None, "{loader} on {}", dir.display());
+    assert_eq!(real.epoch, None, "{loader} on {}", dir.display());
+    let listed: Vec<&String> = real.files.keys().collect();
+    let mut placed = rel_files(dir);
+    placed.sort();
+    assert_eq!(
+        listed,
+        placed.iter().collect::<Vec<_>>(),
+        "{loader} on {}",
+        dir.display()
+    );
+    assert!(
+        real.files.values().all(|v| v == "loads"),
+        "{loader}: {:?}",
+        real.files
+    );
+    Some(real)
+}
+
+#[test]
+fn whole_datasets_and_split_outputs_match_the_real_loaders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    mixed_dataset(&root);
+    let idx = tmp.path().join("index.csv");
+    ok_run(&idx, &["scan", root.to_str().unwrap()]);
+    let records = index::read(&idx).unwrap();
+    for loader in Loader::ALL {
+        agree(loader, &root.join("train"), "train", &records);
+        // split OUT with this loader: every placed file loads, and the class weights' class
+        // list and counts are the loader's own view of OUT/train.
+        let out = tmp.path().join(format!("out-{loader}"));
+        ok_run(
+            &idx,
+            &[
+                "split",
+                root.to_str().unwrap(),
+                out.to_str().unwrap(),
+                "--loader",
+                loader.as_str(),
+            ],
+        );
+        let weights: Value =
+            serde_json::from_slice(&fs::read(out.join("class_weights.json")).unwrap()).unwrap();
+        for split in ["train", "val"] {
+            let Some(real) = loads_whole(loader, &out.join(split)) else {
+                break;
+            };
+            if split == "train" {
+                let names: Vec<String> = weights["class_names"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_owned())
+                    .collect();
+                assert_eq!(real.classes, names, "{loader}");
+                for (class, n) in weights["counts"].as_object().unwrap() {
+                    let theirs = real
+                        .files
+                        .keys()
+                        .filter(|k| k.starts_with(&format!("{class}/")))
+                        .count();
+                    assert_eq!(theirs as u64, n.as_u64().unwrap(), "{loader} {class}");
+                }
+            }
+        }
+    }
+    // An empty class folder: Keras gives it an index, torchvision refuses the folder; balance
+    // says which (src/loader.rs `empty_class_note`).
+    fs::create_dir_all(root.join("train/empty")).unwrap();
+    for loader in Loader::ALL {
+        let Some(real) = real_set(loader, &root.join("train")) else {
+            continue;
+        };
+        let b = cleansplit_with_index(
+            &idx,
+            [
+                "balance",
+                root.to_str().unwrap(),
+                "--loader",
+                loader.as_str(),
+                "--out",
+                tmp.path().join("w.json").to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        let text = String::from_utf8_lossy(&b.stdout);
+        match loader {
+            Loader::Torch => {
+                let e = real
+                    .error
+                    .expect("torchvision refuses an empty class folder");
+                assert!(
+                    e.contains("Found no valid file for the classes empty"),
+                    "{e}"
+                );
+                assert!(
+                    text.contains("ImageFolder stops on a class folder"),
+                    "{text}"
+                );
+            }
+            _ => {
+                assert_eq!(real.error, None);
+                assert!(
+                    real.classes.contains(&"empty".to_string()),
+                    "{:?}",
+                    real.classes
+                );
+                assert!(text.contains("still gives it a class index"), "{text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn flat_and_unlabeled_layouts_match_the_real_loaders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("flat");
+    for i in 0..10u64 {
+        fs::create_dir_all(root.join("train")).unwrap();
+        fs::write(
+            root.join(format!("train/img{i}.jpg")),
+            encode(
+                &DynamicImage::ImageRgb8(distinct_image(500 + i)),
+                ImageFormat::Jpeg,
+            ),
+        )
+        .unwrap();
+    }
+    fs::write(
+        root.join("train/x.webp"),
+        encode(
+            &DynamicImage::ImageRgb8(distinct_image(520)),
+            ImageFormat::WebP,
+        ),
+    )
+    .unwrap();
+    let labels = tmp.path().join("labels.csv");
+    let rows: String = (0..8)
+        .map(|i| format!("img{i},{}\n", ["cat", "dog"][i % 2]))
+        .collect();
+    fs::write(&labels, format!("id,label\n{rows}")).unwrap();
+    let idx = tmp.path().join("index.csv");
+    let r = root.to_str().unwrap();
+    ok_run(&idx, &["scan", r]);
+    // Keras lists a flat folder with labels=None: the same files as cleansplit's keras rule.
+    agree(
+        Loader::Keras,
+        &root.join("train"),
+        "train",
+        &index::read(&idx).unwrap(),
+    );
+    // No classes: a plain split; every placed file loads (Keras, labels=None).
+    let plain = tmp.path().join("plain");
+    ok_run(&idx, &["split", r, plain.to_str().unwrap()]);
+    for split in ["train", "val"] {
+        loads_whole(Loader::Keras, &plain.join(split));
+    }
+    // Labels for 8 of 10: class folders for every loader, unlabeled files kept apart.
+    ok_run(&idx, &["scan", r, "--labels", labels.to_str().unwrap()]);
+    for loader in Loader::ALL {
+        let out = tmp.path().join(format!("labelled-{loader}"));
+        ok_run(
+            &idx,
+            &[
+                "split",
+                r,
+                out.to_str().unwrap(),
+                "--labels",
+                labels.to_str().unwrap(),
+                "--keep-unlabeled",
+                "--loader",
+                loader.as_str(),
+            ],
+        );
+        if let Some(real) = loads_whole(loader, &out.join("train")) {
+            assert_eq!(real.classes, ["cat", "dog"], "{loader}");
+        }
+        if loader == Loader::Keras {
+            loads_whole(loader, &out.join("unlabeled"));
+        }
+    }
+}
+
+#[test]
+fn pandas_reads_every_csv_and_json_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    mixed_dataset(&root);
+    let r = root.to_str().unwrap();
+    let idx = tmp.path().join("index.csv");
+    let p = |name: &str| tmp.path().join(name);
+    ok_run(&idx, &["leaks", r, "--out", p("leaks").to_str().unwrap()]);
+    ok_run(&idx, &["split", r, p("out").to_str().unwrap()]);
+    ok_run(
+        &idx,
+        &["balance", r, "--out", p("weights.json").to_str().unwrap()],
+    );
+    cleansplit_with_index(&idx, ["audit", r, "--out", p("audit").to_str().unwrap()])
+        .assert()
+        .code(0);
+    // A merge of this set and a flat one labelled per source: the manifest's source columns.
+    let flat = p("flat");
+    for i in 0..4u64 {
+        common::write_image(&flat.join(format!("train/f{i}.jpg")), 600 + i);
+    }
+    fs::write(p("labels.csv"), "f0,a\nf1,a\nf2,b\nf3,b\n").unwrap();
+    let mut merge = assert_cmd::Command::cargo_bin("cleansplit").unwrap();
+    merge
+        .args([
+            "merge",
+            r,
+            flat.to_str().unwrap(),
+            p("merged").to_str().unwrap(),
+            "-q",
+        ])
+        .arg("--index-dir")
+        .arg(p("indexes"))
+        .arg("--labels")
+        .arg(format!("flat={}", p("labels.csv").display()))
+        .assert()
+        .success();
+    let csvs = [
+        idx.clone(),
+        p("leaks/pairs.csv"),
+        p("leaks/groups.csv"),
+        p("out/manifest.csv"),
+        p("merged/manifest.csv"),
+    ];
+    let jsons = [
+        p("leaks/summary.json"),
+        p("out/class_weights.json"),
+        p("out/split_report.json"),
+        p("weights.json"),
+        p("audit/audit.json"),
+        p("merged/merge_report.json"),
+    ];
+    let files: Vec<&std::ffi::OsStr> = csvs.iter().chain(&jsons).map(|f| f.as_os_str()).collect();
+    let mut args = vec![std::ffi::OsStr::new("pandas")];
+    args.extend(files);
+    let Some(v) = script("CLEANSPLIT_PANDAS_PYTHON", "pandas", &args) else {
+        return;
+    };
+    for f in &csvs {
+        let mut rdr = csv::Reader::from_path(f).unwrap();
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+        let first: Vec<String> = rdr.records().map(|r| r.unwrap()[0].to_owned()).collect();
+        let theirs = &v[f.to_str().unwrap()];
+        let cols: Vec<&str> = theirs["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(cols, header, "{}", f.display());
+        assert!(!first.is_empty(), "{}", f.display());
+        let their_first: Vec<&str> = theirs["first_column"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            their_first,
+            first,
+            "{}: pandas reads other values",
+            f.display()
+        );
+    }
+    // The hostile names survive: pandas sees the comma, quote and newline names in the index.
+    let paths = v[idx.to_str().unwrap()]["first_column"].as_array().unwrap();
+    for name in ["train/a/we\"ird, name.jpg", "train/b/line\nbreak.png"] {
+        assert!(
+            paths.iter().any(|p| p == name),
+            "{name:?} not read by pandas"
+        );
+    }
+    let merged = &v[p("merged/manifest.csv").to_str().unwrap()]["columns"];
+    assert!(
+        merged
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "source_name"),
+        "{merged}"
+    );
+    for f in &jsons {
+        assert_eq!(v[f.to_str().unwrap()]["rows"], 1, "{}", f.display());
+    }
+    say(&format!(
+        "pandas {}: read {} CSV and {} JSON outputs as cleansplit wrote them",
+        v["_versions"]["pandas"],
+        csvs.len(),
+        jsons.len()
     ));
 }

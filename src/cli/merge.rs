@@ -22,7 +22,8 @@ use cleansplit::split::{self, Conflicts, WriteJob};
     after_help = "Examples:\n  \
         cleansplit merge data/kaggle data/scraped merged\n  \
         cleansplit merge a b merged --map names.csv --classes cat,dog --mode hardlink\n  \
-        cleansplit merge a b merged --keep-splits --conflicts majority"
+        cleansplit merge a b merged --keep-splits --conflicts majority\n  \
+        cleansplit merge photos kaggle merged --labels kaggle=kaggle/labels.csv"
 )]
 pub struct Args {
     /// Source datasets (any layout cleansplit reads), then the output folder (must not exist
@@ -33,6 +34,11 @@ pub struct Args {
     /// printed) or * for every source.
     #[arg(long, value_name = "FILE")]
     pub map: Option<PathBuf>,
+    /// Labels of a flat source (Kaggle style): SRC=FILE, a CSV of `file name or stem,label`
+    /// as `scan --labels`, for the source SRC (its name as printed, or its path as given).
+    /// Repeat for several sources.
+    #[arg(long, value_name = "SRC=FILE")]
+    pub labels: Vec<String>,
     /// Keep only these classes (names after --map).
     #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
     pub classes: Option<Vec<String>>,
@@ -87,10 +93,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     // Options are checked before anything is scanned or written.
     let leak = args.leak.options()?;
-    let scan_opts = |index: Option<PathBuf>| ScanOptions {
+    let scan_opts = |index: Option<PathBuf>, labels: Option<PathBuf>| ScanOptions {
         layout: LayoutOptions {
             splits: args.splits.clone(),
-            labels: None,
+            labels,
         },
         index,
         jobs: args.jobs,
@@ -100,7 +106,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         loader: args.loader.into(),
         shard: None,
     };
-    scan_opts(None).validate()?;
+    scan_opts(None, None).validate()?;
     // Parsed here, not by clap, so a bad value is one line (as `split --normalize`).
     let normalize: Option<Normalize> = match &args.normalize {
         Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
@@ -127,8 +133,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => Vec::new(),
     };
     let names = merge::source_names(&roots);
+    let mut labels = labels_per_source(&args.labels, srcs, &roots, &names)?;
     let mut sources = Vec::new();
-    for ((root, name), given) in roots.iter().zip(&names).zip(srcs) {
+    for (i, ((root, name), given)) in roots.iter().zip(&names).zip(srcs).enumerate() {
         let index = match &args.index_dir {
             Some(dir) => {
                 let file = cleansplit::index::default_path(root)?;
@@ -136,7 +143,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             None => None,
         };
-        let o = scan::run(given, &scan_opts(index))?;
+        let o = scan::run(given, &scan_opts(index, labels[i].take()))?;
         if args.format == OutputFormat::Text {
             outln!(
                 "source {name}: {} ({}), {} images in {} classes{}",
@@ -149,6 +156,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 } else {
                     format!(", splits {}", o.layout.splits.join(", "))
                 }
+            );
+        }
+        let unlabeled = o.unlabeled();
+        if unlabeled > 0 {
+            // On stderr, so `--format json` keeps stdout clean.
+            errln!(
+                "cleansplit: warning: source {name}: {unlabeled} of {} images have no class and are not placed; give them classes with class folders or --labels {name}=FILE (a CSV of `file name or stem,label` rows)",
+                o.records.len()
             );
         }
         sources.push(Source {
@@ -214,6 +229,44 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--labels SRC=FILE` per source, in the order of `roots`. SRC is a source's name (as the
+/// merge prints it and `--map` uses it) or its path as given; anything else, a missing `=`
+/// or a source named twice is refused before any scan.
+fn labels_per_source(
+    given: &[String],
+    srcs: &[PathBuf],
+    roots: &[PathBuf],
+    names: &[String],
+) -> Result<Vec<Option<PathBuf>>> {
+    let mut out: Vec<Option<PathBuf>> = vec![None; roots.len()];
+    for g in given {
+        let Some((src, file)) = g
+            .split_once('=')
+            .filter(|(s, f)| !s.is_empty() && !f.is_empty())
+        else {
+            anyhow::bail!(
+                "--labels {g:?}: expected SRC=FILE (a source's name, then its labels CSV)"
+            );
+        };
+        let by_path = std::fs::canonicalize(src).ok();
+        let Some(i) = (0..roots.len()).find(|&i| {
+            names[i] == src
+                || srcs[i] == std::path::Path::new(src)
+                || by_path.as_ref() == Some(&roots[i])
+        }) else {
+            anyhow::bail!(
+                "--labels {g:?}: no source {src:?} (sources: {})",
+                names.join(", ")
+            );
+        };
+        if out[i].is_some() {
+            anyhow::bail!("--labels: source {} is given labels twice", names[i]);
+        }
+        out[i] = Some(PathBuf::from(file));
+    }
+    Ok(out)
 }
 
 /// The merge summary: classes, near-matches, copies, conflicts, the source table and its

@@ -118,7 +118,7 @@ pub enum FailOn {
     Conflict,
     /// Duplicates within one split.
     Duplicate,
-    /// Corrupt, empty, truncated, unsupported or Keras-skipped files.
+    /// Corrupt, empty, truncated or unsupported files, and files the --loader does not load.
     Problem,
     /// File metadata predicts the class far above the baseline (the shortcut check).
     Shortcut,
@@ -131,7 +131,7 @@ pub enum FailOn {
 pub fn warn_if_unusable(outcome: &cleansplit::scan::ScanOutcome) {
     let c = cleansplit::coverage::Coverage::of(&outcome.records, outcome.loader);
     if let Some(w) = c.no_usable_warning(outcome.loader) {
-        eprintln!("cleansplit: warning: {w}");
+        errln!("cleansplit: warning: {w}");
     }
 }
 
@@ -173,7 +173,7 @@ pub fn main() -> ExitCode {
     };
     // Options are checked before anything is scanned or written (merge checks its own).
     if let Some(Err(e)) = scan_args.map(|a| a.options().validate()) {
-        eprintln!("cleansplit: {e:#}");
+        errln!("cleansplit: {e:#}");
         return ExitCode::from(2);
     }
     let jobs = match &cli.command {

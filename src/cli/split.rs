@@ -263,11 +263,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     match (args.kfold, json) {
         (_, true) => outln!("{}", serde_json::to_string_pretty(&report)?),
-        (Some(k), false) => outln!(
-            "wrote {k} stratified group folds of {} images to {}",
-            report.copied,
-            args.out.join("folds.csv").display()
-        ),
+        (Some(k), false) => {
+            outln!(
+                "wrote {k} stratified group folds of {} images to {}",
+                report.copied - report.unlabeled_kept,
+                args.out.join("folds.csv").display()
+            );
+            if report.unlabeled_kept > 0 {
+                outln!(
+                    "{} images without a class are listed with fold `{}` (--keep-unlabeled): in no fold",
+                    report.unlabeled_kept,
+                    split::UNLABELED_FOLD
+                );
+            }
+        }
         (None, false) => out!("{}", terminal::split_summary(&report)),
     }
     note(format!(

@@ -73,16 +73,18 @@ fn query_sorted(index: &MultiIndex256, query: &Hash256) -> Vec<(u32, u32)> {
     out
 }
 
-/// Pairs and queries of `index` (over `hashes`) against brute force.
+/// Queries of `index` (over `hashes`), and the all-pairs join with the same chunks, against
+/// brute force.
 fn check_all(hashes: &[Hash256], radius: u32, index: &MultiIndex256, seed: u64) {
     assert_eq!(index.len(), hashes.len());
     assert_eq!(index.is_empty(), hashes.is_empty());
     assert_eq!(index.radius(), radius);
     let brute = pairs_within_brute(hashes, radius);
-    let mut mih = if index.chunks.is_empty() {
+    let specs: Vec<ChunkSpec> = index.chunks.iter().map(|c| c.spec).collect();
+    let mut mih = if specs.is_empty() {
         pairs_within_brute(hashes, radius)
     } else {
-        index.pairs_unsorted()
+        pairs::pairs(hashes, radius, &specs)
     };
     mih.sort_unstable();
     assert_eq!(mih, brute, "pairs differ, index {index:?}");
@@ -256,4 +258,45 @@ fn plan_at_one_million() {
     assert_eq!(specs.len(), 14, "{specs:?}");
     assert!(specs.iter().all(|s| s.width == 18));
     assert!(plan(n, 200).is_none());
+}
+
+/// The join's plans are valid (disjoint chunks, radii summing right, offsets within the cap)
+/// for every radius and a range of sizes, and the all-pairs join uses them at a larger size.
+#[test]
+fn join_plans_are_valid() {
+    for n in [2usize, 100, 5_000, 100_000, 1_000_000, 10_000_000] {
+        for r in 0..=BITS {
+            let Some(specs) = pairs::plan(n, r) else {
+                continue;
+            };
+            assert_eq!(specs.iter().map(|s| s.radius + 1).sum::<u32>(), r + 1);
+            let mut end = 0;
+            for s in &specs {
+                assert!(s.shift >= end && s.width >= 1, "n {n} r {r}: {specs:?}");
+                end = s.shift + s.width;
+            }
+            assert!(end <= BITS);
+            assert!(4 * ((1usize << specs[0].width) + 1) <= 8 * n + (4 << 20));
+        }
+    }
+    // At n = 1,000,000 the join plans for radius 40 and 48 (README's benchmark).
+    for r in [40, 48] {
+        let specs = pairs::plan(1_000_000, r).unwrap();
+        assert!((12..=16).contains(&specs.len()), "r {r}: {specs:?}");
+    }
+    let mut state = 5;
+    let plants: Vec<(usize, u64, u32, usize)> = (0..300)
+        .map(|_| {
+            let s = splitmix(&mut state);
+            (
+                s as usize,
+                splitmix(&mut state),
+                (s >> 40) as u32,
+                (s >> 8) as usize,
+            )
+        })
+        .collect();
+    let hashes = planted(40_000, &plants, 24, 3);
+    assert!(PairsPlan::new(hashes.len(), 24).specs.is_some());
+    assert_eq!(pairs_within(&hashes, 24), pairs_within_brute(&hashes, 24));
 }

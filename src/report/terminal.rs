@@ -430,18 +430,14 @@ pub fn balance_summary(b: &crate::balance::BalanceReport) -> String {
     if !b.zero_weight.is_empty() {
         let _ = writeln!(
             out,
-            "warning: no usable image of {} in {}: weight 0 (the loader still gives {} a class index); the other weights are over the {} classes present",
+            "warning: no usable image of {} in {}: weight 0 ({}); the other weights are over the {} classes present",
             b.zero_weight.join(", "),
             if w.split.is_empty() {
                 "the dataset"
             } else {
                 &w.split
             },
-            if b.zero_weight.len() == 1 {
-                "it"
-            } else {
-                "them"
-            },
+            b.loader.empty_class_note(),
             w.counts.0.len() - b.zero_weight.len()
         );
     }

@@ -7,8 +7,9 @@ use maud::{Markup, html};
 
 use super::parts::{badge, filter_box, more, path_breaks, plural, split_name, thousands};
 use super::{Section, View};
-use crate::audit::NOTABLE_FLAGS;
+use crate::audit::notable_flags;
 use crate::index::Record;
+use crate::loader::{Loader, Verdict};
 
 pub fn section(view: &View) -> Section {
     Section {
@@ -28,7 +29,7 @@ fn body(view: &View) -> Markup {
     }
     let max = view.max_items();
     html! {
-        (summary(view.records, rows))
+        (summary(view.records, rows, view.input.loader))
         (filter_box("problems-table", "Filter by path, status or flag"))
         div class="scroll" { table id="problems-table" class="problems" { "\n"
             thead { tr {
@@ -36,27 +37,39 @@ fn body(view: &View) -> Markup {
                 th { "message" }
             } } "\n"
             tbody { "\n"
-                @for &i in rows.iter().take(max) { (row(&view.records[i])) }
+                @for &i in rows.iter().take(max) { (row(&view.records[i], view.input.loader)) }
             } "\n"
         } } "\n"
         (more(rows.len(), max.min(rows.len()), "files", "the index"))
     }
 }
 
-/// Counts by status and by notable flag.
-fn summary(recs: &[Record], rows: &[usize]) -> Markup {
-    let mut statuses: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut flags: BTreeMap<&str, usize> = BTreeMap::new();
+/// Counts by status (or what the loader does with a decodable file) and by notable flag.
+fn summary(recs: &[Record], rows: &[usize], loader: Loader) -> Markup {
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
     for &i in rows {
         let r = &recs[i];
-        if !r.is_ok() {
-            *statuses.entry(r.status.as_str()).or_default() += 1;
+        let why = if !r.is_ok() {
+            Some(r.status.as_str().to_string())
+        } else {
+            match loader.verdict(r) {
+                Verdict::Loads => None,
+                Verdict::Ignored => Some(format!("not listed by {loader}")),
+                Verdict::Fails(_) => Some(format!("{loader} cannot decode")),
+            }
+        };
+        if let Some(why) = why {
+            *statuses.entry(why).or_default() += 1;
         }
-        for f in NOTABLE_FLAGS.iter().filter(|&&f| r.flags.contains(f)) {
-            *flags.entry(f.as_str()).or_default() += 1;
+        for f in notable_flags(loader)
+            .iter()
+            .filter(|&&f| r.flags.contains(f))
+        {
+            *flags.entry(f.as_str().to_string()).or_default() += 1;
         }
     }
-    let list = |m: &BTreeMap<&str, usize>| {
+    let list = |m: &BTreeMap<String, usize>| {
         m.iter()
             .map(|(k, n)| format!("{k} {}", thousands(*n)))
             .collect::<Vec<_>>()
@@ -68,16 +81,25 @@ fn summary(recs: &[Record], rows: &[usize]) -> Markup {
             (plural(unusable, "file", "files")) " cannot be used for training"
             @if unusable > 0 { " (" (list(&statuses)) ")" }
             "."
+            " Counted as the " code { (loader.as_str()) } " loader reads the files (--loader)."
             @if !flags.is_empty() {
-                " Flags worth knowing: " (list(&flags)) ". " code { "keras_skips" }
-                ": Keras' directory loaders skip or reject the file."
+                " Flags worth knowing: " (list(&flags)) "."
+                @if flags.contains_key("keras_skips") {
+                    " " code { "keras_skips" } ": Keras' directory loader skips or rejects the file."
+                }
             }
         } "\n"
     }
 }
 
-fn row(r: &Record) -> Markup {
+fn row(r: &Record, loader: Loader) -> Markup {
     let status = if r.is_ok() { "ok" } else { "problem" };
+    let notable = notable_flags(loader);
+    // A decodable file the loader leaves out says why; a broken one keeps the decoder's message.
+    let message = match loader.exclusion(r) {
+        Some(why) if r.is_ok() => why,
+        _ => r.message.to_string(),
+    };
     html! {
         tr class="problem" {
             td class="path" { (path_breaks(&r.path)) }
@@ -87,12 +109,12 @@ fn row(r: &Record) -> Markup {
             td {
                 @for (n, f) in r.flags.iter().enumerate() {
                     @if n > 0 { " " }
-                    span class=(if NOTABLE_FLAGS.contains(&f) { "flag notable" } else { "flag" }) {
+                    span class=(if notable.contains(&f) { "flag notable" } else { "flag" }) {
                         (f.as_str())
                     }
                 }
             }
-            td class="message" { (r.message) }
+            td class="message" { (message) }
         } "\n"
     }
 }

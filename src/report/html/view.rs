@@ -33,7 +33,7 @@ pub struct View<'a> {
     /// Problem files ([`file_problem`]): unusable first, then flagged; path order within each.
     pub problems: Vec<usize>,
     pub classes: ClassCounts<'a>,
-    /// Files that cannot be used (status other than ok).
+    /// Files training cannot use: not decodable, or not loaded by the `--loader`.
     pub unusable: usize,
     /// Thumbnail `data:` URIs of the shown images that could be read (record index -> URI).
     pub thumbs: HashMap<usize, String>,
@@ -60,7 +60,7 @@ impl<'a> View<'a> {
             within: leaks.groups.iter().filter(|g| g.within_split()).collect(),
             problems,
             classes: class_counts(recs),
-            unusable: recs.iter().filter(|r| !r.is_ok()).count(),
+            unusable: recs.iter().filter(|r| !input.loader.loads(r)).count(),
             thumbs: HashMap::new(),
         };
         view.thumbs = load_thumbs(input, &view.thumbnail_records());

@@ -1,0 +1,223 @@
+//! The audit verdict: every finding of scan, leaks and balance as one line that says what
+//! it means for training and which command fixes it.
+
+use serde::Serialize;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Checked and clean.
+    Ok,
+    /// Worth knowing; training still works.
+    Warning,
+    /// Distorts training or evaluation.
+    Problem,
+}
+
+/// One line of the verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Short topic: `leakage`, `label conflicts`, `duplicates`, `problem files`, `imbalance`, `drift`.
+    pub topic: String,
+    /// What was found, with figures ("6 of 16 val images (37.5%) have a duplicate in train").
+    pub headline: String,
+    /// What it means for training.
+    pub meaning: String,
+    /// The command that fixes it (empty when nothing needs fixing).
+    pub fix: String,
+}
+
+mod checks;
+mod topics;
+
+pub use checks::{shortcut_findings, source_check, source_findings};
+use topics::{
+    drift, duplicates, imbalance, label_conflicts, layout, leakage, no_images, odd_images,
+    problem_files, unlabeled,
+};
+
+use crate::balance::BalanceReport;
+use crate::coverage::Coverage;
+use crate::index::{Flag, Record, Status};
+use crate::leaks::{LeakSummary, Leaks};
+use crate::loader::Loader;
+use crate::merge::sources::SourceTable;
+use crate::scan::ScanOutcome;
+use crate::shortcuts::ShortcutReport;
+
+/// `audit.json`: the verdict with the figures behind it (a file-format contract).
+#[derive(Debug, Serialize)]
+pub struct AuditReport<'a> {
+    pub root: String,
+    pub findings: &'a [Finding],
+    pub kinds: Kinds,
+    pub images: usize,
+    pub skipped: usize,
+    pub leaks: &'a LeakSummary,
+    pub balance: Option<&'a BalanceReport>,
+    /// Classes x sources, when ROOT was written by `merge`.
+    pub sources: Option<&'a SourceTable>,
+    /// The shortcut check (`shortcuts --format json` prints the same).
+    pub shortcuts: Option<&'a ShortcutReport>,
+    /// The first `--max-items` skipped entries by path and reason (`skipped` counts all).
+    pub skipped_entries: Vec<crate::layout::SkippedEntry>,
+    /// The loader whose view the findings follow.
+    pub loader: Loader,
+    /// Images with and without a class, and how many the loader reads.
+    pub coverage: Coverage,
+}
+
+/// Which kinds of findings exist (what `--fail-on` tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Kinds {
+    pub leak: bool,
+    pub conflict: bool,
+    pub duplicate: bool,
+    pub problem: bool,
+    /// File metadata predicts the class (set by the shortcut check, `shortcuts`).
+    pub shortcut: bool,
+}
+
+impl Kinds {
+    /// The kinds of findings in scanned records and their leak summary, as the default
+    /// `keras` loader sees the files.
+    pub fn of(records: &[Record], leaks: &LeakSummary) -> Kinds {
+        Kinds::of_loader(records, leaks, Loader::Keras)
+    }
+
+    /// The same, as `loader` sees the files. No usable image at all is a problem (an empty
+    /// or wrong ROOT must fail a CI gate).
+    pub fn of_loader(records: &[Record], leaks: &LeakSummary, loader: Loader) -> Kinds {
+        Kinds {
+            leak: leaks.cross_split_groups > 0,
+            conflict: leaks.label_conflict_groups > 0,
+            duplicate: leaks.within_split_groups > 0,
+            problem: !records.iter().any(|r| loader.loads(r))
+                || records.iter().any(|r| is_problem_file(r, loader)),
+            shortcut: false,
+        }
+    }
+}
+
+/// Flags that make a usable file worth listing among the problem files under the default
+/// `keras` loader; [`notable_flags`] gives the list for any loader.
+pub const NOTABLE_FLAGS: [Flag; 8] = [
+    Flag::KerasSkips,
+    Flag::Alpha,
+    Flag::ExtMismatch,
+    Flag::Tiny,
+    Flag::NearConstant,
+    Flag::Animated,
+    Flag::Cmyk,
+    Flag::HighBitDepth,
+];
+
+/// The flags that make a usable file notable under `loader`. `keras_skips` only counts under
+/// `keras`: torchvision's `ImageFolder` and the legacy Keras loader list other extensions
+/// (`.webp`, `.tif`), so a file Keras skips can be a plain training file for them.
+pub fn notable_flags(loader: Loader) -> &'static [Flag] {
+    // `keras_skips` leads the list, so the other loaders' list is the rest.
+    const _: () = assert!(matches!(NOTABLE_FLAGS[0], Flag::KerasSkips));
+    match loader {
+        Loader::Keras => &NOTABLE_FLAGS,
+        Loader::KerasLegacy | Loader::Torch => &NOTABLE_FLAGS[1..],
+    }
+}
+
+/// The one definition of a problem file, used by the verdict and the report: `Problem` when
+/// training cannot use the file (not decodable, or `loader` does not load it), `Warning`
+/// when it is usable but carries a notable flag, `None` when it is fine.
+pub fn file_problem(r: &Record, loader: Loader) -> Option<Severity> {
+    if r.status != Status::Ok || !loader.loads(r) {
+        Some(Severity::Problem)
+    } else if notable_flags(loader).iter().any(|&f| r.flags.contains(f)) {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
+/// A file training cannot use with `loader`: what `--fail-on problem` tests.
+pub fn is_problem_file(r: &Record, loader: Loader) -> bool {
+    file_problem(r, loader) == Some(Severity::Problem)
+}
+
+fn pct(n: usize, of: usize) -> String {
+    if of == 0 {
+        "0.0%".into()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / of as f64)
+    }
+}
+
+fn finding(
+    severity: Severity,
+    topic: &str,
+    headline: String,
+    meaning: &str,
+    fix: String,
+) -> Finding {
+    Finding {
+        severity,
+        topic: topic.into(),
+        headline,
+        meaning: meaning.into(),
+        fix,
+    }
+}
+
+fn ok(topic: &str, headline: &str) -> Finding {
+    finding(Severity::Ok, topic, headline.into(), "", String::new())
+}
+
+/// What every step of the verdict reads.
+struct Facts<'a> {
+    scan: &'a ScanOutcome,
+    leaks: &'a Leaks,
+    kinds: Kinds,
+    /// The loader whose view the findings follow (`--loader`).
+    loader: Loader,
+    /// Images with and without a class, and how many the loader reads.
+    coverage: Coverage,
+    /// `cleansplit split ROOT OUT`, the fix of most findings.
+    split_cmd: String,
+}
+
+/// The verdict: one finding per topic, worst first within the fixed topic order.
+pub fn verdict(
+    scan: &ScanOutcome,
+    leaks: &Leaks,
+    balance: Option<&BalanceReport>,
+) -> (Vec<Finding>, Kinds) {
+    let facts = Facts {
+        scan,
+        leaks,
+        kinds: Kinds::of_loader(&scan.records, &leaks.summary, scan.loader),
+        loader: scan.loader,
+        coverage: Coverage::of(&scan.records, scan.loader),
+        split_cmd: format!("cleansplit split {} OUT", scan.root.display()),
+    };
+    let mut out = Vec::new();
+    out.extend(no_images(&facts));
+    // Without any class the verdict leads with it; some unlabeled images come last.
+    let unlabeled = unlabeled(&facts);
+    if facts.coverage.classless() {
+        out.extend(unlabeled.clone());
+    }
+    out.extend(leakage(&facts));
+    out.push(label_conflicts(&facts));
+    out.push(duplicates(&facts));
+    out.push(problem_files(&facts));
+    out.extend(odd_images(&facts));
+    out.extend(layout(&facts));
+    if let Some(b) = balance {
+        out.extend(imbalance(&facts, b));
+        out.extend(drift(&facts, b));
+    }
+    if !facts.coverage.classless() {
+        out.extend(unlabeled);
+    }
+    (out, facts.kinds)
+}

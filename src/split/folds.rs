@@ -1,0 +1,78 @@
+//! `--kfold`: stratified group k-fold over the plan's units, and `folds.csv`.
+//!
+//! Only images placed in a split are folded. An image without a class that
+//! `--keep-unlabeled` keeps cannot be stratified and has no class folder: it is listed with
+//! the fold [`UNLABELED_FOLD`], as it would sit in `OUT/unlabeled/` beside the splits, never
+//! in a numbered fold by chance.
+
+use anyhow::{Result, bail};
+
+use super::assign::{assign, targets};
+use super::options::{Sizes, UNLABELED_DIR};
+use super::plan::Plan;
+use crate::index::{Record, path_field};
+
+/// The `fold` value of an image without a class kept by `--keep-unlabeled` (in no fold).
+pub const UNLABELED_FOLD: &str = UNLABELED_DIR;
+
+/// Refuses `--kfold k` that cannot give k non-empty folds: fewer than 2, or more folds than
+/// units (groups) to place. Units with nothing to fold (dropped files, unlabeled files kept
+/// apart) do not count.
+pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
+    if k < 2 {
+        bail!("--kfold needs at least 2 folds");
+    }
+    let units = plan.units.iter().filter(|u| !u.members.is_empty()).count();
+    if k > units {
+        bail!(
+            "--kfold {k} is more than the {units} groups of images to place: folds would be empty"
+        );
+    }
+    Ok(())
+}
+
+/// Stratified group k-fold: every unit in exactly one of `k` folds.
+pub fn kfold(plan: &Plan, k: usize) -> Vec<usize> {
+    let totals: Vec<usize> = (0..plan.class_names.len())
+        .map(|c| {
+            plan.units
+                .iter()
+                .map(|u| u.counts.get(&c).copied().unwrap_or(0))
+                .sum()
+        })
+        .collect();
+    let t = targets(&Sizes::Ratio(vec![1.0 / k as f64; k]), k, &totals);
+    assign(&plan.units, &t)
+}
+
+/// Header of `folds.csv` (`--kfold`).
+pub const FOLDS_HEADER: [&str; 4] = ["source", "class", "group", "fold"];
+
+/// Writes `folds.csv` (usable sources only) for `--kfold`: the fold of the source's unit, or
+/// [`UNLABELED_FOLD`] for an unlabeled image kept apart.
+pub fn write_folds<W: std::io::Write>(
+    w: W,
+    plan: &Plan,
+    records: &[Record],
+    folds: &[usize],
+) -> Result<()> {
+    let mut wtr = csv::Writer::from_writer(w);
+    wtr.write_record(FOLDS_HEADER)?;
+    for p in plan.placements.iter().filter(|p| p.split.is_some()) {
+        let r = &records[p.record];
+        let mut row = csv::ByteRecord::new();
+        row.push_field(&path_field(&r.path));
+        row.push_field(r.class.as_bytes());
+        row.push_field(p.group_field().as_bytes());
+        // A placed source outside its unit's members is not in a split: kept unlabeled.
+        let fold = if plan.units[p.unit].members.contains(&p.record) {
+            folds[p.unit].to_string()
+        } else {
+            UNLABELED_FOLD.to_owned()
+        };
+        row.push_field(fold.as_bytes());
+        wtr.write_byte_record(&row)?;
+    }
+    wtr.flush()?;
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Writing clean splits: stratified by class, group-aware (a duplicate group, or a
+//! `--group-by` key such as a patient id, never straddles two splits), deduplicated, and
+//! never touching the source.
+//!
+//! Planning ([`plan`]) is pure: it turns records, duplicate groups and options into
+//! [`Placement`]s, so its guarantees are property-tested. Writing ([`write`]) happens in a
+//! temporary folder beside OUT that is renamed into place at the end, so an interrupted run
+//! leaves no half-written OUT.
+//!
+//! | file | job |
+//! |---|---|
+//! | `options.rs` | `SplitOptions`, `--dedup`/`--conflicts`/`--mode`, their validation |
+//! | `assign.rs` | units, targets per split and class, the greedy stratified assignment |
+//! | `plan.rs` | `plan` in named steps, `Placement`, `DropReason` |
+//! | `folds.rs` | `--kfold` and `folds.csv` |
+//! | `report.rs` | `split_report.json` figures, the new training split's class weights |
+//! | `manifest.rs` | destination names and `manifest.csv` |
+//! | `write.rs` | the OUT checks and writing OUT through a temporary folder |
+
+mod assign;
+mod folds;
+mod manifest;
+mod options;
+mod plan;
+mod report;
+mod write;
+
+pub use assign::{Unit, assign, targets};
+pub use folds::{FOLDS_HEADER, UNLABELED_FOLD, check_kfold, kfold, write_folds};
+pub use manifest::{MANIFEST_HEADER, destinations, write_manifest};
+pub use options::{
+    Conflicts, Dedup, Mode, Sizes, SplitOptions, UNLABELED_DIR, check_not_empty, split_name,
+};
+pub use plan::{DropReason, Placement, Plan, check_placed, plan};
+pub use report::{ClassTarget, SplitReport, SplitTargets, achieved, class_weights};
+pub use write::{Warnings, WriteJob, check_destinations, check_out, write};
+
+#[cfg(test)]
+mod tests;

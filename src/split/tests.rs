@@ -1,0 +1,291 @@
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use proptest::prelude::*;
+use regex::Regex;
+
+use super::*;
+use crate::groups::Group;
+use crate::groups::tests::rec;
+use crate::index::Record;
+use crate::loader::Loader;
+
+fn opts(sizes: Sizes) -> SplitOptions {
+    SplitOptions {
+        names: vec!["train".into(), "val".into(), "test".into()][..match &sizes {
+            Sizes::Ratio(r) => r.len(),
+            Sizes::Count(_) => 2,
+        }]
+            .to_vec(),
+        sizes,
+        seed: 7,
+        group_by: None,
+        dedup: Dedup::KeepOne,
+        conflicts: Conflicts::Drop,
+        loader: Loader::Keras,
+        keep_unlabeled: false,
+    }
+}
+
+/// Random datasets: `classes` sizes, and groups made by chaining neighbours.
+fn dataset(class_sizes: &[usize], links: &[(usize, usize)]) -> (Vec<Record>, Vec<Group>) {
+    let mut records = Vec::new();
+    for (c, &n) in class_sizes.iter().enumerate() {
+        for i in 0..n {
+            records.push(rec(
+                &format!("src/c{c}/{i:04}.jpg"),
+                "src",
+                &format!("c{c}"),
+            ));
+        }
+    }
+    let n = records.len();
+    // Links stay inside one class so they never make label conflicts here.
+    let pairs: Vec<(usize, usize)> = links
+        .iter()
+        .map(|&(a, b)| (a % n, b % n))
+        .filter(|&(a, b)| a != b && records[a].class == records[b].class)
+        .collect();
+    let groups = crate::groups::build(&records, pairs);
+    (records, groups)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn groups_never_straddle_and_shares_hold(
+        class_sizes in prop::collection::vec(1usize..60, 1..5),
+        links in prop::collection::vec((0usize..400, 0usize..400), 0..40),
+        seed in 0u64..1000,
+        dedup_none in any::<bool>(),
+    ) {
+        let (records, groups) = dataset(&class_sizes, &links);
+        let mut o = opts(Sizes::Ratio(vec![0.7, 0.2, 0.1]));
+        o.seed = seed;
+        if dedup_none { o.dedup = Dedup::None; }
+        let p = plan(&records, &groups, &o).unwrap();
+        // Every source exactly once.
+        prop_assert_eq!(p.placements.len(), records.len());
+        let mut seen: Vec<usize> = p.placements.iter().map(|x| x.record).collect();
+        seen.sort();
+        prop_assert_eq!(seen, (0..records.len()).collect::<Vec<_>>());
+        // No group in two splits.
+        for u in &p.units {
+            let splits: BTreeSet<_> = u.members.iter().map(|&m| p.placements[m].split).collect();
+            prop_assert!(splits.len() <= 1);
+        }
+        // Per class: achieved within the largest unit of that class of the target.
+        let largest = p.units.iter().map(|u| u.members.len()).max().unwrap_or(1).max(1);
+        for st in achieved(&p, &records, &o.names) {
+            for c in st.classes {
+                prop_assert!((c.achieved as f64 - c.target).abs() <= largest as f64 + 1e-9,
+                    "{} {}: target {} achieved {} largest unit {}", st.split, c.class, c.target, c.achieved, largest);
+            }
+        }
+        // Deterministic.
+        let again = plan(&records, &groups, &o).unwrap();
+        prop_assert_eq!(&again.placements, &p.placements);
+        // k-fold: disjoint and covering (each unit exactly one fold).
+        let folds = kfold(&p, 3);
+        prop_assert_eq!(folds.len(), p.units.len());
+        prop_assert!(folds.iter().all(|&f| f < 3));
+    }
+}
+
+#[test]
+fn singletons_land_within_one_image_of_target() {
+    let (records, groups) = dataset(&[50, 13, 7], &[]);
+    let o = opts(Sizes::Ratio(vec![0.8, 0.2]));
+    let p = plan(&records, &groups, &o).unwrap();
+    for st in achieved(&p, &records, &o.names) {
+        for c in st.classes {
+            assert!((c.achieved as f64 - c.target).abs() <= 1.0, "{c:?}");
+        }
+    }
+}
+
+fn why(p: &Plan, i: usize) -> String {
+    p.placements[i]
+        .reason
+        .as_ref()
+        .map(|r| r.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn loader_decides_what_is_placed_and_kept() {
+    // One photo twice: a lossless TIFF named .png (Keras fails on it) and a JPEG; the
+    // TIFF would be the representative by the lossless rule.
+    let mut tiff = rec("s/a/photo.png", "s", "a");
+    tiff.format = Some(crate::base::format::Format::Tiff);
+    let jpeg = rec("s/a/photo.jpg", "s", "a");
+    let mut webp = rec("s/a/x.webp", "s", "a");
+    webp.format = Some(crate::base::format::Format::Webp);
+    let records = vec![tiff, jpeg, webp, rec("s/a/y.jpg", "s", "a")];
+    let groups = crate::groups::build(&records, [(0, 1)]);
+    let o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+    let p = plan(&records, &groups, &o).unwrap();
+    assert!(p.placements[0].split.is_none());
+    assert!(why(&p, 0).starts_with("keras fails on it"));
+    assert!(p.placements[1].split.is_some(), "{:?}", p.placements[1]);
+    assert_eq!(why(&p, 2), "not listed by keras (extension .webp)");
+    assert_eq!(p.placements[2].reason_kind(), "not listed by keras");
+    // torch lists .webp.
+    let p = plan(
+        &records,
+        &groups,
+        &SplitOptions {
+            loader: Loader::Torch,
+            ..o
+        },
+    )
+    .unwrap();
+    assert!(p.placements[2].split.is_some());
+}
+
+#[test]
+fn unlabeled_are_dropped_or_kept_apart_and_classless_is_plain() {
+    let mut records: Vec<Record> = (0..6)
+        .map(|i| rec(&format!("s/a/{i}.jpg"), "s", if i < 4 { "a" } else { "" }))
+        .collect();
+    records.push(rec("t/copy.jpg", "t", ""));
+    // The unlabeled copy of a labelled image, larger (it would be the representative).
+    records[6].width = 50;
+    let groups = crate::groups::build(&records, [(0, 6)]);
+    let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+    let p = plan(&records, &groups, &o).unwrap();
+    assert_eq!(why(&p, 4), "unlabeled");
+    assert_eq!(p.placements[4].reason_kind(), "unlabeled");
+    assert!(p.placements[0].split.is_some(), "the labelled copy is kept");
+    assert!(p.placements[6].split.is_none());
+    assert_eq!(p.class_names, vec!["a"]);
+    o.keep_unlabeled = true;
+    let p = plan(&records, &groups, &o).unwrap();
+    assert_eq!(p.placements[4].split, Some(2));
+    assert_eq!(split_name(&o.names, 2), UNLABELED_DIR);
+    assert!(why(&p, 6).starts_with("unlabeled copy of s/a/0.jpg"));
+    let d = destinations(&p, &records, &o.names);
+    assert_eq!(d[4].as_deref(), Some(Path::new("unlabeled/4.jpg")));
+    // No class at all: a plain split, nothing dropped as unlabeled, no class folder.
+    let none: Vec<Record> = (0..6).map(|i| rec(&format!("{i}.jpg"), "", "")).collect();
+    let p = plan(&none, &[], &opts(Sizes::Ratio(vec![0.5, 0.5]))).unwrap();
+    assert!(
+        p.placements
+            .iter()
+            .all(|x| x.split.is_some() && x.split < Some(2))
+    );
+    let d = destinations(&p, &none, &o.names);
+    assert!(
+        d.iter()
+            .all(|x| x.as_ref().unwrap().components().count() == 2),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn dedup_and_conflicts() {
+    let mut records = vec![
+        rec("s/a/1.jpg", "s", "a"),
+        rec("s/a/2.jpg", "s", "a"),
+        rec("s/b/2.jpg", "s", "b"),
+        rec("s/a/3.jpg", "s", "a"),
+    ];
+    records[0].width = 20; // the representative
+    let groups = crate::groups::build(&records, [(0, 1), (1, 2)]);
+    let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+    o.conflicts = Conflicts::Majority;
+    let p = plan(&records, &groups, &o).unwrap();
+    assert!(p.placements[0].split.is_some());
+    assert!(matches!(
+        p.placements[1].reason,
+        Some(DropReason::DuplicateOf(_))
+    ));
+    assert!(matches!(
+        p.placements[2].reason,
+        Some(DropReason::LabelConflict { .. })
+    ));
+    o.conflicts = Conflicts::Drop;
+    let p = plan(&records, &groups, &o).unwrap();
+    assert!(p.placements[..3].iter().all(|x| x.split.is_none()));
+    o.conflicts = Conflicts::Error;
+    assert!(plan(&records, &groups, &o).is_err());
+}
+
+#[test]
+fn group_by_keeps_keys_together() {
+    let records: Vec<Record> = (0..20)
+        .map(|i| rec(&format!("s/a/person{}_{i}.jpg", i % 4), "s", "a"))
+        .collect();
+    let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+    o.group_by = Some(Regex::new(r"person\d+").unwrap());
+    let p = plan(&records, &[], &o).unwrap();
+    for k in 0..4 {
+        let splits: BTreeSet<_> = p
+            .placements
+            .iter()
+            .filter(|x| x.record % 4 == k)
+            .map(|x| x.split)
+            .collect();
+        assert_eq!(splits.len(), 1);
+    }
+}
+
+#[test]
+fn name_collisions_get_distinct_names() {
+    let records = vec![
+        rec("train/a/x.jpg", "train", "a"),
+        rec("val/a/x.jpg", "val", "a"),
+    ];
+    let mut o = opts(Sizes::Ratio(vec![1.0]));
+    o.names = vec!["train".into()];
+    let p = plan(&records, &[], &o).unwrap();
+    let d = destinations(&p, &records, &o.names);
+    assert_eq!(d[0].as_deref(), Some(Path::new("train/a/x.jpg")));
+    let other = d[1].as_ref().unwrap().to_string_lossy().into_owned();
+    assert!(
+        other.starts_with("train/a/x-") && other.ends_with(".jpg"),
+        "{other}"
+    );
+}
+
+#[test]
+fn count_targets() {
+    let t = targets(&Sizes::Count(5), 3, &[20, 7]);
+    assert_eq!(t, vec![vec![10.0, 0.0], vec![5.0, 5.0], vec![5.0, 2.0]]);
+}
+
+#[test]
+fn kfold_lists_kept_unlabeled_images_in_no_fold() {
+    // Six labelled singletons and two unlabeled images kept apart.
+    let records: Vec<Record> = (0..8)
+        .map(|i| rec(&format!("s/{i}.jpg"), "s", if i < 6 { "a" } else { "" }))
+        .collect();
+    let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
+    o.keep_unlabeled = true;
+    let p = plan(&records, &[], &o).unwrap();
+    // Eight units, six with an image to fold.
+    assert_eq!(p.units.len(), 8);
+    assert!(check_kfold(6, &p).is_ok());
+    let e = check_kfold(7, &p).unwrap_err().to_string();
+    assert!(e.contains("the 6 groups"), "{e}");
+    let mut out = Vec::new();
+    write_folds(&mut out, &p, &records, &kfold(&p, 3)).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 8, "{text}");
+    for r in &rows {
+        let labelled = r[1] == "a";
+        assert_eq!(r[3] == UNLABELED_FOLD, !labelled, "{text}");
+        if labelled {
+            assert!(r[3].parse::<usize>().unwrap() < 3, "{text}");
+        }
+    }
+    // Each numbered fold holds two of the six labelled images.
+    for f in ["0", "1", "2"] {
+        assert_eq!(rows.iter().filter(|r| r[3] == f).count(), 2, "{text}");
+    }
+}

@@ -1,0 +1,214 @@
+//! Writing OUT safely: the OUT and destination checks, placing each file (copy, hard link,
+//! symlink, or re-encoded), verifying it, all in a temporary folder renamed into place.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use super::options::Mode;
+use super::plan::Plan;
+use crate::index::Record;
+
+/// Every destination must be a relative path of plain components (split, class, file; split
+/// and file without classes; or class, file where `merge` pools the splits), so no label or
+/// name can make a file land outside OUT, or onto a source file.
+pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
+    for d in dests.iter().flatten() {
+        let plain = (2..=3).contains(&d.components().count())
+            && d.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            bail!(
+                "refusing destination {}: split, class and file names must be plain folder names",
+                d.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Checks that OUT can be written: it must not exist or be empty, and must not be inside
+/// ROOT (the split would then be part of the dataset it came from).
+pub fn check_out(root: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        let empty = fs::read_dir(out)
+            .with_context(|| format!("OUT {} is not a readable folder", out.display()))?
+            .next()
+            .is_none();
+        if !empty {
+            bail!(
+                "OUT {} exists and is not empty: refusing to write into it",
+                out.display()
+            );
+        }
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::canonicalize(parent)
+        .with_context(|| format!("OUT's folder {} does not exist", parent.display()))?;
+    if crate::base::paths::inside(out, root) {
+        bail!(
+            "OUT {} is inside ROOT {}: choose a folder outside the dataset",
+            out.display(),
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+/// A warning produced while writing (e.g. hard links falling back to copies).
+pub type Warnings = Vec<String>;
+
+/// Places one file: copy, hard link (falling back to copy), or symlink; checks its size.
+fn place(
+    src: &Path,
+    dst: &Path,
+    mode: Mode,
+    expect_size: u64,
+    warned: &mut bool,
+    warnings: &mut Warnings,
+) -> Result<()> {
+    if mode == Mode::Manifest {
+        return Ok(());
+    }
+    if let Some(dir) = dst.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    match mode {
+        Mode::Copy => {
+            fs::copy(src, dst).with_context(|| format!("cannot copy {}", src.display()))?;
+        }
+        Mode::Hardlink => {
+            if let Err(e) = fs::hard_link(src, dst) {
+                if !*warned {
+                    warnings.push(format!("hard links failed ({e}); copying instead"));
+                    *warned = true;
+                }
+                fs::copy(src, dst).with_context(|| format!("cannot copy {}", src.display()))?;
+            }
+        }
+        Mode::Symlink => {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(src, dst)
+                .with_context(|| format!("cannot link {}", dst.display()))?;
+            #[cfg(not(unix))]
+            bail!("--mode symlink needs a Unix system");
+        }
+        Mode::Manifest => return Ok(()),
+    }
+    let got = fs::metadata(dst)
+        .with_context(|| format!("cannot check {}", dst.display()))?
+        .len();
+    if got != expect_size {
+        bail!(
+            "{} has {got} bytes after placing, expected {expect_size}",
+            dst.display()
+        );
+    }
+    Ok(())
+}
+
+/// Everything `write` needs besides the plan.
+pub struct WriteJob<'a> {
+    pub root: &'a Path,
+    pub out: &'a Path,
+    pub mode: Mode,
+    pub verify: bool,
+    pub records: &'a [Record],
+    pub names: &'a [String],
+    pub dests: &'a [Option<PathBuf>],
+    /// Re-encode instead of placing (`--normalize`); `mode` is then ignored.
+    pub normalize: Option<crate::normalize::Normalize>,
+}
+
+/// Test hook simulating a crash or kill midway through [`write`]: when the environment
+/// variable `CLEANSPLIT_ABORT_AFTER_FILES` is set to N (N >= 1), the process calls
+/// [`std::process::abort`] right after the N-th file is placed. `abort` skips destructors
+/// (such as the temporary folder's cleanup) just as SIGKILL does, so a test can check that
+/// an interrupted run leaves no OUT behind. Unset (or not a positive number): no effect.
+///
+/// `CLEANSPLIT_PAUSE_AFTER_FILES=N` instead pauses after the N-th file (up to a minute, or
+/// until Ctrl-C), so a test can send a real signal at a known point.
+fn abort_after_files() -> Option<usize> {
+    fault_after_files("CLEANSPLIT_ABORT_AFTER_FILES")
+}
+
+fn fault_after_files(var: &str) -> Option<usize> {
+    std::env::var(var)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+}
+
+/// Writes OUT: places the files and the given extra files (name, bytes) in a temporary folder
+/// beside OUT, then renames it into place. Nothing under ROOT is opened for writing.
+pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<Warnings> {
+    check_out(job.root, job.out)?;
+    check_destinations(job.dests)?;
+    let parent = job
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = job
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let mut warnings: Warnings = crate::interrupt::remove_stale(parent, &name)
+        .into_iter()
+        .map(|p| format!("removed {}, left by an interrupted run", p.display()))
+        .collect();
+    let mut tmp = crate::interrupt::WorkDir::create(parent, &name)?;
+    let mut warned = false;
+    let abort_after = abort_after_files();
+    let pause_after = fault_after_files("CLEANSPLIT_PAUSE_AFTER_FILES");
+    let mut placed = 0usize;
+    for p in plan.placements.iter().filter(|p| p.split.is_some()) {
+        let r = &job.records[p.record];
+        let (Some(dest), src) = (&job.dests[p.record], job.root.join(&r.path)) else {
+            continue;
+        };
+        let dst = tmp.path().join(dest);
+        if let Some(n) = &job.normalize {
+            n.write(&src, &dst)?;
+        } else {
+            place(&src, &dst, job.mode, r.size, &mut warned, &mut warnings)?;
+        }
+        // A re-encoded copy differs from its source by design: nothing to compare.
+        if job.verify && job.mode != Mode::Manifest && job.normalize.is_none() {
+            let bytes =
+                fs::read(&dst).with_context(|| format!("cannot verify {}", dst.display()))?;
+            if Some(crate::index::digest_of(&bytes)) != r.blake3 {
+                bail!(
+                    "{} differs from its source {} after placing",
+                    dest.display(),
+                    r.path.display()
+                );
+            }
+        }
+        placed += 1;
+        if abort_after.is_some_and(|n| placed >= n) {
+            std::process::abort();
+        }
+        if pause_after.is_some_and(|n| placed == n) {
+            crate::interrupt::pause_for_test();
+        }
+        tmp.check()?;
+    }
+    for (file, bytes) in extra {
+        fs::write(tmp.path().join(file), bytes).with_context(|| format!("cannot write {file}"))?;
+    }
+    if job.out.exists() {
+        // Checked empty before planning.
+        fs::remove_dir(job.out)
+            .with_context(|| format!("cannot replace empty {}", job.out.display()))?;
+    }
+    tmp.finish(job.out)?;
+    Ok(warnings)
+}
