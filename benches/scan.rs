@@ -14,7 +14,7 @@
 //! (rayon); the best of `ROUNDS` rounds is reported, and ratios are what to compare across
 //! machines.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use image_hasher::{HashAlg, HasherConfig};
@@ -56,7 +56,11 @@ fn main() {
     let mut files: Vec<Candidate> = Vec::new();
     for root in &roots {
         match layout::discover(root, &LayoutOptions::default()) {
-            Ok(l) => files.extend(l.files),
+            // Made absolute, so each file opens without its ROOT (`scan_file` joins "").
+            Ok(l) => files.extend(l.files.into_iter().map(|mut c| {
+                c.rel = root.join(&c.rel);
+                c
+            })),
             Err(e) => {
                 eprintln!("skipping {}: {e:#}", root.display());
             }
@@ -68,7 +72,7 @@ fn main() {
     }
     let bytes: u64 = files
         .iter()
-        .map(|c| std::fs::read(&c.abs).map_or(0, |b| b.len() as u64))
+        .map(|c| std::fs::read(&c.rel).map_or(0, |b| b.len() as u64))
         .sum();
     println!(
         "corpus: {} images, {:.1} MiB, {} threads, best of {rounds} rounds",
@@ -85,7 +89,7 @@ fn main() {
         files
             .par_iter()
             .filter(|c| {
-                image::open(&c.abs)
+                image::open(&c.rel)
                     .map(|img| hasher.hash_image(&img))
                     .is_ok()
             })
@@ -94,7 +98,7 @@ fn main() {
     let (t_ours, ours_ok) = best_of(rounds, || {
         files
             .par_iter()
-            .map(|c| scan::scan_file(c, DEFAULT_MAX_PIXELS))
+            .map(|c| scan::scan_file(Path::new(""), c, DEFAULT_MAX_PIXELS))
             .filter(|r| r.is_ok())
             .count()
     });
@@ -120,7 +124,7 @@ fn main() {
     let decoded: Vec<_> = files
         .par_iter()
         .filter_map(|c| {
-            let bytes = std::fs::read(&c.abs).ok()?;
+            let bytes = std::fs::read(&c.rel).ok()?;
             let fmt = scan::format::sniff(&bytes)?;
             scan::decode::decode(fmt, &bytes, DEFAULT_MAX_PIXELS).ok()
         })

@@ -221,7 +221,7 @@ fn main() {
             let layout = cleansplit::layout::discover(root, &Default::default()).expect("layout");
             let t = Instant::now();
             for c in &layout.files {
-                std::hint::black_box(cleansplit::scan::scan_file(c, u64::MAX));
+                std::hint::black_box(cleansplit::scan::scan_file(root, c, u64::MAX));
             }
             let per_file = t.elapsed().as_secs_f64() * 1e6 / layout.files.len() as f64;
             println!(

@@ -183,7 +183,7 @@ fn record(path: PathBuf, split: &str, class: String, rng: &mut Rng) -> Record {
         hash256: Some(hashes256(rng, None)),
         flags: Flags::default(),
         status: Status::Ok,
-        message: String::new(),
+        message: Box::default(),
         jpeg_quality: Some(75 + rng.below(21) as u8),
     }
 }

@@ -14,13 +14,15 @@
 # reused, so this measures the index and the analyses, not hashing (see `cargo bench --bench
 # scan` for that). Disk: about 0.2 KB of inodes/dirents per link plus ~190 bytes of index per
 # image (1M images: ~0.5 GB). KEEP=1 keeps WORK/synth-N for another run; otherwise it is deleted.
-# JOBS (default 2) sets --jobs. BIN=path/to/cleansplit SYNTH=path/to/synth skip the build
-# (to measure another build, e.g. a copy of main's binaries).
+# JOBS (default 2) sets --jobs; LIMIT (default 1800) stops a command after that many seconds.
+# BIN=path/to/cleansplit SYNTH=path/to/synth skip the build (to measure another build, e.g. a
+# copy of main's binaries).
 set -euo pipefail
 
 N=${1:?usage: scale_bench.sh N [WORK]}
 WORK=${2:-/tmp/cleansplit-scale}
 JOBS=${JOBS:-2}
+LIMIT=${LIMIT:-1800}
 COPIES=${COPIES:-$((N / 100))}
 BIG_GROUP=${BIG_GROUP:-0}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,14 +47,23 @@ index="$data/run-index.csv"
 row() { # name, then the command
     local name=$1
     shift
-    local log="$data/time.log"
-    /usr/bin/time -f '%e %U %S %M' -o "$log" "$@" >"$data/$name.out" 2>"$data/$name.err" || {
-        echo "$name failed (exit $?):" >&2
+    local log="$data/time.log" status=0
+    # A command that runs past LIMIT seconds is stopped and reported as such, so one slow
+    # command does not hide the others' figures.
+    /usr/bin/time -f '%e %U %S %M' -o "$log" timeout "$LIMIT" "$@" \
+        >"$data/$name.out" 2>"$data/$name.err" || status=$?
+    # time(1) writes "Command exited with non-zero status N" above the figures on failure.
+    read -r wall user sys kb < <(tail -n 1 "$log")
+    local note=""
+    if [[ $status == 124 ]]; then
+        note=" (stopped after ${LIMIT} s)"
+    elif [[ $status != 0 ]]; then
+        note=" (failed, exit $status)"
+        echo "$name failed (exit $status):" >&2
         tail -5 "$data/$name.err" >&2
-    }
-    read -r wall user sys kb <"$log"
-    printf '| `%s` | %s | %s | %.0f | %.0f |\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" \
-        "$((kb / 1024))" "$(echo "$kb * 1024 / $N" | bc)"
+    fi
+    printf '| `%s`%s | %s | %s | %.0f | %.0f |\n' "$name" "$note" "$wall" \
+        "$(echo "$user + $sys" | bc)" "$((kb / 1024))" "$(echo "$kb * 1024 / $N" | bc)"
 }
 
 echo "N = $N records, $COPIES planted copies, big group $BIG_GROUP, --jobs $JOBS, $(nproc) cores"

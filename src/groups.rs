@@ -191,7 +191,7 @@ pub(crate) mod tests {
             hash256: None,
             flags: Flags::default(),
             status: Status::Ok,
-            message: String::new(),
+            message: Box::default(),
             jpeg_quality: None,
         }
     }

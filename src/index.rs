@@ -217,7 +217,7 @@ mod tests {
         assert!(schema.missing.contains(&"jpeg_quality"));
         assert!(schema.missing_pixels, "the 256-bit hashes come from pixels");
         assert_eq!(back[0].jpeg_quality, None);
-        assert_eq!(back[0].message, "one, line");
+        assert_eq!(&*back[0].message, "one, line");
         let (_, schema) = read_with_schema(text.as_bytes()).unwrap();
         assert!(schema.missing.is_empty() && schema.current);
     }

@@ -9,7 +9,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::base::hash::{Hash256, Hashes256};
+use crate::base::hash::{Hash256, Hashes256, hex_u64};
 use crate::base::paths::{path_field, path_from_bytes};
 use crate::name::Name;
 use crate::record::{Flag, Record};
@@ -43,7 +43,7 @@ fn get_hash(s: &str) -> Result<Option<u64>> {
         Ok(None)
     } else {
         Ok(Some(
-            u64::from_str_radix(s, 16).with_context(|| format!("bad hash {s:?}"))?,
+            hex_u64(s.as_bytes()).with_context(|| format!("bad hash {s:?}"))?,
         ))
     }
 }
@@ -67,7 +67,7 @@ fn get_digest(s: &str) -> Result<Option<crate::record::Digest>> {
     }
     let mut d = [0u8; 16];
     for (i, b) in d.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).with_context(bad)?;
+        *b = hex_u64(&s.as_bytes()[2 * i..2 * i + 2]).with_context(bad)? as u8;
     }
     Ok(Some(d))
 }
@@ -224,7 +224,7 @@ pub const COLUMNS: &[Column] = &[
         req = false,
         px = false,
         |r, o| o.extend_from_slice(r.message.as_bytes()),
-        |r, s| r.message = s.to_owned()
+        |r, s| r.message = s.into()
     ),
     Column {
         name: "keras_ok",
@@ -443,7 +443,7 @@ pub(crate) fn blank() -> Record {
         hash256: None,
         flags: Default::default(),
         status: crate::record::Status::Unreadable,
-        message: String::new(),
+        message: Box::default(),
         jpeg_quality: None,
     }
 }

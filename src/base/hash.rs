@@ -138,16 +138,52 @@ impl fmt::Display for Hash256 {
     }
 }
 
+/// The value of each byte as a hex digit (either case), `0xFF` for any other byte.
+const HEX: [u8; 256] = {
+    let mut t = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// 1 to 16 hex digits as a number; `None` for anything else (no sign, no `0x`, not empty).
+/// A table lookup per digit: the index's hashes are most of what reading a million-row index
+/// parses (README "At a million images").
+pub fn hex_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut v = 0u64;
+    let mut bad = 0u8;
+    for &b in digits {
+        let d = HEX[b as usize];
+        bad |= d;
+        v = (v << 4) | u64::from(d & 0xF);
+    }
+    (bad & 0xF0 == 0).then_some(v)
+}
+
 impl FromStr for Hash256 {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("bad 256-bit hash {s:?}: want 64 hex digits"));
+        let bad = || format!("bad 256-bit hash {s:?}: want 64 hex digits");
+        let b = s.as_bytes();
+        if b.len() != 64 {
+            return Err(bad());
         }
         let mut words = [0u64; 4];
         for (i, w) in words.iter_mut().enumerate() {
             let start = (3 - i) * 16;
-            *w = u64::from_str_radix(&s[start..start + 16], 16).map_err(|e| e.to_string())?;
+            *w = hex_u64(&b[start..start + 16]).ok_or_else(bad)?;
         }
         Ok(Hash256(words))
     }
@@ -179,6 +215,13 @@ mod tests {
         assert_eq!(h.distance(&Hash256::default()), 5);
         assert!("xyz".parse::<Hash256>().is_err());
         assert!("g".repeat(64).parse::<Hash256>().is_err());
+        assert!(format!("+{}", "0".repeat(63)).parse::<Hash256>().is_err());
+        assert_eq!(hex_u64(b"ff"), Some(255));
+        assert_eq!(hex_u64(b"DeadBeef"), Some(0xdead_beef));
+        assert_eq!(hex_u64(b"ffffffffffffffff"), Some(u64::MAX));
+        for bad in [&b""[..], b"+1", b"0x1", b"g", b" 1", b"12345678901234567"] {
+            assert_eq!(hex_u64(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The bottom layer: plain types and rules every other module may use, and which use nothing
 //! above them (checked by `tests/layers.rs`). Hash values and [`hash::Transform`], image
 //! [`format::Format`] with its extension and sniffing rules, per-file [`flags::Status`] and
-//! [`flags::Flags`], path rules, and the one RNG.
+//! [`flags::Flags`], path rules, the one RNG, and fast `stat`s of many files.
 
 pub mod flags;
 pub mod format;
 pub mod hash;
 pub mod paths;
 pub mod rng;
+pub mod stat;

@@ -137,8 +137,6 @@ impl SkipReason {
 pub struct Candidate {
     /// Path relative to ROOT.
     pub rel: PathBuf,
-    /// Path to open.
-    pub abs: PathBuf,
     pub split: crate::name::Name,
     pub class: crate::name::Name,
     pub size: u64,
@@ -328,7 +326,7 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
     } = w;
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
-    stat_all(&mut files);
+    stat_all(root, &mut files);
     Ok(Layout {
         kind,
         splits,

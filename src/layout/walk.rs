@@ -33,25 +33,21 @@ fn sniff_is_image(p: &Path) -> bool {
     crate::base::format::sniff(&head[..n]).is_some()
 }
 
-fn mtime_ns(md: &fs::Metadata) -> i64 {
-    md.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
 /// Size and mtime of every candidate (following symlinks; 0 and 0 when it cannot be read, and
 /// size 0 for a folder named like an image). In parallel: on a million files the `stat`s, not
 /// the directory listing, are most of the walk (a third of an unchanged rescan, `perf`).
-pub(super) fn stat_all(files: &mut [Candidate]) {
-    use rayon::prelude::*;
-    files.par_iter_mut().for_each(|c| {
-        if let Ok(md) = fs::metadata(&c.abs) {
-            c.size = if md.is_dir() { 0 } else { md.len() };
-            c.mtime_ns = mtime_ns(&md);
-        }
-    });
+pub(super) fn stat_all(root: &Path, files: &mut [Candidate]) {
+    crate::base::stat::stat_all(
+        root,
+        files,
+        |c| &c.rel,
+        |c, st| {
+            if let Some(st) = st {
+                c.size = if st.is_dir { 0 } else { st.size };
+                c.mtime_ns = st.mtime_ns;
+            }
+        },
+    );
 }
 
 /// Walks one top-level folder (or ROOT itself) and classifies every entry below it.
@@ -97,7 +93,6 @@ impl Walker<'_> {
         };
         self.files.push(Candidate {
             rel,
-            abs: path.to_path_buf(),
             split: split.into(),
             class: class.into(),
             size,

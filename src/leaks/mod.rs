@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::base::hash::Hashes256;
@@ -219,20 +220,19 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
         }
     };
 
-    // Exact: identical bytes.
-    let mut by_content: HashMap<&crate::index::Digest, Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if r.is_ok()
-            && let Some(d) = &r.blake3
-        {
-            by_content.entry(d).or_default().push(i);
-        }
-    }
+    // Exact: identical bytes. Record numbers sorted by content, then path: one run per content
+    // (8 bytes per image; a hash map of lists cost ~70 at a million images).
+    let mut by_content: Vec<usize> = (0..records.len())
+        .filter(|&i| records[i].is_ok() && records[i].blake3.is_some())
+        .collect();
+    by_content.par_sort_unstable_by(|&i, &j| {
+        let (a, b) = (&records[i], &records[j]);
+        (a.blake3, &a.path).cmp(&(b.blake3, &b.path))
+    });
     // Members of a large identical set other than its head are left out of the near search:
     // they have the head's hashes, and the head stands for them (linked below).
     let mut linked_to_head = vec![false; records.len()];
-    for members in by_content.values_mut() {
-        members.sort_by(|&i, &j| records[i].path.cmp(&records[j].path));
+    for members in by_content.chunk_by(|&i, &j| records[i].blake3 == records[j].blake3) {
         if members.len() > groups::ALL_PAIRS_UP_TO {
             for &m in &members[1..] {
                 linked_to_head[m] = true;
@@ -367,15 +367,21 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<
 /// Runs the whole leak analysis on scanned records.
 pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
     let crop = !opts.no_crop;
-    let hashed: Vec<Hashes256> = records
+    let hashed = records
         .iter()
-        .filter(|r| r.hashable())
-        .filter_map(|r| r.hash256)
-        .collect();
+        .filter(|r| r.hashable() && r.hash256.is_some())
+        .count();
     let (radius, radius_reason, calibration) = match opts.max_distance {
         Some(r) => (r, format!("{r} of 256 bits (--max-distance)"), None),
         None => {
-            let c = calibrate256::choose_radius(&hashed, opts.geometric.transforms(), crop);
+            // A copy of the hashes (136 bytes per image) only while calibrating: at a million
+            // images it must not live through the search (README "At a million images").
+            let hashes: Vec<Hashes256> = records
+                .iter()
+                .filter(|r| r.hashable())
+                .filter_map(|r| r.hash256)
+                .collect();
+            let c = calibrate256::choose_radius(&hashes, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))
         }
     };
@@ -384,7 +390,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
     let exact_pairs = pairs.iter().filter(|p| p.kind == MatchKind::Exact).count();
     let summary = LeakSummary {
         images: records.iter().filter(|r| r.is_ok()).count(),
-        hashed: hashed.len(),
+        hashed,
         near_constant: records
             .iter()
             .filter(|r| r.is_ok() && r.flags.contains(Flag::NearConstant))

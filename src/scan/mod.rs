@@ -294,7 +294,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let work = || -> Vec<Record> {
         todo.par_iter()
             .map(|c| {
-                let r = scan_file(c, max_pixels);
+                let r = scan_file(&root, c, max_pixels);
                 bar.inc(1);
                 r
             })
@@ -390,46 +390,49 @@ fn blank_record(c: &Candidate) -> Record {
         hash256: None,
         flags: Flags::default(),
         status: Status::Unreadable,
-        message: String::new(),
+        message: Box::default(),
         jpeg_quality: None,
     }
 }
 
 /// Reads, checks, decodes and hashes one file. Never panics and never fails: every problem
 /// becomes a status and a message in the record.
-pub fn scan_file(c: &Candidate, max_pixels: u64) -> Record {
-    let mut rec = read_file(c, max_pixels);
+/// The file is `root.join(&c.rel)` (a candidate holds only its relative path: at a million
+/// files the absolute copies were ~100 bytes per image at the scan's peak).
+pub fn scan_file(root: &Path, c: &Candidate, max_pixels: u64) -> Record {
+    let mut rec = read_file(&root.join(&c.rel), c, max_pixels);
     path_flags(&mut rec);
     rec
 }
 
-fn read_file(c: &Candidate, max_pixels: u64) -> Record {
+fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
     let mut rec = blank_record(c);
     if c.size > MAX_FILE_BYTES {
         rec.status = Status::TooLarge;
         rec.message = format!(
             "{} bytes; files over {MAX_FILE_BYTES} bytes are not read",
             c.size
-        );
+        )
+        .into();
         return rec;
     }
     // Directories named like images, FIFOs, sockets, devices: never opened for reading.
-    match fs::metadata(&c.abs) {
+    match fs::metadata(abs) {
         Ok(md) if md.is_file() => {}
         Ok(_) => {
             rec.message = "not a regular file (a directory, FIFO, socket or device)".into();
             return rec;
         }
         Err(e) => {
-            rec.message = e.to_string();
+            rec.message = e.to_string().into();
             return rec;
         }
     }
-    let bytes = match fs::read(&c.abs) {
+    let bytes = match fs::read(abs) {
         Ok(b) => b,
         Err(e) => {
             rec.status = Status::Unreadable;
-            rec.message = e.to_string();
+            rec.message = e.to_string().into();
             return rec;
         }
     };
@@ -445,7 +448,6 @@ fn read_file(c: &Candidate, max_pixels: u64) -> Record {
 pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     let c = Candidate {
         rel: rel.to_path_buf(),
-        abs: rel.to_path_buf(),
         split: Name::default(),
         class: Name::default(),
         size: bytes.len() as u64,
@@ -469,7 +471,7 @@ fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     rec.blake3 = Some(index::digest_of(bytes));
     if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
         rec.status = Status::Corrupt;
-        rec.message = message;
+        rec.message = message.into();
     }
 }
 
@@ -486,7 +488,8 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
                 format!(
                     "the bytes are not a recognisable image (the name says {})",
                     f.as_str()
-                ),
+                )
+                .into(),
             ),
             None => (Status::Unsupported, "not a recognised image format".into()),
         };
@@ -504,17 +507,18 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     }
     if let Some(why) = format::truncation(fmt, bytes) {
         rec.status = Status::Truncated;
-        rec.message = why;
+        rec.message = why.into();
         return;
     }
     let d = match special::decode(fmt, bytes, max_pixels) {
         Ok(d) => d,
         Err(e) => {
-            (rec.status, rec.message) = match e {
+            let (status, m) = match e {
                 decode::DecodeError::TooLarge(m) => (Status::TooLarge, m),
                 decode::DecodeError::Unsupported(m) => (Status::Unsupported, m),
                 decode::DecodeError::Corrupt(m) => (Status::Corrupt, m),
             };
+            (rec.status, rec.message) = (status, m.into());
             return;
         }
     };
@@ -533,7 +537,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         Ok(v) => v,
         Err(e) => {
             rec.status = Status::Corrupt;
-            rec.message = e.to_string();
+            rec.message = e.to_string().into();
             return;
         }
     };

@@ -191,7 +191,7 @@ impl Fate {
             if !r.is_ok() {
                 reason[i] = Some(DropReason::Status {
                     status: r.status,
-                    message: r.message.clone(),
+                    message: r.message.to_string(),
                 });
             } else if let Some(why) = opts.loader.exclusion(r) {
                 reason[i] = Some(DropReason::NotLoaded(why));

@@ -98,7 +98,7 @@ fn row(r: &Record, loader: Loader) -> Markup {
     // A decodable file the loader leaves out says why; a broken one keeps the decoder's message.
     let message = match loader.exclusion(r) {
         Some(why) if r.is_ok() => why,
-        _ => r.message.clone(),
+        _ => r.message.to_string(),
     };
     html! {
         tr class="problem" {
