@@ -74,7 +74,7 @@ common=(--index "$index" -q -j "$JOBS")
 row "scan" "$bin" scan "$data/root" "${common[@]}"
 row "scan (unchanged rescan)" "$bin" scan "$data/root" "${common[@]}"
 row "leaks" "$bin" leaks "$data/root" "${common[@]}" --out "$data/leaks-out"
-row "balance" "$bin" balance "$data/root" "${common[@]}"
+row "balance" "$bin" balance "$data/root" "${common[@]}" --out "$data/class_weights.json"
 rm -rf "$data/split-out"
 row "split --mode manifest" "$bin" split "$data/root" "$data/split-out" --mode manifest "${common[@]}"
 echo
