@@ -19,24 +19,17 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use cleansplit::base::rng::splitmix;
 use cleansplit::neighbors256::{MultiIndex256, PairsPlan, pairs_within};
 use cleansplit::scan::hash256::Hash256;
 use rayon::prelude::*;
 
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 fn random(state: &mut u64) -> Hash256 {
     Hash256([
-        splitmix64(state),
-        splitmix64(state),
-        splitmix64(state),
-        splitmix64(state),
+        splitmix(state),
+        splitmix(state),
+        splitmix(state),
+        splitmix(state),
     ])
 }
 
@@ -67,7 +60,7 @@ fn now() -> (Instant, Option<f64>) {
 fn flip(h: Hash256, k: u32, state: &mut u64) -> Hash256 {
     let mut copy = h;
     while copy.distance(&h) < k {
-        let b = (splitmix64(state) % 256) as usize;
+        let b = (splitmix(state) % 256) as usize;
         let (w, mask) = (b / 64, 1u64 << (b % 64));
         if (copy.0[w] ^ h.0[w]) & mask == 0 {
             copy.0[w] ^= mask;
@@ -113,15 +106,15 @@ fn main() {
             let k = if cluster == 1 {
                 0
             } else {
-                splitmix64(&mut state) % (u64::from(radius) * 3 / 4 + 1)
+                splitmix(&mut state) % (u64::from(radius) * 3 / 4 + 1)
             };
             hashes.push(flip(centre, k as u32, &mut state));
         }
     }
     let planted = (n / 100).min(10_000);
     for _ in 0..planted {
-        let src = hashes[(splitmix64(&mut state) % n as u64) as usize];
-        let k = splitmix64(&mut state) % (u64::from(radius) + 1);
+        let src = hashes[(splitmix(&mut state) % n as u64) as usize];
+        let k = splitmix(&mut state) % (u64::from(radius) + 1);
         let copy = flip(src, k as u32, &mut state);
         hashes.push(copy);
     }
@@ -157,7 +150,7 @@ fn main() {
         index.heap_bytes() as f64 / total as f64
     );
     let mut sample: Vec<usize> = (0..rows)
-        .map(|_| (splitmix64(&mut state) % total as u64) as usize)
+        .map(|_| (splitmix(&mut state) % total as u64) as usize)
         .collect();
     sample.sort_unstable();
     sample.dedup();

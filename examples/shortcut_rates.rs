@@ -9,17 +9,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use cleansplit::base::rng::splitmix;
 use cleansplit::index::{self, Record};
 use cleansplit::shortcuts::features::FileMeta;
 use cleansplit::shortcuts::{self, Severity, Target};
-
-fn splitmix(s: &mut u64) -> u64 {
-    *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *s;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 fn flagged(t: &Result<shortcuts::Test, String>) -> bool {
     t.as_ref().is_ok_and(|t| t.severity != Severity::Ok)

@@ -241,13 +241,7 @@ mod tests {
 
     fn h(seed: u64) -> Hash256 {
         let mut s = seed;
-        let mut next = || {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        let mut next = || crate::base::rng::splitmix(&mut s);
         let mut out = Hash256([next(), next(), next(), next()]);
         out.0[0] &= !1;
         out

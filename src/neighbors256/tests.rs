@@ -1,15 +1,9 @@
 use super::*;
 use proptest::prelude::*;
 
-const RADII: [u32; 9] = [0, 1, 5, 12, 24, 32, 40, 64, 256];
+use crate::base::rng::splitmix;
 
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+const RADII: [u32; 9] = [0, 1, 5, 12, 24, 32, 40, 64, 256];
 
 fn random(state: &mut u64) -> Hash256 {
     Hash256([
