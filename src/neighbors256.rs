@@ -399,11 +399,10 @@ fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
     let mut best: Option<(f64, Vec<ChunkSpec>)> = None;
     for m in 1..=(r + 1).min(BITS) {
         let width = (BITS / m).min(max_width);
-        let (q, rem) = ((r + 1) / m, (r + 1) % m);
-        let radii: Vec<u32> = (0..m).map(|k| if k < rem { q } else { q - 1 }).collect();
+        let specs = even_chunks(m, width, r);
         let (mut cost, mut bytes, mut probes) = (0.0, 32 * n, 0u64);
-        for &rk in &radii {
-            let ball = ball_size(width, rk);
+        for spec in &specs {
+            let ball = ball_size(width, spec.radius);
             probes += ball;
             cost += ball as f64 * (PROBE_COST + VERIFY_COST * n as f64 / (1u64 << width) as f64);
             bytes += 4 * n + 4 * ((1usize << width) + 1) + 4 * ball as usize;
@@ -412,19 +411,24 @@ fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
             continue;
         }
         if best.as_ref().is_none_or(|(c, _)| cost < *c) {
-            let specs = radii
-                .iter()
-                .enumerate()
-                .map(|(k, &radius)| ChunkSpec {
-                    shift: k as u32 * width,
-                    width,
-                    radius,
-                })
-                .collect();
             best = Some((cost, specs));
         }
     }
     best.map(|(_, specs)| specs)
+}
+
+/// `m` chunks of `width` bits from bit 0 whose radii add up to `r + 1 - m`, as even as
+/// possible: by the pigeonhole rule a pair within `r` bits is within its chunk's radius in at
+/// least one chunk.
+fn even_chunks(m: u32, width: u32, r: u32) -> Vec<ChunkSpec> {
+    let (q, rem) = ((r + 1) / m, (r + 1) % m);
+    (0..m)
+        .map(|k| ChunkSpec {
+            shift: k * width,
+            width,
+            radius: if k < rem { q } else { q - 1 },
+        })
+        .collect()
 }
 
 mod cross;

@@ -166,13 +166,6 @@ pub(crate) fn cross_within_chunked(
 ) -> Vec<(u32, u32, u32)> {
     let r = radius.min(BITS);
     let m = (r + 1).min(BITS / width);
-    let (q, rem) = ((r + 1) / m, (r + 1) % m);
-    let specs: Vec<ChunkSpec> = (0..m)
-        .map(|k| ChunkSpec {
-            shift: k * width,
-            width,
-            radius: if k < rem { q } else { q - 1 },
-        })
-        .collect();
+    let specs = super::even_chunks(m, width, r);
     cross_with(queries, entries, radius, &specs)
 }

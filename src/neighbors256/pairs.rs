@@ -77,16 +77,7 @@ pub(super) fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
         }
     }
     let (_, m, width) = best?;
-    let (q, rem) = ((r + 1) / m, (r + 1) % m);
-    Some(
-        (0..m)
-            .map(|k| ChunkSpec {
-                shift: k * width,
-                width,
-                radius: if k < rem { q } else { q - 1 },
-            })
-            .collect(),
-    )
+    Some(super::even_chunks(m, width, r))
 }
 
 /// Peak transient heap bytes of [`pairs`] with these chunks (the largest chunk's table).

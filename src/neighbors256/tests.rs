@@ -305,16 +305,7 @@ fn check_cross(queries: &[Hash256], entries: &[Hash256], radius: u32) {
         if m > r + 1 || m * width > BITS {
             continue;
         }
-        let (q, rem) = ((r + 1) / m, (r + 1) % m);
-        plans.push(
-            (0..m)
-                .map(|k| ChunkSpec {
-                    shift: k * width,
-                    width,
-                    radius: if k < rem { q } else { q - 1 },
-                })
-                .collect(),
-        );
+        plans.push(even_chunks(m, width, r));
     }
     for specs in plans {
         let mut got = cross::cross_with(queries, entries, radius, &specs);
