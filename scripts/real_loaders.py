@@ -197,13 +197,7 @@ def main():
     out_stream, sys.stdout = sys.stdout, sys.stderr
     run = {"keras": keras_case, "keras-legacy": legacy_case, "torch": torch_case}[loader]
     module = {"keras": "keras", "keras-legacy": "keras", "torch": "torchvision"}[loader]
-    try:
-        __import__(module)
-        if module == "keras":
-            import tensorflow  # noqa: F401  (the backend the keras rule follows)
-    except Exception as e:  # ImportError, or a broken install
-        print(f"skipped: {module} is not importable ({type(e).__name__}: {e})", file=sys.stderr)
-        sys.exit(3)
+    importable(loader)
     versions = {}
     if module == "keras":
         import keras

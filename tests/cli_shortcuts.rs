@@ -77,6 +77,22 @@ fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).expect("JSON on stdout")
 }
 
+/// `cleansplit shortcuts ROOT --format json`, which must succeed, as JSON.
+fn shortcuts_json(work: &Path, root: &Path) -> serde_json::Value {
+    let out = cleansplit(
+        work,
+        [
+            "shortcuts".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
+    )
+    .assert()
+    .success();
+    json(&out.get_output().stdout)
+}
+
 fn severity(report: &serde_json::Value, target: &str) -> String {
     report["tests"]
         .as_array()
@@ -112,18 +128,7 @@ fn a_class_saved_as_png_and_another_as_jpeg_is_a_problem() {
     );
     assert!(text.contains("--normalize"), "{text}");
 
-    let out = cleansplit(
-        work.path(),
-        [
-            "shortcuts".as_ref(),
-            root.as_os_str(),
-            "--format".as_ref(),
-            "json".as_ref(),
-        ],
-    )
-    .assert()
-    .success();
-    let report = json(&out.get_output().stdout);
+    let report = shortcuts_json(work.path(), &root);
     assert_eq!(severity(&report, "class"), "problem");
     assert_eq!(severity(&report, "split"), "ok");
 
@@ -255,18 +260,7 @@ fn val_reencoded_at_224_while_train_kept_originals_is_a_split_warning() {
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("data");
     val_reencoded(&root);
-    let out = cleansplit(
-        work.path(),
-        [
-            "shortcuts".as_ref(),
-            root.as_os_str(),
-            "--format".as_ref(),
-            "json".as_ref(),
-        ],
-    )
-    .assert()
-    .success();
-    let report = json(&out.get_output().stdout);
+    let report = shortcuts_json(work.path(), &root);
     assert_eq!(severity(&report, "split"), "warning");
     assert_eq!(severity(&report, "class"), "ok");
     let split = report["tests"]
@@ -304,18 +298,7 @@ fn hymenoptera_is_clean() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let out = cleansplit(
-        work.path(),
-        [
-            "shortcuts".as_ref(),
-            data.as_os_str(),
-            "--format".as_ref(),
-            "json".as_ref(),
-        ],
-    )
-    .assert()
-    .success();
-    let report = json(&out.get_output().stdout);
+    let report = shortcuts_json(work.path(), &data);
     assert_eq!(severity(&report, "class"), "ok", "{report}");
     assert_eq!(severity(&report, "split"), "ok", "{report}");
 }

@@ -3,6 +3,22 @@ use proptest::prelude::*;
 
 use crate::base::rng::splitmix;
 
+/// `n` random plant specifications for [`planted`], from `seed`.
+fn random_plants(seed: u64, n: usize) -> Vec<(usize, u64, u32, usize)> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            let s = splitmix(&mut state);
+            (
+                s as usize,
+                splitmix(&mut state),
+                (s >> 40) as u32,
+                (s >> 8) as usize,
+            )
+        })
+        .collect()
+}
+
 const RADII: [u32; 9] = [0, 1, 5, 12, 24, 32, 40, 64, 256];
 
 fn random(state: &mut u64) -> Hash256 {
@@ -197,18 +213,7 @@ fn value_reads_chunks_across_words() {
 /// A larger input with the production-like plan (16-bit chunks).
 #[test]
 fn larger_input_with_production_plan() {
-    let mut state = 9;
-    let plants: Vec<(usize, u64, u32, usize)> = (0..400)
-        .map(|_| {
-            let s = splitmix(&mut state);
-            (
-                s as usize,
-                splitmix(&mut state),
-                (s >> 40) as u32,
-                (s >> 8) as usize,
-            )
-        })
-        .collect();
+    let plants = random_plants(9, 400);
     for r in [24, 40] {
         let hashes = planted(30_000, &plants, r, r.into());
         let index = MultiIndex256::new(&hashes, r);
@@ -278,18 +283,7 @@ fn join_plans_are_valid() {
         let specs = pairs::plan(1_000_000, r).unwrap();
         assert!((12..=16).contains(&specs.len()), "r {r}: {specs:?}");
     }
-    let mut state = 5;
-    let plants: Vec<(usize, u64, u32, usize)> = (0..300)
-        .map(|_| {
-            let s = splitmix(&mut state);
-            (
-                s as usize,
-                splitmix(&mut state),
-                (s >> 40) as u32,
-                (s >> 8) as usize,
-            )
-        })
-        .collect();
+    let plants = random_plants(5, 300);
     let hashes = planted(40_000, &plants, 24, 3);
     assert!(PairsPlan::new(hashes.len(), 24).specs.is_some());
     assert_eq!(pairs_within(&hashes, 24), pairs_within_brute(&hashes, 24));
