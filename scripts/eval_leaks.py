@@ -30,6 +30,7 @@ Usage (from the repository root; Python 3.11 standard library only):
   python3 scripts/eval_leaks.py [--bin target/release/cleansplit] [--data ../shared/data]
                                 [--work DIR] [--geometric all] [--show N]
                                 [--transforms /tmp/cs_transforms] [--sets NAME,...]
+                                [--leaks-args '--search sampled --search-bits 26']
 """
 import argparse, csv, json, os, subprocess, sys, tempfile
 from collections import Counter
@@ -107,6 +108,7 @@ def truth_rows(name, truth_file, root):
 def evaluate(name, truth_file, root, work, args):
     idx, out = work / f'{name}.csv', work / name
     cmd = [str(args.bin), 'leaks', str(root), '--index', str(idx), '--out', str(out), '-q']
+    cmd += args.leaks_args.split()
     if args.geometric:
         cmd += ['--geometric', args.geometric]
     run = subprocess.run(cmd, capture_output=True, text=True)
@@ -168,6 +170,9 @@ def main():
     ap.add_argument('--transforms', type=Path, default=Path('/tmp/cs_transforms'),
                     help='the generated transform set (made by scripts/make_transform_set.py if absent)')
     ap.add_argument('--sets', help='comma-separated names: evaluate only these sets')
+    ap.add_argument('--leaks-args', default='',
+                    help="extra arguments for `cleansplit leaks`, e.g. '--search sampled --search-bits 26'"
+                         " (the sampled search as it runs at a million images)")
     args = ap.parse_args()
     args.bin, data = args.bin.resolve(), args.data.resolve()
     work = (args.work or Path(tempfile.mkdtemp(prefix='cleansplit_eval_'))).resolve()

@@ -23,6 +23,9 @@
 //! With fewer than 20,000 sampled pairs the prior tail of the X-ray set (the most look-alike
 //! set measured) stands in.
 
+use std::borrow::Borrow;
+
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::base::hash::Transform;
@@ -103,32 +106,58 @@ fn tail_fit(hist: &[usize], min_q: f64) -> Option<(f64, f64)> {
 }
 
 /// Chooses the radius for these images under the decision with `transforms` and `crops`.
-pub fn choose_radius(
-    hashes: &[Hashes256],
+/// Takes the hashes by reference or by value (`leaks` lends references into its records, so
+/// no copy of the hashes is made at a million images).
+pub fn choose_radius<H: Borrow<Hashes256> + Sync>(
+    hashes: &[H],
     transforms: &[Transform],
     crops: bool,
 ) -> Calibration256 {
     let n = hashes.len();
     let all_pairs = n * n.saturating_sub(1) / 2;
+    let distance = |i: usize, j: usize| {
+        match_distance(hashes[i].borrow(), hashes[j].borrow(), transforms, crops) as usize
+    };
     let mut hist = vec![0usize; 257];
-    let mut taken = 0;
+    let taken;
     if all_pairs <= SAMPLE_PAIRS {
         for i in 0..n {
             for j in i + 1..n {
-                hist[match_distance(&hashes[i], &hashes[j], transforms, crops) as usize] += 1;
+                hist[distance(i, j)] += 1;
             }
         }
         taken = all_pairs;
     } else {
+        // The pairs are drawn in order (the same sample on every machine), their distances
+        // taken in parallel.
         let mut state = 0x256_5EED_u64 ^ n as u64;
-        while taken < SAMPLE_PAIRS {
-            let i = (splitmix(&mut state) % n as u64) as usize;
-            let j = (splitmix(&mut state) % n as u64) as usize;
+        let mut pairs = Vec::with_capacity(SAMPLE_PAIRS);
+        while pairs.len() < SAMPLE_PAIRS {
+            let i = (splitmix(&mut state) % n as u64) as u32;
+            let j = (splitmix(&mut state) % n as u64) as u32;
             if i != j {
-                hist[match_distance(&hashes[i], &hashes[j], transforms, crops) as usize] += 1;
-                taken += 1;
+                pairs.push((i, j));
             }
         }
+        hist = pairs
+            .par_chunks(4096)
+            .fold(
+                || vec![0usize; 257],
+                |mut h, chunk| {
+                    for &(i, j) in chunk {
+                        h[distance(i as usize, j as usize)] += 1;
+                    }
+                    h
+                },
+            )
+            .reduce(
+                || vec![0usize; 257],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        taken = pairs.len();
     }
     let fit = if taken >= MIN_SAMPLES {
         tail_fit(&hist, (20.0 / taken as f64).max(1e-4))

@@ -34,6 +34,7 @@ pub mod neighbors256;
 pub mod normalize;
 pub mod record;
 pub mod report;
+pub mod sampled256;
 pub mod scan;
 pub mod shard;
 pub mod shortcuts;

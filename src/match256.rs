@@ -196,6 +196,69 @@ fn find_matches_with(
     best_per_pair(found)
 }
 
+/// The exact decision's best explanation of one pair `a < b` (positions in the input): the
+/// match [`find_matches`] reports for it, or `None` when no combination is within `radius`.
+/// Every query of each image (views and, with `crops`, crop hashes) under every transform
+/// against the other's views; the smallest distance wins, then the simplest view and
+/// transform, as in [`best_per_pair`].
+pub fn explain<H: std::borrow::Borrow<Hashes256>>(
+    hashes: &[H],
+    a: u32,
+    b: u32,
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+) -> Option<Match> {
+    let (ha, hb): (&Hashes256, &Hashes256) =
+        (hashes[a as usize].borrow(), hashes[b as usize].borrow());
+    let mut best: Option<Match> = None;
+    let mut offer = |distance: u32, transform: Transform, view: View| {
+        let m = Match {
+            a,
+            b,
+            distance,
+            transform,
+            view,
+        };
+        let rank = |m: &Match| (m.distance, m.view, m.transform);
+        if distance <= radius && best.is_none_or(|old| rank(&m) < rank(&old)) {
+            best = Some(m);
+        }
+    };
+    for &t in transforms {
+        for (q, qview) in queries(ha, crops) {
+            let q = apply(t, q);
+            for (s, sview) in views(hb) {
+                offer(q.distance(&s), t, combined(qview, sview));
+            }
+        }
+        // `b`'s queries under `t` against `a`: `b` looks like `t^-1` of `a`.
+        for (q, qview) in queries(hb, crops) {
+            let q = apply(t, q);
+            for (s, sview) in views(ha) {
+                offer(q.distance(&s), t.inverse(), combined(qview, sview));
+            }
+        }
+    }
+    best
+}
+
+/// [`find_matches`] for large sets: candidates from [`crate::sampled256`] (every pair within
+/// its plan's guaranteed distance, farther ones with the plan's estimated recall), each
+/// explained exactly as [`find_matches`] would report it.
+pub fn find_matches_sampled<H: std::borrow::Borrow<Hashes256> + Sync>(
+    hashes: &[H],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+    plan: &crate::sampled256::Plan,
+) -> Vec<Match> {
+    crate::sampled256::candidate_pairs(hashes, radius, transforms, crops, plan)
+        .into_par_iter()
+        .filter_map(|(a, b)| explain(hashes, a, b, radius, transforms, crops))
+        .collect()
+}
+
 /// An image's query hash of view `kind`, if it has one.
 fn query_of(h: &Hashes256, kind: View) -> Option<Hash256> {
     match kind {
@@ -367,6 +430,42 @@ mod tests {
                     transforms.len()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn sampled_search_reports_what_the_exact_search_reports() {
+        // Random images plus transformed, cropped copies at 0..=9 bits (within the guarantee
+        // of a 25-bit plan) and a few farther ones.
+        let mut all: Vec<Hashes256> = (0..300).map(img).collect();
+        for k in 0..120u64 {
+            let src = all[(k * 13 % 300) as usize];
+            let bits: Vec<usize> = (0..(k as usize % 10))
+                .map(|i| (i * 37 + 5) % 255 + 1)
+                .collect();
+            let t = Transform::ALL[(k % 8) as usize];
+            let base = match k % 4 {
+                0 => src.crops[0],
+                1 => src.crops[1],
+                _ => src.full,
+            };
+            all.push(Hashes256 {
+                full: flip_bits(apply(t, base), &bits),
+                untrimmed: (k % 5 == 0).then(|| apply(t, src.full)),
+                ..img(k + 9000)
+            });
+        }
+        let plan = crate::sampled256::Plan::new(25, 1);
+        assert_eq!(plan.guaranteed, 9);
+        for crops in [true, false] {
+            let want = find_matches(&all, 9, &Transform::ALL, crops);
+            let got = find_matches_sampled(&all, 9, &Transform::ALL, crops, &plan);
+            assert!(want.len() > 60, "{}", want.len());
+            assert_eq!(got, want, "crops {crops}");
+        }
+        // explain agrees with the exact search on every pair it reports, at a larger radius.
+        for m in find_matches(&all, 30, FLIP, true) {
+            assert_eq!(explain(&all, m.a, m.b, 30, FLIP, true), Some(m));
         }
     }
 

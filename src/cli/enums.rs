@@ -5,7 +5,7 @@
 use clap::ValueEnum;
 
 use cleansplit::balance::Method;
-use cleansplit::leaks::Geometric;
+use cleansplit::leaks::{Geometric, Search};
 use cleansplit::loader::Loader;
 use cleansplit::split::{Conflicts, Dedup, Mode};
 
@@ -26,6 +26,27 @@ impl From<GeometricArg> for Geometric {
             GeometricArg::None => Geometric::None,
             GeometricArg::Flip => Geometric::Flip,
             GeometricArg::All => Geometric::All,
+        }
+    }
+}
+
+/// Exact or sampled near-duplicate search (`--search`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchArg {
+    /// Exact up to 50,000 images, sampled above.
+    Auto,
+    /// Every pair within the radius.
+    Exact,
+    /// Every pair within a guaranteed distance, farther ones with the printed recall.
+    Sampled,
+}
+
+impl From<SearchArg> for Search {
+    fn from(a: SearchArg) -> Self {
+        match a {
+            SearchArg::Auto => Search::Auto,
+            SearchArg::Exact => Search::Exact,
+            SearchArg::Sampled => Search::Sampled,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::enums::GeometricArg;
+use super::enums::{GeometricArg, SearchArg};
 use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
@@ -29,6 +29,20 @@ pub struct LeakArgs {
     /// Do not match centre crops.
     #[arg(long)]
     pub no_crop: bool,
+    /// Near-duplicate search: exact (every pair within the radius; its time grows with the
+    /// square of the images), sampled (every pair within a guaranteed distance, farther ones
+    /// with the recall printed; for hundreds of thousands of images and more) or auto (exact
+    /// up to 50,000 images).
+    #[arg(long, value_enum, default_value_t = SearchArg::Auto)]
+    pub search: SearchArg,
+    /// Rounds of keys of the sampled search (default 3; each adds about ten tables: more
+    /// recall for the far pairs, more time).
+    #[arg(long, value_name = "N")]
+    pub search_rounds: Option<u32>,
+    /// Bits per key of the sampled search, 10..=31 (default: chosen from the data, about one
+    /// chance candidate per 16 queries; fewer bits find more far pairs and cost more time).
+    #[arg(long, value_name = "N")]
+    pub search_bits: Option<u32>,
 }
 
 impl LeakArgs {
@@ -38,6 +52,9 @@ impl LeakArgs {
             geometric: self.geometric.into(),
             max_distance: self.max_distance,
             no_crop: self.no_crop,
+            search: self.search.into(),
+            search_rounds: self.search_rounds,
+            search_bits: self.search_bits,
         };
         opts.validate()?;
         Ok(opts)

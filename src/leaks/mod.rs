@@ -20,7 +20,10 @@ use crate::base::hash::{Transform, distance};
 use crate::calibrate256::{self, Calibration256};
 use crate::groups::{self, Group};
 use crate::index::{Flag, Record};
-use crate::match256::{self, View};
+use crate::match256::View;
+
+mod search;
+pub use search::{AUTO_EXACT_UP_TO, DEFAULT_ROUNDS, Search, SearchReport};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -51,6 +54,10 @@ impl Geometric {
 /// beyond 64 chance matches swamp real ones.
 pub const MAX_DISTANCE_LIMIT: u32 = 64;
 
+/// Most `--search-rounds` accepted (each round is about ten tables; 40 rounds is already
+/// slower than the exact search below a million images).
+pub const MAX_ROUNDS: u32 = 40;
+
 /// Options of `cleansplit leaks`.
 #[derive(Debug, Clone, Default)]
 pub struct LeakOptions {
@@ -59,6 +66,12 @@ pub struct LeakOptions {
     pub max_distance: Option<u32>,
     /// Also match centre crops (on by default; `--no-crop`).
     pub no_crop: bool,
+    /// Exact or sampled search (`--search`).
+    pub search: Search,
+    /// Rounds of keys of the sampled search (`--search-rounds`; default [`DEFAULT_ROUNDS`]).
+    pub search_rounds: Option<u32>,
+    /// Bits per key of the sampled search (`--search-bits`; default: chosen from the data).
+    pub search_bits: Option<u32>,
 }
 
 impl LeakOptions {
@@ -69,6 +82,20 @@ impl LeakOptions {
         {
             anyhow::bail!(
                 "--max-distance {d} is above {MAX_DISTANCE_LIMIT} bits: unrelated images would match"
+            );
+        }
+        if let Some(r) = self.search_rounds
+            && !(1..=MAX_ROUNDS).contains(&r)
+        {
+            anyhow::bail!("--search-rounds {r} is outside 1..={MAX_ROUNDS}");
+        }
+        if let Some(b) = self.search_bits
+            && !(crate::sampled256::MIN_WIDTH..=crate::sampled256::MAX_WIDTH).contains(&b)
+        {
+            anyhow::bail!(
+                "--search-bits {b} is outside {}..={}",
+                crate::sampled256::MIN_WIDTH,
+                crate::sampled256::MAX_WIDTH
             );
         }
         Ok(())
@@ -159,6 +186,8 @@ pub struct LeakSummary {
     /// The same, counting only groups within one split.
     pub redundant_within_split: usize,
     pub splits: Vec<SplitLeak>,
+    /// Which near-duplicate search ran and what it promises (`--search`).
+    pub search: SearchReport,
 }
 
 /// Everything `leaks` finds.
@@ -199,8 +228,21 @@ fn distance64(a: &Record, b: &Record, t: Transform, crop: bool) -> u32 {
     from_a.into_iter().chain(from_b).min().unwrap_or(64)
 }
 
-/// Finds all exact and near-duplicate pairs among `records`.
+/// Finds all exact and near-duplicate pairs among `records` (the exact search).
 pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: bool) -> Vec<Pair> {
+    find_pairs_with(records, radius, geometric, crop, Search::Exact, None, None).0
+}
+
+/// [`find_pairs`] with the near-duplicate search chosen by `search` (and what it promised).
+pub fn find_pairs_with(
+    records: &[Record],
+    radius: u32,
+    geometric: Geometric,
+    crop: bool,
+    search: Search,
+    rounds: Option<u32>,
+    width: Option<u32>,
+) -> (Vec<Pair>, SearchReport) {
     let mut best: HashMap<(usize, usize), Pair> = HashMap::new();
     let mut offer = |p: Pair| {
         let key = (p.a, p.b);
@@ -258,13 +300,22 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
     }
 
     // Near: the 256-bit decision over the informative images.
-    let (usable, hashes): (Vec<usize>, Vec<Hashes256>) = records
+    let (usable, hashes): (Vec<usize>, Vec<&Hashes256>) = records
         .iter()
         .enumerate()
         .filter(|(i, r)| r.hashable() && !linked_to_head[*i])
-        .filter_map(|(i, r)| Some((i, r.hash256?)))
+        .filter_map(|(i, r)| Some((i, r.hash256.as_ref()?)))
         .unzip();
-    for m in match256::find_matches(&hashes, radius, geometric.transforms(), crop) {
+    let (matches, report) = search::run(
+        &hashes,
+        radius,
+        geometric.transforms(),
+        crop,
+        search,
+        rounds,
+        width,
+    );
+    for m in matches {
         let (a, b, t) = ordered(usable[m.a as usize], usable[m.b as usize], m.transform);
         let (ra, rb) = (&records[a], &records[b]);
         // The same pixels in another lossless container (PNG and BMP of one image). A lossy
@@ -296,7 +347,7 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
     pairs.sort_by(|x, y| {
         (&records[x.a].path, &records[x.b].path).cmp(&(&records[y.a].path, &records[y.b].path))
     });
-    pairs
+    (pairs, report)
 }
 
 /// Per-split and per-class leakage: how many images of each split have a duplicate in
@@ -374,18 +425,26 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
     let (radius, radius_reason, calibration) = match opts.max_distance {
         Some(r) => (r, format!("{r} of 256 bits (--max-distance)"), None),
         None => {
-            // A copy of the hashes (136 bytes per image) only while calibrating: at a million
-            // images it must not live through the search (README "At a million images").
-            let hashes: Vec<Hashes256> = records
+            // References into the records: no copy of the hashes (136 bytes per image) at a
+            // million images (README "At a million images").
+            let hashes: Vec<&Hashes256> = records
                 .iter()
                 .filter(|r| r.hashable())
-                .filter_map(|r| r.hash256)
+                .filter_map(|r| r.hash256.as_ref())
                 .collect();
             let c = calibrate256::choose_radius(&hashes, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))
         }
     };
-    let pairs = find_pairs(records, radius, opts.geometric, !opts.no_crop);
+    let (pairs, search) = find_pairs_with(
+        records,
+        radius,
+        opts.geometric,
+        !opts.no_crop,
+        opts.search,
+        opts.search_rounds,
+        opts.search_bits,
+    );
     let groups = groups::build(records, pairs.iter().map(|p| (p.a, p.b)));
     let exact_pairs = pairs.iter().filter(|p| p.kind == MatchKind::Exact).count();
     let summary = LeakSummary {
@@ -416,6 +475,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
             .map(|g| g.members.len() - 1)
             .sum(),
         splits: split_leaks(records, &pairs, &groups),
+        search,
     };
     Leaks {
         pairs,

@@ -211,6 +211,19 @@ pub fn leak_summary(
             format!(" ({} near-constant left out)", s.near_constant.len())
         }
     );
+    if let (Some(g), Some(recall)) = (s.search.guaranteed_bits, &s.search.estimated_recall) {
+        let at = |d: u32| recall.get(&d).map_or(String::from("?"), |r| pct(*r));
+        let _ = writeln!(
+            out,
+            "sampled {}: every pair within {g} bits found; farther ones estimated {} at 24 bits, {} at 32, {} at the radius ({} tables of {} bits; --search exact finds them all, in time growing with the square of the images)",
+            s.search.reason,
+            at(24),
+            at(32),
+            at(s.radius),
+            s.search.tables.unwrap_or(0),
+            s.search.key_bits.unwrap_or(0),
+        );
+    }
     let _ = writeln!(
         out,
         "pairs   {} ({} exact, {} near) in {} groups: {} cross-split, {} within one split, {} with a label conflict",

@@ -268,6 +268,7 @@ fn many_pairs_are_counted_not_rendered() {
             max_distance: Some(0),
             geometric: crate::leaks::Geometric::None,
             no_crop: true,
+            ..Default::default()
         },
     );
     let html = render(&ReportInput {

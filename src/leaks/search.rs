@@ -1,0 +1,106 @@
+//! Which near-duplicate search `leaks` runs (`--search`): the exact join, or the sampled
+//! search above [`AUTO_EXACT_UP_TO`] images, and what the chosen one promises.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::base::hash::{Hashes256, Transform};
+use crate::match256::{self, Match};
+use crate::sampled256;
+
+/// `--search`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Search {
+    /// Exact up to [`AUTO_EXACT_UP_TO`] hashed images, sampled above.
+    #[default]
+    Auto,
+    /// Every pair within the radius, whatever it costs (at 100,000 images with all flips,
+    /// turns and crops: ~100 s of CPU; it grows with the square of the images).
+    Exact,
+    /// Sampled keys ([`crate::sampled256`]): every pair within the guaranteed distance, farther
+    /// ones with the estimated recall.
+    Sampled,
+}
+
+/// Up to this many hashed images `auto` runs the exact search (about 25 s of CPU at this size
+/// with all transforms and crops, 2 cores: README "At a million images").
+pub const AUTO_EXACT_UP_TO: usize = 50_000;
+/// Rounds of keys of the sampled search by default: each round is `255 / w` tables.
+pub const DEFAULT_ROUNDS: u32 = 8;
+
+/// What the search that ran promises (`summary.json` `search`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchReport {
+    /// `exact` or `sampled`.
+    pub mode: &'static str,
+    pub reason: String,
+    /// Images searched (hashed, informative).
+    pub images: usize,
+    /// Sampled only: bits per key, number of tables, and the distance (bits of the 256-bit
+    /// hash) within which every pair is found.
+    pub key_bits: Option<u32>,
+    pub tables: Option<usize>,
+    pub guaranteed_bits: Option<u32>,
+    /// Sampled only: estimated share of pairs found at 16, 24, 32 bits and at the radius,
+    /// when their differing bits fall at random (`sampled256::Plan::recall_at`).
+    pub estimated_recall: Option<BTreeMap<u32, f64>>,
+}
+
+/// Runs the chosen search over `hashes` (positions are the caller's).
+pub fn run(
+    hashes: &[&Hashes256],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+    search: Search,
+    rounds: Option<u32>,
+    width: Option<u32>,
+) -> (Vec<Match>, SearchReport) {
+    let n = hashes.len();
+    let sampled = match search {
+        Search::Exact => false,
+        Search::Sampled => true,
+        Search::Auto => n > AUTO_EXACT_UP_TO,
+    };
+    if !sampled {
+        let reason = match search {
+            Search::Exact => "--search exact".to_string(),
+            _ => format!("{n} images (exact up to {AUTO_EXACT_UP_TO})"),
+        };
+        let owned: Vec<Hashes256> = hashes.iter().map(|&h| *h).collect();
+        let found = match256::find_matches(&owned, radius, transforms, crops);
+        let report = SearchReport {
+            mode: "exact",
+            reason,
+            images: n,
+            key_bits: None,
+            tables: None,
+            guaranteed_bits: None,
+            estimated_recall: None,
+        };
+        return (found, report);
+    }
+    let rounds = rounds.unwrap_or(DEFAULT_ROUNDS);
+    let plan = sampled256::plan(hashes, transforms, crops, rounds, width);
+    let found = match256::find_matches_sampled(hashes, radius, transforms, crops, &plan);
+    let recall = [16, 24, 32, radius]
+        .into_iter()
+        .map(|d| (d, (plan.recall_at(d) * 1000.0).round() / 1000.0))
+        .collect();
+    let reason = match search {
+        Search::Sampled => "--search sampled".to_string(),
+        _ => format!("{n} images (exact up to {AUTO_EXACT_UP_TO})"),
+    };
+    let report = SearchReport {
+        mode: "sampled",
+        reason,
+        images: n,
+        key_bits: Some(plan.width),
+        tables: Some(plan.tables.len()),
+        guaranteed_bits: Some(plan.guaranteed.min(radius)),
+        estimated_recall: Some(recall),
+    };
+    (found, report)
+}

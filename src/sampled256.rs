@@ -1,0 +1,418 @@
+//! The sampled search: candidate pairs for the 256-bit decision when the exact search would take
+//! too long (hundreds of thousands of images and more).
+//!
+//! The exact search ([`crate::match256::find_matches`]) must find every pair within the radius,
+//! and at 40..=48 of 256 bits the pigeonhole rule leaves it chunks so narrow that the work grows
+//! with `n^2` (README "At a million images"). This search trades a measured share of the far
+//! pairs for time, the classic way (bit-sampling LSH): a *table* is a key of `w` of the 255
+//! informative bits; two hashes are candidates when their keys are equal, and a candidate is
+//! kept when its real distance is within the radius. Every pair is then explained by the exact
+//! decision ([`crate::match256::explain`]), so whatever is reported is exactly what the exact
+//! search reports for that pair.
+//!
+//! * **What is guaranteed.** Tables come in *rounds*: one round splits the bits into
+//!   `m = 255 / w` disjoint keys, so a pair that differs in fewer than `m` bits is equal on one
+//!   of them (pigeonhole): every pair within [`Plan::guaranteed`] bits is found. Further
+//!   rounds split the bits again at random, each giving far pairs another chance: a pair `d`
+//!   bits apart survives one table with probability `C(255 - d, w) / C(255, w)` when its
+//!   differing bits are spread at random ([`Plan::recall_at`], the figure the summary prints).
+//! * **Flips and turns cost no hashing.** Every key takes the bits of a position `(u, v)` and of
+//!   its transpose `(v, u)` side by side, so the key of a transposed hash is the key with
+//!   neighbouring bits swapped, and a flip is an XOR with the key of its mask
+//!   ([`crate::scan::hash256::apply`]): a query's key under any transform is two operations on
+//!   its key, not a new hash.
+//! * **Crops on the stored side.** The stored side holds every view of every image (trimmed,
+//!   untrimmed, both crops); the query side holds the full views under each transform. A crop
+//!   hash within the radius of a transformed full view is the exact search's crop match read
+//!   the other way round (`t` for `t^-1`), so one pass per transform covers every combination
+//!   the decision tries, instead of one per (transform, view).
+//! * **The key width is chosen from the data.** A sample of random pairs gives the share of
+//!   unrelated pairs that collide on a `w`-bit key (look-alike X-rays collide far more often
+//!   than photos); `w` is the narrowest key that keeps that at about one chance candidate per
+//!   four queries per table ([`plan`]).
+
+use std::borrow::Borrow;
+
+use rayon::prelude::*;
+
+use crate::base::hash::Transform;
+use crate::base::rng::splitmix;
+use crate::scan::hash256::{Hash256, Hashes256, apply};
+
+/// Informative bits (bit 0, the DC term, is always clear).
+const BITS: u32 = 255;
+/// Narrowest and widest key.
+pub const MIN_WIDTH: u32 = 10;
+pub const MAX_WIDTH: u32 = 31;
+/// Chance candidates allowed per query and table (a candidate costs a random read and a hash
+/// transform, mostly cache misses; a query costs its share of a radix sort and a merge: measured at a
+/// million images, one chance candidate per 16 queries balances recall per second of CPU).
+const CHANCE_PER_QUERY: f64 = 1.0 / 16.0;
+/// Random pairs sampled to estimate chance collisions.
+const SAMPLES: usize = 100_000;
+/// Seed of the bit partitions and the sample: the same data always gives the same tables.
+const SEED: u64 = 0x5A3D_1E5E_ED25_6B17;
+
+/// Views of an image as entries: `id = 4 * image + view`.
+const TRIMMED: u32 = 0;
+const UNTRIMMED: u32 = 1;
+const CROP90: u32 = 2;
+const CROP75: u32 = 3;
+
+/// One table: which hash bit goes to each key bit. Slots `0..pairs` hold transpose pairs
+/// (`2k` is `(u, v)`, `2k + 1` is `(v, u)`); the diagonal positions follow.
+#[derive(Debug, Clone)]
+pub struct KeyTable {
+    positions: Vec<u8>,
+    pairs: u32,
+    /// Key of each transform's XOR mask, indexed by `Transform as usize`.
+    mask_keys: [u32; 8],
+}
+
+impl KeyTable {
+    fn new(positions: Vec<u8>, pairs: u32) -> Self {
+        let mut table = KeyTable {
+            positions,
+            pairs,
+            mask_keys: [0; 8],
+        };
+        for t in Transform::ALL {
+            // apply(t, 0) is the transform's XOR mask (a transpose of zero is zero).
+            table.mask_keys[t as usize] = table.key(&apply(t, Hash256([0; 4])));
+        }
+        table
+    }
+
+    /// The key of `h`.
+    #[inline]
+    pub fn key(&self, h: &Hash256) -> u32 {
+        let mut k = 0u32;
+        for (slot, &p) in self.positions.iter().enumerate() {
+            let bit = (h.0[usize::from(p >> 6)] >> (p & 63)) & 1;
+            k |= (bit as u32) << slot;
+        }
+        k
+    }
+
+    /// The key of `apply(t, h)` from the key of `h`.
+    #[inline]
+    pub fn key_under(&self, key: u32, t: Transform) -> u32 {
+        let (transpose, _, _) = t.parts();
+        let k = if transpose {
+            let even = 0x5555_5555u32 & ((1u64 << self.pairs) - 1) as u32;
+            let swapped = ((key & even) << 1) | ((key >> 1) & even);
+            swapped | (key & !((1u64 << self.pairs) - 1) as u32)
+        } else {
+            key
+        };
+        k ^ self.mask_keys[t as usize]
+    }
+
+    pub fn width(&self) -> u32 {
+        self.positions.len() as u32
+    }
+}
+
+/// `m` disjoint keys of about `width` bits each, drawn from a shuffle of the transpose pairs
+/// and diagonal positions (each key filled to `width` bits, the last ones with what is left).
+fn round(width: u32, state: &mut u64) -> Vec<KeyTable> {
+    // Items: the 120 transpose pairs (u < v) and the 15 diagonal positions other than the DC.
+    let mut items: Vec<(u8, Option<u8>)> = Vec::with_capacity(135);
+    for u in 0..16u8 {
+        for v in u..16u8 {
+            let p = 16 * u + v;
+            if u == v {
+                if p != 0 {
+                    items.push((p, None));
+                }
+            } else {
+                items.push((p, Some(16 * v + u)));
+            }
+        }
+    }
+    for i in (1..items.len()).rev() {
+        let j = (splitmix(state) % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+    let m = (BITS / width) as usize;
+    let mut keys: Vec<(Vec<u8>, Vec<u8>)> = vec![(Vec::new(), Vec::new()); m];
+    for (p, q) in items {
+        // The key with the fewest bits that still has room (a pair needs two).
+        let need = if q.is_some() { 2 } else { 1 };
+        let bits = |k: &(Vec<u8>, Vec<u8>)| k.0.len() + k.1.len();
+        let Some(k) = keys
+            .iter_mut()
+            .filter(|k| bits(k) + need <= width as usize)
+            .min_by_key(|k| bits(k))
+        else {
+            continue;
+        };
+        match q {
+            Some(q) => k.0.extend([p, q]),
+            None => k.1.push(p),
+        }
+    }
+    keys.into_iter()
+        .map(|(pairs, diagonal)| {
+            let n = pairs.len() as u32;
+            KeyTable::new(pairs.into_iter().chain(diagonal).collect(), n)
+        })
+        .collect()
+}
+
+/// The tables and what they promise.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub width: u32,
+    pub rounds: u32,
+    pub tables: Vec<KeyTable>,
+    /// Every pair within this many bits (under a tried transform and view) is found.
+    pub guaranteed: u32,
+    /// Estimated chance candidates per query and table (from the sample).
+    pub chance_per_query: f64,
+}
+
+impl Plan {
+    /// `rounds` rounds of keys of `width` bits.
+    pub fn new(width: u32, rounds: u32) -> Self {
+        let width = width.clamp(MIN_WIDTH, MAX_WIDTH);
+        let mut state = SEED;
+        let tables: Vec<KeyTable> = (0..rounds).flat_map(|_| round(width, &mut state)).collect();
+        // Pigeonhole over one round's disjoint keys; the narrowest key decides the width.
+        let per_round = (BITS / width).max(1);
+        Plan {
+            width,
+            rounds,
+            tables,
+            guaranteed: if rounds == 0 { 0 } else { per_round - 1 },
+            chance_per_query: 0.0,
+        }
+    }
+
+    /// Share of pairs `d` bits apart found, when their differing bits fall at random
+    /// (the tables' keys taken as independent draws of `width` bits).
+    pub fn recall_at(&self, d: u32) -> f64 {
+        if d <= self.guaranteed {
+            return 1.0;
+        }
+        let miss: f64 = self
+            .tables
+            .iter()
+            .map(|t| 1.0 - survive(t.width(), d))
+            .product();
+        1.0 - miss
+    }
+}
+
+/// `C(255 - d, w) / C(255, w)`: a random `w`-bit key avoids all `d` differing bits.
+fn survive(w: u32, d: u32) -> f64 {
+    if d + w > BITS {
+        return 0.0;
+    }
+    (0..w)
+        .map(|i| f64::from(BITS - d - i) / f64::from(BITS - i))
+        .product()
+}
+
+/// The entry ids and hashes of the stored side: every present view.
+fn entry_hash<H: Borrow<Hashes256>>(hashes: &[H], id: u32) -> Hash256 {
+    let h: &Hashes256 = hashes[(id >> 2) as usize].borrow();
+    match id & 3 {
+        TRIMMED => h.full,
+        UNTRIMMED => h.untrimmed.unwrap_or(h.full),
+        CROP90 => h.crops[0],
+        _ => h.crops[1],
+    }
+}
+
+fn entry_ids<H: Borrow<Hashes256>>(hashes: &[H], crops: bool) -> impl Iterator<Item = u32> + '_ {
+    hashes.iter().enumerate().flat_map(move |(i, h)| {
+        let h: &Hashes256 = h.borrow();
+        let i = 4 * i as u32;
+        let untrimmed = h.untrimmed.is_some_and(|u| u != h.full);
+        [
+            Some(i + TRIMMED),
+            untrimmed.then_some(i + UNTRIMMED),
+            crops.then_some(i + CROP90),
+            crops.then_some(i + CROP75),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// Chooses the key width for these hashes (unless `width` is given): the narrowest whose
+/// estimated chance candidates stay within [`CHANCE_PER_QUERY`] per query and table; then
+/// `rounds` rounds.
+pub fn plan<H: Borrow<Hashes256>>(
+    hashes: &[H],
+    transforms: &[Transform],
+    crops: bool,
+    rounds: u32,
+    width: Option<u32>,
+) -> Plan {
+    let entries = entry_ids(hashes, crops).count() as f64;
+    let hist = sample_distances(hashes, transforms, crops);
+    let total: u64 = hist.iter().sum();
+    let chance = |w: u32| -> f64 {
+        if total == 0 {
+            return 0.0;
+        }
+        let p: f64 = hist
+            .iter()
+            .enumerate()
+            .map(|(d, &c)| c as f64 * survive(w, d as u32))
+            .sum::<f64>()
+            / total as f64;
+        p * entries
+    };
+    let width = width.unwrap_or_else(|| {
+        (MIN_WIDTH..=MAX_WIDTH)
+            .find(|&w| chance(w) <= CHANCE_PER_QUERY)
+            .unwrap_or(MAX_WIDTH)
+    });
+    let mut plan = Plan::new(width, rounds);
+    plan.chance_per_query = chance(plan.width);
+    plan
+}
+
+/// Distances of random (full view under a random transform, any stored view) pairs of
+/// different images: the background the key width is chosen against.
+fn sample_distances<H: Borrow<Hashes256>>(
+    hashes: &[H],
+    transforms: &[Transform],
+    crops: bool,
+) -> Vec<u64> {
+    let mut hist = vec![0u64; 257];
+    let n = hashes.len() as u64;
+    if n < 2 || transforms.is_empty() {
+        return hist;
+    }
+    let mut state = SEED ^ n;
+    for _ in 0..SAMPLES {
+        let i = splitmix(&mut state) % n;
+        let j = (i + 1 + splitmix(&mut state) % (n - 1)) % n;
+        let t = transforms[(splitmix(&mut state) % transforms.len() as u64) as usize];
+        let view = splitmix(&mut state) % if crops { 4 } else { 2 };
+        let e = entry_hash(hashes, 4 * j as u32 + view as u32);
+        let d = apply(t, hashes[i as usize].borrow().full).distance(&e);
+        hist[d as usize] += 1;
+    }
+    hist
+}
+
+/// Pairs of images `(a, b)`, `a < b`, that some table makes candidates and whose hashes under
+/// the candidate's transform are within `radius`: sorted, each once. Tables run one after
+/// another (one table's arrays alive at a time: 8 bytes per stored view and per query),
+/// the transforms of a table in parallel.
+pub fn candidate_pairs<H: Borrow<Hashes256> + Sync>(
+    hashes: &[H],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+    plan: &Plan,
+) -> Vec<(u32, u32)> {
+    assert!(
+        hashes.len() < (1 << 30),
+        "sampled256: ids are 4 * image in u32"
+    );
+    let ids: Vec<u32> = entry_ids(hashes, crops).collect();
+    let mut found: Vec<u64> = Vec::new();
+    for table in &plan.tables {
+        found.extend(table_pairs(hashes, &ids, radius, transforms, table));
+        found.sort_unstable();
+        found.dedup();
+    }
+    found
+        .into_iter()
+        .map(|p| ((p >> 32) as u32, p as u32))
+        .collect()
+}
+
+/// One table's pairs within the radius, as `a << 32 | b`.
+///
+/// The stored views are bucketed by the top bits of their key (a counting sort into a
+/// compressed table: about two views per bucket); each query's key under each transform
+/// ([`KeyTable::key_under`], no hashing) picks one bucket, whose keys are compared in full.
+/// Probes are independent random reads the processor overlaps; nothing is sorted per
+/// transform (measured faster than a sort-merge join per transform, and half the memory).
+fn table_pairs<H: Borrow<Hashes256> + Sync>(
+    hashes: &[H],
+    ids: &[u32],
+    radius: u32,
+    transforms: &[Transform],
+    table: &KeyTable,
+) -> Vec<u64> {
+    let keys: Vec<u32> = ids
+        .par_iter()
+        .map(|&id| table.key(&entry_hash(hashes, id)))
+        .collect();
+    let buckets = Buckets::new(&keys, ids, table.width());
+    let (keys, buckets) = (&keys, &buckets);
+    transforms
+        .par_iter()
+        .flat_map_iter(|&t| {
+            let mut out = Vec::new();
+            for (&q, &k) in ids.iter().zip(keys) {
+                if q & 3 > UNTRIMMED {
+                    continue; // crops are stored, never queried
+                }
+                let want = table.key_under(k, t);
+                for &slot in buckets.get(want) {
+                    let e = slot as u32;
+                    let (i, j) = (q >> 2, e >> 2);
+                    if (slot >> 32) as u32 == want && i != j {
+                        let d = apply(t, entry_hash(hashes, q)).distance(&entry_hash(hashes, e));
+                        if d <= radius {
+                            out.push((u64::from(i.min(j)) << 32) | u64::from(i.max(j)));
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The stored views of one table, `key << 32 | id`, grouped by the top `bits` of the key.
+struct Buckets {
+    shift: u32,
+    offsets: Vec<u32>,
+    slots: Vec<u64>,
+}
+
+impl Buckets {
+    fn new(keys: &[u32], ids: &[u32], width: u32) -> Self {
+        // About two stored views per bucket.
+        let bits = (usize::BITS - (keys.len() / 2).max(1).leading_zeros()).clamp(4, width);
+        let shift = width - bits;
+        let mut offsets = vec![0u32; (1usize << bits) + 1];
+        for &k in keys {
+            offsets[(k >> shift) as usize + 1] += 1;
+        }
+        for b in 1..offsets.len() {
+            offsets[b] += offsets[b - 1];
+        }
+        let mut next = offsets.clone();
+        let mut slots = vec![0u64; keys.len()];
+        for (&k, &id) in keys.iter().zip(ids) {
+            let b = &mut next[(k >> shift) as usize];
+            slots[*b as usize] = (u64::from(k) << 32) | u64::from(id);
+            *b += 1;
+        }
+        Buckets {
+            shift,
+            offsets,
+            slots,
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: u32) -> &[u64] {
+        let b = (key >> self.shift) as usize;
+        &self.slots[self.offsets[b] as usize..self.offsets[b + 1] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+use super::*;
+use crate::base::rng::splitmix;
+
+fn random_hash(state: &mut u64) -> Hash256 {
+    let mut h = Hash256([
+        splitmix(state),
+        splitmix(state),
+        splitmix(state),
+        splitmix(state),
+    ]);
+    h.0[0] &= !1;
+    h
+}
+
+fn random_image(state: &mut u64) -> Hashes256 {
+    Hashes256 {
+        full: random_hash(state),
+        untrimmed: None,
+        crops: [random_hash(state), random_hash(state)],
+    }
+}
+
+/// `h` with `k` distinct random informative bits flipped.
+fn noisy(mut h: Hash256, k: u32, state: &mut u64) -> Hash256 {
+    let mut flipped = 0;
+    let mut seen = [false; 256];
+    while flipped < k {
+        let p = 1 + (splitmix(state) % 255) as usize;
+        if !seen[p] {
+            seen[p] = true;
+            h.0[p / 64] ^= 1 << (p % 64);
+            flipped += 1;
+        }
+    }
+    h
+}
+
+#[test]
+fn key_under_a_transform_is_the_key_of_the_transformed_hash() {
+    let mut s = 7;
+    let plan = Plan::new(25, 2);
+    for table in &plan.tables {
+        for _ in 0..50 {
+            let h = random_hash(&mut s);
+            for t in Transform::ALL {
+                assert_eq!(
+                    table.key_under(table.key(&h), t),
+                    table.key(&apply(t, h)),
+                    "{t:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_round_is_disjoint_keys_of_the_width() {
+    let plan = Plan::new(25, 1);
+    assert_eq!(plan.tables.len(), 10);
+    assert_eq!(plan.guaranteed, 9);
+    let mut seen = [false; 256];
+    for t in &plan.tables {
+        assert!((24..=25).contains(&t.width()), "{}", t.width());
+        for &p in &t.positions {
+            assert!(p != 0, "the DC bit carries nothing");
+            assert!(!seen[usize::from(p)], "bit {p} in two keys of one round");
+            seen[usize::from(p)] = true;
+        }
+    }
+}
+
+#[test]
+fn recall_estimate_is_one_within_the_guarantee_and_falls_with_distance() {
+    let plan = Plan::new(25, 3);
+    assert_eq!(plan.recall_at(plan.guaranteed), 1.0);
+    let (near, far) = (plan.recall_at(20), plan.recall_at(40));
+    assert!(near > far && far > 0.0 && near < 1.0, "{near} {far}");
+    // One key of w bits avoids d random bits with probability C(255-d, w) / C(255, w).
+    assert!((survive(1, 5) - 250.0 / 255.0).abs() < 1e-12);
+    assert_eq!(survive(10, 250), 0.0);
+}
+
+#[test]
+fn finds_every_pair_within_the_guarantee_under_flips_turns_and_crops() {
+    let mut s = 11;
+    let mut hashes: Vec<Hashes256> = (0..3000).map(|_| random_image(&mut s)).collect();
+    let plan = Plan::new(25, 1);
+    let g = plan.guaranteed;
+    let mut planted = Vec::new();
+    for k in 0..40usize {
+        let a = 3 * k;
+        let b = 3 * k + 1000;
+        let t = Transform::ALL[k % 8];
+        hashes[b].full = if k % 3 == 0 {
+            // b is a (transformed) centre crop of a.
+            noisy(apply(t, hashes[a].crops[k % 2]), g, &mut s)
+        } else {
+            noisy(apply(t, hashes[a].full), g, &mut s)
+        };
+        planted.push((a as u32, b as u32));
+    }
+    let found = candidate_pairs(&hashes, g, &Transform::ALL, true, &plan);
+    for p in &planted {
+        assert!(found.contains(p), "{p:?} missed");
+    }
+    // Random 256-bit hashes are ~128 bits apart: nothing else is within 9 bits.
+    assert_eq!(found.len(), planted.len());
+}
+
+#[test]
+fn far_pairs_are_found_about_as_often_as_estimated() {
+    let mut s = 5;
+    let n = 4000;
+    let mut hashes: Vec<Hashes256> = (0..n).map(|_| random_image(&mut s)).collect();
+    let plan = Plan::new(20, 2);
+    let d = 28;
+    let planted = 400;
+    for k in 0..planted {
+        hashes[2 * k + 1].full = noisy(hashes[2 * k].full, d, &mut s);
+    }
+    let found = candidate_pairs(&hashes, 40, &[Transform::Identity], false, &plan);
+    let hits = (0..planted)
+        .filter(|&k| found.contains(&(2 * k as u32, 2 * k as u32 + 1)))
+        .count();
+    let expected = plan.recall_at(d) * planted as f64;
+    // Binomial spread: within 4 standard deviations.
+    let sd = (expected * (1.0 - plan.recall_at(d))).sqrt();
+    assert!(
+        (hits as f64 - expected).abs() <= 4.0 * sd + 1.0,
+        "{hits} found, {expected:.1} expected"
+    );
+}
+
+#[test]
+fn the_width_grows_with_the_data_and_with_look_alike_hashes() {
+    let mut s = 3;
+    let small: Vec<Hashes256> = (0..500).map(|_| random_image(&mut s)).collect();
+    let large: Vec<Hashes256> = (0..20_000).map(|_| random_image(&mut s)).collect();
+    let w_small = plan(&small, &[Transform::Identity], false, 1, None).width;
+    let w_large = plan(&large, &[Transform::Identity], false, 1, None).width;
+    assert!(w_large > w_small, "{w_small} {w_large}");
+    // Look-alike: every hash a few bits from one template; chance collisions are frequent,
+    // so keys must be wider for the same number of images.
+    let template = random_hash(&mut s);
+    let alike: Vec<Hashes256> = (0..20_000)
+        .map(|_| Hashes256 {
+            full: noisy(template, 60, &mut s),
+            untrimmed: None,
+            crops: [template, template],
+        })
+        .collect();
+    let w_alike = plan(&alike, &[Transform::Identity], false, 1, None).width;
+    assert!(w_alike > w_large, "{w_large} {w_alike}");
+}
