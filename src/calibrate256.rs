@@ -23,15 +23,12 @@
 //! With fewer than 20,000 sampled pairs the prior tail of the X-ray set (the most look-alike
 //! set measured) stands in.
 
-use std::borrow::Borrow;
-
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::base::hash::Transform;
+use crate::base::hash::{HashList, Transform};
 use crate::base::rng::splitmix;
 use crate::match256::match_distance;
-use crate::scan::hash256::Hashes256;
 
 /// The radius is never set below this (print-and-scan copies and white frames sit within it)
 /// ...
@@ -108,15 +105,15 @@ fn tail_fit(hist: &[usize], min_q: f64) -> Option<(f64, f64)> {
 /// Chooses the radius for these images under the decision with `transforms` and `crops`.
 /// Takes the hashes by reference or by value (`leaks` lends references into its records, so
 /// no copy of the hashes is made at a million images).
-pub fn choose_radius<H: Borrow<Hashes256> + Sync>(
-    hashes: &[H],
+pub fn choose_radius<L: HashList + ?Sized>(
+    hashes: &L,
     transforms: &[Transform],
     crops: bool,
 ) -> Calibration256 {
-    let n = hashes.len();
+    let n = hashes.count();
     let all_pairs = n * n.saturating_sub(1) / 2;
     let distance = |i: usize, j: usize| {
-        match_distance(hashes[i].borrow(), hashes[j].borrow(), transforms, crops) as usize
+        match_distance(&hashes.hashes(i), &hashes.hashes(j), transforms, crops) as usize
     };
     let mut hist = vec![0usize; 257];
     let taken;
@@ -214,7 +211,7 @@ pub fn choose_radius<H: Borrow<Hashes256> + Sync>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::hash256::Hash256;
+    use crate::scan::hash256::{Hash256, Hashes256};
 
     /// Random images whose hash words are masked: fewer free bits, closer unrelated pairs.
     fn images(n: usize, seed: u64, free_words: usize) -> Vec<Hashes256> {

@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::base::hash::Transform;
+use crate::base::hash::{HashList, Transform};
 #[cfg(test)]
 use crate::neighbors256::MultiIndex256;
 use crate::neighbors256::cross_within;
@@ -201,16 +201,15 @@ fn find_matches_with(
 /// Every query of each image (views and, with `crops`, crop hashes) under every transform
 /// against the other's views; the smallest distance wins, then the simplest view and
 /// transform, as in [`best_per_pair`].
-pub fn explain<H: std::borrow::Borrow<Hashes256>>(
-    hashes: &[H],
+pub fn explain<L: HashList + ?Sized>(
+    hashes: &L,
     a: u32,
     b: u32,
     radius: u32,
     transforms: &[Transform],
     crops: bool,
 ) -> Option<Match> {
-    let (ha, hb): (&Hashes256, &Hashes256) =
-        (hashes[a as usize].borrow(), hashes[b as usize].borrow());
+    let (ha, hb) = (&hashes.hashes(a as usize), &hashes.hashes(b as usize));
     let mut best: Option<Match> = None;
     let mut offer = |distance: u32, transform: Transform, view: View| {
         let m = Match {
@@ -246,8 +245,8 @@ pub fn explain<H: std::borrow::Borrow<Hashes256>>(
 /// [`find_matches`] for large sets: candidates from [`crate::sampled256`] (every pair within
 /// its plan's guaranteed distance, farther ones with the plan's estimated recall), each
 /// explained exactly as [`find_matches`] would report it.
-pub fn find_matches_sampled<H: std::borrow::Borrow<Hashes256> + Sync>(
-    hashes: &[H],
+pub fn find_matches_sampled<L: HashList + ?Sized>(
+    hashes: &L,
     radius: u32,
     transforms: &[Transform],
     crops: bool,

@@ -31,13 +31,13 @@
 //!   than photos); `w` is the narrowest key that keeps that at about one chance candidate per
 //!   four queries per table ([`plan`]).
 
-use std::borrow::Borrow;
-
 use rayon::prelude::*;
 
-use crate::base::hash::Transform;
+use crate::base::hash::{HashList, Transform};
 use crate::base::rng::splitmix;
-use crate::scan::hash256::{Hash256, Hashes256, apply};
+use crate::scan::hash256::{Hash256, apply};
+#[cfg(test)]
+use crate::scan::hash256::Hashes256;
 
 /// Informative bits (bit 0, the DC term, is always clear).
 const BITS: u32 = 255;
@@ -215,8 +215,8 @@ fn survive(w: u32, d: u32) -> f64 {
 }
 
 /// The entry ids and hashes of the stored side: every present view.
-fn entry_hash<H: Borrow<Hashes256>>(hashes: &[H], id: u32) -> Hash256 {
-    let h: &Hashes256 = hashes[(id >> 2) as usize].borrow();
+fn entry_hash<L: HashList + ?Sized>(hashes: &L, id: u32) -> Hash256 {
+    let h = hashes.hashes((id >> 2) as usize);
     match id & 3 {
         TRIMMED => h.full,
         UNTRIMMED => h.untrimmed.unwrap_or(h.full),
@@ -225,9 +225,9 @@ fn entry_hash<H: Borrow<Hashes256>>(hashes: &[H], id: u32) -> Hash256 {
     }
 }
 
-fn entry_ids<H: Borrow<Hashes256>>(hashes: &[H], crops: bool) -> impl Iterator<Item = u32> + '_ {
-    hashes.iter().enumerate().flat_map(move |(i, h)| {
-        let h: &Hashes256 = h.borrow();
+fn entry_ids<L: HashList + ?Sized>(hashes: &L, crops: bool) -> impl Iterator<Item = u32> + '_ {
+    (0..hashes.count()).flat_map(move |i| {
+        let h = hashes.hashes(i);
         let i = 4 * i as u32;
         let untrimmed = h.untrimmed.is_some_and(|u| u != h.full);
         [
@@ -244,8 +244,8 @@ fn entry_ids<H: Borrow<Hashes256>>(hashes: &[H], crops: bool) -> impl Iterator<I
 /// Chooses the key width for these hashes (unless `width` is given): the narrowest whose
 /// estimated chance candidates stay within [`CHANCE_PER_QUERY`] per query and table; then
 /// `rounds` rounds.
-pub fn plan<H: Borrow<Hashes256>>(
-    hashes: &[H],
+pub fn plan<L: HashList + ?Sized>(
+    hashes: &L,
     transforms: &[Transform],
     crops: bool,
     rounds: u32,
@@ -278,13 +278,13 @@ pub fn plan<H: Borrow<Hashes256>>(
 
 /// Distances of random (full view under a random transform, any stored view) pairs of
 /// different images: the background the key width is chosen against.
-fn sample_distances<H: Borrow<Hashes256>>(
-    hashes: &[H],
+fn sample_distances<L: HashList + ?Sized>(
+    hashes: &L,
     transforms: &[Transform],
     crops: bool,
 ) -> Vec<u64> {
     let mut hist = vec![0u64; 257];
-    let n = hashes.len() as u64;
+    let n = hashes.count() as u64;
     if n < 2 || transforms.is_empty() {
         return hist;
     }
@@ -295,7 +295,7 @@ fn sample_distances<H: Borrow<Hashes256>>(
         let t = transforms[(splitmix(&mut state) % transforms.len() as u64) as usize];
         let view = splitmix(&mut state) % if crops { 4 } else { 2 };
         let e = entry_hash(hashes, 4 * j as u32 + view as u32);
-        let d = apply(t, hashes[i as usize].borrow().full).distance(&e);
+        let d = apply(t, hashes.hashes(i as usize).full).distance(&e);
         hist[d as usize] += 1;
     }
     hist
@@ -305,8 +305,8 @@ fn sample_distances<H: Borrow<Hashes256>>(
 /// the candidate's transform are within `radius`: sorted, each once. Tables run one after
 /// another (one table's arrays alive at a time: 8 bytes per stored view and per query),
 /// the transforms of a table in parallel.
-pub fn candidate_pairs<H: Borrow<Hashes256> + Sync>(
-    hashes: &[H],
+pub fn candidate_pairs<L: HashList + ?Sized>(
+    hashes: &L,
     radius: u32,
     transforms: &[Transform],
     crops: bool,
@@ -336,8 +336,8 @@ pub fn candidate_pairs<H: Borrow<Hashes256> + Sync>(
 /// ([`KeyTable::key_under`], no hashing) picks one bucket, whose keys are compared in full.
 /// Probes are independent random reads the processor overlaps; nothing is sorted per
 /// transform (measured faster than a sort-merge join per transform, and half the memory).
-fn table_pairs<H: Borrow<Hashes256> + Sync>(
-    hashes: &[H],
+fn table_pairs<L: HashList + ?Sized>(
+    hashes: &L,
     ids: &[u32],
     radius: u32,
     transforms: &[Transform],

@@ -200,6 +200,31 @@ pub struct Hashes256 {
     pub crops: [Hash256; 2],
 }
 
+/// The 256-bit hashes of a list of images, read by position: a slice of them, or a view into
+/// records that keep them in their own compact layout (so a million images need no copy).
+pub trait HashList: Sync {
+    fn count(&self) -> usize;
+    fn hashes(&self, i: usize) -> Hashes256;
+}
+
+impl HashList for [Hashes256] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn hashes(&self, i: usize) -> Hashes256 {
+        self[i]
+    }
+}
+
+impl HashList for Vec<Hashes256> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn hashes(&self, i: usize) -> Hashes256 {
+        self[i]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
