@@ -14,6 +14,8 @@ use anyhow::{Context, Result};
 pub use crate::base::flags::{Flag, Flags, Status};
 pub use crate::base::paths::path_field;
 use crate::index_columns::{self, Schema};
+use crate::index_meta::Meta;
+use crate::index_parse;
 pub use crate::name::Name;
 pub use crate::record::{Digest, Record, digest_hex, digest_of, format_name};
 /// Formats a hash as 16 lowercase hex digits.
@@ -58,23 +60,31 @@ pub fn read_with_schema<R: io::Read>(r: R) -> Result<(Vec<Record>, Schema)> {
                 .with_context(|| format!("index line {line}"))?,
         );
     }
+    out.shrink_to_fit();
     Ok((out, schema))
 }
 
-/// Reads an index file with its schema.
+/// Reads an index file with its schema: in parallel blocks (`index_parse`), or serially when
+/// the file needs it (then a malformed row is reported with its line).
 pub fn read_file_with_schema(path: &Path) -> Result<(Vec<Record>, Schema)> {
-    let f =
-        fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
-    read_with_schema(io::BufReader::with_capacity(1 << 20, f))
+    let open =
+        || fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()));
+    // The sidecar's row count pre-sizes the records, when it describes this very file; a
+    // row has at least 24 bytes, which bounds a bogus count.
+    let rows = Meta::read(path).ok().flatten().and_then(|m| {
+        let bytes = usize::try_from(m.csv_bytes).ok()?;
+        m.matches(path, m.rows).then_some(m.rows.min(bytes / 24))
+    });
+    if let Some(done) = index_parse::read(open()?, index_parse::BLOCK, rows) {
+        return Ok(done);
+    }
+    read_with_schema(io::BufReader::with_capacity(1 << 20, open()?))
         .with_context(|| format!("cannot read index {}", path.display()))
 }
 
 /// Reads an index file.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
-    let f =
-        fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
-    read_from(io::BufReader::new(f))
-        .with_context(|| format!("cannot read index {}", path.display()))
+    Ok(read_file_with_schema(path)?.0)
 }
 
 /// Writes `records` to `path` atomically: a temporary file in the same folder, then a rename,
