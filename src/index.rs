@@ -44,24 +44,7 @@ pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
 
 /// Like [`read_from`], and also says which known columns the file lacks.
 pub fn read_with_schema<R: io::Read>(r: R) -> Result<(Vec<Record>, Schema)> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(r);
-    let header = rdr.byte_headers()?.clone();
-    let schema = Schema::of_header(&header.iter().collect::<Vec<_>>())?;
-    let mut out = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    while rdr.read_byte_record(&mut rec)? {
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        out.push(
-            schema
-                .read_row(&rec)
-                .with_context(|| format!("index line {line}"))?,
-        );
-    }
-    out.shrink_to_fit();
-    Ok((out, schema))
+    index_parse::serial(r)
 }
 
 /// Reads an index file with its schema: in parallel blocks (`index_parse`), or serially when
@@ -137,38 +120,33 @@ mod tests {
         let mut flags = Flags::default();
         flags.insert(Flag::Gray);
         flags.insert(Flag::Tiny);
-        Record {
-            path,
-            split: "train".into(),
-            class: "cats".into(),
-            size: 123,
-            mtime_ns: 1_700_000_000_123_456_789,
-            blake3: Some(digest_of(b"00ff")),
-            format: Some(crate::base::format::Format::Jpeg),
-            width: 10,
-            height: 20,
-            color: "l8".into(),
-            orientation: 6,
-            phash: Some(0xdead_beef_0000_0001),
-            dhash: None,
-            phash_crop: Some(0),
-            hash256: Some(Hashes256 {
-                full: Hash256([1, 2, 3, u64::MAX]),
-                untrimmed: None,
-                crops: [Hash256([5; 4]), Hash256([0; 4])],
-            }),
-            flags,
-            status: Status::Ok,
-            message: "msg, with \"quotes\"\nand a newline".into(),
-            jpeg_quality: Some(87),
-        }
+        let mut r = Record::new(path);
+        (r.split, r.class) = ("train".into(), "cats".into());
+        (r.size, r.mtime_ns) = (123, 1_700_000_000_123_456_789);
+        r.set_blake3(Some(digest_of(b"00ff")));
+        r.format = Some(crate::base::format::Format::Jpeg);
+        (r.width, r.height) = (10, 20);
+        r.color = "l8".into();
+        r.orientation = 6;
+        r.set_phash(Some(0xdead_beef_0000_0001));
+        r.set_phash_crop(Some(0));
+        r.set_hash256(Some(Hashes256 {
+            full: Hash256([1, 2, 3, u64::MAX]),
+            untrimmed: None,
+            crops: [Hash256([5; 4]), Hash256([0; 4])],
+        }));
+        r.flags = flags;
+        r.status = Status::Ok;
+        r.message = "msg, with \"quotes\"\nand a newline".into();
+        r.set_jpeg_quality(Some(87));
+        r
     }
 
     #[test]
     fn legacy_index_is_read_without_256_bit_hashes() {
         let mut r = sample("train/cats/a.jpg".into());
         r.message = "plain".into();
-        r.hash256.as_mut().unwrap().untrimmed = Some(Hash256([9; 4]));
+        r.edit_hash256(|h| h.untrimmed = Some(Hash256([9; 4])));
         let mut buf = Vec::new();
         write_to(&mut buf, std::slice::from_ref(&r)).unwrap();
         assert_eq!(read_from(buf.as_slice()).unwrap(), vec![r.clone()]);
@@ -179,7 +157,7 @@ mod tests {
             .map(|l| l.rsplitn(5, ',').last().unwrap().to_owned() + "\n")
             .collect();
         let back = read_from(legacy.as_bytes()).unwrap();
-        r.hash256 = None;
+        r.set_hash256(None);
         assert_eq!(back, vec![r.clone()]);
         assert!(back[0].lacks_hash256());
         // A row with only some of the 256-bit hashes is refused.
@@ -226,7 +204,7 @@ mod tests {
         let (back, schema) = read_with_schema(old.as_bytes()).unwrap();
         assert!(schema.missing.contains(&"jpeg_quality"));
         assert!(schema.missing_pixels, "the 256-bit hashes come from pixels");
-        assert_eq!(back[0].jpeg_quality, None);
+        assert_eq!(back[0].jpeg_quality(), None);
         assert_eq!(&*back[0].message, "one, line");
         let (_, schema) = read_with_schema(text.as_bytes()).unwrap();
         assert!(schema.missing.is_empty() && schema.current);
@@ -276,7 +254,9 @@ mod column_tests {
         (r.split, r.class) = ("train".into(), "cats".into());
         (r.size, r.mtime_ns) = (10, 20);
         r.status = super::Status::Ok;
-        (r.phash, r.dhash, r.phash_crop) = (Some(1), Some(2), Some(3));
+        r.set_phash(Some(1));
+        r.set_dhash(Some(2));
+        r.set_phash_crop(Some(3));
         r
     }
 
@@ -326,8 +306,8 @@ mod column_tests {
         let (back, schema) = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap();
         assert_eq!(schema.missing, vec!["phash_crop"]);
         assert!(schema.missing_pixels);
-        assert_eq!(back[0].phash_crop, None);
-        assert_eq!(back[0].phash, Some(1));
+        assert_eq!(back[0].phash_crop(), None);
+        assert_eq!(back[0].phash(), Some(1));
 
         let order: Vec<&str> = header().filter(|n| *n != "mtime_ns").collect();
         let err = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap_err();

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::base::hash::{Hash256, Hashes256, hex_u64};
 use crate::base::paths::{path_field, path_from_bytes};
-use crate::name::{Name, NameCache};
+use crate::name::NameCache;
 use crate::record::{Flag, Record};
 
 /// One index column.
@@ -136,8 +136,8 @@ pub const COLUMNS: &[Column] = &[
         "blake3",
         req = false,
         px = false,
-        |r, o| put_digest(o, r.blake3),
-        |r, s, _n| r.blake3 = get_digest(s)?
+        |r, o| put_digest(o, r.blake3()),
+        |r, s, _n| r.set_blake3(get_digest(s)?)
     ),
     col!(
         "format",
@@ -186,22 +186,22 @@ pub const COLUMNS: &[Column] = &[
         "phash",
         req = false,
         px = true,
-        |r, o| put_hash(o, r.phash),
-        |r, s, _n| r.phash = get_hash(s)?
+        |r, o| put_hash(o, r.phash()),
+        |r, s, _n| r.set_phash(get_hash(s)?)
     ),
     col!(
         "dhash",
         req = false,
         px = true,
-        |r, o| put_hash(o, r.dhash),
-        |r, s, _n| r.dhash = get_hash(s)?
+        |r, o| put_hash(o, r.dhash()),
+        |r, s, _n| r.set_dhash(get_hash(s)?)
     ),
     col!(
         "phash_crop",
         req = false,
         px = true,
-        |r, o| put_hash(o, r.phash_crop),
-        |r, s, _n| r.phash_crop = get_hash(s)?
+        |r, o| put_hash(o, r.phash_crop()),
+        |r, s, _n| r.set_phash_crop(get_hash(s)?)
     ),
     col!(
         "flags",
@@ -238,15 +238,15 @@ pub const COLUMNS: &[Column] = &[
         req = false,
         px = false,
         |r, o| {
-            if let Some(q) = r.jpeg_quality {
+            if let Some(q) = r.jpeg_quality() {
                 put_num(o, q)
             }
         },
-        |r, s, _n| r.jpeg_quality = if s.is_empty() {
+        |r, s, _n| r.set_jpeg_quality(if s.is_empty() {
             None
         } else {
             Some(s.parse().context("bad jpeg_quality")?)
-        }
+        })
     ),
     // The four 256-bit hashes make one value (`Record::hash256`): read together in
     // `Schema::read_row`, after the other columns.
@@ -254,28 +254,28 @@ pub const COLUMNS: &[Column] = &[
         name: "phash256",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.map(|h| h.full)),
+        write: |r, o| put_hash256(o, r.hash256().map(|h| h.full)),
         read: None,
     },
     Column {
         name: "phash256_untrimmed",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.and_then(|h| h.untrimmed)),
+        write: |r, o| put_hash256(o, r.hash256().and_then(|h| h.untrimmed)),
         read: None,
     },
     Column {
         name: "phash256_crop90",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.map(|h| h.crops[0])),
+        write: |r, o| put_hash256(o, r.hash256().map(|h| h.crops[0])),
         read: None,
     },
     Column {
         name: "phash256_crop75",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.map(|h| h.crops[1])),
+        write: |r, o| put_hash256(o, r.hash256().map(|h| h.crops[1])),
         read: None,
     },
 ];
@@ -423,7 +423,7 @@ impl Schema {
                 .with_context(|| format!("column {} is not UTF-8", c.name))?;
             read(&mut r, s, names).with_context(|| format!("column {}", c.name))?;
         }
-        r.hash256 = hashes256(self.hash256_fields.map(|f| f.map(&field)))?;
+        r.set_hash256(hashes256(self.hash256_fields.map(|f| f.map(&field)))?);
         Ok(r)
     }
 }
@@ -440,25 +440,5 @@ pub fn write_row(r: &Record, out: &mut csv::ByteRecord, buf: &mut Vec<u8>) {
 
 /// The record a row starts from: what an index without the optional columns says.
 pub(crate) fn blank() -> Record {
-    Record {
-        path: Default::default(),
-        split: Name::default(),
-        class: Name::default(),
-        size: 0,
-        mtime_ns: 0,
-        blake3: None,
-        format: None,
-        width: 0,
-        height: 0,
-        color: Name::default(),
-        orientation: 1,
-        phash: None,
-        dhash: None,
-        phash_crop: None,
-        hash256: None,
-        flags: Default::default(),
-        status: crate::record::Status::Unreadable,
-        message: Box::default(),
-        jpeg_quality: None,
-    }
+    Record::new(Default::default())
 }

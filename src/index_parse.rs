@@ -11,6 +11,8 @@
 
 use std::io::Read;
 
+use anyhow::{Context, Result};
+
 use rayon::prelude::*;
 
 use crate::index_columns::Schema;
@@ -19,7 +21,7 @@ use crate::record::Record;
 
 /// Bytes read per block: big enough that a block's chunks keep every thread busy, small
 /// enough to be no memory next to a million records.
-pub(crate) const BLOCK: usize = 8 << 20;
+pub(crate) const BLOCK: usize = 2 << 20;
 
 /// Reads a whole index from `r` in blocks of `block` bytes; `None` when the serial reader
 /// must do it (see the module doc). `rows` pre-sizes the result (the sidecar's row count), so
@@ -70,6 +72,24 @@ pub(crate) fn read<R: Read>(
     }
     out.shrink_to_fit();
     Some((out, schema?))
+}
+
+/// The serial reader: any input, a malformed row reported with its line.
+pub(crate) fn serial<R: Read>(r: R) -> Result<(Vec<Record>, Schema)> {
+    let mut rdr = builder().has_headers(true).from_reader(r);
+    let header = rdr.byte_headers()?.clone();
+    let schema = Schema::of_header(&header.iter().collect::<Vec<_>>())?;
+    let (mut out, mut rec, mut names) = (Vec::new(), csv::ByteRecord::new(), NameCache::default());
+    while rdr.read_byte_record(&mut rec)? {
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        out.push(
+            schema
+                .read_row_with(&rec, &mut names)
+                .with_context(|| format!("index line {line}"))?,
+        );
+    }
+    out.shrink_to_fit();
+    Ok((out, schema))
 }
 
 /// Reads from `r` until `buf` holds `want` bytes; `Some(true)` at the end of the input,
@@ -213,11 +233,11 @@ fn parse_chunk(bytes: &[u8], schema: &Schema) -> Option<Vec<Record>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index;
+    use crate::index_columns;
 
     /// The serial reader's answer for `text`: its records, or `None` for an error.
     fn serial(text: &[u8]) -> Option<Vec<Record>> {
-        index::read_with_schema(text).ok().map(|(r, _)| r)
+        super::serial(text).ok().map(|(r, _)| r)
     }
 
     fn header_line() -> String {
@@ -229,10 +249,12 @@ mod tests {
         let mut r = crate::index_columns::blank();
         r.path = "x".into();
         (r.split, r.class, r.size) = ("train".into(), "cats".into(), n as u64);
-        let mut buf = Vec::new();
-        index::write_to(&mut buf, &[r]).unwrap();
-        let line = String::from_utf8(buf).unwrap();
-        let rest = line.lines().nth(1).unwrap().strip_prefix('x').unwrap();
+        let (mut row, mut field) = (csv::ByteRecord::new(), Vec::new());
+        index_columns::write_row(&r, &mut row, &mut field);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_byte_record(&row).unwrap();
+        let line = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let rest = line.trim_end().strip_prefix('x').unwrap();
         format!("{raw}{rest}\n")
     }
 

@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use crate::base::format::Format;
-use crate::index::{self, Flag, Flags, Name, Record, Status};
+use crate::index::{self, Flag, Name, Record, Status};
 use crate::index_meta::Meta;
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
 use crate::loader::Loader;
@@ -285,7 +285,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         reused_records
             .par_iter_mut()
             .filter(|r| r.format == Some(Format::Jpeg))
-            .for_each(|r| r.jpeg_quality = quality::quality_of_file(&root.join(&r.path)));
+            .for_each(|r| r.set_jpeg_quality(quality::quality_of_file(&root.join(&r.path))));
     }
     let reused = reused_records.len();
 
@@ -372,27 +372,10 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
 }
 
 fn blank_record(c: &Candidate) -> Record {
-    Record {
-        path: c.rel.clone(),
-        split: c.split.clone(),
-        class: c.class.clone(),
-        size: c.size,
-        mtime_ns: c.mtime_ns,
-        blake3: None,
-        format: None,
-        width: 0,
-        height: 0,
-        color: Default::default(),
-        orientation: 1,
-        phash: None,
-        dhash: None,
-        phash_crop: None,
-        hash256: None,
-        flags: Flags::default(),
-        status: Status::Unreadable,
-        message: Box::default(),
-        jpeg_quality: None,
-    }
+    let mut r = Record::new(c.rel.clone());
+    (r.split, r.class) = (c.split.clone(), c.class.clone());
+    (r.size, r.mtime_ns) = (c.size, c.mtime_ns);
+    r
 }
 
 /// Reads, checks, decodes and hashes one file. Never panics and never fails: every problem
@@ -468,7 +451,7 @@ fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         rec.message = "zero bytes".into();
         return;
     }
-    rec.blake3 = Some(index::digest_of(bytes));
+    rec.set_blake3(Some(index::digest_of(bytes)));
     if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
         rec.status = Status::Corrupt;
         rec.message = message.into();
@@ -497,7 +480,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     };
     rec.format = Some(fmt);
     if fmt == Format::Jpeg {
-        rec.jpeg_quality = quality::jpeg_quality(bytes);
+        rec.set_jpeg_quality(quality::jpeg_quality(bytes));
     }
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
@@ -542,10 +525,10 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         }
     };
     let h = hash::hashes_of_reduction(&trimmed);
-    rec.hash256 = Some(hash256::hashes(&trimmed, untrimmed.as_ref()));
-    rec.phash = Some(h.phash);
-    rec.dhash = Some(h.dhash);
-    rec.phash_crop = Some(h.phash_crop);
+    rec.set_hash256(Some(hash256::hashes(&trimmed, untrimmed.as_ref())));
+    rec.set_phash(Some(h.phash));
+    rec.set_dhash(Some(h.dhash));
+    rec.set_phash_crop(Some(h.phash_crop));
     if h.near_constant {
         rec.flags.insert(Flag::NearConstant);
     }
