@@ -14,6 +14,9 @@ use crate::base::paths::{path_field, path_from_bytes};
 use crate::name::NameCache;
 use crate::record::{Flag, Record};
 
+/// How a column's text is read into a record (with the reader's cache of recent names).
+type ReadFn = fn(&mut Record, &str, &mut NameCache) -> Result<()>;
+
 /// One index column.
 pub struct Column {
     pub name: &'static str,
@@ -24,7 +27,7 @@ pub struct Column {
     pub from_pixels: bool,
     write: fn(&Record, &mut Vec<u8>),
     /// `None` for derived columns and those read apart (`path`, the 256-bit hashes).
-    read: Option<fn(&mut Record, &str, &mut NameCache) -> Result<()>>,
+    read: Option<ReadFn>,
 }
 
 fn put_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {

@@ -48,8 +48,11 @@ pub struct Record {
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch; with `size`, the reuse key.
     pub mtime_ns: i64,
-    /// The 256-bit hashes: full, untrimmed, crop90, crop75 (see [`Record::hash256`]).
-    hash256: [Hash256; 4],
+    /// The 256-bit hashes: full, crop90, crop75 (see [`Record::hash256`]).
+    hash256: [Hash256; 3],
+    /// The untrimmed view's 256-bit hash: out of line, as most images have no border to trim
+    /// (8 bytes instead of 32).
+    untrimmed: Option<Box<Hash256>>,
     phash: u64,
     dhash: u64,
     phash_crop: u64,
@@ -75,8 +78,7 @@ const HAS_PHASH: u8 = 2;
 const HAS_DHASH: u8 = 4;
 const HAS_PHASH_CROP: u8 = 8;
 const HAS_HASH256: u8 = 16;
-const HAS_UNTRIMMED: u8 = 32;
-const HAS_QUALITY: u8 = 64;
+const HAS_QUALITY: u8 = 32;
 
 impl Record {
     /// A record of `path` with nothing else known: no split or class, status `unreadable`, no
@@ -89,7 +91,8 @@ impl Record {
             color: Name::default(),
             size: 0,
             mtime_ns: 0,
-            hash256: [Hash256([0; 4]); 4],
+            hash256: [Hash256([0; 4]); 3],
+            untrimmed: None,
             phash: 0,
             dhash: 0,
             phash_crop: 0,
@@ -160,27 +163,23 @@ impl Record {
     /// `scan::hash256`. `None` for files that were not decoded, and for records of an index
     /// written before these columns existed (the scan hashes those again).
     pub fn hash256(&self) -> Option<Hashes256> {
-        let [full, untrimmed, c90, c75] = self.hash256;
+        let [full, c90, c75] = self.hash256;
         self.has(HAS_HASH256).then_some(Hashes256 {
             full,
-            untrimmed: self.has(HAS_UNTRIMMED).then_some(untrimmed),
+            untrimmed: self.untrimmed.as_deref().copied(),
             crops: [c90, c75],
         })
     }
 
     pub fn set_hash256(&mut self, h: Option<Hashes256>) {
-        let zero = Hash256([0; 4]);
-        let untrimmed = h.and_then(|h| h.untrimmed);
-        self.present &= !(HAS_HASH256 | HAS_UNTRIMMED);
-        if h.is_some() {
-            self.present |= HAS_HASH256;
-        }
-        if untrimmed.is_some() {
-            self.present |= HAS_UNTRIMMED;
-        }
+        self.untrimmed = h.and_then(|h| h.untrimmed).map(Box::new);
+        self.present &= !HAS_HASH256;
         self.hash256 = match h {
-            Some(h) => [h.full, untrimmed.unwrap_or(zero), h.crops[0], h.crops[1]],
-            None => [zero; 4],
+            Some(h) => {
+                self.present |= HAS_HASH256;
+                [h.full, h.crops[0], h.crops[1]]
+            }
+            None => [Hash256([0; 4]); 3],
         };
     }
 
@@ -296,7 +295,7 @@ mod tests {
     /// silently (README "At a million images": bytes per image).
     #[test]
     fn record_stays_compact() {
-        assert_eq!(std::mem::size_of::<Record>(), 256);
+        assert_eq!(std::mem::size_of::<Record>(), 232);
         assert_eq!(std::mem::size_of::<Message>(), 8);
     }
 
