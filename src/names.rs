@@ -28,6 +28,25 @@ const WINDOWS_FORBIDDEN: [char; 8] = ['<', '>', ':', '"', '\\', '|', '?', '*'];
 /// named `CON` is as unportable as a file).
 pub fn name_flags(rel: &Path) -> Flags {
     let mut flags = Flags::default();
+    // Fast path (every reused record of a rescan comes here): a UTF-8 path with `/` only is
+    // split on bytes, as `components` would split it, without parsing it.
+    if let Some(text) = rel.to_str()
+        && !text.contains('\\')
+        && !text.starts_with('/')
+    {
+        for name in text.split('/') {
+            if !matches!(name, "" | "." | "..") {
+                check(name, &mut flags);
+            }
+        }
+        return flags;
+    }
+    by_components(rel)
+}
+
+/// [`name_flags`] by `Path::components` (any path: not UTF-8, `\\`, absolute).
+fn by_components(rel: &Path) -> Flags {
+    let mut flags = Flags::default();
     for c in rel.components() {
         let Component::Normal(os) = c else { continue };
         let Some(name) = os.to_str() else {
@@ -53,7 +72,7 @@ fn check(name: &str, flags: &mut Flags) {
     if name.contains(WINDOWS_FORBIDDEN)
         || name.ends_with('.')
         || name.ends_with(' ')
-        || RESERVED.contains(&stem.to_ascii_lowercase().as_str())
+        || RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem))
     {
         flags.insert(Flag::WindowsName);
     }
@@ -128,6 +147,22 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let p = Path::new(std::ffi::OsStr::from_bytes(b"train/cats/bad\xffname.jpg"));
         assert!(name_flags(p).contains(Flag::WindowsName));
+    }
+
+    #[test]
+    fn fast_path_splits_as_components_do() {
+        for p in [
+            "a//CON.jpg",
+            "./x/-a.jpg",
+            "a/./b:c/x.jpg",
+            "a/../nul",
+            "train/cats/a.jpg",
+            "t\tx/a.",
+            "dir/",
+            "a/b /c",
+        ] {
+            assert_eq!(name_flags(Path::new(p)), by_components(Path::new(p)), "{p}");
+        }
     }
 
     #[test]
