@@ -20,7 +20,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rayon::prelude::*;
 
 mod files;
 mod labels;
@@ -30,7 +29,7 @@ mod walk;
 
 pub use files::{FileRef, Files, path_cmp};
 use labels::read_labels;
-use walk::{Found, Walker, is_os_junk};
+use walk::{Folder, Found, Walker, is_os_junk};
 
 /// Folder names recognised as splits (case-insensitive).
 pub const SPLIT_NAMES: [&str; 10] = [
@@ -284,15 +283,12 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
         (true, false, true) => LayoutKind::Flat,
     };
     let class_level = |base: &str| labels.is_none() && class_dirs.contains_key(base);
-    let walker = |split: &str| Walker {
-        root,
+    let walker = Walker {
         labels: labels.as_ref(),
-        split: crate::name::Name::new(split),
-        class_level: class_level(split),
     };
     let mut found = Found::default();
     if splits.is_empty() {
-        found = walker("").walk(root);
+        found = walker.walk(vec![Folder::base(root, root.into(), "", class_level(""))]);
     } else {
         // Loose files and non-split folders at the top level are counted, not walked.
         let mut skip = |name: String, reason, message: &str| {
@@ -325,14 +321,13 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
                 );
             }
         }
-        let walked: Vec<Found> = splits
-            .par_iter()
-            .map(|split| walker(split).walk(&root.join(split)))
+        let bases = splits
+            .iter()
+            .map(|s| Folder::base(root, root.join(s), s, class_level(s)))
             .collect();
-        for w in walked {
-            found.chunks.extend(w.chunks);
-            found.skipped.extend(w.skipped);
-        }
+        let walked = walker.walk(bases);
+        found.chunks = walked.chunks;
+        found.skipped.extend(walked.skipped);
     }
     // In path order already: each folder's names are sorted, and subfolders come in place.
     let files = Files::from_chunks(found.chunks);

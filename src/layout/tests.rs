@@ -233,3 +233,22 @@ fn split_roles() {
     assert_eq!(split_role("test_set"), Role::Test);
     assert_eq!(split_role("fold1"), Role::Other);
 }
+
+#[test]
+fn a_tree_thousands_of_folders_deep_is_walked() {
+    // The walk goes level by level, not by recursion: no stack overflow, no descriptor per
+    // level held open (walkdir walked this too).
+    let d = tempfile::tempdir().unwrap();
+    let deep = "d/".repeat(1900);
+    touch(d.path(), &format!("train/c/{deep}x.jpg"), b"x");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("../..", d.path().join(format!("train/c/{deep}up"))).unwrap();
+    let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+    assert_eq!(rels(&l), vec![format!("train/c/{deep}x.jpg")]);
+    assert_eq!(l.files.to_candidates()[0].class, "c");
+    #[cfg(unix)]
+    {
+        assert_eq!(l.skipped.len(), 1);
+        assert_eq!(l.skipped[0].message, "symlink loop");
+    }
+}

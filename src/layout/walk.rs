@@ -17,7 +17,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use same_file::Handle;
 
 use super::files::{Chunk, bytes_of, join_bytes, path_buf, path_of};
 use super::labels::label_for;
@@ -53,41 +52,86 @@ pub(super) struct Found {
     pub(super) skipped: Vec<Skipped>,
 }
 
-/// How to classify the entries below one base folder (a split, or ROOT).
+/// What the walk needs besides the folders: the labels CSV, if any.
 pub(super) struct Walker<'a> {
-    pub(super) root: &'a Path,
     pub(super) labels: Option<&'a HashMap<String, String>>,
-    pub(super) split: Name,
-    /// The first level below the base holds class folders.
-    pub(super) class_level: bool,
 }
 
-/// The folders from the base down to the one being listed: a symlink to one of them is a loop.
-struct Ancestor<'a> {
-    handle: Option<Handle>,
-    up: Option<&'a Ancestor<'a>>,
+/// A listed folder: its output (own files in chunks, with the places of its subfolders'), its
+/// identity and its parent, for the loop check of the folders below it.
+struct Node {
+    parts: Vec<Part>,
+    skipped: Vec<Skipped>,
+    id: Option<FolderId>,
+    parent: Option<usize>,
 }
 
-impl Ancestor<'_> {
-    fn contains(&self, h: &Handle) -> bool {
-        let mut a = Some(self);
-        while let Some(x) = a {
-            if x.handle.as_ref() == Some(h) {
-                return true;
-            }
-            a = x.up;
+/// Is `id` the folder `node` or one above it (the base included)?
+fn is_ancestor(nodes: &[Node], mut node: Option<usize>, id: &FolderId) -> bool {
+    while let Some(n) = node {
+        if nodes[n].id.as_ref() == Some(id) {
+            return true;
         }
-        false
+        node = nodes[n].parent;
+    }
+    false
+}
+
+/// What makes two folders the same one, for the loop check: device and inode on Unix (what
+/// walkdir's `same_file::Handle` compares there, without keeping every ancestor open: a deep
+/// tree would run out of file descriptors), the handle elsewhere.
+#[cfg(unix)]
+#[derive(PartialEq)]
+struct FolderId(u64, u64);
+#[cfg(not(unix))]
+#[derive(PartialEq)]
+struct FolderId(same_file::Handle);
+
+impl FolderId {
+    fn of(f: &File) -> Option<FolderId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            f.metadata().ok().map(|m| FolderId(m.dev(), m.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let f = f.try_clone().ok()?;
+            same_file::Handle::from_file(f).ok().map(FolderId)
+        }
+    }
+
+    /// As walkdir's `Handle::from_path`: the folder is opened, so one that cannot be is an error.
+    fn of_path(p: &Path) -> std::io::Result<FolderId> {
+        let f = File::open(p)?;
+        FolderId::of(&f).ok_or_else(|| std::io::Error::other("cannot identify the folder"))
     }
 }
 
-/// A folder to list: where it is, its path relative to ROOT, how deep below the base it is,
-/// and the class of the files below it (the class folder's name, or empty).
-struct Folder {
+/// A folder to list: where it is, its path relative to ROOT, how deep below its base (a split,
+/// or ROOT) it is, the split, whether the base's first level holds class folders, and the class
+/// of the files below it (the class folder's name, or empty).
+pub(super) struct Folder {
     abs: PathBuf,
     rel: Vec<u8>,
     depth: usize,
+    split: Name,
+    class_level: bool,
     class: Name,
+}
+
+impl Folder {
+    /// A base folder to walk: ROOT, or a split folder in it.
+    pub(super) fn base(root: &Path, abs: PathBuf, split: &str, class_level: bool) -> Folder {
+        Folder {
+            rel: bytes_of(abs.strip_prefix(root).unwrap_or(&abs)).to_vec(),
+            abs,
+            depth: 0,
+            split: Name::new(split),
+            class_level,
+            class: Name::default(),
+        }
+    }
 }
 
 /// A folder's output while it is listed: its own files in chunks, with the places where each
@@ -102,6 +146,7 @@ struct Out {
     chunk: Chunk,
     children: Vec<Folder>,
     skipped: Vec<Skipped>,
+    class_level: bool,
 }
 
 impl Out {
@@ -132,6 +177,16 @@ impl Out {
         });
     }
 
+    fn into_node(self, id: Option<FolderId>, parent: Option<usize>) -> (Node, Vec<Folder>) {
+        let node = Node {
+            parts: self.parts,
+            skipped: self.skipped,
+            id,
+            parent,
+        };
+        (node, self.children)
+    }
+
     fn child(&mut self, f: Folder) {
         self.flush();
         self.parts.push(Part::Child(self.children.len()));
@@ -157,17 +212,55 @@ fn name_bytes(name: &OsStr) -> std::borrow::Cow<'_, [u8]> {
 }
 
 impl Walker<'_> {
-    /// Walks `base` (ROOT or a split folder in it) and classifies every entry below it.
-    pub(super) fn walk(&self, base: &Path) -> Found {
-        let rel = bytes_of(base.strip_prefix(self.root).unwrap_or(base)).to_vec();
-        let f = Folder {
-            abs: base.to_path_buf(),
-            rel,
-            depth: 0,
-            class: Name::default(),
-        };
+    /// Walks the base folders (ROOT, or the split folders in their order) and classifies every
+    /// entry below them. Level by level: the folders of one depth are listed in parallel, then
+    /// their subfolders; no recursion, so a tree thousands of folders deep is walked as a flat
+    /// one (walkdir's limits: none but the path length).
+    pub(super) fn walk(&self, bases: Vec<Folder>) -> Found {
+        let n_bases = bases.len();
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut level: Vec<(Folder, Option<usize>)> =
+            bases.into_iter().map(|b| (b, None)).collect();
+        while !level.is_empty() {
+            let listed: Vec<(Node, Vec<Folder>)> = level
+                .into_par_iter()
+                .map(|(f, parent)| self.folder(f, parent, &nodes))
+                .collect();
+            // The next level's folders are numbered after this level's, in order.
+            let first_child = nodes.len() + listed.len();
+            let mut next = Vec::new();
+            for (mut node, children) in listed {
+                let offset = first_child + next.len();
+                for part in &mut node.parts {
+                    if let Part::Child(i) = part {
+                        *i += offset;
+                    }
+                }
+                let me = nodes.len();
+                next.extend(children.into_iter().map(|c| (c, Some(me))));
+                nodes.push(node);
+            }
+            level = next;
+        }
+        // Put the folders' outputs together depth first, in path order.
         let mut found = Found::default();
-        self.folder(f, None, &mut found);
+        let mut parts: Vec<Vec<Part>> = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            found.skipped.extend(n.skipped);
+            parts.push(n.parts);
+        }
+        for base in 0..n_bases {
+            let mut stack = vec![std::mem::take(&mut parts[base]).into_iter()];
+            while let Some(top) = stack.last_mut() {
+                match top.next() {
+                    None => {
+                        stack.pop();
+                    }
+                    Some(Part::Files(c)) => found.chunks.push(c),
+                    Some(Part::Child(i)) => stack.push(std::mem::take(&mut parts[i]).into_iter()),
+                }
+            }
+        }
         found
     }
 
@@ -193,7 +286,7 @@ impl Walker<'_> {
         class: &Name,
         message: String,
     ) {
-        if has_image_extension(abs) && (!self.class_level || depth > 1) {
+        if has_image_extension(abs) && (!out.class_level || depth > 1) {
             let st = stat_at(None, OsStr::new(""), abs).ok();
             out.add(rel, self.class_of(rel, class), st);
         } else {
@@ -201,14 +294,15 @@ impl Walker<'_> {
         }
     }
 
-    /// Lists folder `f`, classifies its entries, walks its subfolders (in parallel) and appends
-    /// everything, in path order, to `found`.
-    fn folder(&self, f: Folder, up: Option<&Ancestor<'_>>, found: &mut Found) {
+    /// Lists folder `f` (below node `parent`) and classifies its entries: its node, and its
+    /// subfolders to list next.
+    fn folder(&self, f: Folder, parent: Option<usize>, nodes: &[Node]) -> (Node, Vec<Folder>) {
         let mut out = Out {
             parts: Vec::new(),
-            chunk: Chunk::new(self.split.clone(), f.class.clone()),
+            chunk: Chunk::new(f.split.clone(), f.class.clone()),
             children: Vec::new(),
             skipped: Vec::new(),
+            class_level: f.class_level,
         };
         let listing = match fs::read_dir(&f.abs) {
             Ok(l) => l,
@@ -222,8 +316,7 @@ impl Walker<'_> {
                     io_message(&f.abs, &e),
                 );
                 out.flush();
-                self.gather(out, Vec::new(), found);
-                return;
+                return out.into_node(None, parent);
             }
         };
         let mut entries = Vec::new();
@@ -241,13 +334,10 @@ impl Walker<'_> {
             }
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let me = Ancestor {
-            handle: File::open(&f.abs)
-                .ok()
-                .and_then(|d| Handle::from_file(d).ok()),
-            up,
-        };
-        let dir = me.handle.as_ref().map(Handle::as_file);
+        // Open while its names are `stat`ed, closed before the subfolders are walked.
+        let folder = File::open(&f.abs).ok();
+        let id = folder.as_ref().and_then(FolderId::of);
+        let dir = folder.as_ref();
         let depth = f.depth + 1;
         for (name, ftype) in &entries {
             let rel = join_bytes(&f.rel, &name_bytes(name));
@@ -269,12 +359,12 @@ impl Walker<'_> {
                         self.error(&mut out, &abs, &rel, depth, &f.class, io_message(&abs, &e));
                         continue;
                     }
-                    Ok(s) if s.is_dir => match Handle::from_path(&abs) {
+                    Ok(s) if s.is_dir => match FolderId::of_path(&abs) {
                         Err(e) => {
                             out.skip(PathBuf::new(), SkipReason::WalkError, e.to_string());
                             continue;
                         }
-                        Ok(h) if me.contains(&h) => {
+                        Ok(h) if id.as_ref() == Some(&h) || is_ancestor(nodes, parent, &h) => {
                             out.skip(path_buf(&rel), SkipReason::WalkError, "symlink loop");
                             continue;
                         }
@@ -303,7 +393,7 @@ impl Walker<'_> {
                 continue;
             }
             // With class folders, depth 1 is the class folder itself; files there are loose.
-            if self.class_level && depth == 1 && !is_dir {
+            if f.class_level && depth == 1 && !is_dir {
                 out.skip(
                     path_buf(&rel),
                     SkipReason::LooseFile,
@@ -313,7 +403,7 @@ impl Walker<'_> {
             }
             // Folders, even one named like an image (`x.jpg/`), are only walked into.
             if is_dir {
-                let class = if self.class_level && depth == 1 {
+                let class = if f.class_level && depth == 1 {
                     Name::new(&text)
                 } else {
                     f.class.clone()
@@ -322,6 +412,8 @@ impl Walker<'_> {
                     abs: abs(),
                     rel,
                     depth,
+                    split: f.split.clone(),
+                    class_level: f.class_level,
                     class,
                 });
                 continue;
@@ -340,33 +432,6 @@ impl Walker<'_> {
             out.add(&rel, self.class_of(&rel, &f.class), st);
         }
         out.flush();
-        drop(entries);
-        let children: Vec<Folder> = std::mem::take(&mut out.children);
-        let done: Vec<Found> = children
-            .into_par_iter()
-            .map(|c| {
-                let mut found = Found::default();
-                self.folder(c, Some(&me), &mut found);
-                found
-            })
-            .collect();
-        self.gather(out, done, found);
-    }
-
-    /// Appends a folder's own chunks and its subfolders' outputs, in path order.
-    fn gather(&self, out: Out, children: Vec<Found>, found: &mut Found) {
-        let mut children: Vec<Option<Found>> = children.into_iter().map(Some).collect();
-        found.skipped.extend(out.skipped);
-        for part in out.parts {
-            match part {
-                Part::Files(c) => found.chunks.push(c),
-                Part::Child(i) => {
-                    if let Some(child) = children[i].take() {
-                        found.chunks.extend(child.chunks);
-                        found.skipped.extend(child.skipped);
-                    }
-                }
-            }
-        }
+        out.into_node(id, parent)
     }
 }

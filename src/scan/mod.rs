@@ -98,8 +98,9 @@ pub struct ScanOutcome {
 impl ScanOutcome {
     pub fn status_counts(&self) -> BTreeMap<Status, usize> {
         let mut m = BTreeMap::new();
-        for r in &self.records {
-            *m.entry(r.status).or_default() += 1;
+        // Runs of one status (most are `ok`): one map update per run, not per record.
+        for run in self.records.chunk_by(|a, b| a.status == b.status) {
+            *m.entry(run[0].status).or_default() += run.len();
         }
         m
     }
@@ -112,9 +113,11 @@ impl ScanOutcome {
     /// Class names of the indexed images, sorted (the empty class of unlabeled files is not a
     /// class). From the records: the scan moves the layout's files into them.
     pub fn classes(&self) -> std::collections::BTreeSet<&str> {
+        // Records are in path order, so a class comes in runs: one set insert per run (`Name`
+        // equality is a pointer comparison), not a string search per record.
         self.records
-            .iter()
-            .map(|r| r.class.as_str())
+            .chunk_by(|a, b| a.class == b.class)
+            .map(|run| run[0].class.as_str())
             .filter(|c| !c.is_empty())
             .collect()
     }
