@@ -61,7 +61,14 @@ fn by_components(rel: &Path) -> Flags {
 }
 
 fn check(name: &str, flags: &mut Flags) {
-    if name.chars().any(char::is_control) {
+    // One pass over the bytes for the ASCII cases (every reused record of a rescan comes here);
+    // the C1 controls (U+0080-U+009F) only where there is non-ASCII text.
+    let (mut control, mut forbidden) = (false, false);
+    for &b in name.as_bytes() {
+        control |= b < 0x20 || b == 0x7f;
+        forbidden |= b.is_ascii() && WINDOWS_FORBIDDEN.contains(&char::from(b));
+    }
+    if control || !name.is_ascii() && name.chars().any(char::is_control) {
         flags.insert(Flag::ControlChar);
         flags.insert(Flag::WindowsName);
     }
@@ -69,10 +76,10 @@ fn check(name: &str, flags: &mut Flags) {
         flags.insert(Flag::LeadingDash);
     }
     let stem = name.split('.').next().unwrap_or("").trim_end();
-    if name.contains(WINDOWS_FORBIDDEN)
+    if forbidden
         || name.ends_with('.')
         || name.ends_with(' ')
-        || RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem))
+        || matches!(stem.len(), 3 | 4) && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem))
     {
         flags.insert(Flag::WindowsName);
     }
@@ -111,6 +118,15 @@ mod tests {
         );
         assert_eq!(
             names("train/c\tat/a.jpg"),
+            vec!["control_char", "windows_name"]
+        );
+        // A C1 control (U+0085, NEL) in UTF-8 text; and DEL.
+        assert_eq!(
+            names("train/cats/a\u{85}b.jpg"),
+            vec!["control_char", "windows_name"]
+        );
+        assert_eq!(
+            names("train/cats/a\u{7f}.jpg"),
             vec!["control_char", "windows_name"]
         );
     }

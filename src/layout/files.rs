@@ -214,17 +214,6 @@ pub(super) fn path_of(b: &[u8]) -> &Path {
     }
 }
 
-/// `dir/name` (or `name` when `dir` is empty) as bytes.
-pub(super) fn join_bytes(dir: &[u8], name: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(dir.len() + 1 + name.len());
-    if !dir.is_empty() {
-        v.extend_from_slice(dir);
-        v.push(b'/');
-    }
-    v.extend_from_slice(name);
-    v
-}
-
 /// `rel` as an owned path.
 pub(super) fn path_buf(rel: &[u8]) -> PathBuf {
     path_of(rel).to_path_buf()

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::files::{Chunk, bytes_of, join_bytes, path_buf, path_of};
+use super::files::{Chunk, bytes_of, path_buf, path_of};
 use super::labels::label_for;
-use super::{IMAGE_EXTENSIONS, SkipReason, Skipped, extension};
+use super::{IMAGE_EXTENSIONS, SkipReason, Skipped};
 use crate::base::stat::{FileStat, stat_at};
 use crate::name::Name;
 
@@ -32,7 +32,24 @@ pub(super) fn is_os_junk(name: &str) -> bool {
 }
 
 fn has_image_extension(p: &Path) -> bool {
-    extension(p).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
+    p.file_name().is_some_and(name_has_image_extension)
+}
+
+/// [`has_image_extension`] of a file name, on its bytes: `Path::extension`'s rule (after the
+/// last dot, none for a name that only starts with one), compared without case and without
+/// allocating (the extensions are ASCII, so a name that is not UTF-8 matches exactly when its
+/// lossy lower-case text would).
+fn name_has_image_extension(name: &OsStr) -> bool {
+    let b = name.as_encoded_bytes();
+    match b.iter().rposition(|&c| c == b'.') {
+        Some(i) if i > 0 => {
+            let ext = &b[i + 1..];
+            IMAGE_EXTENSIONS
+                .iter()
+                .any(|e| e.as_bytes().eq_ignore_ascii_case(ext))
+        }
+        _ => false,
+    }
 }
 
 /// Reads the first bytes of a file with no image extension and asks whether they are an image.
@@ -339,8 +356,15 @@ impl Walker<'_> {
         let id = folder.as_ref().and_then(FolderId::of);
         let dir = folder.as_ref();
         let depth = f.depth + 1;
+        // One buffer for the entries' relative paths (copied only into what is kept).
+        let mut rel = Vec::with_capacity(f.rel.len() + 64);
         for (name, ftype) in &entries {
-            let rel = join_bytes(&f.rel, &name_bytes(name));
+            rel.clear();
+            if !f.rel.is_empty() {
+                rel.extend_from_slice(&f.rel);
+                rel.push(b'/');
+            }
+            rel.extend_from_slice(&name_bytes(name));
             let abs = || f.abs.join(name);
             let ftype = match ftype {
                 Ok(t) => *t,
@@ -410,7 +434,7 @@ impl Walker<'_> {
                 };
                 out.child(Folder {
                     abs: abs(),
-                    rel,
+                    rel: rel.clone(),
                     depth,
                     split: f.split.clone(),
                     class_level: f.class_level,
@@ -419,8 +443,7 @@ impl Walker<'_> {
                 continue;
             }
             // Only regular files are sniffed: opening a FIFO would block the walk.
-            let path = path_of(&rel);
-            if !(has_image_extension(path) || is_file && sniff_is_image(&abs())) {
+            if !(name_has_image_extension(name) || is_file && sniff_is_image(&abs())) {
                 out.skip(
                     path_buf(&rel),
                     SkipReason::NotImage,
@@ -433,5 +456,40 @@ impl Walker<'_> {
         }
         out.flush();
         out.into_node(id, parent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::extension;
+
+    #[test]
+    fn image_extension_on_bytes_is_paths_rule() {
+        for name in [
+            "a.jpg",
+            "a.JPG",
+            "a.Jpeg",
+            ".jpg",
+            "..jpg",
+            "a.",
+            "a",
+            "a.txt",
+            "a.jpg.txt",
+            "a.txt.png",
+            "x.tiff",
+            "x.jp",
+            "x.jpgx",
+            "é.png",
+            ".hidden.png",
+        ] {
+            let by_path =
+                extension(Path::new(name)).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()));
+            assert_eq!(
+                name_has_image_extension(OsStr::new(name)),
+                by_path,
+                "{name}"
+            );
+        }
     }
 }
