@@ -313,7 +313,7 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
     plan: &Plan,
 ) -> Vec<(u32, u32)> {
     assert!(
-        hashes.len() < (1 << 30),
+        hashes.count() < (1 << 30),
         "sampled256: ids are 4 * image in u32"
     );
     let ids: Vec<u32> = entry_ids(hashes, crops).collect();

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::base::hash::Hashes256;
+use crate::base::hash::{HashList, Hashes256};
 use crate::base::hash::{Transform, distance};
 use crate::calibrate256::{self, Calibration256};
 use crate::groups::{self, Group};
@@ -215,17 +215,34 @@ pub fn dhash_flip_h(h: u64) -> u64 {
 /// The 64-bit pHash distance of a pair under `t` (for crop matches, the closer of either
 /// image's crop hash against the other's pHash), reported next to the decision.
 fn distance64(a: &Record, b: &Record, t: Transform, crop: bool) -> u32 {
-    let (Some(pa), Some(pb)) = (a.phash, b.phash) else {
+    let (Some(pa), Some(pb)) = (a.phash(), b.phash()) else {
         return 0;
     };
     if !crop {
         return distance(t.apply_to_phash(pa), pb);
     }
-    let from_a = a.phash_crop.map(|c| distance(t.apply_to_phash(c), pb));
+    let from_a = a.phash_crop().map(|c| distance(t.apply_to_phash(c), pb));
     let from_b = b
-        .phash_crop
+        .phash_crop()
         .map(|c| distance(t.inverse().apply_to_phash(c), pa));
     from_a.into_iter().chain(from_b).min().unwrap_or(64)
+}
+
+/// The 256-bit hashes of some records (`at`), read in place by position.
+struct RecordHashes<'a> {
+    records: &'a [Record],
+    at: &'a [usize],
+}
+
+impl HashList for RecordHashes<'_> {
+    fn count(&self) -> usize {
+        self.at.len()
+    }
+    fn hashes(&self, i: usize) -> Hashes256 {
+        self.records[self.at[i]]
+            .hash256()
+            .expect("only records with 256-bit hashes are listed")
+    }
 }
 
 /// Finds all exact and near-duplicate pairs among `records` (the exact search).
@@ -265,16 +282,16 @@ pub fn find_pairs_with(
     // Exact: identical bytes. Record numbers sorted by content, then path: one run per content
     // (8 bytes per image; a hash map of lists cost ~70 at a million images).
     let mut by_content: Vec<usize> = (0..records.len())
-        .filter(|&i| records[i].is_ok() && records[i].blake3.is_some())
+        .filter(|&i| records[i].is_ok() && records[i].blake3().is_some())
         .collect();
     by_content.par_sort_unstable_by(|&i, &j| {
         let (a, b) = (&records[i], &records[j]);
-        (a.blake3, &a.path).cmp(&(b.blake3, &b.path))
+        (a.blake3(), &a.path).cmp(&(b.blake3(), &b.path))
     });
     // Members of a large identical set other than its head are left out of the near search:
     // they have the head's hashes, and the head stands for them (linked below).
     let mut linked_to_head = vec![false; records.len()];
-    for members in by_content.chunk_by(|&i, &j| records[i].blake3 == records[j].blake3) {
+    for members in by_content.chunk_by(|&i, &j| records[i].blake3() == records[j].blake3()) {
         if members.len() > groups::ALL_PAIRS_UP_TO {
             for &m in &members[1..] {
                 linked_to_head[m] = true;
@@ -282,7 +299,7 @@ pub fn find_pairs_with(
         }
         for (i, j) in groups::exact_links(members) {
             let (a, b, _) = ordered(i, j, Transform::Identity);
-            let d256 = match (records[a].hash256, records[b].hash256) {
+            let d256 = match (records[a].hash256(), records[b].hash256()) {
                 (Some(x), Some(y)) => x.full.distance(&y.full),
                 _ => 0,
             };
@@ -300,12 +317,16 @@ pub fn find_pairs_with(
     }
 
     // Near: the 256-bit decision over the informative images.
-    let (usable, hashes): (Vec<usize>, Vec<&Hashes256>) = records
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| r.hashable() && !linked_to_head[*i])
-        .filter_map(|(i, r)| Some((i, r.hash256.as_ref()?)))
-        .unzip();
+    let usable: Vec<usize> = (0..records.len())
+        .filter(|&i| {
+            let r = &records[i];
+            r.hashable() && !linked_to_head[i] && r.hash256().is_some()
+        })
+        .collect();
+    let hashes = RecordHashes {
+        records,
+        at: &usable,
+    };
     let (matches, report) = search::run(
         &hashes,
         radius,
@@ -325,7 +346,7 @@ pub fn find_pairs_with(
             && t == Transform::Identity
             && ra.lossless_format()
             && rb.lossless_format()
-            && (ra.phash, ra.dhash) == (rb.phash, rb.dhash)
+            && (ra.phash(), ra.dhash()) == (rb.phash(), rb.dhash())
             && (ra.width, ra.height) == (rb.width, rb.height);
         let kind = if same_pixels {
             MatchKind::Exact
@@ -420,18 +441,17 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
     let crop = !opts.no_crop;
     let hashed = records
         .iter()
-        .filter(|r| r.hashable() && r.hash256.is_some())
+        .filter(|r| r.hashable() && r.hash256().is_some())
         .count();
     let (radius, radius_reason, calibration) = match opts.max_distance {
         Some(r) => (r, format!("{r} of 256 bits (--max-distance)"), None),
         None => {
-            // References into the records: no copy of the hashes (136 bytes per image) at a
-            // million images (README "At a million images").
-            let hashes: Vec<&Hashes256> = records
-                .iter()
-                .filter(|r| r.hashable())
-                .filter_map(|r| r.hash256.as_ref())
+            // Read from the records in place: no copy of the hashes (128 bytes per image) at
+            // a million images (README "At a million images").
+            let at: Vec<usize> = (0..records.len())
+                .filter(|&i| records[i].hashable() && records[i].hash256().is_some())
                 .collect();
+            let hashes = RecordHashes { records, at: &at };
             let c = calibrate256::choose_radius(&hashes, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::base::hash::{Hashes256, Transform};
+use crate::base::hash::{HashList, Hashes256, Transform};
 use crate::match256::{self, Match};
 use crate::sampled256;
 
@@ -49,8 +49,8 @@ pub struct SearchReport {
 }
 
 /// Runs the chosen search over `hashes` (positions are the caller's).
-pub fn run(
-    hashes: &[&Hashes256],
+pub fn run<L: HashList + ?Sized>(
+    hashes: &L,
     radius: u32,
     transforms: &[Transform],
     crops: bool,
@@ -58,7 +58,7 @@ pub fn run(
     rounds: Option<u32>,
     width: Option<u32>,
 ) -> (Vec<Match>, SearchReport) {
-    let n = hashes.len();
+    let n = hashes.count();
     let sampled = match search {
         Search::Exact => false,
         Search::Sampled => true,
@@ -69,7 +69,7 @@ pub fn run(
             Search::Exact => "--search exact".to_string(),
             _ => format!("{n} images (exact up to {AUTO_EXACT_UP_TO})"),
         };
-        let owned: Vec<Hashes256> = hashes.iter().map(|&h| *h).collect();
+        let owned: Vec<Hashes256> = (0..n).map(|i| hashes.hashes(i)).collect();
         let found = match256::find_matches(&owned, radius, transforms, crops);
         let report = SearchReport {
             mode: "exact",

@@ -184,7 +184,7 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
         if job.verify && job.mode != Mode::Manifest && job.normalize.is_none() {
             let bytes =
                 fs::read(&dst).with_context(|| format!("cannot verify {}", dst.display()))?;
-            if Some(crate::index::digest_of(&bytes)) != r.blake3 {
+            if Some(crate::index::digest_of(&bytes)) != r.blake3() {
                 bail!(
                     "{} differs from its source {} after placing",
                     dest.display(),
