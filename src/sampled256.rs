@@ -352,12 +352,13 @@ fn table_pairs<L: HashList + ?Sized>(
     transforms
         .par_iter()
         .flat_map_iter(|&t| {
+            // Each query's key under `t`, grouped by its top bits, so that the probes of one
+            // group stay in one cache-sized stretch of the buckets instead of jumping across
+            // all of them (random probes are what an unordered pass waits on).
+            let targets = ids.iter().zip(keys).filter(|(q, _)| *q & 3 <= UNTRIMMED);
+            let targets = targets.map(|(&q, &k)| (table.key_under(k, t), q));
             let mut out = Vec::new();
-            for (&q, &k) in ids.iter().zip(keys) {
-                if q & 3 > UNTRIMMED {
-                    continue; // crops are stored, never queried
-                }
-                let want = table.key_under(k, t);
+            for (want, q) in group_by_top_bits(targets, table.width()) {
                 for &slot in buckets.get(want) {
                     let e = slot as u32;
                     let (i, j) = (q >> 2, e >> 2);
@@ -372,6 +373,33 @@ fn table_pairs<L: HashList + ?Sized>(
             out
         })
         .collect()
+}
+
+/// Groups of the top bits of a key: 256 groups, each a cache-sized stretch of the buckets.
+const GROUP_BITS: u32 = 8;
+
+/// `(key, id)` pairs reordered by the top [`GROUP_BITS`] bits of their `width`-bit key
+/// (one counting pass; order within a group is the input order).
+fn group_by_top_bits(
+    items: impl Iterator<Item = (u32, u32)> + Clone,
+    width: u32,
+) -> impl Iterator<Item = (u32, u32)> {
+    let bits = GROUP_BITS.min(width);
+    let shift = width - bits;
+    let mut offsets = vec![0usize; (1 << bits) + 1];
+    for (k, _) in items.clone() {
+        offsets[(k >> shift) as usize + 1] += 1;
+    }
+    for g in 1..offsets.len() {
+        offsets[g] += offsets[g - 1];
+    }
+    let mut grouped = vec![(0u32, 0u32); offsets[1 << bits]];
+    for (k, id) in items {
+        let slot = &mut offsets[(k >> shift) as usize];
+        grouped[*slot] = (k, id);
+        *slot += 1;
+    }
+    grouped.into_iter()
 }
 
 /// The stored views of one table, `key << 32 | id`, grouped by the top `bits` of the key.
