@@ -34,33 +34,52 @@ pub fn destinations(plan: &Plan, records: &[Record], names: &[String]) -> Vec<Op
         let dir = (split_name(names, p.split.unwrap_or(0)), r.class.as_str());
         (dir, r.path.file_name().unwrap_or(OsStr::new("image")))
     };
-    // Every file's own name and its hash, built in parallel; who gets a taken name is then
-    // settled in path order.
-    let wanted: Vec<(PathBuf, u64)> = order
+    let own = |p: &Placement| {
+        let (dir, file) = parts(p);
+        dest_path(dir, file)
+    };
+    // Every file's own name (and its hash), built in parallel straight into the result; who
+    // gets a taken name is then settled in path order.
+    let mut out: Vec<Option<PathBuf>> = if positional(plan) {
+        plan.placements
+            .par_iter()
+            .map(|p| p.split.map(|_| own(p)))
+            .collect()
+    } else {
+        let mut out = vec![None; plan.placements.len()];
+        for p in plan.placements.iter().filter(|p| p.split.is_some()) {
+            out[p.record] = Some(own(p));
+        }
+        out
+    };
+    let hashes: Vec<u64> = out
         .par_iter()
-        .map(|p| {
-            let (dir, file) = parts(p);
-            let dest = dest_path(dir, file);
-            let h = Taken::hash(&dest);
-            (dest, h)
-        })
+        .map(|d| d.as_deref().map_or(0, Taken::hash))
         .collect();
     let mut taken = Taken::default();
-    let mut out = vec![None; plan.placements.len()];
-    for (p, (mut dest, mut h)) in order.into_iter().zip(wanted) {
-        let mut attempt = 0u64;
-        while taken.contains(h, &dest, &out) {
+    for p in order {
+        let i = p.record;
+        let (mut h, mut attempt) = (hashes[i], 0u64);
+        while taken.contains(h, i, &out) {
             let (dir, file) = parts(p);
-            let tag = seeded_key(attempt, &path_bytes(&records[p.record].path));
+            let tag = seeded_key(attempt, &path_bytes(&records[i].path));
             let name = crate::file_name::tagged(Path::new(file), tag as u32);
-            dest = dest_path(dir, OsStr::new(&name));
+            let dest = dest_path(dir, OsStr::new(&name));
             h = Taken::hash(&dest);
+            out[i] = Some(dest);
             attempt += 1;
         }
-        taken.insert(h, p.record);
-        out[p.record] = Some(dest);
+        taken.insert(h, i);
     }
     out
+}
+
+/// Whether placement `k` is record `k`'s (as `plan` builds them).
+fn positional(plan: &Plan) -> bool {
+    plan.placements
+        .iter()
+        .enumerate()
+        .all(|(k, p)| p.record == k)
 }
 
 /// `split/class/file` (as `Path::join` builds it), allocated once.
@@ -90,8 +109,9 @@ impl Taken {
         h.finish()
     }
 
-    fn contains(&self, h: u64, dest: &Path, out: &[Option<PathBuf>]) -> bool {
-        let holds = |&i: &usize| out[i].as_deref() == Some(dest);
+    /// Whether record `i`'s destination (`out[i]`, hash `h`) is taken.
+    fn contains(&self, h: u64, i: usize, out: &[Option<PathBuf>]) -> bool {
+        let holds = |&j: &usize| out[j] == out[i];
         self.first.get(&h).is_some_and(holds)
             || self.more.get(&h).is_some_and(|v| v.iter().any(holds))
     }
