@@ -1,6 +1,9 @@
 //! The greedy stratified assignment shared by the split and k-fold: units, targets per split
 //! and class, and the seeded order that breaks ties.
 
+use std::borrow::Cow;
+use std::path::Path;
+
 use super::options::Sizes;
 
 /// A set of sources that must land in one split.
@@ -21,6 +24,19 @@ pub fn count_class(counts: &mut Vec<(usize, usize)>, c: usize) {
         Ok(at) => counts[at].1 += 1,
         Err(at) => counts.insert(at, (c, 1)),
     }
+}
+
+/// A path's bytes as the CSV files hold them (`path_field`), borrowed where the platform
+/// allows (no copy per row).
+#[cfg(unix)]
+pub(super) fn path_bytes(p: &Path) -> Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    Cow::Borrowed(p.as_os_str().as_bytes())
+}
+
+#[cfg(not(unix))]
+pub(super) fn path_bytes(p: &Path) -> Cow<'_, [u8]> {
+    Cow::Owned(crate::index::path_field(p))
 }
 
 /// A deterministic 64-bit key for `text` under `seed` (BLAKE3), used to order units.

@@ -1,6 +1,5 @@
 //! What OUT holds: destination names (never an overwrite) and `manifest.csv`.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::ffi::OsStr;
@@ -11,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use rayon::prelude::*;
 
-use super::assign::seeded_key;
+use super::assign::{path_bytes, seeded_key};
 use super::options::split_name;
 use super::plan::{Placement, Plan};
 use crate::index::Record;
@@ -124,19 +123,6 @@ impl Taken {
             }
         }
     }
-}
-
-/// A path's bytes as the CSV files hold them (`path_field`), borrowed where the platform
-/// allows (no copy per row).
-#[cfg(unix)]
-pub(super) fn path_bytes(p: &Path) -> Cow<'_, [u8]> {
-    use std::os::unix::ffi::OsStrExt;
-    Cow::Borrowed(p.as_os_str().as_bytes())
-}
-
-#[cfg(not(unix))]
-pub(super) fn path_bytes(p: &Path) -> Cow<'_, [u8]> {
-    Cow::Owned(crate::index::path_field(p))
 }
 
 /// Header of `manifest.csv`.

@@ -14,8 +14,7 @@ use regex::Regex;
 
 use rayon::prelude::*;
 
-use super::assign::{Unit, assign, count_class, seeded_key, targets};
-use super::manifest::path_bytes;
+use super::assign::{Unit, assign, count_class, path_bytes, seeded_key, targets};
 use super::options::{Conflicts, Dedup, SplitOptions};
 use crate::base::flags::Status;
 use crate::groups::{Group, UnionFind};
