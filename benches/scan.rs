@@ -57,7 +57,7 @@ fn main() {
     for root in &roots {
         match layout::discover(root, &LayoutOptions::default()) {
             // Made absolute, so each file opens without its ROOT (`scan_file` joins "").
-            Ok(l) => files.extend(l.files.into_iter().map(|mut c| {
+            Ok(l) => files.extend(l.files.to_candidates().into_iter().map(|mut c| {
                 c.rel = root.join(&c.rel);
                 c
             })),

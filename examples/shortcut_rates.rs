@@ -213,8 +213,9 @@ fn main() {
             // Against the whole per-file scan of the same files, one thread, same run.
             let layout = cleansplit::layout::discover(root, &Default::default()).expect("layout");
             let t = Instant::now();
-            for c in &layout.files {
-                std::hint::black_box(cleansplit::scan::scan_file(root, c, u64::MAX));
+            for c in layout.files.iter() {
+                let c = c.to_candidate();
+                std::hint::black_box(cleansplit::scan::scan_file(root, &c, u64::MAX));
             }
             let per_file = t.elapsed().as_secs_f64() * 1e6 / layout.files.len() as f64;
             println!(

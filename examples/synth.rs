@@ -28,7 +28,7 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use cleansplit::base::hash::{Hash256, Hashes256};
-use cleansplit::index::{self, Flags, Record, Status};
+use cleansplit::index::{self, Record, Status};
 
 /// Links per source file, below ext4's 65,000 links per inode.
 const LINKS_PER_SOURCE: usize = 50_000;
@@ -165,27 +165,20 @@ fn hashes256(rng: &mut Rng, near: Option<(Hashes256, u32)>) -> Hashes256 {
 /// A fresh, unrelated image record.
 fn record(path: PathBuf, split: &str, class: String, rng: &mut Rng) -> Record {
     let phash = rng.next();
-    Record {
-        path,
-        split: split.into(),
-        class: class.into(),
-        size: 0,
-        mtime_ns: 0,
-        blake3: Some(digest(rng)),
-        format: Some(cleansplit::base::format::Format::Jpeg),
-        width: 320 + rng.below(640) as u32,
-        height: 240 + rng.below(480) as u32,
-        color: "rgb8".into(),
-        orientation: 1,
-        phash: Some(phash),
-        dhash: Some(rng.next()),
-        phash_crop: Some(rng.flip_bits(phash, 6)),
-        hash256: Some(hashes256(rng, None)),
-        flags: Flags::default(),
-        status: Status::Ok,
-        message: Box::default(),
-        jpeg_quality: Some(75 + rng.below(21) as u8),
-    }
+    let mut r = Record::new(path);
+    (r.split, r.class) = (split.into(), class.into());
+    r.set_blake3(Some(digest(rng)));
+    r.format = Some(cleansplit::base::format::Format::Jpeg);
+    r.width = 320 + rng.below(640) as u32;
+    r.height = 240 + rng.below(480) as u32;
+    r.color = "rgb8".into();
+    r.set_phash(Some(phash));
+    r.set_dhash(Some(rng.next()));
+    r.set_phash_crop(Some(rng.flip_bits(phash, 6)));
+    r.set_hash256(Some(hashes256(rng, None)));
+    r.status = Status::Ok;
+    r.set_jpeg_quality(Some(75 + rng.below(21) as u8));
+    r
 }
 
 fn main() -> Result<()> {
@@ -229,30 +222,34 @@ fn main() -> Result<()> {
         let mut r = record(path, split, format!("c{class:04}"), &mut rng);
         if i >= unique + o.copies {
             // The big group: one placeholder image, byte-identical everywhere.
-            r.blake3 = Some([0xba; 16]);
-            (r.phash, r.dhash, r.phash_crop) = (Some(0x5555), Some(0xaaaa), Some(0x5555));
+            r.set_blake3(Some([0xba; 16]));
+            r.set_phash(Some(0x5555));
+            r.set_dhash(Some(0xaaaa));
+            r.set_phash_crop(Some(0x5555));
             let h = Hash256([0x5555; 4]);
-            r.hash256 = Some(Hashes256 {
+            r.set_hash256(Some(Hashes256 {
                 full: h,
                 untrimmed: None,
                 crops: [h, h],
-            });
+            }));
             (r.width, r.height) = (200, 200);
         } else if i >= unique {
             let orig = &records[rng.below(unique)];
             if rng.below(10) < 4 {
-                r.blake3.clone_from(&orig.blake3);
-                (r.phash, r.dhash, r.phash_crop) = (orig.phash, orig.dhash, orig.phash_crop);
-                r.hash256 = orig.hash256;
+                r.set_blake3(orig.blake3());
+                r.set_phash(orig.phash());
+                r.set_dhash(orig.dhash());
+                r.set_phash_crop(orig.phash_crop());
+                r.set_hash256(orig.hash256());
                 (r.width, r.height) = (orig.width, orig.height);
             } else {
                 let k = 1 + rng.below(3) as u32;
-                let p = rng.flip_bits(orig.phash.unwrap_or_default(), k);
+                let p = rng.flip_bits(orig.phash().unwrap_or_default(), k);
                 let kd = rng.below(3) as u32;
-                r.phash = Some(p);
-                r.dhash = Some(rng.flip_bits(orig.dhash.unwrap_or_default(), kd));
-                r.phash_crop = Some(rng.flip_bits(p, 6));
-                r.hash256 = orig.hash256.map(|o| hashes256(&mut rng, Some((o, k))));
+                r.set_phash(Some(p));
+                r.set_dhash(Some(rng.flip_bits(orig.dhash().unwrap_or_default(), kd)));
+                r.set_phash_crop(Some(rng.flip_bits(p, 6)));
+                r.set_hash256(orig.hash256().map(|o| hashes256(&mut rng, Some((o, k)))));
             }
             // A copy usually keeps the class (a few are label conflicts).
             if rng.below(20) != 0 {
@@ -262,8 +259,10 @@ fn main() -> Result<()> {
         } else if rng.below(1000) == 0 {
             r.status = Status::Corrupt;
             r.message = "synthetic: corrupt JPEG data".into();
-            (r.phash, r.dhash, r.phash_crop) = (None, None, None);
-            r.hash256 = None;
+            r.set_phash(None);
+            r.set_dhash(None);
+            r.set_phash_crop(None);
+            r.set_hash256(None);
         }
         records.push(r);
     }

@@ -174,30 +174,20 @@ pub fn membership(n: usize, groups: &[Group]) -> Vec<Option<usize>> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::index::{Flags, Status};
+    use crate::index::Status;
 
     pub(crate) fn rec(path: &str, split: &str, class: &str) -> Record {
-        Record {
-            path: path.into(),
-            split: split.into(),
-            class: class.into(),
-            size: 100,
-            mtime_ns: 1,
-            blake3: None,
-            format: Some(crate::base::format::Format::Jpeg),
-            width: 10,
-            height: 10,
-            color: "rgb8".into(),
-            orientation: 1,
-            phash: Some(0),
-            dhash: Some(0),
-            phash_crop: Some(0),
-            hash256: None,
-            flags: Flags::default(),
-            status: Status::Ok,
-            message: Box::default(),
-            jpeg_quality: None,
-        }
+        let mut r = Record::new(path.into());
+        (r.split, r.class) = (split.into(), class.into());
+        (r.size, r.mtime_ns) = (100, 1);
+        r.format = Some(crate::base::format::Format::Jpeg);
+        (r.width, r.height) = (10, 10);
+        r.color = "rgb8".into();
+        r.set_phash(Some(0));
+        r.set_dhash(Some(0));
+        r.set_phash_crop(Some(0));
+        r.status = Status::Ok;
+        r
     }
 
     #[test]

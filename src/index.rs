@@ -14,6 +14,8 @@ use anyhow::{Context, Result};
 pub use crate::base::flags::{Flag, Flags, Status};
 pub use crate::base::paths::path_field;
 use crate::index_columns::{self, Schema};
+use crate::index_meta::Meta;
+use crate::index_parse;
 pub use crate::name::Name;
 pub use crate::record::{Digest, Record, digest_hex, digest_of, format_name};
 /// Formats a hash as 16 lowercase hex digits.
@@ -42,39 +44,30 @@ pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
 
 /// Like [`read_from`], and also says which known columns the file lacks.
 pub fn read_with_schema<R: io::Read>(r: R) -> Result<(Vec<Record>, Schema)> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(r);
-    let header = rdr.byte_headers()?.clone();
-    let schema = Schema::of_header(&header.iter().collect::<Vec<_>>())?;
-    let mut out = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    while rdr.read_byte_record(&mut rec)? {
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        out.push(
-            schema
-                .read_row(&rec)
-                .with_context(|| format!("index line {line}"))?,
-        );
-    }
-    Ok((out, schema))
+    index_parse::serial(r)
 }
 
-/// Reads an index file with its schema.
+/// Reads an index file with its schema: in parallel blocks (`index_parse`), or serially when
+/// the file needs it (then a malformed row is reported with its line).
 pub fn read_file_with_schema(path: &Path) -> Result<(Vec<Record>, Schema)> {
-    let f =
-        fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
-    read_with_schema(io::BufReader::with_capacity(1 << 20, f))
+    let open =
+        || fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()));
+    // The sidecar's row count pre-sizes the records, when it describes this very file; a
+    // row has at least 24 bytes, which bounds a bogus count.
+    let rows = Meta::read(path).ok().flatten().and_then(|m| {
+        let bytes = usize::try_from(m.csv_bytes).ok()?;
+        m.matches(path, m.rows).then_some(m.rows.min(bytes / 24))
+    });
+    if let Some(done) = index_parse::read(open()?, index_parse::BLOCK, rows) {
+        return Ok(done);
+    }
+    read_with_schema(io::BufReader::with_capacity(1 << 20, open()?))
         .with_context(|| format!("cannot read index {}", path.display()))
 }
 
 /// Reads an index file.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
-    let f =
-        fs::File::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
-    read_from(io::BufReader::new(f))
-        .with_context(|| format!("cannot read index {}", path.display()))
+    Ok(read_file_with_schema(path)?.0)
 }
 
 /// Writes `records` to `path` atomically: a temporary file in the same folder, then a rename,
@@ -127,38 +120,33 @@ mod tests {
         let mut flags = Flags::default();
         flags.insert(Flag::Gray);
         flags.insert(Flag::Tiny);
-        Record {
-            path,
-            split: "train".into(),
-            class: "cats".into(),
-            size: 123,
-            mtime_ns: 1_700_000_000_123_456_789,
-            blake3: Some(digest_of(b"00ff")),
-            format: Some(crate::base::format::Format::Jpeg),
-            width: 10,
-            height: 20,
-            color: "l8".into(),
-            orientation: 6,
-            phash: Some(0xdead_beef_0000_0001),
-            dhash: None,
-            phash_crop: Some(0),
-            hash256: Some(Hashes256 {
-                full: Hash256([1, 2, 3, u64::MAX]),
-                untrimmed: None,
-                crops: [Hash256([5; 4]), Hash256([0; 4])],
-            }),
-            flags,
-            status: Status::Ok,
-            message: "msg, with \"quotes\"\nand a newline".into(),
-            jpeg_quality: Some(87),
-        }
+        let mut r = Record::new(path);
+        (r.split, r.class) = ("train".into(), "cats".into());
+        (r.size, r.mtime_ns) = (123, 1_700_000_000_123_456_789);
+        r.set_blake3(Some(digest_of(b"00ff")));
+        r.format = Some(crate::base::format::Format::Jpeg);
+        (r.width, r.height) = (10, 20);
+        r.color = "l8".into();
+        r.orientation = 6;
+        r.set_phash(Some(0xdead_beef_0000_0001));
+        r.set_phash_crop(Some(0));
+        r.set_hash256(Some(Hashes256 {
+            full: Hash256([1, 2, 3, u64::MAX]),
+            untrimmed: None,
+            crops: [Hash256([5; 4]), Hash256([0; 4])],
+        }));
+        r.flags = flags;
+        r.status = Status::Ok;
+        r.message = "msg, with \"quotes\"\nand a newline".into();
+        r.set_jpeg_quality(Some(87));
+        r
     }
 
     #[test]
     fn legacy_index_is_read_without_256_bit_hashes() {
         let mut r = sample("train/cats/a.jpg".into());
         r.message = "plain".into();
-        r.hash256.as_mut().unwrap().untrimmed = Some(Hash256([9; 4]));
+        r.edit_hash256(|h| h.untrimmed = Some(Hash256([9; 4])));
         let mut buf = Vec::new();
         write_to(&mut buf, std::slice::from_ref(&r)).unwrap();
         assert_eq!(read_from(buf.as_slice()).unwrap(), vec![r.clone()]);
@@ -169,7 +157,7 @@ mod tests {
             .map(|l| l.rsplitn(5, ',').last().unwrap().to_owned() + "\n")
             .collect();
         let back = read_from(legacy.as_bytes()).unwrap();
-        r.hash256 = None;
+        r.set_hash256(None);
         assert_eq!(back, vec![r.clone()]);
         assert!(back[0].lacks_hash256());
         // A row with only some of the 256-bit hashes is refused.
@@ -216,7 +204,7 @@ mod tests {
         let (back, schema) = read_with_schema(old.as_bytes()).unwrap();
         assert!(schema.missing.contains(&"jpeg_quality"));
         assert!(schema.missing_pixels, "the 256-bit hashes come from pixels");
-        assert_eq!(back[0].jpeg_quality, None);
+        assert_eq!(back[0].jpeg_quality(), None);
         assert_eq!(&*back[0].message, "one, line");
         let (_, schema) = read_with_schema(text.as_bytes()).unwrap();
         assert!(schema.missing.is_empty() && schema.current);
@@ -266,7 +254,9 @@ mod column_tests {
         (r.split, r.class) = ("train".into(), "cats".into());
         (r.size, r.mtime_ns) = (10, 20);
         r.status = super::Status::Ok;
-        (r.phash, r.dhash, r.phash_crop) = (Some(1), Some(2), Some(3));
+        r.set_phash(Some(1));
+        r.set_dhash(Some(2));
+        r.set_phash_crop(Some(3));
         r
     }
 
@@ -316,8 +306,8 @@ mod column_tests {
         let (back, schema) = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap();
         assert_eq!(schema.missing, vec!["phash_crop"]);
         assert!(schema.missing_pixels);
-        assert_eq!(back[0].phash_crop, None);
-        assert_eq!(back[0].phash, Some(1));
+        assert_eq!(back[0].phash_crop(), None);
+        assert_eq!(back[0].phash(), Some(1));
 
         let order: Vec<&str> = header().filter(|n| *n != "mtime_ns").collect();
         let err = read_with_schema(reshape(&buf, &order, None).as_slice()).unwrap_err();

@@ -11,8 +11,11 @@ use anyhow::{Context, Result, bail};
 
 use crate::base::hash::{Hash256, Hashes256, hex_u64};
 use crate::base::paths::{path_field, path_from_bytes};
-use crate::name::Name;
+use crate::name::NameCache;
 use crate::record::{Flag, Record};
+
+/// How a column's text is read into a record (with the reader's cache of recent names).
+type ReadFn = fn(&mut Record, &str, &mut NameCache) -> Result<()>;
 
 /// One index column.
 pub struct Column {
@@ -23,7 +26,8 @@ pub struct Column {
     /// decoded (`ok`) records are hashed again; the others are reused.
     pub from_pixels: bool,
     write: fn(&Record, &mut Vec<u8>),
-    read: fn(&mut Record, &str) -> Result<()>,
+    /// `None` for derived columns and those read apart (`path`, the 256-bit hashes).
+    read: Option<ReadFn>,
 }
 
 fn put_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {
@@ -76,22 +80,19 @@ fn put_bool(out: &mut Vec<u8>, b: bool) {
     out.extend_from_slice(if b { b"true" } else { b"false" });
 }
 
-/// Derived or path columns: written from the record, never read back into it.
-fn ignore(_: &mut Record, _: &str) -> Result<()> {
-    Ok(())
-}
-
 macro_rules! col {
-    ($name:literal, req=$req:literal, px=$px:literal, |$r:ident, $o:ident| $w:expr, |$rm:ident, $s:ident| $rd:expr) => {
+    ($name:literal, req=$req:literal, px=$px:literal, |$r:ident, $o:ident| $w:expr, |$rm:ident, $s:ident, $n:ident| $rd:expr) => {
         Column {
             name: $name,
             required: $req,
             from_pixels: $px,
             write: |$r: &Record, $o: &mut Vec<u8>| $w,
-            read: |$rm: &mut Record, $s: &str| -> Result<()> {
-                $rd;
-                Ok(())
-            },
+            read: Some(
+                |$rm: &mut Record, $s: &str, $n: &mut NameCache| -> Result<()> {
+                    $rd;
+                    Ok(())
+                },
+            ),
         }
     };
 }
@@ -104,49 +105,49 @@ pub const COLUMNS: &[Column] = &[
         required: true,
         from_pixels: false,
         write: |r, o| o.extend_from_slice(&path_field(&r.path)),
-        read: ignore,
+        read: None,
     },
     col!(
         "split",
         req = true,
         px = false,
         |r, o| o.extend_from_slice(r.split.as_bytes()),
-        |r, s| r.split = Name::new(s)
+        |r, s, names| r.split = names.get(s)
     ),
     col!(
         "class",
         req = true,
         px = false,
         |r, o| o.extend_from_slice(r.class.as_bytes()),
-        |r, s| r.class = Name::new(s)
+        |r, s, names| r.class = names.get(s)
     ),
     col!(
         "size",
         req = true,
         px = false,
         |r, o| put_num(o, r.size),
-        |r, s| r.size = s.parse().context("bad size")?
+        |r, s, _n| r.size = s.parse().context("bad size")?
     ),
     col!(
         "mtime_ns",
         req = true,
         px = false,
         |r, o| put_num(o, r.mtime_ns),
-        |r, s| r.mtime_ns = s.parse().context("bad mtime_ns")?
+        |r, s, _n| r.mtime_ns = s.parse().context("bad mtime_ns")?
     ),
     col!(
         "blake3",
         req = false,
         px = false,
-        |r, o| put_digest(o, r.blake3),
-        |r, s| r.blake3 = get_digest(s)?
+        |r, o| put_digest(o, r.blake3()),
+        |r, s, _n| r.set_blake3(get_digest(s)?)
     ),
     col!(
         "format",
         req = false,
         px = false,
         |r, o| o.extend_from_slice(crate::record::format_name(r.format).as_bytes()),
-        |r, s| r.format = crate::base::format::Format::parse(s)
+        |r, s, _n| r.format = crate::base::format::Format::parse(s)
     ),
     // Also a flag; the column is kept for readers of the CSV.
     Column {
@@ -154,84 +155,84 @@ pub const COLUMNS: &[Column] = &[
         required: false,
         from_pixels: false,
         write: |r, o| put_bool(o, r.flags.contains(Flag::ExtMismatch)),
-        read: ignore,
+        read: None,
     },
     col!(
         "width",
         req = false,
         px = true,
         |r, o| put_num(o, r.width),
-        |r, s| r.width = s.parse().context("bad width")?
+        |r, s, _n| r.width = s.parse().context("bad width")?
     ),
     col!(
         "height",
         req = false,
         px = true,
         |r, o| put_num(o, r.height),
-        |r, s| r.height = s.parse().context("bad height")?
+        |r, s, _n| r.height = s.parse().context("bad height")?
     ),
     col!(
         "color",
         req = false,
         px = true,
         |r, o| o.extend_from_slice(r.color.as_bytes()),
-        |r, s| r.color = Name::new(s)
+        |r, s, names| r.color = names.get(s)
     ),
     col!(
         "orientation",
         req = false,
         px = true,
         |r, o| put_num(o, r.orientation),
-        |r, s| r.orientation = s.parse().context("bad orientation")?
+        |r, s, _n| r.orientation = s.parse().context("bad orientation")?
     ),
     col!(
         "phash",
         req = false,
         px = true,
-        |r, o| put_hash(o, r.phash),
-        |r, s| r.phash = get_hash(s)?
+        |r, o| put_hash(o, r.phash()),
+        |r, s, _n| r.set_phash(get_hash(s)?)
     ),
     col!(
         "dhash",
         req = false,
         px = true,
-        |r, o| put_hash(o, r.dhash),
-        |r, s| r.dhash = get_hash(s)?
+        |r, o| put_hash(o, r.dhash()),
+        |r, s, _n| r.set_dhash(get_hash(s)?)
     ),
     col!(
         "phash_crop",
         req = false,
         px = true,
-        |r, o| put_hash(o, r.phash_crop),
-        |r, s| r.phash_crop = get_hash(s)?
+        |r, o| put_hash(o, r.phash_crop()),
+        |r, s, _n| r.set_phash_crop(get_hash(s)?)
     ),
     col!(
         "flags",
         req = false,
         px = true,
         |r, o| o.extend_from_slice(r.flags.to_string().as_bytes()),
-        |r, s| r.flags = s.parse().map_err(anyhow::Error::msg)?
+        |r, s, _n| r.flags = s.parse().map_err(anyhow::Error::msg)?
     ),
     col!(
         "status",
         req = true,
         px = false,
         |r, o| o.extend_from_slice(r.status.as_str().as_bytes()),
-        |r, s| r.status = s.parse().map_err(anyhow::Error::msg)?
+        |r, s, _n| r.status = s.parse().map_err(anyhow::Error::msg)?
     ),
     col!(
         "message",
         req = false,
         px = false,
         |r, o| o.extend_from_slice(r.message.as_bytes()),
-        |r, s| r.message = s.into()
+        |r, s, _n| r.message = s.into()
     ),
     Column {
         name: "keras_ok",
         required: false,
         from_pixels: false,
         write: |r, o| put_bool(o, r.keras_ok()),
-        read: ignore,
+        read: None,
     },
     // Not from pixels: an index without it is reused, its JPEGs' quality read from the file
     // header by the scan (no rehash).
@@ -240,15 +241,15 @@ pub const COLUMNS: &[Column] = &[
         req = false,
         px = false,
         |r, o| {
-            if let Some(q) = r.jpeg_quality {
+            if let Some(q) = r.jpeg_quality() {
                 put_num(o, q)
             }
         },
-        |r, s| r.jpeg_quality = if s.is_empty() {
+        |r, s, _n| r.set_jpeg_quality(if s.is_empty() {
             None
         } else {
             Some(s.parse().context("bad jpeg_quality")?)
-        }
+        })
     ),
     // The four 256-bit hashes make one value (`Record::hash256`): read together in
     // `Schema::read_row`, after the other columns.
@@ -256,29 +257,29 @@ pub const COLUMNS: &[Column] = &[
         name: "phash256",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.map(|h| h.full)),
-        read: ignore,
+        write: |r, o| put_hash256(o, r.hash256().map(|h| h.full)),
+        read: None,
     },
     Column {
         name: "phash256_untrimmed",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.and_then(|h| h.untrimmed)),
-        read: ignore,
+        write: |r, o| put_hash256(o, r.hash256().and_then(|h| h.untrimmed)),
+        read: None,
     },
     Column {
         name: "phash256_crop90",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.map(|h| h.crops[0])),
-        read: ignore,
+        write: |r, o| put_hash256(o, r.hash256().map(|h| h.crops[0])),
+        read: None,
     },
     Column {
         name: "phash256_crop75",
         required: false,
         from_pixels: true,
-        write: |r, o| put_hash256(o, r.hash256.map(|h| h.crops[1])),
-        read: ignore,
+        write: |r, o| put_hash256(o, r.hash256().map(|h| h.crops[1])),
+        read: None,
     },
 ];
 
@@ -393,22 +394,39 @@ impl Schema {
 
     /// Reads one row into a record. Fields missing from the row (a short row) are an error.
     pub fn read_row(&self, rec: &csv::ByteRecord) -> Result<Record> {
-        if rec.len() != self.fields.len() {
-            bail!("{} fields, the header has {}", rec.len(), self.fields.len());
+        self.read_row_with(rec, &mut NameCache::default())
+    }
+
+    /// [`Schema::read_row`] with the reader's cache of recent names (see [`NameCache`]).
+    pub fn read_row_with(&self, rec: &csv::ByteRecord, names: &mut NameCache) -> Result<Record> {
+        self.read_fields(rec.len(), |i| &rec[i], names)
+    }
+
+    /// Reads the row whose `n` fields `field` gives (`index_parse` splits rows without quotes
+    /// itself, with no copy into a `csv::ByteRecord`).
+    pub(crate) fn read_fields<'a>(
+        &self,
+        n: usize,
+        field: impl Fn(usize) -> &'a [u8],
+        names: &mut NameCache,
+    ) -> Result<Record> {
+        if n != self.fields.len() {
+            bail!("{} fields, the header has {}", n, self.fields.len());
         }
         let mut r = blank();
-        for (raw, col) in rec.iter().zip(&self.fields) {
+        for (f, col) in self.fields.iter().enumerate() {
             let Some(i) = *col else { continue };
             let c = &COLUMNS[i];
             if i == 0 {
-                r.path = path_from_bytes(raw);
+                r.path = path_from_bytes(field(f));
                 continue;
             }
-            let s = std::str::from_utf8(raw)
+            let Some(read) = c.read else { continue };
+            let s = std::str::from_utf8(field(f))
                 .with_context(|| format!("column {} is not UTF-8", c.name))?;
-            (c.read)(&mut r, s).with_context(|| format!("column {}", c.name))?;
+            read(&mut r, s, names).with_context(|| format!("column {}", c.name))?;
         }
-        r.hash256 = hashes256(self.hash256_fields.map(|f| f.and_then(|i| rec.get(i))))?;
+        r.set_hash256(hashes256(self.hash256_fields.map(|f| f.map(&field)))?);
         Ok(r)
     }
 }
@@ -425,25 +443,5 @@ pub fn write_row(r: &Record, out: &mut csv::ByteRecord, buf: &mut Vec<u8>) {
 
 /// The record a row starts from: what an index without the optional columns says.
 pub(crate) fn blank() -> Record {
-    Record {
-        path: Default::default(),
-        split: Name::default(),
-        class: Name::default(),
-        size: 0,
-        mtime_ns: 0,
-        blake3: None,
-        format: None,
-        width: 0,
-        height: 0,
-        color: Name::default(),
-        orientation: 1,
-        phash: None,
-        dhash: None,
-        phash_crop: None,
-        hash256: None,
-        flags: Default::default(),
-        status: crate::record::Status::Unreadable,
-        message: Box::default(),
-        jpeg_quality: None,
-    }
+    Record::new(Default::default())
 }

@@ -22,6 +22,7 @@ pub mod index;
 pub mod index_columns;
 pub mod index_merge;
 pub mod index_meta;
+mod index_parse;
 pub mod interrupt;
 pub mod layout;
 pub mod leaks;

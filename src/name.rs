@@ -42,6 +42,28 @@ impl Name {
     }
 }
 
+/// A reader's cache of the names it met last, in front of the process-wide table: an index
+/// repeats a few splits, classes and colour types run after run, so a parallel reader almost
+/// never takes the table's lock (one per reading thread, not shared).
+#[derive(Default)]
+pub struct NameCache {
+    recent: [Option<Name>; 8],
+    next: usize,
+}
+
+impl NameCache {
+    /// The interned `s`, from the cache when it was met lately.
+    pub fn get(&mut self, s: &str) -> Name {
+        if let Some(n) = self.recent.iter().flatten().find(|n| n.as_str() == s) {
+            return n.clone();
+        }
+        let n = Name::new(s);
+        self.recent[self.next] = Some(n.clone());
+        self.next = (self.next + 1) % self.recent.len();
+        n
+    }
+}
+
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
         std::ptr::eq(self.0, other.0)
@@ -68,9 +90,11 @@ impl Ord for Name {
     }
 }
 
+/// The empty name, `""` (every record starts from it): interned once, not looked up per use.
 impl Default for Name {
     fn default() -> Self {
-        Name::new("")
+        static EMPTY: OnceLock<Name> = OnceLock::new();
+        EMPTY.get_or_init(|| Name::new("")).clone()
     }
 }
 
@@ -190,5 +214,15 @@ mod tests {
         let mut set = std::collections::HashSet::new();
         set.insert(Name::new("val"));
         assert!(set.contains("val"));
+    }
+
+    #[test]
+    fn the_cache_gives_the_interned_name() {
+        let mut cache = NameCache::default();
+        for i in 0..20 {
+            let s = format!("class_{}", i % 11);
+            let n = cache.get(&s);
+            assert!(std::ptr::eq(n.0, Name::new(&s).0));
+        }
     }
 }

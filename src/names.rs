@@ -28,6 +28,25 @@ const WINDOWS_FORBIDDEN: [char; 8] = ['<', '>', ':', '"', '\\', '|', '?', '*'];
 /// named `CON` is as unportable as a file).
 pub fn name_flags(rel: &Path) -> Flags {
     let mut flags = Flags::default();
+    // Fast path (every reused record of a rescan comes here): a UTF-8 path with `/` only is
+    // split on bytes, as `components` would split it, without parsing it.
+    if let Some(text) = rel.to_str()
+        && !text.contains('\\')
+        && !text.starts_with('/')
+    {
+        for name in text.split('/') {
+            if !matches!(name, "" | "." | "..") {
+                check(name, &mut flags);
+            }
+        }
+        return flags;
+    }
+    by_components(rel)
+}
+
+/// [`name_flags`] by `Path::components` (any path: not UTF-8, `\\`, absolute).
+fn by_components(rel: &Path) -> Flags {
+    let mut flags = Flags::default();
     for c in rel.components() {
         let Component::Normal(os) = c else { continue };
         let Some(name) = os.to_str() else {
@@ -42,7 +61,14 @@ pub fn name_flags(rel: &Path) -> Flags {
 }
 
 fn check(name: &str, flags: &mut Flags) {
-    if name.chars().any(char::is_control) {
+    // One pass over the bytes for the ASCII cases (every reused record of a rescan comes here);
+    // the C1 controls (U+0080-U+009F) only where there is non-ASCII text.
+    let (mut control, mut forbidden) = (false, false);
+    for &b in name.as_bytes() {
+        control |= b < 0x20 || b == 0x7f;
+        forbidden |= b.is_ascii() && WINDOWS_FORBIDDEN.contains(&char::from(b));
+    }
+    if control || !name.is_ascii() && name.chars().any(char::is_control) {
         flags.insert(Flag::ControlChar);
         flags.insert(Flag::WindowsName);
     }
@@ -50,10 +76,10 @@ fn check(name: &str, flags: &mut Flags) {
         flags.insert(Flag::LeadingDash);
     }
     let stem = name.split('.').next().unwrap_or("").trim_end();
-    if name.contains(WINDOWS_FORBIDDEN)
+    if forbidden
         || name.ends_with('.')
         || name.ends_with(' ')
-        || RESERVED.contains(&stem.to_ascii_lowercase().as_str())
+        || matches!(stem.len(), 3 | 4) && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem))
     {
         flags.insert(Flag::WindowsName);
     }
@@ -94,6 +120,15 @@ mod tests {
             names("train/c\tat/a.jpg"),
             vec!["control_char", "windows_name"]
         );
+        // A C1 control (U+0085, NEL) in UTF-8 text; and DEL.
+        assert_eq!(
+            names("train/cats/a\u{85}b.jpg"),
+            vec!["control_char", "windows_name"]
+        );
+        assert_eq!(
+            names("train/cats/a\u{7f}.jpg"),
+            vec!["control_char", "windows_name"]
+        );
     }
 
     #[test]
@@ -128,6 +163,22 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let p = Path::new(std::ffi::OsStr::from_bytes(b"train/cats/bad\xffname.jpg"));
         assert!(name_flags(p).contains(Flag::WindowsName));
+    }
+
+    #[test]
+    fn fast_path_splits_as_components_do() {
+        for p in [
+            "a//CON.jpg",
+            "./x/-a.jpg",
+            "a/./b:c/x.jpg",
+            "a/../nul",
+            "train/cats/a.jpg",
+            "t\tx/a.",
+            "dir/",
+            "a/b /c",
+        ] {
+            assert_eq!(name_flags(Path::new(p)), by_components(Path::new(p)), "{p}");
+        }
     }
 
     #[test]

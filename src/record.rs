@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::base::format::Format;
-use crate::base::hash::Hashes256;
+use crate::base::hash::{Hash256, Hashes256};
 pub use crate::name::Name;
 
 /// The first 128 bits of a BLAKE3 hash (written as 32 hex digits).
@@ -30,6 +30,11 @@ pub fn format_name(f: Option<Format>) -> &'static str {
 pub use crate::base::flags::{Flag, Flags, Status};
 
 /// Everything the scan learns about one image file.
+///
+/// A million records are held at once, so the record is compact: the optional hashes are
+/// plain values plus presence bits (read and set through [`Record::phash`],
+/// [`Record::set_phash`] and their kin, which speak `Option` as before), and an empty message
+/// takes no allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// Path relative to ROOT (raw bytes on Unix, so non-UTF-8 names survive).
@@ -38,40 +43,164 @@ pub struct Record {
     pub split: Name,
     /// Class label; `""` for an image without one (flag `unlabeled`).
     pub class: Name,
+    /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
+    pub color: Name,
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch; with `size`, the reuse key.
     pub mtime_ns: i64,
-    /// BLAKE3 of the file's bytes, first 128 bits (`None` when the file was not read).
-    pub blake3: Option<Digest>,
-    /// Format detected from the bytes; `None` when none matched (written `unknown`).
-    pub format: Option<Format>,
+    /// The 256-bit hashes: full, crop90, crop75 (see [`Record::hash256`]).
+    hash256: [Hash256; 3],
+    /// The untrimmed view's 256-bit hash: out of line, as most images have no border to trim
+    /// (8 bytes instead of 32).
+    untrimmed: Option<Box<Hash256>>,
+    phash: u64,
+    dhash: u64,
+    phash_crop: u64,
+    blake3: Digest,
+    /// The decoder's (or reader's) message for a non-ok status; empty when ok.
+    pub message: Message,
     pub width: u32,
     pub height: u32,
-    /// Colour type as the decoder reports it (`rgb8`, `l8`, `rgba8`, `cmyk8`, `rgb16`, ...).
-    pub color: Name,
+    pub flags: Flags,
+    /// Format detected from the bytes; `None` when none matched (written `unknown`).
+    pub format: Option<Format>,
     /// EXIF orientation 1..=8 (1 when absent); hashes are of the corrected image.
     pub orientation: u8,
+    pub status: Status,
+    jpeg_quality: u8,
+    /// Which of the optional values are there (the `HAS_*` bits); an absent one is stored as
+    /// zero, so the derived equality is the `Option`s' equality.
+    present: u8,
+}
+
+const HAS_BLAKE3: u8 = 1;
+const HAS_PHASH: u8 = 2;
+const HAS_DHASH: u8 = 4;
+const HAS_PHASH_CROP: u8 = 8;
+const HAS_HASH256: u8 = 16;
+const HAS_QUALITY: u8 = 32;
+
+impl Record {
+    /// A record of `path` with nothing else known: no split or class, status `unreadable`, no
+    /// hashes, orientation 1 (what an index row without the optional columns says).
+    pub fn new(path: PathBuf) -> Record {
+        Record {
+            path,
+            split: Name::default(),
+            class: Name::default(),
+            color: Name::default(),
+            size: 0,
+            mtime_ns: 0,
+            hash256: [Hash256([0; 4]); 3],
+            untrimmed: None,
+            phash: 0,
+            dhash: 0,
+            phash_crop: 0,
+            blake3: [0; 16],
+            message: Message::default(),
+            width: 0,
+            height: 0,
+            flags: Flags::default(),
+            format: None,
+            orientation: 1,
+            status: Status::Unreadable,
+            jpeg_quality: 0,
+            present: 0,
+        }
+    }
+
+    fn has(&self, bit: u8) -> bool {
+        self.present & bit != 0
+    }
+
+    /// Stores `v` (zero when absent) and its presence bit.
+    fn put<T: Copy + Default>(present: &mut u8, bit: u8, slot: &mut T, v: Option<T>) {
+        *present = if v.is_some() {
+            *present | bit
+        } else {
+            *present & !bit
+        };
+        *slot = v.unwrap_or_default();
+    }
+
+    /// BLAKE3 of the file's bytes, first 128 bits (`None` when the file was not read).
+    pub fn blake3(&self) -> Option<Digest> {
+        self.has(HAS_BLAKE3).then_some(self.blake3)
+    }
+
+    pub fn set_blake3(&mut self, d: Option<Digest>) {
+        Self::put(&mut self.present, HAS_BLAKE3, &mut self.blake3, d);
+    }
+
     /// 64-bit DCT hash of the border-trimmed, orientation-corrected image; see `scan::hash`.
-    pub phash: Option<u64>,
+    pub fn phash(&self) -> Option<u64> {
+        self.has(HAS_PHASH).then_some(self.phash)
+    }
+
+    pub fn set_phash(&mut self, h: Option<u64>) {
+        Self::put(&mut self.present, HAS_PHASH, &mut self.phash, h);
+    }
+
     /// 64-bit difference hash from the same reduction.
-    pub dhash: Option<u64>,
+    pub fn dhash(&self) -> Option<u64> {
+        self.has(HAS_DHASH).then_some(self.dhash)
+    }
+
+    pub fn set_dhash(&mut self, h: Option<u64>) {
+        Self::put(&mut self.present, HAS_DHASH, &mut self.dhash, h);
+    }
+
     /// pHash of the central 90% x 90% of the trimmed image (matches centre crops).
-    pub phash_crop: Option<u64>,
+    pub fn phash_crop(&self) -> Option<u64> {
+        self.has(HAS_PHASH_CROP).then_some(self.phash_crop)
+    }
+
+    pub fn set_phash_crop(&mut self, h: Option<u64>) {
+        Self::put(&mut self.present, HAS_PHASH_CROP, &mut self.phash_crop, h);
+    }
+
     /// 256-bit hashes (trimmed and untrimmed views, 90% and 75% centre crops); see
     /// `scan::hash256`. `None` for files that were not decoded, and for records of an index
     /// written before these columns existed (the scan hashes those again).
-    pub hash256: Option<Hashes256>,
-    pub flags: Flags,
-    pub status: Status,
-    /// The decoder's (or reader's) message for a non-ok status; empty when ok (a `Box<str>`:
-    /// 16 bytes and no allocation when empty).
-    pub message: Box<str>,
+    pub fn hash256(&self) -> Option<Hashes256> {
+        let [full, c90, c75] = self.hash256;
+        self.has(HAS_HASH256).then_some(Hashes256 {
+            full,
+            untrimmed: self.untrimmed.as_deref().copied(),
+            crops: [c90, c75],
+        })
+    }
+
+    pub fn set_hash256(&mut self, h: Option<Hashes256>) {
+        self.untrimmed = h.and_then(|h| h.untrimmed).map(Box::new);
+        self.present &= !HAS_HASH256;
+        self.hash256 = match h {
+            Some(h) => {
+                self.present |= HAS_HASH256;
+                [h.full, h.crops[0], h.crops[1]]
+            }
+            None => [Hash256([0; 4]); 3],
+        };
+    }
+
+    /// Changes the 256-bit hashes in place (absent ones stay absent).
+    pub fn edit_hash256(&mut self, f: impl FnOnce(&mut Hashes256)) {
+        if let Some(mut h) = self.hash256() {
+            f(&mut h);
+            self.set_hash256(Some(h));
+        }
+    }
+
     /// Encoder quality of a JPEG (1..=100) estimated from its quantisation tables
     /// (`scan::quality`); `None` for other formats or when no table could be read.
-    pub jpeg_quality: Option<u8>,
-}
+    pub fn jpeg_quality(&self) -> Option<u8> {
+        self.has(HAS_QUALITY).then_some(self.jpeg_quality)
+    }
 
-impl Record {
+    pub fn set_jpeg_quality(&mut self, q: Option<u8>) {
+        Self::put(&mut self.present, HAS_QUALITY, &mut self.jpeg_quality, q);
+    }
+
     pub fn is_ok(&self) -> bool {
         self.status == Status::Ok
     }
@@ -94,13 +223,67 @@ impl Record {
 
     /// The perceptual hash is usable for near-duplicate search.
     pub fn hashable(&self) -> bool {
-        self.is_ok() && self.phash.is_some() && !self.flags.contains(Flag::NearConstant)
+        self.is_ok() && self.has(HAS_PHASH) && !self.flags.contains(Flag::NearConstant)
     }
 
     /// A decoded image whose record predates the 256-bit hashes: reused otherwise, but it must
     /// be hashed again.
     pub fn lacks_hash256(&self) -> bool {
-        self.is_ok() && self.hash256.is_none()
+        self.is_ok() && !self.has(HAS_HASH256)
+    }
+}
+
+/// A record's message (the decoder's or reader's words for a non-ok status): empty for nearly
+/// every file, so it takes 8 bytes and no allocation when empty. Reads as a `&str`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Message(Option<Box<Box<str>>>);
+
+impl std::ops::Deref for Message {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_deref().map_or("", |s| s)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message((!s.is_empty()).then(|| Box::new(s.into())))
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message((!s.is_empty()).then(|| Box::new(s.into_boxed_str())))
+    }
+}
+
+impl PartialEq<str> for Message {
+    fn eq(&self, other: &str) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&str> for Message {
+    fn eq(&self, other: &&str) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl serde::Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
     }
 }
 
@@ -112,6 +295,45 @@ mod tests {
     /// silently (README "At a million images": bytes per image).
     #[test]
     fn record_stays_compact() {
-        assert_eq!(std::mem::size_of::<Record>(), 296);
+        assert_eq!(std::mem::size_of::<Record>(), 232);
+        assert_eq!(std::mem::size_of::<Message>(), 8);
+    }
+
+    #[test]
+    fn optional_values_read_back_as_set() {
+        let mut r = Record::new("a.jpg".into());
+        assert_eq!(
+            (r.phash(), r.hash256(), r.jpeg_quality()),
+            (None, None, None)
+        );
+        let h = Hashes256 {
+            full: Hash256([1; 4]),
+            untrimmed: None,
+            crops: [Hash256([2; 4]), Hash256([3; 4])],
+        };
+        r.set_hash256(Some(h));
+        r.set_phash(Some(0));
+        r.set_jpeg_quality(Some(0));
+        r.set_blake3(Some([7; 16]));
+        assert_eq!(r.hash256(), Some(h));
+        assert_eq!(
+            (r.phash(), r.dhash(), r.jpeg_quality()),
+            (Some(0), None, Some(0))
+        );
+        assert!(r.lacks_hash256() == r.is_ok());
+        let with_untrimmed = Hashes256 {
+            untrimmed: Some(Hash256([0; 4])),
+            ..h
+        };
+        r.set_hash256(Some(with_untrimmed));
+        assert_eq!(r.hash256(), Some(with_untrimmed));
+        let mut back = r.clone();
+        back.set_hash256(None);
+        back.set_phash(None);
+        assert_ne!(back, r);
+        assert_eq!(back.hash256(), None);
+        assert_eq!(back.blake3(), Some([7; 16]));
+        assert_eq!(Message::from(""), Message::default());
+        assert_eq!(&*Message::from("bad, file".to_string()), "bad, file");
     }
 }

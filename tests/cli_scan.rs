@@ -154,8 +154,8 @@ fn demo_scan_end_to_end() {
     // Hashes of the planted copies are close to their sources.
     let d = |a: &str, b: &str| {
         distance(
-            record(&records, a).phash.unwrap(),
-            record(&records, b).phash.unwrap(),
+            record(&records, a).phash().unwrap(),
+            record(&records, b).phash().unwrap(),
         )
     };
     assert!(d("train/apple/apple_003.jpg", "val/apple/resized_copy.jpg") <= 4);
@@ -338,7 +338,7 @@ fn hash_properties_of_reencodes_resizes_and_different_photos() {
     let idx = tmp.path().join("index.csv");
     let (code, _, records) = scan(&root, &idx, &[]);
     assert_eq!(code, 0);
-    let h = |p: &str| record(&records, p).phash.unwrap();
+    let h = |p: &str| record(&records, p).phash().unwrap();
     for (a, b) in &expected_close {
         assert!(
             distance(h(a), h(b)) <= 4,

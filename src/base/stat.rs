@@ -1,16 +1,16 @@
-//! Size and modification time of many files, fast: each `stat` is made relative to its open
-//! folder (`fstatat`), so the kernel resolves one name instead of the whole path from `/`. On a
+//! Size and modification time of a file, fast: the `stat` is made relative to its open folder
+//! (`fstatat`), so the kernel resolves one name instead of the whole path from `/`. On a
 //! million files the path lookups were a quarter of an unchanged rescan (`perf`, README "At a
-//! million images").
+//! million images"). The walk (`layout::walk`) holds each folder open while it lists it.
 
 use std::path::Path;
-
-use rayon::prelude::*;
 
 /// What the scan needs of a file's metadata (symlinks followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStat {
     pub is_dir: bool,
+    /// A regular file (not a folder, FIFO, socket or device).
+    pub is_file: bool,
     pub size: u64,
     /// Nanoseconds since the Unix epoch; 0 before it or when unknown.
     pub mtime_ns: i64,
@@ -20,6 +20,7 @@ impl FileStat {
     fn of(md: &std::fs::Metadata) -> FileStat {
         FileStat {
             is_dir: md.is_dir(),
+            is_file: md.is_file(),
             size: md.len(),
             mtime_ns: md
                 .modified()
@@ -30,33 +31,16 @@ impl FileStat {
     }
 }
 
-/// Stats `root.join(rel(item))` for every item, in parallel, and hands each result (`None`
-/// when the file cannot be stat'ed) to `set`. Items in the same folder are best kept next to
-/// each other (sorted by path): one open folder serves a run of them.
-pub fn stat_all<T: Send>(
-    root: &Path,
-    items: &mut [T],
-    rel: impl Fn(&T) -> &Path + Sync,
-    set: impl Fn(&mut T, Option<FileStat>) + Sync,
-) {
-    items.par_chunks_mut(1024).for_each(|chunk| {
-        for run in chunk.chunk_by_mut(|a, b| rel(a).parent() == rel(b).parent()) {
-            let dir = rel(&run[0])
-                .parent()
-                .and_then(|d| std::fs::File::open(root.join(d)).ok());
-            for item in run {
-                let st = stat_in(root, dir.as_ref(), rel(item));
-                set(item, st);
-            }
-        }
-    });
-}
-
-/// One file, relative to its open folder when there is one; by its whole path otherwise (and
-/// whenever the relative `stat` fails, so errors and odd names behave as `fs::metadata`).
-fn stat_in(root: &Path, dir: Option<&std::fs::File>, rel: &Path) -> Option<FileStat> {
+/// Stats `name` in the open folder `dir` (following symlinks); by the whole path `abs` when
+/// there is no open folder, and whenever the relative `stat` fails, so errors and odd names
+/// behave (and read) as `fs::metadata`'s.
+pub fn stat_at(
+    dir: Option<&std::fs::File>,
+    name: &std::ffi::OsStr,
+    abs: &Path,
+) -> std::io::Result<FileStat> {
     #[cfg(unix)]
-    if let (Some(dir), Some(name)) = (dir, rel.file_name())
+    if let Some(dir) = dir
         && let Ok(st) = rustix::fs::statat(dir, name, rustix::fs::AtFlags::empty())
     {
         // `st_mtime` is a C `long`: i64 here, i32 on 32-bit targets.
@@ -69,17 +53,17 @@ fn stat_in(root: &Path, dir: Option<&std::fs::File>, rel: &Path) -> Option<FileS
         } else {
             0
         };
-        return Some(FileStat {
-            is_dir: rustix::fs::FileType::from_raw_mode(st.st_mode as _).is_dir(),
+        let kind = rustix::fs::FileType::from_raw_mode(st.st_mode as _);
+        return Ok(FileStat {
+            is_dir: kind.is_dir(),
+            is_file: kind.is_file(),
             size: st.st_size as u64,
             mtime_ns,
         });
     }
     #[cfg(not(unix))]
-    let _ = dir;
-    std::fs::metadata(root.join(rel))
-        .ok()
-        .map(|md| FileStat::of(&md))
+    let _ = (dir, name);
+    std::fs::metadata(abs).map(|md| FileStat::of(&md))
 }
 
 #[cfg(test)]
@@ -92,23 +76,24 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("a/b.png")).unwrap();
         std::fs::write(root.join("a/x.jpg"), b"12345").unwrap();
-        std::fs::write(root.join("top.jpg"), b"1").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(root.join("a/x.jpg"), root.join("a/link.jpg")).unwrap();
-        let mut items: Vec<(std::path::PathBuf, Option<FileStat>)> =
-            ["a/b.png", "a/gone.jpg", "a/link.jpg", "a/x.jpg", "top.jpg"]
-                .iter()
-                .map(|p| (p.into(), None))
-                .collect();
-        stat_all(root, &mut items, |i| &i.0, |i, s| i.1 = s);
-        for (rel, got) in &items {
-            let want = std::fs::metadata(root.join(rel))
-                .ok()
-                .map(|m| FileStat::of(&m));
-            assert_eq!(*got, want, "{}", rel.display());
+        let folder = std::fs::File::open(root.join("a")).unwrap();
+        for name in ["b.png", "gone.jpg", "link.jpg", "x.jpg"] {
+            let abs = root.join("a").join(name);
+            let want = std::fs::metadata(&abs).map(|m| FileStat::of(&m));
+            for dir in [Some(&folder), None] {
+                let got = stat_at(dir, name.as_ref(), &abs);
+                match (&got, &want) {
+                    (Ok(g), Ok(w)) => assert_eq!(g, w, "{name}"),
+                    (Err(g), Err(w)) => assert_eq!(g.to_string(), w.to_string(), "{name}"),
+                    _ => panic!("{name}: {got:?} vs {want:?}"),
+                }
+            }
         }
-        assert_eq!(items[3].1.unwrap().size, 5);
-        assert!(items[0].1.unwrap().is_dir);
-        assert_eq!(items[1].1, None);
+        let x = stat_at(Some(&folder), "x.jpg".as_ref(), &root.join("a/x.jpg")).unwrap();
+        assert!(x.is_file && !x.is_dir && x.size == 5);
+        let b = stat_at(Some(&folder), "b.png".as_ref(), &root.join("a/b.png")).unwrap();
+        assert!(b.is_dir && !b.is_file);
     }
 }

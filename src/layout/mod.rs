@@ -21,13 +21,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+mod files;
 mod labels;
 #[cfg(test)]
 mod tests;
 mod walk;
 
+pub use files::{FileRef, Files, path_cmp};
 use labels::read_labels;
-use walk::{Walker, is_os_junk, stat_all};
+use walk::{Folder, Found, Walker, is_os_junk};
 
 /// Folder names recognised as splits (case-insensitive).
 pub const SPLIT_NAMES: [&str; 10] = [
@@ -185,8 +187,8 @@ pub struct Layout {
     pub kind: LayoutKind,
     /// Split folder names, sorted (empty when there are no splits).
     pub splits: Vec<String>,
-    /// Image files, sorted by path.
-    pub files: Vec<Candidate>,
+    /// Image files, sorted by path ([`path_cmp`]).
+    pub files: Files,
     pub skipped: Vec<Skipped>,
     /// Class folders per split (`""` without splits), empty ones included: what Keras'
     /// directory loaders take as the class list. Only splits that have class folders are
@@ -280,53 +282,62 @@ pub fn discover(root: &Path, opts: &LayoutOptions) -> Result<Layout> {
         (false, false, true) => LayoutKind::SplitFlat,
         (true, false, true) => LayoutKind::Flat,
     };
-    let mut w = Walker {
-        root,
-        labels: labels.as_ref(),
-        files: Vec::new(),
-        skipped: Vec::new(),
-    };
     let class_level = |base: &str| labels.is_none() && class_dirs.contains_key(base);
+    let walker = Walker {
+        labels: labels.as_ref(),
+    };
+    let mut found = Found::default();
     if splits.is_empty() {
-        w.walk(root, "", class_level(""));
+        found = walker.walk(vec![Folder::base(root, root.into(), "", class_level(""))]);
     } else {
         // Loose files and non-split folders at the top level are counted, not walked.
+        let mut skip = |name: String, reason, message: &str| {
+            found.skipped.push(Skipped {
+                rel: PathBuf::from(name),
+                reason,
+                message: message.into(),
+            })
+        };
         for entry in fs::read_dir(root)?.flatten() {
             let p = entry.path();
             let name = name_of(&p);
-            let rel = PathBuf::from(&name);
             if is_os_junk(&name) {
-                w.skip(rel, SkipReason::OsJunk, "operating-system junk");
+                skip(name, SkipReason::OsJunk, "operating-system junk");
             } else if name.starts_with('.') {
-                w.skip(rel, SkipReason::Hidden, "hidden");
+                skip(name, SkipReason::Hidden, "hidden");
             } else if splits.contains(&name) {
                 continue;
             } else if fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false) {
-                w.skip(
-                    rel,
+                skip(
+                    name,
                     SkipReason::NotASplit,
                     "a folder beside the split folders",
                 );
             } else {
-                w.skip(
-                    rel,
+                skip(
+                    name,
                     SkipReason::LooseFile,
                     "a file where a split folder was expected",
                 );
             }
         }
-        for split in &splits {
-            w.walk(&root.join(split), split, class_level(split));
-        }
+        let bases = splits
+            .iter()
+            .map(|s| Folder::base(root, root.join(s), s, class_level(s)))
+            .collect();
+        let walked = walker.walk(bases);
+        found.chunks = walked.chunks;
+        found.skipped.extend(walked.skipped);
     }
-    let Walker {
-        mut files,
-        mut skipped,
-        ..
-    } = w;
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    // In path order already: each folder's names are sorted, and subfolders come in place.
+    let files = Files::from_chunks(found.chunks);
+    debug_assert!(
+        files
+            .iter()
+            .is_sorted_by(|a, b| path_cmp(a.rel, b.rel).is_lt())
+    );
+    let mut skipped = found.skipped;
     skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
-    stat_all(root, &mut files);
     Ok(Layout {
         kind,
         splits,

@@ -44,8 +44,8 @@ fn split_class_layout_with_odd_entries() {
             "val/cats/noext"
         ]
     );
-    assert_eq!(l.files[1].class, "cats");
-    assert_eq!(l.files[3].split, "val");
+    assert_eq!(l.files.to_candidates()[1].class, "cats");
+    assert_eq!(l.files.to_candidates()[3].split, "val");
     let c = l.skip_counts();
     assert_eq!(c[&SkipReason::LooseFile], 2); // Train/loose.jpg, README.md
     assert_eq!(c[&SkipReason::Hidden], 1);
@@ -95,8 +95,8 @@ fn explicit_splits_option() {
     };
     let l = discover(d.path(), &opts).unwrap();
     assert_eq!(l.kind, LayoutKind::SplitClass);
-    assert_eq!(l.files[0].split, "fold_a");
-    assert_eq!(l.files[0].class, "x");
+    assert_eq!(l.files.to_candidates()[0].split, "fold_a");
+    assert_eq!(l.files.to_candidates()[0].class, "x");
     let bad = LayoutOptions {
         splits: Some(vec!["nope".into()]),
         labels: None,
@@ -143,7 +143,7 @@ fn labels_csv_layouts() {
     touch(&flat, "1.jpg", b"x");
     let l = discover(&flat, &opts).unwrap();
     assert_eq!(l.kind, LayoutKind::Labels);
-    assert_eq!(l.files[0].class, "cat");
+    assert_eq!(l.files.to_candidates()[0].class, "cat");
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn split_folders_without_class_folders_are_a_layout() {
     assert!(!l.kind.has_classes());
     assert_eq!(rels(&l), vec!["test/3.jpg", "train/1.jpg", "train/2.jpg"]);
     assert!(l.files.iter().all(|c| c.class.is_empty()));
-    assert_eq!(l.files[0].split, "test");
+    assert_eq!(l.files.to_candidates()[0].split, "test");
     assert!(l.classes().is_empty());
     assert_eq!(l.unlabeled(), 3);
     assert!(l.class_dirs.is_empty());
@@ -232,4 +232,23 @@ fn split_roles() {
     assert_eq!(split_role("VALID"), Role::Val);
     assert_eq!(split_role("test_set"), Role::Test);
     assert_eq!(split_role("fold1"), Role::Other);
+}
+
+#[test]
+fn a_tree_thousands_of_folders_deep_is_walked() {
+    // The walk goes level by level, not by recursion: no stack overflow, no descriptor per
+    // level held open (walkdir walked this too).
+    let d = tempfile::tempdir().unwrap();
+    let deep = "d/".repeat(1900);
+    touch(d.path(), &format!("train/c/{deep}x.jpg"), b"x");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("../..", d.path().join(format!("train/c/{deep}up"))).unwrap();
+    let l = discover(d.path(), &LayoutOptions::default()).unwrap();
+    assert_eq!(rels(&l), vec![format!("train/c/{deep}x.jpg")]);
+    assert_eq!(l.files.to_candidates()[0].class, "c");
+    #[cfg(unix)]
+    {
+        assert_eq!(l.skipped.len(), 1);
+        assert_eq!(l.skipped[0].message, "symlink loop");
+    }
 }

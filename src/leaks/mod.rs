@@ -186,15 +186,15 @@ pub fn dhash_flip_h(h: u64) -> u64 {
 /// The 64-bit pHash distance of a pair under `t` (for crop matches, the closer of either
 /// image's crop hash against the other's pHash), reported next to the decision.
 fn distance64(a: &Record, b: &Record, t: Transform, crop: bool) -> u32 {
-    let (Some(pa), Some(pb)) = (a.phash, b.phash) else {
+    let (Some(pa), Some(pb)) = (a.phash(), b.phash()) else {
         return 0;
     };
     if !crop {
         return distance(t.apply_to_phash(pa), pb);
     }
-    let from_a = a.phash_crop.map(|c| distance(t.apply_to_phash(c), pb));
+    let from_a = a.phash_crop().map(|c| distance(t.apply_to_phash(c), pb));
     let from_b = b
-        .phash_crop
+        .phash_crop()
         .map(|c| distance(t.inverse().apply_to_phash(c), pa));
     from_a.into_iter().chain(from_b).min().unwrap_or(64)
 }
@@ -223,16 +223,16 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
     // Exact: identical bytes. Record numbers sorted by content, then path: one run per content
     // (8 bytes per image; a hash map of lists cost ~70 at a million images).
     let mut by_content: Vec<usize> = (0..records.len())
-        .filter(|&i| records[i].is_ok() && records[i].blake3.is_some())
+        .filter(|&i| records[i].is_ok() && records[i].blake3().is_some())
         .collect();
     by_content.par_sort_unstable_by(|&i, &j| {
         let (a, b) = (&records[i], &records[j]);
-        (a.blake3, &a.path).cmp(&(b.blake3, &b.path))
+        (a.blake3(), &a.path).cmp(&(b.blake3(), &b.path))
     });
     // Members of a large identical set other than its head are left out of the near search:
     // they have the head's hashes, and the head stands for them (linked below).
     let mut linked_to_head = vec![false; records.len()];
-    for members in by_content.chunk_by(|&i, &j| records[i].blake3 == records[j].blake3) {
+    for members in by_content.chunk_by(|&i, &j| records[i].blake3() == records[j].blake3()) {
         if members.len() > groups::ALL_PAIRS_UP_TO {
             for &m in &members[1..] {
                 linked_to_head[m] = true;
@@ -240,7 +240,7 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
         }
         for (i, j) in groups::exact_links(members) {
             let (a, b, _) = ordered(i, j, Transform::Identity);
-            let d256 = match (records[a].hash256, records[b].hash256) {
+            let d256 = match (records[a].hash256(), records[b].hash256()) {
                 (Some(x), Some(y)) => x.full.distance(&y.full),
                 _ => 0,
             };
@@ -262,7 +262,7 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
         .iter()
         .enumerate()
         .filter(|(i, r)| r.hashable() && !linked_to_head[*i])
-        .filter_map(|(i, r)| Some((i, r.hash256?)))
+        .filter_map(|(i, r)| Some((i, r.hash256()?)))
         .unzip();
     for m in match256::find_matches(&hashes, radius, geometric.transforms(), crop) {
         let (a, b, t) = ordered(usable[m.a as usize], usable[m.b as usize], m.transform);
@@ -274,7 +274,7 @@ pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: b
             && t == Transform::Identity
             && ra.lossless_format()
             && rb.lossless_format()
-            && (ra.phash, ra.dhash) == (rb.phash, rb.dhash)
+            && (ra.phash(), ra.dhash()) == (rb.phash(), rb.dhash())
             && (ra.width, ra.height) == (rb.width, rb.height);
         let kind = if same_pixels {
             MatchKind::Exact
@@ -369,7 +369,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
     let crop = !opts.no_crop;
     let hashed = records
         .iter()
-        .filter(|r| r.hashable() && r.hash256.is_some())
+        .filter(|r| r.hashable() && r.hash256().is_some())
         .count();
     let (radius, radius_reason, calibration) = match opts.max_distance {
         Some(r) => (r, format!("{r} of 256 bits (--max-distance)"), None),
@@ -379,7 +379,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
             let hashes: Vec<Hashes256> = records
                 .iter()
                 .filter(|r| r.hashable())
-                .filter_map(|r| r.hash256)
+                .filter_map(|r| r.hash256())
                 .collect();
             let c = calibrate256::choose_radius(&hashes, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))

@@ -10,17 +10,17 @@ fn wide(h: u64) -> Hash256 {
 }
 
 fn with_hash(mut r: Record, h: u64) -> Record {
-    r.phash = Some(h);
-    r.phash_crop = Some(!h);
-    r.dhash = Some(h);
-    r.hash256 = Some(Hashes256 {
+    r.set_phash(Some(h));
+    r.set_phash_crop(Some(!h));
+    r.set_dhash(Some(h));
+    r.set_hash256(Some(Hashes256 {
         full: wide(h),
         untrimmed: None,
         crops: [wide(!h), wide(h ^ 0xF0F0)],
-    });
-    r.blake3 = Some(crate::index::digest_of(
+    }));
+    r.set_blake3(Some(crate::index::digest_of(
         format!("{h:x}-{}", r.path.display()).as_bytes(),
-    ));
+    )));
     r
 }
 
@@ -28,7 +28,7 @@ fn with_hash(mut r: Record, h: u64) -> Record {
 fn finds_flip_only_with_geometric() {
     let base = 0x0123_4567_89ab_cdefu64;
     let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
-    copy.hash256.as_mut().unwrap().full = apply(Transform::FlipH, wide(base));
+    copy.edit_hash256(|h| h.full = apply(Transform::FlipH, wide(base)));
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
     let with = find_pairs(&records, 4, Geometric::Flip, false);
     assert_eq!(with.len(), 1);
@@ -41,7 +41,7 @@ fn finds_flip_only_with_geometric() {
 fn quarter_turns_are_found_by_default() {
     let base = 0x0123_4567_89ab_cdefu64;
     let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
-    copy.hash256.as_mut().unwrap().full = apply(Transform::Rot90, wide(base));
+    copy.edit_hash256(|h| h.full = apply(Transform::Rot90, wide(base)));
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
     assert!(find_pairs(&records, 4, Geometric::Flip, true).is_empty());
     let pairs = find_pairs(&records, 4, Geometric::default(), true);
@@ -56,7 +56,7 @@ fn crop_matches_report_the_crop_view() {
     // The copy is the central 75% of the original, with 3 bits of noise.
     let mut c = wide(base ^ 0xF0F0);
     c.0[2] ^= 0b111;
-    copy.hash256.as_mut().unwrap().full = c;
+    copy.edit_hash256(|h| h.full = c);
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
     let pairs = find_pairs(&records, 4, Geometric::Flip, true);
     assert_eq!(pairs.len(), 1, "{pairs:?}");
@@ -69,11 +69,11 @@ fn crop_matches_report_the_crop_view() {
 fn exact_and_self_pairs() {
     let mut a = with_hash(rec("train/a/1.jpg", "train", "a"), 7);
     let mut b = with_hash(rec("train/b/1.jpg", "train", "b"), 7);
-    a.blake3 = Some([1; 16]);
-    b.blake3 = Some([1; 16]);
+    a.set_blake3(Some([1; 16]));
+    b.set_blake3(Some([1; 16]));
     let mut c = with_hash(rec("val/a/9.jpg", "val", "a"), 7 ^ 0b111);
-    c.hash256.as_mut().unwrap().full = wide(7);
-    c.hash256.as_mut().unwrap().full.0[1] ^= 0b1011;
+    c.edit_hash256(|h| h.full = wide(7));
+    c.edit_hash256(|h| h.full.0[1] ^= 0b1011);
     let records = vec![a, b, c];
     let pairs = find_pairs(&records, 4, Geometric::Flip, true);
     assert_eq!(pairs.len(), 3, "{pairs:?}");
@@ -121,17 +121,16 @@ fn a_large_identical_set_stays_linear() {
         .map(|i| {
             let s = splits[i % 3];
             let mut r = with_hash(rec(&format!("{s}/a/{i:05}.jpg"), s, "a"), 0x0f0f_00ff);
-            r.blake3 = Some([2; 16]);
+            r.set_blake3(Some([2; 16]));
             r
         })
         .collect();
     // Within 2 of the copies' 256-bit hash (the decision), whatever its other hashes.
     let mut near = with_hash(rec("train/b/near.jpg", "train", "b"), 0x0f0f_00ff ^ 0b11);
-    near.hash256.as_mut().unwrap().full = {
-        let mut w = wide(0x0f0f_00ff);
-        w.0[1] ^= 0b11;
-        w
-    };
+    near.edit_hash256(|h| {
+        h.full = wide(0x0f0f_00ff);
+        h.full.0[1] ^= 0b11;
+    });
     records.push(near);
     records.sort_by(|a, b| a.path.cmp(&b.path));
     let t = std::time::Instant::now();
@@ -162,7 +161,7 @@ fn a_small_identical_set_lists_every_pair() {
     let records: Vec<Record> = (0..groups::ALL_PAIRS_UP_TO)
         .map(|i| {
             let mut r = with_hash(rec(&format!("a/{i:03}.png"), "", "a"), 99);
-            r.blake3 = Some([1; 16]);
+            r.set_blake3(Some([1; 16]));
             r
         })
         .collect();
@@ -182,6 +181,6 @@ fn near_constant_and_unhashed_images_do_not_match() {
     assert!(find_pairs(&[a, b], 8, Geometric::All, true).is_empty());
     let mut c = with_hash(rec("a/3.png", "", "a"), 5);
     let d = with_hash(rec("a/4.png", "", "a"), 5);
-    c.hash256 = None;
+    c.set_hash256(None);
     assert!(find_pairs(&[c, d], 8, Geometric::All, true).is_empty());
 }

@@ -33,11 +33,16 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
             n => format!("{n} classes"),
         }
     );
+    // Records come in path order, so split and class change in runs: one map update per run
+    // (a pointer comparison per record), not a map search per record.
     let mut table: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for r in &o.records {
+    for run in o
+        .records
+        .chunk_by(|a, b| a.split == b.split && a.class == b.class)
+    {
         *table
-            .entry((r.split.as_str(), r.class.as_str()))
-            .or_default() += 1;
+            .entry((run[0].split.as_str(), run[0].class.as_str()))
+            .or_default() += run.len();
     }
     if !table.is_empty() {
         let _ = writeln!(s, "\n  {:<14} {:<24} {:>7}", "split", "class", "images");
@@ -73,15 +78,21 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
             counts_line(skips.iter().map(|(k, v)| (k.as_str(), *v)))
         );
     }
-    let mut formats: BTreeMap<&str, usize> = BTreeMap::new();
+    // A handful of formats: counted in a short list, named once.
+    let mut by_format: Vec<(Option<crate::base::format::Format>, usize)> = Vec::new();
     let mut flags: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &o.records {
-        *formats
-            .entry(crate::index::format_name(r.format))
-            .or_default() += 1;
+        match by_format.iter_mut().find(|(f, _)| *f == r.format) {
+            Some((_, n)) => *n += 1,
+            None => by_format.push((r.format, 1)),
+        }
         for f in r.flags.iter() {
             *flags.entry(f.as_str()).or_default() += 1;
         }
+    }
+    let mut formats: BTreeMap<&str, usize> = BTreeMap::new();
+    for (f, n) in by_format {
+        *formats.entry(crate::index::format_name(f)).or_default() += n;
     }
     let _ = writeln!(s, "formats {}", counts_line(formats));
     if !flags.is_empty() {

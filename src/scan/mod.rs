@@ -28,9 +28,9 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use crate::base::format::Format;
-use crate::index::{self, Flag, Flags, Name, Record, Status};
+use crate::index::{self, Flag, Name, Record, Status};
 use crate::index_meta::Meta;
-use crate::layout::{self, Candidate, Layout, LayoutOptions};
+use crate::layout::{self, Candidate, Layout, LayoutOptions, path_cmp};
 use crate::loader::Loader;
 use crate::shard::Shard;
 
@@ -98,8 +98,9 @@ pub struct ScanOutcome {
 impl ScanOutcome {
     pub fn status_counts(&self) -> BTreeMap<Status, usize> {
         let mut m = BTreeMap::new();
-        for r in &self.records {
-            *m.entry(r.status).or_default() += 1;
+        // Runs of one status (most are `ok`): one map update per run, not per record.
+        for run in self.records.chunk_by(|a, b| a.status == b.status) {
+            *m.entry(run[0].status).or_default() += run.len();
         }
         m
     }
@@ -112,9 +113,11 @@ impl ScanOutcome {
     /// Class names of the indexed images, sorted (the empty class of unlabeled files is not a
     /// class). From the records: the scan moves the layout's files into them.
     pub fn classes(&self) -> std::collections::BTreeSet<&str> {
+        // Records are in path order, so a class comes in runs: one set insert per run (`Name`
+        // equality is a pointer comparison), not a string search per record.
         self.records
-            .iter()
-            .map(|r| r.class.as_str())
+            .chunk_by(|a, b| a.class == b.class)
+            .map(|run| run[0].class.as_str())
             .filter(|c| !c.is_empty())
             .collect()
     }
@@ -215,7 +218,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     );
     let mut layout = layout.map_err(ScanError::Root)?;
     if let Some(shard) = opts.shard {
-        layout.files.retain(|c| shard.contains(&c.rel));
+        layout.files.retain(|c| shard.contains(c.rel));
         layout.skipped.retain(|s| shard.contains(&s.rel));
     }
     let (previous, index_note) = match previous {
@@ -234,10 +237,11 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let legacy_quality = schema
         .as_ref()
         .is_some_and(|s| s.missing.contains(&"jpeg_quality"));
-    // Both sides in path order (the index is written so; the walk sorts): one merge pass
-    // pairs each file with its previous record, without a hash map of a million paths.
-    if !previous.is_sorted_by(|a, b| a.path <= b.path) {
-        previous.sort_by(|a, b| a.path.cmp(&b.path));
+    // Both sides in path order (the index is written so; the walk lists so): one merge pass
+    // pairs each file with its previous record, without a hash map of a million paths. Paths
+    // are compared as bytes (`path_cmp`), not parsed into components.
+    if !previous.is_sorted_by(|a, b| path_cmp(&a.path, &b.path).is_le()) {
+        previous.sort_by(|a, b| path_cmp(&a.path, &b.path));
     }
 
     // Reused records are moved to the front of `previous` in place (order kept), so a million
@@ -248,14 +252,15 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     // Files gone since the previous index.
     let mut dropped = 0;
     let (mut kept, mut next) = (0, 0);
-    for c in std::mem::take(&mut layout.files) {
-        while next < previous.len() && previous[next].path < c.rel {
+    let files = std::mem::take(&mut layout.files);
+    for c in files.iter() {
+        while next < previous.len() && path_cmp(&previous[next].path, c.rel).is_lt() {
             next += 1;
             dropped += 1;
         }
-        let same = next < previous.len() && previous[next].path == c.rel;
+        let same = next < previous.len() && previous[next].path.as_os_str() == c.rel.as_os_str();
         if !same {
-            todo.push(c);
+            todo.push(c.to_candidate());
             continue;
         }
         let r = &mut previous[next];
@@ -274,9 +279,10 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             previous.swap(kept, next - 1);
             kept += 1;
         } else {
-            todo.push(c);
+            todo.push(c.to_candidate());
         }
     }
+    drop(files);
     dropped += previous.len() - next;
     previous.truncate(kept);
     let mut reused_records = previous;
@@ -285,7 +291,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         reused_records
             .par_iter_mut()
             .filter(|r| r.format == Some(Format::Jpeg))
-            .for_each(|r| r.jpeg_quality = quality::quality_of_file(&root.join(&r.path)));
+            .for_each(|r| r.set_jpeg_quality(quality::quality_of_file(&root.join(&r.path))));
     }
     let reused = reused_records.len();
 
@@ -372,27 +378,10 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
 }
 
 fn blank_record(c: &Candidate) -> Record {
-    Record {
-        path: c.rel.clone(),
-        split: c.split.clone(),
-        class: c.class.clone(),
-        size: c.size,
-        mtime_ns: c.mtime_ns,
-        blake3: None,
-        format: None,
-        width: 0,
-        height: 0,
-        color: Default::default(),
-        orientation: 1,
-        phash: None,
-        dhash: None,
-        phash_crop: None,
-        hash256: None,
-        flags: Flags::default(),
-        status: Status::Unreadable,
-        message: Box::default(),
-        jpeg_quality: None,
-    }
+    let mut r = Record::new(c.rel.clone());
+    (r.split, r.class) = (c.split.clone(), c.class.clone());
+    (r.size, r.mtime_ns) = (c.size, c.mtime_ns);
+    r
 }
 
 /// Reads, checks, decodes and hashes one file. Never panics and never fails: every problem
@@ -468,7 +457,7 @@ fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         rec.message = "zero bytes".into();
         return;
     }
-    rec.blake3 = Some(index::digest_of(bytes));
+    rec.set_blake3(Some(index::digest_of(bytes)));
     if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
         rec.status = Status::Corrupt;
         rec.message = message.into();
@@ -497,7 +486,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     };
     rec.format = Some(fmt);
     if fmt == Format::Jpeg {
-        rec.jpeg_quality = quality::jpeg_quality(bytes);
+        rec.set_jpeg_quality(quality::jpeg_quality(bytes));
     }
     if ext_format != Some(fmt) {
         rec.flags.insert(Flag::ExtMismatch);
@@ -542,10 +531,10 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         }
     };
     let h = hash::hashes_of_reduction(&trimmed);
-    rec.hash256 = Some(hash256::hashes(&trimmed, untrimmed.as_ref()));
-    rec.phash = Some(h.phash);
-    rec.dhash = Some(h.dhash);
-    rec.phash_crop = Some(h.phash_crop);
+    rec.set_hash256(Some(hash256::hashes(&trimmed, untrimmed.as_ref())));
+    rec.set_phash(Some(h.phash));
+    rec.set_dhash(Some(h.dhash));
+    rec.set_phash_crop(Some(h.phash_crop));
     if h.near_constant {
         rec.flags.insert(Flag::NearConstant);
     }

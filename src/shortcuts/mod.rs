@@ -137,7 +137,7 @@ pub fn check(records: &[Record], split: Option<&str>) -> anyhow::Result<Shortcut
             .map(|(s, _)| s.to_string())
             .unwrap_or_default(),
     };
-    Ok(analyze(records, &train, |r| r.jpeg_quality))
+    Ok(analyze(records, &train, |r| r.jpeg_quality()))
 }
 
 /// Runs both tests. `train` is the training split's name (`""` for a layout without

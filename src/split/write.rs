@@ -202,7 +202,7 @@ pub fn write_streamed(
             if job.verify && job.normalize.is_none() {
                 let bytes =
                     fs::read(&dst).with_context(|| format!("cannot verify {}", dst.display()))?;
-                if Some(crate::index::digest_of(&bytes)) != r.blake3 {
+                if Some(crate::index::digest_of(&bytes)) != r.blake3() {
                     bail!(
                         "{} differs from its source {} after placing",
                         dest.display(),

@@ -35,19 +35,19 @@ fn write_image(root: &Path, rel: &str, seed: u8) {
 use crate::base::hash::{Hash256, Hashes256};
 
 fn with_hash(mut r: Record, h: u64) -> Record {
-    r.phash = Some(h);
-    r.dhash = Some(h);
-    r.phash_crop = Some(!h);
+    r.set_phash(Some(h));
+    r.set_dhash(Some(h));
+    r.set_phash_crop(Some(!h));
     // The 256-bit hashes the decision uses: `h` in word 0, so distances carry over; crop
     // hashes far from every full hash.
-    r.hash256 = Some(Hashes256 {
+    r.set_hash256(Some(Hashes256 {
         full: Hash256([h, 0, 0, 0]),
         untrimmed: None,
         crops: [Hash256([!h, u64::MAX, 0, 0]), Hash256([!h, 0, u64::MAX, 0])],
-    });
-    r.blake3 = Some(crate::index::digest_of(
+    }));
+    r.set_blake3(Some(crate::index::digest_of(
         format!("{}", r.path.display()).as_bytes(),
-    ));
+    )));
     r
 }
 
@@ -83,12 +83,12 @@ fn fixture() -> Fixture {
     std::fs::write(root.join("val/dogs/broken.jpg"), b"not a jpeg").unwrap();
     bad.status = Status::Corrupt;
     bad.message = "JPEG: <bad> marker & \"more\"".into();
-    bad.phash = None;
+    bad.set_phash(None);
     records.push(bad);
     let mut flagged = rec("train/dogs/tiny.png", "train", "dogs");
     flagged.flags.insert(Flag::Tiny);
     flagged.flags.insert(Flag::KerasSkips);
-    flagged.phash = None;
+    flagged.set_phash(None);
     records.push(flagged);
     records.sort_by(|a, b| a.path.cmp(&b.path));
     let leaks = analyze(
