@@ -97,7 +97,8 @@ impl Loader {
     pub fn lists(self, path: &Path) -> bool {
         path.extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| self.extensions().contains(&e.to_ascii_lowercase().as_str()))
+            // The list is lowercase; no lowercased copy per file (it is asked per record).
+            .is_some_and(|e| self.extensions().iter().any(|x| e.eq_ignore_ascii_case(x)))
     }
 
     /// Does the loader's decoder read content of this format?

@@ -316,6 +316,16 @@ pub fn analyze_scan(
     analyze(&scan.records, groups, &opts)
 }
 
+/// Adds a run of records of one split and class to `counts`.
+fn add_run<'a>(
+    run: Option<(&'a str, &'a str, usize)>,
+    counts: &mut BTreeMap<&'a str, BTreeMap<&'a str, usize>>,
+) {
+    if let Some((split, class, k)) = run {
+        *counts.entry(split).or_default().entry(class).or_default() += k;
+    }
+}
+
 /// Builds the balance report. `groups` gives each record's duplicate group (from
 /// `groups::membership`) to count each group once per split and class (`--dedup`).
 pub fn analyze(
@@ -333,30 +343,41 @@ pub fn analyze(
         .map(String::as_str)
         .collect();
     let mut splits: BTreeSet<&str> = BTreeSet::new();
+    // Records of one split and class come in a row (path order): the maps are looked up once
+    // per run of them, not per record (five string-keyed look-ups per image at a million).
+    let mut names_seen: Option<(&str, &str)> = None;
+    let mut run: Option<(&str, &str, usize)> = None;
     for (i, r) in records.iter().enumerate() {
-        if !r.class.is_empty() {
-            all_classes.insert(&r.class);
+        let (split, class) = (r.split.as_str(), r.class.as_str());
+        if names_seen != Some((split, class)) {
+            names_seen = Some((split, class));
+            if !class.is_empty() {
+                all_classes.insert(class);
+            }
+            splits.insert(split);
+            counts.entry(split).or_default();
         }
-        splits.insert(&r.split);
-        counts.entry(&r.split).or_default();
         if let Some(why) = exclusion(r, opts.loader) {
             *excluded.entry(why).or_default() += 1;
             continue;
         }
         if let Some(g) = groups.and_then(|g| g[i])
-            && !seen_groups.insert((&r.split, &r.class, g))
+            && !seen_groups.insert((split, class, g))
         {
             *excluded
                 .entry("duplicate (counted once with --dedup)".into())
                 .or_default() += 1;
             continue;
         }
-        *counts
-            .entry(&r.split)
-            .or_default()
-            .entry(&r.class)
-            .or_default() += 1;
+        match &mut run {
+            Some((s, c, k)) if *s == split && *c == class => *k += 1,
+            _ => {
+                add_run(run.take(), &mut counts);
+                run = Some((split, class, 1));
+            }
+        }
     }
+    add_run(run, &mut counts);
     let class_names: Vec<String> = match &opts.class_order {
         Some(order) => {
             let listed: BTreeSet<&str> = order.iter().map(String::as_str).collect();

@@ -206,6 +206,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    // The pairs and groups are in the plan now: freed before the destinations are built.
+    drop(l);
     // Never an empty OUT: nothing the loader reads means nothing to train on.
     split::check_placed(&plan, outcome.loader)?;
     if args.stratify.contains(&Stratum::Source) {
@@ -240,15 +242,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let report = split::SplitReport::new(&plan, records, &opts, mode, &outcome.layout.splits);
     let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();
+    let manifest =
+        |w: &mut dyn std::io::Write| split::write_manifest(w, &plan, records, &opts.names, &dests);
+    let mut streamed: Vec<split::Streamed> = Vec::new();
     if let Some(k) = args.kfold {
         split::check_kfold(k, &plan)?;
         let mut folds = Vec::new();
         split::write_folds(&mut folds, &plan, records, &split::kfold(&plan, k))?;
         extra.push(("folds.csv", folds));
     } else {
-        let mut manifest = Vec::new();
-        split::write_manifest(&mut manifest, &plan, records, &opts.names, &dests)?;
-        extra.push(("manifest.csv", manifest));
+        streamed.push(("manifest.csv", &manifest));
         extra.push(("split_report.json", serde_json::to_vec_pretty(&report)?));
         // Without classes there is nothing to weigh.
         if !report.classless {
@@ -258,7 +261,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             ));
         }
     }
-    for w in split::write(&job, &plan, &extra)? {
+    for w in split::write_streamed(&job, &plan, &extra, &streamed)? {
         errln!("cleansplit: warning: {w}");
     }
     match (args.kfold, json) {

@@ -334,7 +334,7 @@ pub fn stratify_by_source(plan: &mut Plan, records: &[Record], sources: &[Option
             }
             Unit {
                 members: u.members.clone(),
-                counts,
+                counts: counts.into_iter().collect(),
                 key: u.key,
             }
         })
@@ -342,7 +342,7 @@ pub fn stratify_by_source(plan: &mut Plan, records: &[Record], sources: &[Option
     let mut stratum_total = vec![0usize; strata.len()];
     let mut class_total = vec![0usize; plan.class_names.len()];
     for u in &units {
-        for (&s, &n) in &u.counts {
+        for &(s, n) in &u.counts {
             stratum_total[s] += n;
             class_total[class_idx[strata[s].0]] += n;
         }

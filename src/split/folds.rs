@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use super::assign::{assign, targets};
 use super::options::{Sizes, UNLABELED_DIR};
-use super::plan::Plan;
+use super::plan::{Plan, class_totals};
 use crate::index::{Record, path_field};
 
 /// The `fold` value of an image without a class kept by `--keep-unlabeled` (in no fold).
@@ -33,14 +33,8 @@ pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
 
 /// Stratified group k-fold: every unit in exactly one of `k` folds.
 pub fn kfold(plan: &Plan, k: usize) -> Vec<usize> {
-    let totals: Vec<usize> = (0..plan.class_names.len())
-        .map(|c| {
-            plan.units
-                .iter()
-                .map(|u| u.counts.get(&c).copied().unwrap_or(0))
-                .sum()
-        })
-        .collect();
+    // One pass over the units (a pass per class was classes x units).
+    let totals = class_totals(&plan.units, plan.class_names.len());
     let t = targets(&Sizes::Ratio(vec![1.0 / k as f64; k]), k, &totals);
     assign(&plan.units, &t)
 }

@@ -33,7 +33,9 @@ pub use options::{
 };
 pub use plan::{DropReason, Placement, Plan, check_placed, plan};
 pub use report::{ClassTarget, SplitReport, SplitTargets, achieved, class_weights};
-pub use write::{Warnings, WriteJob, check_destinations, check_out, write};
+pub use write::{
+    Streamed, Warnings, WriteJob, check_destinations, check_out, write, write_streamed,
+};
 
 #[cfg(test)]
 mod tests;

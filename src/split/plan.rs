@@ -12,11 +12,13 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use regex::Regex;
 
-use super::assign::{Unit, assign, seeded_key, targets};
+use rayon::prelude::*;
+
+use super::assign::{Unit, assign, count_class, path_bytes, seeded_key, targets};
 use super::options::{Conflicts, Dedup, SplitOptions};
 use crate::base::flags::Status;
 use crate::groups::{Group, UnionFind};
-use crate::index::{Record, path_field};
+use crate::index::Record;
 use crate::loader::Loader;
 
 /// Refuses to write an OUT with no image in it (nothing the loader reads was placed).
@@ -148,20 +150,25 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         &class_totals(&units.units, class_names.len()),
     );
     let assignment = assign(&units.units, &targets);
-    let placements = (0..records.len())
-        .map(|i| Placement {
+    // The reasons move into the placements (a copy of them cost ~40 bytes per image).
+    let Fate {
+        reason,
+        unlabeled_kept,
+    } = fate;
+    let placements = reason
+        .into_iter()
+        .enumerate()
+        .map(|(i, reason)| Placement {
             record: i,
-            split: if fate.unlabeled_kept[i] {
+            split: if unlabeled_kept[i] {
                 // Past the split names: the unlabeled folder.
                 Some(opts.names.len())
             } else {
-                fate.reason[i]
-                    .is_none()
-                    .then(|| assignment[units.unit_of[i]])
+                reason.is_none().then(|| assignment[units.unit_of[i]])
             },
             unit: units.unit_of[i],
             grouped: units.grouped[i],
-            reason: fate.reason[i].clone(),
+            reason,
         })
         .collect();
     Ok(Plan {
@@ -316,14 +323,16 @@ impl Fate {
 
     /// The classes of the records placed in a split, sorted: the strata.
     fn class_names(&self, records: &[Record]) -> Vec<String> {
-        records
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| self.in_split(i))
-            .map(|(_, r)| r.class.to_string())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect()
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        let mut last = None;
+        for (i, r) in records.iter().enumerate() {
+            // Records of one class mostly come in a row (path order): one look-up per run.
+            if self.in_split(i) && last != Some(r.class.as_str()) {
+                last = Some(r.class.as_str());
+                names.insert(r.class.as_str());
+            }
+        }
+        names.into_iter().map(str::to_owned).collect()
     }
 }
 
@@ -371,8 +380,15 @@ struct Units {
     grouped: Vec<bool>,
 }
 
+/// Whether `records` are in path order, as the scan returns them (`ScanOutcome::records`):
+/// then record order is path order and nothing needs sorting by path.
+pub(super) fn in_path_order(records: &[Record]) -> bool {
+    records.is_sorted_by(|a, b| a.path <= b.path)
+}
+
 /// One unit per set of `uf`, in path order of its first member; a unit's members are the
-/// records placed in a split, counted per class index.
+/// records placed in a split, counted per class index. Built from record indices (no map
+/// keyed by set, no list per set before it is known to be a unit's).
 fn build_units(
     records: &[Record],
     fate: &Fate,
@@ -386,34 +402,50 @@ fn build_units(
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
         .collect();
-    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    // Sets numbered in order of their first (lowest) record; `set_of[i]` is record i's.
+    let mut set_of_root = vec![usize::MAX; n];
+    let mut set_of = Vec::with_capacity(n);
+    let mut first: Vec<usize> = Vec::new();
+    let mut size: Vec<usize> = Vec::new();
     for i in 0..n {
-        by_root.entry(uf.find(i)).or_default().push(i);
+        let root = uf.find(i);
+        if set_of_root[root] == usize::MAX {
+            set_of_root[root] = first.len();
+            first.push(i);
+            size.push(0);
+        }
+        set_of.push(set_of_root[root]);
+        size[set_of_root[root]] += 1;
     }
-    let mut units = Vec::new();
+    drop((uf, set_of_root));
+    // Unit ids in path order of the first member: set order when the records are in path order.
+    let mut order: Vec<usize> = (0..first.len()).collect();
+    if !in_path_order(records) {
+        order.sort_by(|&a, &b| records[first[a]].path.cmp(&records[first[b]].path));
+    }
+    let mut unit_of_set = vec![0; first.len()];
+    for (id, &set) in order.iter().enumerate() {
+        unit_of_set[set] = id;
+    }
+    let mut units: Vec<Unit> = order
+        .par_iter()
+        .map(|&set| Unit {
+            members: Vec::new(),
+            counts: Vec::new(),
+            key: seeded_key(seed, &path_bytes(&records[first[set]].path)),
+        })
+        .collect();
     let mut unit_of = vec![usize::MAX; n];
     let mut grouped = vec![false; n];
-    let mut sets: Vec<Vec<usize>> = by_root.into_values().collect();
-    sets.sort_by(|a, b| records[a[0]].path.cmp(&records[b[0]].path));
-    for set in sets {
-        let id = units.len();
-        for &m in &set {
-            unit_of[m] = id;
-            grouped[m] = set.len() > 1;
+    for (i, r) in records.iter().enumerate() {
+        let id = unit_of_set[set_of[i]];
+        unit_of[i] = id;
+        grouped[i] = size[set_of[i]] > 1;
+        if fate.in_split(i) {
+            let unit = &mut units[id];
+            unit.members.push(i);
+            count_class(&mut unit.counts, class_index[r.class.as_str()]);
         }
-        let members: Vec<usize> = set.iter().copied().filter(|&m| fate.in_split(m)).collect();
-        let mut counts = BTreeMap::new();
-        for &m in &members {
-            *counts
-                .entry(class_index[records[m].class.as_str()])
-                .or_default() += 1;
-        }
-        let key = seeded_key(seed, &path_field(&records[set[0]].path));
-        units.push(Unit {
-            members,
-            counts,
-            key,
-        });
     }
     Units {
         units,
@@ -423,10 +455,10 @@ fn build_units(
 }
 
 /// Images per class index over all units.
-fn class_totals(units: &[Unit], classes: usize) -> Vec<usize> {
+pub(super) fn class_totals(units: &[Unit], classes: usize) -> Vec<usize> {
     let mut totals = vec![0usize; classes];
     for u in units {
-        for (&c, &k) in &u.counts {
+        for &(c, k) in &u.counts {
             totals[c] += k;
         }
     }

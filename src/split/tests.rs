@@ -289,3 +289,55 @@ fn kfold_lists_kept_unlabeled_images_in_no_fold() {
         assert_eq!(rows.iter().filter(|r| r[3] == f).count(), 2, "{text}");
     }
 }
+
+/// `plan` and `destinations` skip sorting by path when the records come in path order (as
+/// the scan returns them): records in another order must get the same splits and names.
+#[test]
+fn record_order_does_not_change_the_split() {
+    let mut records: Vec<Record> = Vec::new();
+    for (split, class, n) in [("test", "b", 3), ("train", "a", 40), ("val", "a", 7)] {
+        for i in 0..n {
+            records.push(rec(
+                &format!("{split}/{class}/{:02}.jpg", i % 5),
+                split,
+                class,
+            ));
+        }
+    }
+    records.sort_by(|a, b| a.path.cmp(&b.path));
+    records.dedup_by(|a, b| a.path == b.path);
+    let three = opts(Sizes::Ratio(vec![0.5, 0.3, 0.2]));
+    // One split: every repeated file name needs a tag.
+    let mut one = opts(Sizes::Ratio(vec![1.0]));
+    one.names = vec!["train".into()];
+    for o in [three, one] {
+        let outcome = |records: &[Record]| {
+            let p = plan(records, &[], &o).unwrap();
+            let d = destinations(&p, records, &o.names);
+            let mut by_path: Vec<_> = p
+                .placements
+                .iter()
+                .map(|pl| {
+                    (
+                        records[pl.record].path.clone(),
+                        pl.split,
+                        d[pl.record].clone(),
+                    )
+                })
+                .collect();
+            by_path.sort();
+            by_path
+        };
+        let mut records = records.clone();
+        let sorted = outcome(&records);
+        let names: BTreeSet<_> = sorted.iter().filter_map(|(_, _, d)| d.clone()).collect();
+        assert_eq!(names.len(), records.len());
+        let tagged = names
+            .iter()
+            .filter(|d| d.to_string_lossy().contains('-'))
+            .count();
+        assert!(tagged > 0 || o.names.len() > 1, "{names:?}");
+        records.reverse();
+        assert_eq!(outcome(&records), sorted);
+    }
+}

@@ -2,6 +2,7 @@
 //! symlink, or re-encoded), verifying it, all in a temporary folder renamed into place.
 
 use std::fs;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -145,9 +146,23 @@ fn fault_after_files(var: &str) -> Option<usize> {
         .filter(|&n| n > 0)
 }
 
+/// An extra file of OUT written by a function through a buffer (`manifest.csv` has a row per
+/// source: held in memory it cost ~100 bytes per image at a million).
+pub type Streamed<'a> = (&'a str, &'a dyn Fn(&mut dyn Write) -> Result<()>);
+
 /// Writes OUT: places the files and the given extra files (name, bytes) in a temporary folder
 /// beside OUT, then renames it into place. Nothing under ROOT is opened for writing.
 pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<Warnings> {
+    write_streamed(job, plan, extra, &[])
+}
+
+/// [`write`], with extra files also written by functions ([`Streamed`]).
+pub fn write_streamed(
+    job: &WriteJob,
+    plan: &Plan,
+    extra: &[(&str, Vec<u8>)],
+    streamed: &[Streamed],
+) -> Result<Warnings> {
     check_out(job.root, job.out)?;
     check_destinations(job.dests)?;
     let parent = job
@@ -169,27 +184,31 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
     let abort_after = abort_after_files();
     let pause_after = fault_after_files("CLEANSPLIT_PAUSE_AFTER_FILES");
     let mut placed = 0usize;
+    // The manifest mode places no file: no source and destination paths to build per image.
+    let places_files = job.normalize.is_some() || job.mode != Mode::Manifest;
     for p in plan.placements.iter().filter(|p| p.split.is_some()) {
         let r = &job.records[p.record];
-        let (Some(dest), src) = (&job.dests[p.record], job.root.join(&r.path)) else {
+        let Some(dest) = &job.dests[p.record] else {
             continue;
         };
-        let dst = tmp.path().join(dest);
-        if let Some(n) = &job.normalize {
-            n.write(&src, &dst)?;
-        } else {
-            place(&src, &dst, job.mode, r.size, &mut warned, &mut warnings)?;
-        }
-        // A re-encoded copy differs from its source by design: nothing to compare.
-        if job.verify && job.mode != Mode::Manifest && job.normalize.is_none() {
-            let bytes =
-                fs::read(&dst).with_context(|| format!("cannot verify {}", dst.display()))?;
-            if Some(crate::index::digest_of(&bytes)) != r.blake3() {
-                bail!(
-                    "{} differs from its source {} after placing",
-                    dest.display(),
-                    r.path.display()
-                );
+        if places_files {
+            let (src, dst) = (job.root.join(&r.path), tmp.path().join(dest));
+            if let Some(n) = &job.normalize {
+                n.write(&src, &dst)?;
+            } else {
+                place(&src, &dst, job.mode, r.size, &mut warned, &mut warnings)?;
+            }
+            // A re-encoded copy differs from its source by design: nothing to compare.
+            if job.verify && job.normalize.is_none() {
+                let bytes =
+                    fs::read(&dst).with_context(|| format!("cannot verify {}", dst.display()))?;
+                if Some(crate::index::digest_of(&bytes)) != r.blake3() {
+                    bail!(
+                        "{} differs from its source {} after placing",
+                        dest.display(),
+                        r.path.display()
+                    );
+                }
             }
         }
         placed += 1;
@@ -203,6 +222,14 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
     }
     for (file, bytes) in extra {
         fs::write(tmp.path().join(file), bytes).with_context(|| format!("cannot write {file}"))?;
+    }
+    for (file, write_to) in streamed {
+        let f = fs::File::create(tmp.path().join(file))
+            .with_context(|| format!("cannot write {file}"))?;
+        let mut w = BufWriter::new(f);
+        write_to(&mut w)
+            .and_then(|()| Ok(w.flush()?))
+            .with_context(|| format!("cannot write {file}"))?;
     }
     if job.out.exists() {
         // Checked empty before planning.
