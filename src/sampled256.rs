@@ -35,9 +35,7 @@ use rayon::prelude::*;
 
 use crate::base::hash::{HashList, Transform};
 use crate::base::rng::splitmix;
-use crate::scan::hash256::{Hash256, apply};
-#[cfg(test)]
-use crate::scan::hash256::Hashes256;
+use crate::scan::hash256::{Hash256, Hashes256, apply};
 
 /// Informative bits (bit 0, the DC term, is always clear).
 const BITS: u32 = 255;
@@ -110,6 +108,22 @@ impl KeyTable {
 
     pub fn width(&self) -> u32 {
         self.positions.len() as u32
+    }
+
+    /// How many top bits of a key group the queries: up to 8, and never splitting a
+    /// transpose pair, so every transform maps the keys of one group into one group (its
+    /// top bits are a permutation of the group's, XOR a constant).
+    fn group_bits(&self) -> u32 {
+        let width = self.width();
+        let bits = 8.min(width);
+        // The boundary slot `width - bits` must not fall inside a pair (slots `2k, 2k + 1`
+        // for `2k < 2 * pairs`).
+        let boundary = width - bits;
+        if boundary < 2 * self.pairs && boundary % 2 == 1 {
+            bits - 1
+        } else {
+            bits
+        }
     }
 }
 
@@ -214,15 +228,19 @@ fn survive(w: u32, d: u32) -> f64 {
         .product()
 }
 
-/// The entry ids and hashes of the stored side: every present view.
-fn entry_hash<L: HashList + ?Sized>(hashes: &L, id: u32) -> Hash256 {
-    let h = hashes.hashes((id >> 2) as usize);
+/// View `id & 3` of an image's hashes.
+fn view(h: &Hashes256, id: u32) -> Hash256 {
     match id & 3 {
         TRIMMED => h.full,
         UNTRIMMED => h.untrimmed.unwrap_or(h.full),
         CROP90 => h.crops[0],
         _ => h.crops[1],
     }
+}
+
+/// The hash of entry `id` (`4 * image + view`).
+fn entry_hash<L: HashList + ?Sized>(hashes: &L, id: u32) -> Hash256 {
+    view(&hashes.hashes((id >> 2) as usize), id)
 }
 
 fn entry_ids<L: HashList + ?Sized>(hashes: &L, crops: bool) -> impl Iterator<Item = u32> + '_ {
@@ -318,8 +336,20 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
     );
     let ids: Vec<u32> = entry_ids(hashes, crops).collect();
     let mut found: Vec<u64> = Vec::new();
-    for table in &plan.tables {
-        found.extend(table_pairs(hashes, &ids, radius, transforms, table));
+    // Two tables at a time: their keys and buckets are built side by side (each build is
+    // one serial pass), then probed one after the other with the transforms in parallel.
+    for two in plan.tables.chunks(2) {
+        let build = |t: &KeyTable| Built::new(hashes, &ids, t);
+        let built: Vec<Built> = match two {
+            [a, b] => {
+                let (a, b) = rayon::join(|| build(a), || build(b));
+                vec![a, b]
+            }
+            _ => two.iter().map(build).collect(),
+        };
+        for (table, built) in two.iter().zip(&built) {
+            found.extend(table_pairs(hashes, radius, transforms, table, built));
+        }
         found.sort_unstable();
         found.dedup();
     }
@@ -327,6 +357,28 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         .into_iter()
         .map(|p| ((p >> 32) as u32, p as u32))
         .collect()
+}
+
+/// One table's buckets of stored views, and its queries (the full views, `(key, id)`)
+/// grouped by the top bits of their key.
+struct Built {
+    queries: Vec<(u32, u32)>,
+    buckets: Buckets,
+}
+
+impl Built {
+    /// One pass over the images: each image's hashes are read once for all of its views.
+    fn new<L: HashList + ?Sized>(hashes: &L, ids: &[u32], table: &KeyTable) -> Self {
+        let mut keys = Vec::with_capacity(ids.len());
+        for run in ids.chunk_by(|a, b| a >> 2 == b >> 2) {
+            let h = hashes.hashes((run[0] >> 2) as usize);
+            keys.extend(run.iter().map(|&id| table.key(&view(&h, id))));
+        }
+        let buckets = Buckets::new(&keys, ids, table.width());
+        let full = ids.iter().zip(&keys).filter(|(q, _)| *q & 3 <= UNTRIMMED);
+        let queries = group_by_top_bits(full.map(|(&q, &k)| (k, q)), table).collect();
+        Built { queries, buckets }
+    }
 }
 
 /// One table's pairs within the radius, as `a << 32 | b`.
@@ -338,27 +390,22 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
 /// transform (measured faster than a sort-merge join per transform, and half the memory).
 fn table_pairs<L: HashList + ?Sized>(
     hashes: &L,
-    ids: &[u32],
     radius: u32,
     transforms: &[Transform],
     table: &KeyTable,
+    built: &Built,
 ) -> Vec<u64> {
-    let keys: Vec<u32> = ids
-        .par_iter()
-        .map(|&id| table.key(&entry_hash(hashes, id)))
-        .collect();
-    let buckets = Buckets::new(&keys, ids, table.width());
-    let (keys, buckets) = (&keys, &buckets);
+    let buckets = &built.buckets;
     transforms
         .par_iter()
         .flat_map_iter(|&t| {
-            // Each query's key under `t`, grouped by its top bits, so that the probes of one
+            // The queries are grouped by the top bits of their key, and a transform maps a
+            // group's keys into one group ([`KeyTable::group_bits`]), so the probes of one
             // group stay in one cache-sized stretch of the buckets instead of jumping across
             // all of them (random probes are what an unordered pass waits on).
-            let targets = ids.iter().zip(keys).filter(|(q, _)| *q & 3 <= UNTRIMMED);
-            let targets = targets.map(|(&q, &k)| (table.key_under(k, t), q));
             let mut out = Vec::new();
-            for (want, q) in group_by_top_bits(targets, table.width()) {
+            for &(k, q) in &built.queries {
+                let want = table.key_under(k, t);
                 for &slot in buckets.get(want) {
                     let e = slot as u32;
                     let (i, j) = (q >> 2, e >> 2);
@@ -375,17 +422,14 @@ fn table_pairs<L: HashList + ?Sized>(
         .collect()
 }
 
-/// Groups of the top bits of a key: 256 groups, each a cache-sized stretch of the buckets.
-const GROUP_BITS: u32 = 8;
-
-/// `(key, id)` pairs reordered by the top [`GROUP_BITS`] bits of their `width`-bit key
-/// (one counting pass; order within a group is the input order).
+/// `(key, id)` pairs reordered by the top [`KeyTable::group_bits`] bits of their key (one
+/// counting pass; order within a group is the input order).
 fn group_by_top_bits(
     items: impl Iterator<Item = (u32, u32)> + Clone,
-    width: u32,
+    table: &KeyTable,
 ) -> impl Iterator<Item = (u32, u32)> {
-    let bits = GROUP_BITS.min(width);
-    let shift = width - bits;
+    let bits = table.group_bits();
+    let shift = table.width() - bits;
     let mut offsets = vec![0usize; (1 << bits) + 1];
     for (k, _) in items.clone() {
         offsets[(k >> shift) as usize + 1] += 1;

@@ -35,8 +35,9 @@ pub struct LeakArgs {
     /// up to 50,000 images).
     #[arg(long, value_enum, default_value_t = SearchArg::Auto)]
     pub search: SearchArg,
-    /// Rounds of keys of the sampled search (default 3; each adds about ten tables: more
-    /// recall for the far pairs, more time).
+    /// Rounds of keys of the sampled search, 1..=40 (default: 8 up to 300,000 images, fewer
+    /// above, 2 from 1,250,000; each round is about ten tables: more recall for far pairs,
+    /// more time).
     #[arg(long, value_name = "N")]
     pub search_rounds: Option<u32>,
     /// Bits per key of the sampled search, 10..=31 (default: chosen from the data, about one

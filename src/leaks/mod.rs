@@ -23,7 +23,7 @@ use crate::index::{Flag, Record};
 use crate::match256::View;
 
 mod search;
-pub use search::{AUTO_EXACT_UP_TO, DEFAULT_ROUNDS, Search, SearchReport};
+pub use search::{AUTO_EXACT_UP_TO, Search, SearchReport, default_rounds};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -68,7 +68,7 @@ pub struct LeakOptions {
     pub no_crop: bool,
     /// Exact or sampled search (`--search`).
     pub search: Search,
-    /// Rounds of keys of the sampled search (`--search-rounds`; default [`DEFAULT_ROUNDS`]).
+    /// Rounds of keys of the sampled search (`--search-rounds`; default [`default_rounds`]).
     pub search_rounds: Option<u32>,
     /// Bits per key of the sampled search (`--search-bits`; default: chosen from the data).
     pub search_bits: Option<u32>,
