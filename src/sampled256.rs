@@ -46,6 +46,14 @@ pub const MAX_WIDTH: u32 = 31;
 /// transform, mostly cache misses; a query costs its share of a radix sort and a merge: measured at a
 /// million images, one chance candidate per 16 queries balances recall per second of CPU).
 const CHANCE_PER_QUERY: f64 = 1.0 / 16.0;
+/// Bits of a table's check: 16 transpose pairs outside its key, compared before a candidate's
+/// hashes are read ...
+const CHECK_PAIRS: usize = 16;
+/// ... and the most of them two candidates may differ in to be verified. A pair within the
+/// guarantee differs in at most that many bits anywhere, so it always passes; unrelated
+/// hashes differ in 16 of 32 on average and pass 11% of the time; a true pair 48 bits apart
+/// differs in about 6 of them and fails one time in a thousand ([`Plan::recall_at`] counts it).
+const CHECK_MAX: u32 = 12;
 /// Random pairs sampled to estimate chance collisions.
 const SAMPLES: usize = 100_000;
 /// Seed of the bit partitions and the sample: the same data always gives the same tables.
@@ -174,12 +182,35 @@ fn round(width: u32, state: &mut u64) -> Vec<KeyTable> {
         .collect()
 }
 
+/// A check for `table`: [`CHECK_PAIRS`] transpose pairs none of whose bits are in its key
+/// (so a transform maps it like a key).
+fn check_for(table: &KeyTable, state: &mut u64) -> KeyTable {
+    let mut free: Vec<(u8, u8)> = Vec::with_capacity(120);
+    for u in 0..16u8 {
+        for v in u + 1..16u8 {
+            let (p, q) = (16 * u + v, 16 * v + u);
+            if !table.positions.contains(&p) && !table.positions.contains(&q) {
+                free.push((p, q));
+            }
+        }
+    }
+    for i in (1..free.len()).rev() {
+        let j = (splitmix(state) % (i as u64 + 1)) as usize;
+        free.swap(i, j);
+    }
+    let chosen = &free[..CHECK_PAIRS.min(free.len())];
+    let positions = chosen.iter().flat_map(|&(p, q)| [p, q]).collect();
+    KeyTable::new(positions, 2 * chosen.len() as u32)
+}
+
 /// The tables and what they promise.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub width: u32,
     pub rounds: u32,
     pub tables: Vec<KeyTable>,
+    /// Each table's check ([`CHECK_PAIRS`] pairs of bits outside its key).
+    pub checks: Vec<KeyTable>,
     /// Every pair within this many bits (under a tried transform and view) is found.
     pub guaranteed: u32,
     /// Estimated chance candidates per query and table (from the sample).
@@ -192,12 +223,14 @@ impl Plan {
         let width = width.clamp(MIN_WIDTH, MAX_WIDTH);
         let mut state = SEED;
         let tables: Vec<KeyTable> = (0..rounds).flat_map(|_| round(width, &mut state)).collect();
+        let checks = tables.iter().map(|t| check_for(t, &mut state)).collect();
         // Pigeonhole over one round's disjoint keys; the narrowest key decides the width.
         let per_round = (BITS / width).max(1);
         Plan {
             width,
             rounds,
             tables,
+            checks,
             guaranteed: if rounds == 0 { 0 } else { per_round - 1 },
             chance_per_query: 0.0,
         }
@@ -212,10 +245,33 @@ impl Plan {
         let miss: f64 = self
             .tables
             .iter()
-            .map(|t| 1.0 - survive(t.width(), d))
+            .map(|t| 1.0 - survive(t.width(), d) * check_passes(t.width(), d))
             .product();
         1.0 - miss
     }
+}
+
+/// Probability that a pair `d` bits apart whose differences all fall outside a `w`-bit key
+/// differs in at most [`CHECK_MAX`] of the check's bits (drawn from the other `255 - w`):
+/// a hypergeometric tail.
+fn check_passes(w: u32, d: u32) -> f64 {
+    let ln_choose = |n: u32, k: u32| -> f64 {
+        if k > n {
+            return f64::NEG_INFINITY;
+        }
+        (0..k)
+            .map(|i| f64::from(n - i).ln() - f64::from(i + 1).ln())
+            .sum()
+    };
+    let (pool, n) = (BITS.saturating_sub(w), 2 * CHECK_PAIRS as u32);
+    if d > pool {
+        return 0.0;
+    }
+    let total = ln_choose(pool, n);
+    (0..=CHECK_MAX.min(n).min(d))
+        .map(|x| (ln_choose(d, x) + ln_choose(pool - d, n - x) - total).exp())
+        .sum::<f64>()
+        .min(1.0)
 }
 
 /// `C(255 - d, w) / C(255, w)`: a random `w`-bit key avoids all `d` differing bits.
@@ -338,8 +394,14 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
     let mut found: Vec<u64> = Vec::new();
     // Two tables at a time: their keys and buckets are built side by side (each build is
     // one serial pass), then probed one after the other with the transforms in parallel.
-    for two in plan.tables.chunks(2) {
-        let build = |t: &KeyTable| Built::new(hashes, &ids, t);
+    let tables: Vec<(KeyTable, KeyTable)> = plan
+        .tables
+        .iter()
+        .cloned()
+        .zip(plan.checks.iter().cloned())
+        .collect();
+    for two in tables.chunks(2) {
+        let build = |t: &(KeyTable, KeyTable)| Built::new(hashes, &ids, &t.0, &t.1);
         let built: Vec<Built> = match two {
             [a, b] => {
                 let (a, b) = rayon::join(|| build(a), || build(b));
@@ -348,7 +410,9 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
             _ => two.iter().map(build).collect(),
         };
         for (table, built) in two.iter().zip(&built) {
-            found.extend(table_pairs(hashes, radius, transforms, table, built));
+            found.extend(table_pairs(
+                hashes, radius, transforms, &table.0, &table.1, built,
+            ));
         }
         found.sort_unstable();
         found.dedup();
@@ -359,24 +423,35 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         .collect()
 }
 
-/// One table's buckets of stored views, and its queries (the full views, `(key, id)`)
-/// grouped by the top bits of their key.
+/// One table's buckets of stored views, and its queries (the full views: key, then check
+/// and id) grouped by the top bits of their key.
 struct Built {
-    queries: Vec<(u32, u32)>,
+    queries: Vec<(u32, (u32, u32))>,
     buckets: Buckets,
 }
 
 impl Built {
     /// One pass over the images: each image's hashes are read once for all of its views.
-    fn new<L: HashList + ?Sized>(hashes: &L, ids: &[u32], table: &KeyTable) -> Self {
+    fn new<L: HashList + ?Sized>(
+        hashes: &L,
+        ids: &[u32],
+        table: &KeyTable,
+        check: &KeyTable,
+    ) -> Self {
         let mut keys = Vec::with_capacity(ids.len());
+        let mut checks = Vec::with_capacity(ids.len());
         for run in ids.chunk_by(|a, b| a >> 2 == b >> 2) {
             let h = hashes.hashes((run[0] >> 2) as usize);
-            keys.extend(run.iter().map(|&id| table.key(&view(&h, id))));
+            for &id in run {
+                let v = view(&h, id);
+                keys.push(table.key(&v));
+                checks.push(check.key(&v));
+            }
         }
-        let buckets = Buckets::new(&keys, ids, table.width());
-        let full = ids.iter().zip(&keys).filter(|(q, _)| *q & 3 <= UNTRIMMED);
-        let queries = group_by_top_bits(full.map(|(&q, &k)| (k, q)), table).collect();
+        let buckets = Buckets::new(&keys, &checks, ids, table.width());
+        let full = (0..ids.len()).filter(|&e| ids[e] & 3 <= UNTRIMMED);
+        let full = full.map(|e| (keys[e], (checks[e], ids[e])));
+        let queries = group_by_top_bits(full, table).collect();
         Built { queries, buckets }
     }
 }
@@ -393,6 +468,7 @@ fn table_pairs<L: HashList + ?Sized>(
     radius: u32,
     transforms: &[Transform],
     table: &KeyTable,
+    check: &KeyTable,
     built: &Built,
 ) -> Vec<u64> {
     let buckets = &built.buckets;
@@ -404,12 +480,17 @@ fn table_pairs<L: HashList + ?Sized>(
             // group stay in one cache-sized stretch of the buckets instead of jumping across
             // all of them (random probes are what an unordered pass waits on).
             let mut out = Vec::new();
-            for &(k, q) in &built.queries {
+            for &(k, (qcheck, q)) in &built.queries {
+                let qcheck = check.key_under(qcheck, t);
                 let want = table.key_under(k, t);
-                for &slot in buckets.get(want) {
+                let (slots, checks) = buckets.get(want);
+                for (&slot, &echeck) in slots.iter().zip(checks) {
                     let e = slot as u32;
                     let (i, j) = (q >> 2, e >> 2);
-                    if (slot >> 32) as u32 == want && i != j {
+                    if (slot >> 32) as u32 == want
+                        && i != j
+                        && (qcheck ^ echeck).count_ones() <= CHECK_MAX
+                    {
                         let d = apply(t, entry_hash(hashes, q)).distance(&entry_hash(hashes, e));
                         if d <= radius {
                             out.push((u64::from(i.min(j)) << 32) | u64::from(i.max(j)));
@@ -424,10 +505,10 @@ fn table_pairs<L: HashList + ?Sized>(
 
 /// `(key, id)` pairs reordered by the top [`KeyTable::group_bits`] bits of their key (one
 /// counting pass; order within a group is the input order).
-fn group_by_top_bits(
-    items: impl Iterator<Item = (u32, u32)> + Clone,
+fn group_by_top_bits<T: Copy + Default>(
+    items: impl Iterator<Item = (u32, T)> + Clone,
     table: &KeyTable,
-) -> impl Iterator<Item = (u32, u32)> {
+) -> impl Iterator<Item = (u32, T)> {
     let bits = table.group_bits();
     let shift = table.width() - bits;
     let mut offsets = vec![0usize; (1 << bits) + 1];
@@ -437,7 +518,7 @@ fn group_by_top_bits(
     for g in 1..offsets.len() {
         offsets[g] += offsets[g - 1];
     }
-    let mut grouped = vec![(0u32, 0u32); offsets[1 << bits]];
+    let mut grouped = vec![(0u32, T::default()); offsets[1 << bits]];
     for (k, id) in items {
         let slot = &mut offsets[(k >> shift) as usize];
         grouped[*slot] = (k, id);
@@ -451,10 +532,12 @@ struct Buckets {
     shift: u32,
     offsets: Vec<u32>,
     slots: Vec<u64>,
+    /// The check of each slot's view.
+    checks: Vec<u32>,
 }
 
 impl Buckets {
-    fn new(keys: &[u32], ids: &[u32], width: u32) -> Self {
+    fn new(keys: &[u32], checks: &[u32], ids: &[u32], width: u32) -> Self {
         // About two stored views per bucket.
         let bits = (usize::BITS - (keys.len() / 2).max(1).leading_zeros()).clamp(4, width);
         let shift = width - bits;
@@ -467,22 +550,26 @@ impl Buckets {
         }
         let mut next = offsets.clone();
         let mut slots = vec![0u64; keys.len()];
-        for (&k, &id) in keys.iter().zip(ids) {
+        let mut sorted_checks = vec![0u32; keys.len()];
+        for ((&k, &id), &c) in keys.iter().zip(ids).zip(checks) {
             let b = &mut next[(k >> shift) as usize];
             slots[*b as usize] = (u64::from(k) << 32) | u64::from(id);
+            sorted_checks[*b as usize] = c;
             *b += 1;
         }
         Buckets {
             shift,
             offsets,
             slots,
+            checks: sorted_checks,
         }
     }
 
     #[inline]
-    fn get(&self, key: u32) -> &[u64] {
+    fn get(&self, key: u32) -> (&[u64], &[u32]) {
         let b = (key >> self.shift) as usize;
-        &self.slots[self.offsets[b] as usize..self.offsets[b + 1] as usize]
+        let range = self.offsets[b] as usize..self.offsets[b + 1] as usize;
+        (&self.slots[range.clone()], &self.checks[range])
     }
 }
 

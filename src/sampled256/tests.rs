@@ -39,7 +39,7 @@ fn noisy(mut h: Hash256, k: u32, state: &mut u64) -> Hash256 {
 fn key_under_a_transform_is_the_key_of_the_transformed_hash() {
     let mut s = 7;
     let plan = Plan::new(25, 2);
-    for table in &plan.tables {
+    for table in plan.tables.iter().chain(&plan.checks) {
         for _ in 0..50 {
             let h = random_hash(&mut s);
             for t in Transform::ALL {
@@ -151,4 +151,20 @@ fn the_width_grows_with_the_data_and_with_look_alike_hashes() {
         .collect();
     let w_alike = plan(&alike, &[Transform::Identity], false, 1, None).width;
     assert!(w_alike > w_large, "{w_large} {w_alike}");
+}
+
+#[test]
+fn a_check_lies_outside_its_key_and_never_drops_a_guaranteed_pair() {
+    let plan = Plan::new(26, 2);
+    assert_eq!(plan.checks.len(), plan.tables.len());
+    for (t, c) in plan.tables.iter().zip(&plan.checks) {
+        assert_eq!(c.width(), 2 * CHECK_PAIRS as u32);
+        assert!(c.positions.iter().all(|p| !t.positions.contains(p)));
+    }
+    // Within the guarantee (and up to CHECK_MAX) a pair always passes; unrelated ones rarely.
+    for d in 0..=CHECK_MAX {
+        assert!((check_passes(26, d) - 1.0).abs() < 1e-9, "{d}");
+    }
+    assert!(check_passes(26, 48) > 0.99);
+    assert!(check_passes(26, 128) < 0.2);
 }
