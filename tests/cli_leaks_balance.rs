@@ -442,3 +442,54 @@ fn balance_weights_on_the_demo() {
         .sum();
     assert!((sum - 3.0).abs() < 1e-9);
 }
+
+/// `--search sampled` on the demo (small enough for the exact search) reports the same pairs
+/// and groups as `--search exact`, and summary.json says which search ran and what it promises.
+#[test]
+fn sampled_search_reports_the_exact_searchs_pairs_on_the_demo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = demo();
+    let root = root.to_str().unwrap();
+    let mut outputs = Vec::new();
+    for search in ["exact", "sampled"] {
+        let out = tmp.path().join(search);
+        let (code, stdout) = run(
+            tmp.path(),
+            &[
+                "leaks",
+                root,
+                "--search",
+                search,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(code == 0 || code == 1, "{search}: exit {code}");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let s = &summary["search"];
+        assert_eq!(s["mode"], search);
+        if search == "sampled" {
+            assert!(s["guaranteed_bits"].as_u64().unwrap() >= 8, "{s}");
+            assert!(s["tables"].as_u64().unwrap() >= 8, "{s}");
+            assert!(
+                stdout.contains("sampled --search sampled: every pair within"),
+                "{stdout}"
+            );
+        } else {
+            assert!(s["key_bits"].is_null(), "{s}");
+        }
+        outputs.push((
+            std::fs::read(out.join("pairs.csv")).unwrap(),
+            std::fs::read(out.join("groups.csv")).unwrap(),
+        ));
+    }
+    assert!(outputs[0].0.len() > 200, "the demo has planted pairs");
+    assert_eq!(outputs[0], outputs[1]);
+    // Out-of-range options get a one-line refusal.
+    let (code, _) = run(tmp.path(), &["leaks", root, "--search-rounds", "0"]);
+    assert_eq!(code, 2);
+    let (code, _) = run(tmp.path(), &["leaks", root, "--search-bits", "40"]);
+    assert_eq!(code, 2);
+}
