@@ -34,7 +34,7 @@
 use rayon::prelude::*;
 
 use crate::base::hash::{HashList, Transform};
-use crate::base::rng::splitmix;
+use crate::base::rng::{shuffle, splitmix};
 use crate::scan::hash256::{Hash256, Hashes256, apply};
 
 /// Informative bits (bit 0, the DC term, is always clear).
@@ -152,10 +152,7 @@ fn round(width: u32, state: &mut u64) -> Vec<KeyTable> {
             }
         }
     }
-    for i in (1..items.len()).rev() {
-        let j = (splitmix(state) % (i as u64 + 1)) as usize;
-        items.swap(i, j);
-    }
+    shuffle(&mut items, state);
     let m = (BITS / width) as usize;
     let mut keys: Vec<(Vec<u8>, Vec<u8>)> = vec![(Vec::new(), Vec::new()); m];
     for (p, q) in items {
@@ -194,10 +191,7 @@ fn check_for(table: &KeyTable, state: &mut u64) -> KeyTable {
             }
         }
     }
-    for i in (1..free.len()).rev() {
-        let j = (splitmix(state) % (i as u64 + 1)) as usize;
-        free.swap(i, j);
-    }
+    shuffle(&mut free, state);
     let chosen = &free[..CHECK_PAIRS.min(free.len())];
     let positions = chosen.iter().flat_map(|&(p, q)| [p, q]).collect();
     KeyTable::new(positions, 2 * chosen.len() as u32)
@@ -394,14 +388,9 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
     let mut found: Vec<u64> = Vec::new();
     // Two tables at a time: their keys and buckets are built side by side (each build is
     // one serial pass), then probed one after the other with the transforms in parallel.
-    let tables: Vec<(KeyTable, KeyTable)> = plan
-        .tables
-        .iter()
-        .cloned()
-        .zip(plan.checks.iter().cloned())
-        .collect();
+    let tables: Vec<(&KeyTable, &KeyTable)> = plan.tables.iter().zip(&plan.checks).collect();
     for two in tables.chunks(2) {
-        let build = |t: &(KeyTable, KeyTable)| Built::new(hashes, &ids, &t.0, &t.1);
+        let build = |t: &(&KeyTable, &KeyTable)| Built::new(hashes, &ids, t.0, t.1);
         let built: Vec<Built> = match two {
             [a, b] => {
                 let (a, b) = rayon::join(|| build(a), || build(b));
@@ -411,7 +400,7 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         };
         for (table, built) in two.iter().zip(&built) {
             found.extend(table_pairs(
-                hashes, radius, transforms, &table.0, &table.1, built,
+                hashes, radius, transforms, table.0, table.1, built,
             ));
         }
         found.sort_unstable();

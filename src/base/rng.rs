@@ -10,6 +10,15 @@ pub fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Fisher-Yates shuffle of `items` driven by [`splitmix`] on `state` (the same order on every
+/// machine for the same state).
+pub fn shuffle<T>(items: &mut [T], state: &mut u64) {
+    for i in (1..items.len()).rev() {
+        let j = (splitmix(state) % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
 /// [`splitmix`] as a value, for callers that keep a generator around.
 #[derive(Debug, Clone)]
 pub struct SplitMix(pub u64);

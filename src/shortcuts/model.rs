@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::features::{Feature, Kind};
-use crate::base::rng::splitmix;
+use crate::base::rng::{shuffle, splitmix};
 
 /// Tree depth: up to 8 leaves, enough to combine size, format and colour, shallow enough
 /// to explain.
@@ -238,10 +238,7 @@ pub fn folds(y: &[u32], classes: usize, k: usize, seed: u64) -> Vec<u8> {
     let mut state = seed;
     let mut next = 0usize;
     for rows in &mut by_class {
-        for i in (1..rows.len()).rev() {
-            let j = (splitmix(&mut state) % (i as u64 + 1)) as usize;
-            rows.swap(i, j);
-        }
+        shuffle(rows, &mut state);
         for &r in rows.iter() {
             fold[r] = (next % k) as u8;
             next += 1;
