@@ -42,9 +42,10 @@ const BITS: u32 = 255;
 /// Narrowest and widest key.
 pub const MIN_WIDTH: u32 = 10;
 pub const MAX_WIDTH: u32 = 31;
-/// Chance candidates allowed per query and table (a candidate costs a random read and a hash
-/// transform, mostly cache misses; a query costs its share of a radix sort and a merge: measured at a
-/// million images, one chance candidate per 16 queries balances recall per second of CPU).
+/// Chance candidates allowed per query and table (a candidate that passes the check costs
+/// random reads of two records and a hash transform; a query costs one probe of a cache-sized
+/// stretch of the buckets: measured at a million images, one chance candidate per 16 queries
+/// balances recall per second of CPU).
 const CHANCE_PER_QUERY: f64 = 1.0 / 16.0;
 /// Bits of a table's check: 16 transpose pairs outside its key, compared before a candidate's
 /// hashes are read ...
@@ -201,14 +202,11 @@ fn check_for(table: &KeyTable, state: &mut u64) -> KeyTable {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub width: u32,
-    pub rounds: u32,
     pub tables: Vec<KeyTable>,
     /// Each table's check ([`CHECK_PAIRS`] pairs of bits outside its key).
     pub checks: Vec<KeyTable>,
     /// Every pair within this many bits (under a tried transform and view) is found.
     pub guaranteed: u32,
-    /// Estimated chance candidates per query and table (from the sample).
-    pub chance_per_query: f64,
 }
 
 impl Plan {
@@ -222,11 +220,9 @@ impl Plan {
         let per_round = (BITS / width).max(1);
         Plan {
             width,
-            rounds,
             tables,
             checks,
             guaranteed: if rounds == 0 { 0 } else { per_round - 1 },
-            chance_per_query: 0.0,
         }
     }
 
@@ -339,9 +335,7 @@ pub fn plan<L: HashList + ?Sized>(
             .find(|&w| chance(w) <= CHANCE_PER_QUERY)
             .unwrap_or(MAX_WIDTH)
     });
-    let mut plan = Plan::new(width, rounds);
-    plan.chance_per_query = chance(plan.width);
-    plan
+    Plan::new(width, rounds)
 }
 
 /// Distances of random (full view under a random transform, any stored view) pairs of

@@ -78,11 +78,12 @@ pub fn run<L: HashList + ?Sized>(
         Search::Sampled => true,
         Search::Auto => n > AUTO_EXACT_UP_TO,
     };
+    let reason = match search {
+        Search::Exact => "--search exact".to_string(),
+        Search::Sampled => "--search sampled".to_string(),
+        Search::Auto => format!("{n} images (exact up to {AUTO_EXACT_UP_TO})"),
+    };
     if !sampled {
-        let reason = match search {
-            Search::Exact => "--search exact".to_string(),
-            _ => format!("{n} images (exact up to {AUTO_EXACT_UP_TO})"),
-        };
         let owned: Vec<Hashes256> = (0..n).map(|i| hashes.hashes(i)).collect();
         let found = match256::find_matches(&owned, radius, transforms, crops);
         let report = SearchReport {
@@ -103,10 +104,6 @@ pub fn run<L: HashList + ?Sized>(
         .into_iter()
         .map(|d| (d, (plan.recall_at(d) * 1000.0).round() / 1000.0))
         .collect();
-    let reason = match search {
-        Search::Sampled => "--search sampled".to_string(),
-        _ => format!("{n} images (exact up to {AUTO_EXACT_UP_TO})"),
-    };
     let report = SearchReport {
         mode: "sampled",
         reason,
