@@ -31,8 +31,6 @@
 //!   than photos); `w` is the narrowest key that keeps that at about one chance candidate per
 //!   four queries per table ([`plan`]).
 
-use rayon::prelude::*;
-
 use crate::base::hash::{HashList, Transform};
 use crate::base::rng::{shuffle, splitmix};
 use crate::scan::hash256::{Hash256, Hashes256, apply};
@@ -289,22 +287,6 @@ fn entry_hash<L: HashList + ?Sized>(hashes: &L, id: u32) -> Hash256 {
     view(&hashes.hashes((id >> 2) as usize), id)
 }
 
-fn entry_ids<L: HashList + ?Sized>(hashes: &L, crops: bool) -> impl Iterator<Item = u32> + '_ {
-    (0..hashes.count()).flat_map(move |i| {
-        let h = hashes.hashes(i);
-        let i = 4 * i as u32;
-        let untrimmed = h.untrimmed.is_some_and(|u| u != h.full);
-        [
-            Some(i + TRIMMED),
-            untrimmed.then_some(i + UNTRIMMED),
-            crops.then_some(i + CROP90),
-            crops.then_some(i + CROP75),
-        ]
-        .into_iter()
-        .flatten()
-    })
-}
-
 /// Chooses the key width for these hashes (unless `width` is given): the narrowest whose
 /// estimated chance candidates stay within [`CHANCE_PER_QUERY`] per query and table; then
 /// `rounds` rounds.
@@ -315,7 +297,7 @@ pub fn plan<L: HashList + ?Sized>(
     rounds: u32,
     width: Option<u32>,
 ) -> Plan {
-    let entries = entry_ids(hashes, crops).count() as f64;
+    let entries = table::stored_count(hashes, crops) as f64;
     let hist = sample_distances(hashes, transforms, crops);
     let total: u64 = hist.iter().sum();
     let chance = |w: u32| -> f64 {
@@ -364,9 +346,8 @@ fn sample_distances<L: HashList + ?Sized>(
 }
 
 /// Pairs of images `(a, b)`, `a < b`, that some table makes candidates and whose hashes under
-/// the candidate's transform are within `radius`: sorted, each once. Tables run one after
-/// another (one table's arrays alive at a time: 8 bytes per stored view and per query),
-/// the transforms of a table in parallel.
+/// the candidate's transform are within `radius`: sorted, each once. One table at a time is
+/// built (in parallel) and probed ([`table`]: 8 bytes per stored view, nothing per query).
 pub fn candidate_pairs<L: HashList + ?Sized>(
     hashes: &L,
     radius: u32,
@@ -378,25 +359,14 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         hashes.count() < (1 << 30),
         "sampled256: ids are 4 * image in u32"
     );
-    let ids: Vec<u32> = entry_ids(hashes, crops).collect();
+    let stored = table::stored_count(hashes, crops);
     let mut found: Vec<u64> = Vec::new();
-    // Two tables at a time: their keys and buckets are built side by side (each build is
-    // one serial pass), then probed one after the other with the transforms in parallel.
-    let tables: Vec<(&KeyTable, &KeyTable)> = plan.tables.iter().zip(&plan.checks).collect();
-    for two in tables.chunks(2) {
-        let build = |t: &(&KeyTable, &KeyTable)| Built::new(hashes, &ids, t.0, t.1);
-        let built: Vec<Built> = match two {
-            [a, b] => {
-                let (a, b) = rayon::join(|| build(a), || build(b));
-                vec![a, b]
-            }
-            _ => two.iter().map(build).collect(),
-        };
-        for (table, built) in two.iter().zip(&built) {
-            found.extend(table_pairs(
-                hashes, radius, transforms, table.0, table.1, built,
-            ));
-        }
+    for (key, check) in plan.tables.iter().zip(&plan.checks) {
+        let built = table::Stored::new(hashes, crops, key, check, stored);
+        found.extend(table::table_pairs(
+            hashes, radius, transforms, key, check, &built,
+        ));
+        drop(built);
         found.sort_unstable();
         found.dedup();
     }
@@ -406,155 +376,7 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         .collect()
 }
 
-/// One table's buckets of stored views, and its queries (the full views: key, then check
-/// and id) grouped by the top bits of their key.
-struct Built {
-    queries: Vec<(u32, (u32, u32))>,
-    buckets: Buckets,
-}
-
-impl Built {
-    /// One pass over the images: each image's hashes are read once for all of its views.
-    fn new<L: HashList + ?Sized>(
-        hashes: &L,
-        ids: &[u32],
-        table: &KeyTable,
-        check: &KeyTable,
-    ) -> Self {
-        let mut keys = Vec::with_capacity(ids.len());
-        let mut checks = Vec::with_capacity(ids.len());
-        for run in ids.chunk_by(|a, b| a >> 2 == b >> 2) {
-            let h = hashes.hashes((run[0] >> 2) as usize);
-            for &id in run {
-                let v = view(&h, id);
-                keys.push(table.key(&v));
-                checks.push(check.key(&v));
-            }
-        }
-        let buckets = Buckets::new(&keys, &checks, ids, table.width());
-        let full = (0..ids.len()).filter(|&e| ids[e] & 3 <= UNTRIMMED);
-        let full = full.map(|e| (keys[e], (checks[e], ids[e])));
-        let queries = group_by_top_bits(full, table).collect();
-        Built { queries, buckets }
-    }
-}
-
-/// One table's pairs within the radius, as `a << 32 | b`.
-///
-/// The stored views are bucketed by the top bits of their key (a counting sort into a
-/// compressed table: about two views per bucket); each query's key under each transform
-/// ([`KeyTable::key_under`], no hashing) picks one bucket, whose keys are compared in full.
-/// Probes are independent random reads the processor overlaps; nothing is sorted per
-/// transform (measured faster than a sort-merge join per transform, and half the memory).
-fn table_pairs<L: HashList + ?Sized>(
-    hashes: &L,
-    radius: u32,
-    transforms: &[Transform],
-    table: &KeyTable,
-    check: &KeyTable,
-    built: &Built,
-) -> Vec<u64> {
-    let buckets = &built.buckets;
-    transforms
-        .par_iter()
-        .flat_map_iter(|&t| {
-            // The queries are grouped by the top bits of their key, and a transform maps a
-            // group's keys into one group ([`KeyTable::group_bits`]), so the probes of one
-            // group stay in one cache-sized stretch of the buckets instead of jumping across
-            // all of them (random probes are what an unordered pass waits on).
-            let mut out = Vec::new();
-            for &(k, (qcheck, q)) in &built.queries {
-                let qcheck = check.key_under(qcheck, t);
-                let want = table.key_under(k, t);
-                let (slots, checks) = buckets.get(want);
-                for (&slot, &echeck) in slots.iter().zip(checks) {
-                    let e = slot as u32;
-                    let (i, j) = (q >> 2, e >> 2);
-                    if (slot >> 32) as u32 == want
-                        && i != j
-                        && (qcheck ^ echeck).count_ones() <= CHECK_MAX
-                    {
-                        let d = apply(t, entry_hash(hashes, q)).distance(&entry_hash(hashes, e));
-                        if d <= radius {
-                            out.push((u64::from(i.min(j)) << 32) | u64::from(i.max(j)));
-                        }
-                    }
-                }
-            }
-            out
-        })
-        .collect()
-}
-
-/// `(key, id)` pairs reordered by the top [`KeyTable::group_bits`] bits of their key (one
-/// counting pass; order within a group is the input order).
-fn group_by_top_bits<T: Copy + Default>(
-    items: impl Iterator<Item = (u32, T)> + Clone,
-    table: &KeyTable,
-) -> impl Iterator<Item = (u32, T)> {
-    let bits = table.group_bits();
-    let shift = table.width() - bits;
-    let mut offsets = vec![0usize; (1 << bits) + 1];
-    for (k, _) in items.clone() {
-        offsets[(k >> shift) as usize + 1] += 1;
-    }
-    for g in 1..offsets.len() {
-        offsets[g] += offsets[g - 1];
-    }
-    let mut grouped = vec![(0u32, T::default()); offsets[1 << bits]];
-    for (k, id) in items {
-        let slot = &mut offsets[(k >> shift) as usize];
-        grouped[*slot] = (k, id);
-        *slot += 1;
-    }
-    grouped.into_iter()
-}
-
-/// The stored views of one table, `key << 32 | id`, grouped by the top `bits` of the key.
-struct Buckets {
-    shift: u32,
-    offsets: Vec<u32>,
-    slots: Vec<u64>,
-    /// The check of each slot's view.
-    checks: Vec<u32>,
-}
-
-impl Buckets {
-    fn new(keys: &[u32], checks: &[u32], ids: &[u32], width: u32) -> Self {
-        // About two stored views per bucket.
-        let bits = (usize::BITS - (keys.len() / 2).max(1).leading_zeros()).clamp(4, width);
-        let shift = width - bits;
-        let mut offsets = vec![0u32; (1usize << bits) + 1];
-        for &k in keys {
-            offsets[(k >> shift) as usize + 1] += 1;
-        }
-        for b in 1..offsets.len() {
-            offsets[b] += offsets[b - 1];
-        }
-        let mut next = offsets.clone();
-        let mut slots = vec![0u64; keys.len()];
-        let mut sorted_checks = vec![0u32; keys.len()];
-        for ((&k, &id), &c) in keys.iter().zip(ids).zip(checks) {
-            let b = &mut next[(k >> shift) as usize];
-            slots[*b as usize] = (u64::from(k) << 32) | u64::from(id);
-            sorted_checks[*b as usize] = c;
-            *b += 1;
-        }
-        Buckets {
-            shift,
-            offsets,
-            slots,
-            checks: sorted_checks,
-        }
-    }
-
-    #[inline]
-    fn get(&self, key: u32) -> (&[u64], &[u32]) {
-        let b = (key >> self.shift) as usize;
-        let range = self.offsets[b] as usize..self.offsets[b + 1] as usize;
-        (&self.slots[range.clone()], &self.checks[range])
-    }
-}
+mod table;
 
 #[cfg(test)]
 mod tests;

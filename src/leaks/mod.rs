@@ -228,10 +228,11 @@ fn distance64(a: &Record, b: &Record, t: Transform, crop: bool) -> u32 {
     from_a.into_iter().chain(from_b).min().unwrap_or(64)
 }
 
-/// The 256-bit hashes of some records (`at`), read in place by position.
+/// The 256-bit hashes of some records (`at`, record numbers: 4 bytes per image), read in
+/// place by position.
 struct RecordHashes<'a> {
     records: &'a [Record],
-    at: &'a [usize],
+    at: &'a [u32],
 }
 
 impl HashList for RecordHashes<'_> {
@@ -239,10 +240,23 @@ impl HashList for RecordHashes<'_> {
         self.at.len()
     }
     fn hashes(&self, i: usize) -> Hashes256 {
-        self.records[self.at[i]]
+        self.records[self.at[i] as usize]
             .hash256()
             .expect("only records with 256-bit hashes are listed")
     }
+}
+
+/// The numbers of the records `keep` accepts, as `u32` (half of `usize`: 4 MB at a million
+/// images).
+fn record_numbers(records: &[Record], keep: impl Fn(usize, &Record) -> bool) -> Vec<u32> {
+    assert!(
+        u32::try_from(records.len()).is_ok(),
+        "leaks: more than 4 billion records"
+    );
+    (0..records.len())
+        .filter(|&i| keep(i, &records[i]))
+        .map(|i| i as u32)
+        .collect()
 }
 
 /// Finds all exact and near-duplicate pairs among `records` (the exact search).
@@ -317,12 +331,11 @@ pub fn find_pairs_with(
     }
 
     // Near: the 256-bit decision over the informative images.
-    let usable: Vec<usize> = (0..records.len())
-        .filter(|&i| {
-            let r = &records[i];
-            r.hashable() && !linked_to_head[i] && r.hash256().is_some()
-        })
-        .collect();
+    drop(by_content);
+    let usable = record_numbers(records, |i, r| {
+        r.hashable() && !linked_to_head[i] && r.hash256().is_some()
+    });
+    drop(linked_to_head);
     let hashes = RecordHashes {
         records,
         at: &usable,
@@ -337,7 +350,11 @@ pub fn find_pairs_with(
         width,
     );
     for m in matches {
-        let (a, b, t) = ordered(usable[m.a as usize], usable[m.b as usize], m.transform);
+        let (a, b, t) = ordered(
+            usable[m.a as usize] as usize,
+            usable[m.b as usize] as usize,
+            m.transform,
+        );
         let (ra, rb) = (&records[a], &records[b]);
         // The same pixels in another lossless container (PNG and BMP of one image). A lossy
         // re-encode can also hash identically, so it stays a near-duplicate.
@@ -375,13 +392,13 @@ pub fn find_pairs_with(
 /// another split. In a group too large to list every pair (see `groups::exact_links`), a
 /// member counts as leaked into every other split of its group.
 pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<SplitLeak> {
-    let mut elsewhere: Vec<std::collections::BTreeSet<&str>> =
-        vec![Default::default(); records.len()];
+    // Only records with a copy in another split (a set per record cost 24 bytes per image).
+    let mut elsewhere: HashMap<usize, std::collections::BTreeSet<&str>> = HashMap::new();
     for p in pairs {
         let (sa, sb) = (records[p.a].split.as_str(), records[p.b].split.as_str());
         if sa != sb {
-            elsewhere[p.a].insert(sb);
-            elsewhere[p.b].insert(sa);
+            elsewhere.entry(p.a).or_default().insert(sb);
+            elsewhere.entry(p.b).or_default().insert(sa);
         }
     }
     for g in groups
@@ -390,7 +407,8 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<
     {
         for &m in &g.members {
             let own = records[m].split.as_str();
-            elsewhere[m].extend(g.splits.iter().map(String::as_str).filter(|s| *s != own));
+            let other = g.splits.iter().map(String::as_str).filter(|s| *s != own);
+            elsewhere.entry(m).or_default().extend(other);
         }
     }
     let mut splits: BTreeMap<&str, SplitLeak> = BTreeMap::new();
@@ -409,10 +427,10 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<
             .entry((r.split.as_str(), r.class.as_str()))
             .or_default();
         c.0 += 1;
-        if !elsewhere[i].is_empty() {
+        if let Some(others) = elsewhere.get(&i).filter(|o| !o.is_empty()) {
             s.leaked += 1;
             c.1 += 1;
-            for other in &elsewhere[i] {
+            for other in others {
                 *s.leaked_into.entry((*other).to_owned()).or_default() += 1;
             }
         }
@@ -448,9 +466,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
         None => {
             // Read from the records in place: no copy of the hashes (128 bytes per image) at
             // a million images (README "At a million images").
-            let at: Vec<usize> = (0..records.len())
-                .filter(|&i| records[i].hashable() && records[i].hash256().is_some())
-                .collect();
+            let at = record_numbers(records, |_, r| r.hashable() && r.hash256().is_some());
             let hashes = RecordHashes { records, at: &at };
             let c = calibrate256::choose_radius(&hashes, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))

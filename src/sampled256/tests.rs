@@ -168,3 +168,92 @@ fn a_check_lies_outside_its_key_and_never_drops_a_guaranteed_pair() {
     assert!(check_passes(26, 48) > 0.99);
     assert!(check_passes(26, 128) < 0.2);
 }
+
+/// The definition [`candidate_pairs`] implements, by brute force: a full view of image `i`
+/// under a transform and a stored view of image `j != i` are candidates of a table when
+/// their keys are equal and their checks differ in at most [`CHECK_MAX`] bits; kept when
+/// within `radius`.
+fn brute_force(
+    hashes: &[Hashes256],
+    radius: u32,
+    transforms: &[Transform],
+    crops: bool,
+    plan: &Plan,
+) -> Vec<(u32, u32)> {
+    let views = |i: usize| {
+        let h = &hashes[i];
+        let mut v = vec![(true, h.full)];
+        if let Some(u) = h.untrimmed.filter(|&u| u != h.full) {
+            v.push((true, u));
+        }
+        if crops {
+            v.extend([(false, h.crops[0]), (false, h.crops[1])]);
+        }
+        v
+    };
+    let mut out = Vec::new();
+    for i in 0..hashes.len() {
+        for j in 0..hashes.len() {
+            if i == j {
+                continue;
+            }
+            let hit = views(i).iter().filter(|v| v.0).any(|&(_, q)| {
+                views(j).iter().any(|&(_, e)| {
+                    transforms.iter().any(|&t| {
+                        let tq = apply(t, q);
+                        plan.tables.iter().zip(&plan.checks).any(|(k, c)| {
+                            k.key(&tq) == k.key(&e)
+                                && (c.key(&tq) ^ c.key(&e)).count_ones() <= CHECK_MAX
+                                && tq.distance(&e) <= radius
+                        })
+                    })
+                })
+            });
+            if hit {
+                out.push((i.min(j) as u32, i.max(j) as u32));
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Look-alike images (every hash about 50 bits from one template, so many pairs fall within a
+/// wide radius), some with an untrimmed view, a few transformed copies: key collisions of
+/// every kind, passing and failing the check.
+fn look_alikes(n: usize, state: &mut u64) -> Vec<Hashes256> {
+    let template = random_hash(state);
+    let mut out: Vec<Hashes256> = (0..n)
+        .map(|k| Hashes256 {
+            full: noisy(template, 40 + (k % 3) as u32 * 10, state),
+            untrimmed: (k % 4 == 1).then(|| noisy(template, 45, state)),
+            crops: [noisy(template, 50, state), noisy(template, 55, state)],
+        })
+        .collect();
+    for k in (0..n).step_by(7) {
+        let t = Transform::ALL[k % 8];
+        let src = out[(k * 13) % n];
+        out[k].full = noisy(apply(t, src.full), (k % 20) as u32, state);
+    }
+    out
+}
+
+#[test]
+fn candidate_pairs_are_exactly_the_definition() {
+    let mut s = 19;
+    for (n, width, rounds) in [(0, 12, 1), (1, 12, 1), (2, 10, 1), (40, 31, 1), (300, 10, 1), (300, 18, 2), (300, 31, 1)] {
+        let hashes = look_alikes(n, &mut s);
+        let plan = Plan::new(width, rounds);
+        for crops in [false, true] {
+            for transforms in [&Transform::ALL[..1], &Transform::ALL[..]] {
+                let want = brute_force(&hashes, 70, transforms, crops, &plan);
+                let got = candidate_pairs(&hashes, 70, transforms, crops, &plan);
+                assert_eq!(got, want, "n {n} width {width} crops {crops} {}", transforms.len());
+                if n == 300 && width == 10 {
+                    assert!(want.len() > 100, "{}", want.len());
+                }
+            }
+        }
+    }
+}
