@@ -6,7 +6,7 @@
 //! parallel over the images, so it costs no wall time), and nothing per image or per view is
 //! kept beside it but the buckets.
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
@@ -19,7 +19,7 @@ use crate::scan::hash256::{Hash256, Hashes256, apply};
 const PER_BUCKET: usize = 4;
 /// Images per query batch, at most: its queries are grouped by the top bits of their key so
 /// that a batch's probes under one transform sweep the buckets once, in order.
-const BATCH: usize = 1 << 16;
+const BATCH: usize = 1 << 18;
 /// Parts of the images built in parallel, at most: each counts its views per bucket (4 bytes
 /// per bucket, about one per view a part).
 const BUILD_PARTS: usize = 2;
@@ -30,18 +30,25 @@ const BLOCK: usize = 1024;
 /// Fewest images per query batch.
 const MIN_BATCH: usize = 4096;
 
-/// The views of image `i` a table stores (every view) or queries with (`queries`: the full
-/// views, trimmed and untrimmed), as `(4 * i + view, hash)`.
-fn views(h: &Hashes256, i: usize, crops: bool, queries: bool) -> [Option<(u32, Hash256)>; 4] {
+/// Calls `f(4 * i + view, hash)` for each view of image `i` a table stores (every view) or
+/// queries with (`queries`: the full views, trimmed and untrimmed).
+#[inline]
+fn each_view(
+    h: &Hashes256,
+    i: usize,
+    crops: bool,
+    queries: bool,
+    mut f: impl FnMut(u32, &Hash256),
+) {
     let id = 4 * i as u32;
-    let untrimmed = h.untrimmed.filter(|&u| u != h.full);
-    let crops = crops && !queries;
-    [
-        Some((id + TRIMMED, h.full)),
-        untrimmed.map(|u| (id + UNTRIMMED, u)),
-        crops.then_some((id + CROP90, h.crops[0])),
-        crops.then_some((id + CROP75, h.crops[1])),
-    ]
+    f(id + TRIMMED, &h.full);
+    if let Some(u) = h.untrimmed.as_ref().filter(|&&u| u != h.full) {
+        f(id + UNTRIMMED, u);
+    }
+    if crops && !queries {
+        f(id + CROP90, &h.crops[0]);
+        f(id + CROP75, &h.crops[1]);
+    }
 }
 
 /// Stored views of all images (every view, crops included when `crops`).
@@ -49,8 +56,47 @@ pub(super) fn stored_count<L: HashList + ?Sized>(hashes: &L, crops: bool) -> usi
     (0..hashes.count())
         .into_par_iter()
         .with_min_len(MIN_BATCH)
-        .map(|i| views(&hashes.hashes(i), i, crops, false).iter().flatten().count())
+        .map(|i| {
+            let mut count = 0;
+            each_view(&hashes.hashes(i), i, crops, false, |_, _| count += 1);
+            count
+        })
         .sum()
+}
+
+/// A table's key and check of a hash by table lookup: for each byte of the hash that holds a
+/// bit of either, the key and check bits of its 256 values (about 28 lookups in 56 KB,
+/// instead of a shift and mask per bit: [`KeyTable::key`] is the definition).
+struct FastKey {
+    bytes: Vec<(usize, Box<[u64; 256]>)>,
+}
+
+impl FastKey {
+    fn new(table: &KeyTable, check: &KeyTable) -> Self {
+        let mut bytes = Vec::new();
+        for b in 0..32 {
+            let mut lut = Box::new([0u64; 256]);
+            for (value, entry) in lut.iter_mut().enumerate() {
+                let mut h = Hash256([0; 4]);
+                h.0[b / 8] = (value as u64) << (8 * (b % 8));
+                *entry = u64::from(table.key(&h)) | u64::from(check.key(&h)) << 32;
+            }
+            if lut[255] != 0 {
+                bytes.push((b, lut));
+            }
+        }
+        FastKey { bytes }
+    }
+
+    /// `(table.key(h), check.key(h))`.
+    #[inline]
+    fn key(&self, h: &Hash256) -> (u32, u32) {
+        let mut k = 0u64;
+        for (b, lut) in &self.bytes {
+            k |= lut[((h.0[b / 8] >> (8 * (b % 8))) & 0xFF) as usize];
+        }
+        (k as u32, (k >> 32) as u32)
+    }
 }
 
 /// `range` in blocks of [`BLOCK`].
@@ -69,10 +115,9 @@ pub(super) struct Stored {
     id_bits: u32,
     /// Bucket `b` is `slots[offsets[b]..offsets[b + 1]]`.
     offsets: Vec<u32>,
-    /// `key_rest << id_bits | id`, where `key_rest` is the key's low `shift` bits.
-    slots: Vec<u32>,
-    /// The check of each slot's view.
-    checks: Vec<u32>,
+    /// `check << 32 | key_rest << id_bits | id`, where `key_rest` is the key's low `shift`
+    /// bits: a probe reads one stretch of memory.
+    slots: Vec<u64>,
 }
 
 impl Stored {
@@ -95,23 +140,34 @@ impl Stored {
         // About PER_BUCKET views per bucket, and never so few buckets that the rest of the
         // key and an id overflow a slot (at most 2n buckets then: 8 bytes per image).
         let bits = (usize::BITS - (stored / PER_BUCKET).max(1).leading_zeros()).clamp(4, width);
-        let bits = bits.max(width.saturating_sub(u32::BITS - id_bits)).min(width);
+        let bits = bits
+            .max(width.saturating_sub(u32::BITS - id_bits))
+            .min(width);
         let shift = width - bits;
         let buckets = 1usize << bits;
         let parts = rayon::current_num_threads().clamp(1, BUILD_PARTS);
         let part_len = n.div_ceil(parts).max(1);
-        let stored_views = |i: usize| views(&hashes.hashes(i), i, crops, false).into_iter().flatten();
+        let fast = FastKey::new(table, check);
+        // The (key, id, check) of the stored views of the images in `block`, into `out`.
+        let keys = |block: std::ops::Range<usize>, out: &mut Vec<(u32, u32, u32)>| {
+            out.clear();
+            for i in block {
+                each_view(&hashes.hashes(i), i, crops, false, |id, v| {
+                    let (key, c) = fast.key(v);
+                    out.push((key, id, c));
+                });
+            }
+        };
 
         // Each part's views per bucket ...
         let mut cursors: Vec<Vec<u32>> = (0..n.div_ceil(part_len).max(1))
             .into_par_iter()
             .map(|p| {
                 let mut count = vec![0u32; buckets];
-                let mut keys = Vec::with_capacity(4 * BLOCK);
+                let mut views = Vec::with_capacity(4 * BLOCK);
                 for block in blocks(p * part_len..n.min((p + 1) * part_len)) {
-                    keys.clear();
-                    keys.extend(block.flat_map(stored_views).map(|(_, v)| table.key(&v)));
-                    for &key in &keys {
+                    keys(block, &mut views);
+                    for &(key, _, _) in &views {
                         count[(key >> shift) as usize] += 1;
                     }
                 }
@@ -129,38 +185,29 @@ impl Stored {
         debug_assert_eq!(end as usize, stored);
         // ... and each view placed moves its part's cursor down: the first part's cursors
         // end at the buckets' starts.
-        let zeros = |len: usize| -> Vec<AtomicU32> { (0..len).map(|_| AtomicU32::new(0)).collect() };
-        let (slots, checks) = (zeros(stored), zeros(stored));
+        let slots: Vec<AtomicU64> = (0..stored).map(|_| AtomicU64::new(0)).collect();
         let rest_mask = (1u32 << shift) - 1;
         cursors.par_iter_mut().enumerate().for_each(|(p, cursor)| {
             let mut views = Vec::with_capacity(4 * BLOCK);
             for block in blocks(p * part_len..n.min((p + 1) * part_len)) {
-                views.clear();
-                views.extend(
-                    block
-                        .flat_map(stored_views)
-                        .map(|(id, v)| (table.key(&v), id, check.key(&v))),
-                );
+                keys(block, &mut views);
                 for &(key, id, c) in &views {
                     let at = &mut cursor[(key >> shift) as usize];
                     *at -= 1;
                     let slot = (u64::from(key & rest_mask) << id_bits) | u64::from(id);
-                    slots[*at as usize].store(slot as u32, Relaxed);
-                    checks[*at as usize].store(c, Relaxed);
+                    slots[*at as usize].store(u64::from(c) << 32 | (slot & 0xFFFF_FFFF), Relaxed);
                 }
             }
         });
         let mut offsets = cursors.swap_remove(0);
         drop(cursors);
         offsets.push(stored as u32);
-        // In place (same size and alignment): no second copy.
-        let plain = |v: Vec<AtomicU32>| -> Vec<u32> { v.into_iter().map(AtomicU32::into_inner).collect() };
         Stored {
             shift,
             id_bits,
             offsets,
-            slots: plain(slots),
-            checks: plain(checks),
+            // In place (same size and alignment): no second copy.
+            slots: slots.into_iter().map(AtomicU64::into_inner).collect(),
         }
     }
 
@@ -170,14 +217,12 @@ impl Stored {
     fn get(&self, key: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
         let b = (key >> self.shift) as usize;
         let range = self.offsets[b] as usize..self.offsets[b + 1] as usize;
-        let id_mask = (1u64 << self.id_bits) - 1;
+        let id_mask = ((1u64 << self.id_bits) - 1) as u32;
         let want = (u64::from(key & ((1u32 << self.shift) - 1)) << self.id_bits) as u32;
-        let rest_mask = !(id_mask as u32);
-        self.slots[range.clone()]
+        self.slots[range]
             .iter()
-            .zip(&self.checks[range])
-            .filter(move |&(&slot, _)| slot & rest_mask == want)
-            .map(move |(&slot, &check)| (slot & id_mask as u32, check))
+            .filter(move |&&slot| slot as u32 & !id_mask == want)
+            .map(move |&slot| (slot as u32 & id_mask, (slot >> 32) as u32))
     }
 }
 
@@ -199,62 +244,76 @@ pub(super) fn table_pairs<L: HashList + ?Sized>(
 ) -> Vec<u64> {
     let n = hashes.count();
     let batch = n
-        .div_ceil(4 * rayon::current_num_threads())
+        .div_ceil(2 * rayon::current_num_threads())
         .clamp(MIN_BATCH, BATCH);
+    let fast = FastKey::new(table, check);
     let group_bits = table.group_bits();
     let group_shift = table.width() - group_bits;
     (0..n.div_ceil(batch))
         .into_par_iter()
-        .map_init(
-            || (Vec::new(), Vec::new()),
-            |(queries, grouped): &mut (Vec<(u32, u32, u32)>, Vec<(u32, u32, u32)>), b| {
-                queries.clear();
-                for i in b * batch..n.min((b + 1) * batch) {
-                    let h = hashes.hashes(i);
-                    for (id, v) in views(&h, i, false, true).into_iter().flatten() {
-                        queries.push((table.key(&v), check.key(&v), id));
-                    }
-                }
-                group(queries, grouped, group_shift, group_bits);
-                let mut out = Vec::new();
-                for &t in transforms {
-                    for &(key, qcheck, q) in grouped.iter() {
-                        let qcheck = check.key_under(qcheck, t);
-                        let want = table.key_under(key, t);
-                        for (e, echeck) in stored.get(want) {
-                            let (i, j) = (q >> 2, e >> 2);
-                            if i != j && (qcheck ^ echeck).count_ones() <= CHECK_MAX {
-                                let d = apply(t, entry_hash(hashes, q))
-                                    .distance(&entry_hash(hashes, e));
-                                if d <= radius {
-                                    out.push((u64::from(i.min(j)) << 32) | u64::from(i.max(j)));
-                                }
+        .map_init(Vec::new, |grouped: &mut Vec<(u32, u32, u32)>, b| {
+            let images = b * batch..n.min((b + 1) * batch);
+            // Queries per group, then each placed in its group: keys computed twice
+            // rather than a second buffer kept.
+            let mut starts = vec![0usize; (1 << group_bits) + 1];
+            for i in images.clone() {
+                each_view(&hashes.hashes(i), i, false, true, |_, v| {
+                    starts[(fast.key(v).0 >> group_shift) as usize + 1] += 1;
+                });
+            }
+            for g in 1..starts.len() {
+                starts[g] += starts[g - 1];
+            }
+            grouped.clear();
+            grouped.resize(starts[1 << group_bits], (0, 0, 0));
+            for i in images {
+                each_view(&hashes.hashes(i), i, false, true, |id, v| {
+                    let (key, c) = fast.key(v);
+                    let at = &mut starts[(key >> group_shift) as usize];
+                    grouped[*at] = (key, c, id);
+                    *at += 1;
+                });
+            }
+            let mut out = Vec::new();
+            for &t in transforms {
+                for &(key, qcheck, q) in grouped.iter() {
+                    let qcheck = check.key_under(qcheck, t);
+                    let want = table.key_under(key, t);
+                    for (e, echeck) in stored.get(want) {
+                        let (i, j) = (q >> 2, e >> 2);
+                        if i != j && (qcheck ^ echeck).count_ones() <= CHECK_MAX {
+                            let d =
+                                apply(t, entry_hash(hashes, q)).distance(&entry_hash(hashes, e));
+                            if d <= radius {
+                                out.push((u64::from(i.min(j)) << 32) | u64::from(i.max(j)));
                             }
                         }
                     }
                 }
-                out
-            },
-        )
+            }
+            out
+        })
         .flatten_iter()
         .collect()
 }
 
-/// `items` reordered into `out` by the top `bits` of their key (above `shift`): one counting
-/// pass, order within a group kept.
-fn group(items: &[(u32, u32, u32)], out: &mut Vec<(u32, u32, u32)>, shift: u32, bits: u32) {
-    let mut starts = vec![0usize; (1 << bits) + 1];
-    for &(k, _, _) in items {
-        starts[(k >> shift) as usize + 1] += 1;
-    }
-    for g in 1..starts.len() {
-        starts[g] += starts[g - 1];
-    }
-    out.clear();
-    out.resize(items.len(), (0, 0, 0));
-    for &item in items {
-        let at = &mut starts[(item.0 >> shift) as usize];
-        out[*at] = item;
-        *at += 1;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sampled256::Plan;
+
+    #[test]
+    fn fast_keys_are_the_keys() {
+        let plan = Plan::new(23, 2);
+        let mut state = 3;
+        for (table, check) in plan.tables.iter().zip(&plan.checks) {
+            let fast = FastKey::new(table, check);
+            for _ in 0..200 {
+                let mut h = Hash256([0; 4]);
+                h.0.iter_mut()
+                    .for_each(|w| *w = crate::base::rng::splitmix(&mut state));
+                assert_eq!(fast.key(&h), (table.key(&h), check.key(&h)));
+            }
+        }
     }
 }

@@ -242,14 +242,27 @@ fn look_alikes(n: usize, state: &mut u64) -> Vec<Hashes256> {
 #[test]
 fn candidate_pairs_are_exactly_the_definition() {
     let mut s = 19;
-    for (n, width, rounds) in [(0, 12, 1), (1, 12, 1), (2, 10, 1), (40, 31, 1), (300, 10, 1), (300, 18, 2), (300, 31, 1)] {
+    for (n, width, rounds) in [
+        (0, 12, 1),
+        (1, 12, 1),
+        (2, 10, 1),
+        (40, 31, 1),
+        (300, 10, 1),
+        (300, 18, 2),
+        (300, 31, 1),
+    ] {
         let hashes = look_alikes(n, &mut s);
         let plan = Plan::new(width, rounds);
         for crops in [false, true] {
             for transforms in [&Transform::ALL[..1], &Transform::ALL[..]] {
                 let want = brute_force(&hashes, 70, transforms, crops, &plan);
                 let got = candidate_pairs(&hashes, 70, transforms, crops, &plan);
-                assert_eq!(got, want, "n {n} width {width} crops {crops} {}", transforms.len());
+                assert_eq!(
+                    got,
+                    want,
+                    "n {n} width {width} crops {crops} {}",
+                    transforms.len()
+                );
                 if n == 300 && width == 10 {
                     assert!(want.len() > 100, "{}", want.len());
                 }
