@@ -347,7 +347,8 @@ fn sample_distances<L: HashList + ?Sized>(
 
 /// Pairs of images `(a, b)`, `a < b`, that some table makes candidates and whose hashes under
 /// the candidate's transform are within `radius`: sorted, each once. One table at a time is
-/// built (in parallel) and probed ([`table`]: 8 bytes per stored view, nothing per query).
+/// built (in parallel) and probed ([`table`]: 8 bytes per stored view, and 12 per query of
+/// the batches in flight).
 pub fn candidate_pairs<L: HashList + ?Sized>(
     hashes: &L,
     radius: u32,

@@ -1,6 +1,6 @@
 //! One table of the sampled search in as little memory as it can take: the stored views
-//! bucketed by their key (an id and the key bits below the bucket in one `u32`, the check in
-//! another: 8 bytes per view, no key array), the queries streamed in batches of images.
+//! bucketed by their key (the id, the key bits below the bucket and the check in one `u64`:
+//! 8 bytes per view, no key array), the queries streamed in batches of images.
 //!
 //! At a million images every byte per stored view is 3 MB: one table is built at a time (in
 //! parallel over the images, so it costs no wall time), and nothing per image or per view is
@@ -14,14 +14,14 @@ use super::{CHECK_MAX, CROP75, CROP90, KeyTable, TRIMMED, UNTRIMMED, entry_hash}
 use crate::base::hash::{HashList, Transform};
 use crate::scan::hash256::{Hash256, Hashes256, apply};
 
-/// Stored views per bucket, about (fewer buckets: a smaller offset array, a few more slots
-/// compared per probe, all in one cache line).
+/// Stored views per bucket, 2 to 4 (fewer buckets: a smaller offset array, a few more slots
+/// compared per probe, mostly in one cache line).
 const PER_BUCKET: usize = 4;
 /// Images per query batch, at most: its queries are grouped by the top bits of their key so
 /// that a batch's probes under one transform sweep the buckets once, in order.
 const BATCH: usize = 1 << 18;
-/// Parts of the images built in parallel, at most: each counts its views per bucket (4 bytes
-/// per bucket, about one per view a part).
+/// Parts of the images built in parallel, at most: each keeps its own cursor per bucket (4
+/// bytes per bucket, a bucket per 2 to 4 stored views), the first one becoming the offsets.
 const BUILD_PARTS: usize = 2;
 /// Images whose keys are computed before their views are counted or placed: the random
 /// writes then come in a tight loop, many in flight at once (interleaved with the key
