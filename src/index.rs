@@ -88,7 +88,7 @@ pub fn write_atomic(path: &Path, records: &[Record]) -> Result<()> {
 }
 
 /// Records keyed by path, for incremental reuse.
-pub fn by_path(records: Vec<Record>) -> HashMap<PathBuf, Record> {
+pub fn by_path(records: Vec<Record>) -> HashMap<crate::record::RelPath, Record> {
     records.into_iter().map(|r| (r.path.clone(), r)).collect()
 }
 

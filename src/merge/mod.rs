@@ -185,17 +185,17 @@ pub fn prepare(sources: Vec<Source>, opts: &MergeOptions) -> Result<Prepared> {
             if opts.classes.as_ref().is_some_and(|k| !k.contains(&class)) {
                 excluded.push(Excluded {
                     source: si,
-                    path: r.path.clone(),
+                    path: r.path.to_path_buf(),
                     class,
                 });
                 continue;
             }
             let mut c = r.clone();
-            c.path = s.root.join(&r.path);
+            c.path = s.root.join(&r.path).into();
             c.class = Name::from(&class);
             c.split = Name::from(&s.name);
             out_split.push(out_split_name(&r.split));
-            origin.push((si, r.path.clone()));
+            origin.push((si, r.path.to_path_buf()));
             records.push(c);
         }
     }

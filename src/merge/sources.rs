@@ -282,7 +282,7 @@ pub fn read_merge_manifest(root: &Path) -> Result<Option<HashMap<PathBuf, String
 pub fn sources_of(records: &[Record], manifest: &HashMap<PathBuf, String>) -> Vec<Option<String>> {
     records
         .iter()
-        .map(|r| manifest.get(&r.path).cloned())
+        .map(|r| manifest.get(r.path.as_path()).cloned())
         .collect()
 }
 

@@ -238,7 +238,7 @@ impl Fate {
             let rep = crate::groups::representative(&keep, records);
             for &m in &keep {
                 if m != rep {
-                    self.reason[m] = Some(DropReason::DuplicateOf(records[rep].path.clone()));
+                    self.reason[m] = Some(DropReason::DuplicateOf(records[rep].path.to_path_buf()));
                 }
             }
         }
@@ -310,7 +310,7 @@ impl Fate {
         for &m in &keep {
             if self.unlabeled_kept[m] {
                 self.unlabeled_kept[m] = false;
-                self.reason[m] = Some(DropReason::UnlabeledCopyOf(records[rep].path.clone()));
+                self.reason[m] = Some(DropReason::UnlabeledCopyOf(records[rep].path.to_path_buf()));
             }
         }
         labelled
