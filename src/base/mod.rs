@@ -7,6 +7,7 @@
 pub mod flags;
 pub mod format;
 pub mod hash;
+pub mod memory;
 pub mod paths;
 pub mod rel_path;
 pub mod rng;
