@@ -267,23 +267,19 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
 
     let bar = progress_bar(opts.progress, todo.len() as u64);
     let max_pixels = opts.max_pixels;
-    let work = || -> Vec<Record> {
-        todo.par_iter()
-            .map(|c| {
-                let r = scan_file(&root, c, max_pixels);
-                bar.inc(1);
-                r
-            })
-            .collect()
-    };
-    // `opts.jobs` sized the global pool (`set_jobs`); no second pool here.
-    let fresh = work();
-    bar.finish_and_clear();
-
-    drop(todo);
+    // The fresh records are written straight into the room the pairing left after the kept
+    // ones (one per file), not collected apart and copied over. `opts.jobs` sized the global
+    // pool (`set_jobs`); no second pool here.
     let mut records = reused_records;
-    if !fresh.is_empty() {
-        records.extend(fresh);
+    records.par_extend(todo.par_iter().map(|c| {
+        let r = scan_file(&root, c, max_pixels);
+        bar.inc(1);
+        r
+    }));
+    bar.finish_and_clear();
+    drop(todo);
+    if records.len() > reused {
+        // Two runs in path order (kept, then fresh): the sort merges them.
         records.sort_by(|a, b| a.path.cmp(&b.path));
     }
     // Name flags come from the path alone, so they are set on reused records too.
