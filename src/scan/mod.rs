@@ -30,12 +30,11 @@ use rayon::prelude::*;
 
 use crate::base::format::Format;
 use crate::index::{self, Flag, Name, Record, Status};
-use crate::index_columns::Schema;
 use crate::index_meta::Meta;
-use crate::layout::{self, Candidate, Layout, LayoutOptions, path_cmp};
+use crate::layout::{self, Candidate, Layout, LayoutOptions};
 use crate::loader::Loader;
 use crate::shard::Shard;
-use pair::Pairing;
+use pair::{Pairing, Streamed, pair_whole, stream_previous};
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
@@ -344,75 +343,6 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
         ));
     }
     bar
-}
-
-/// How streaming the previous index went.
-#[allow(clippy::large_enum_variant)] // one value per scan
-enum Streamed {
-    /// Every record paired.
-    Done(Pairing, Schema),
-    /// The index needs the serial reader or is out of path order; the walk's files were
-    /// (partly) used up.
-    Again,
-    /// The index cannot be opened; the files are untouched.
-    Unopened(anyhow::Error, layout::Files),
-}
-
-/// Streams the previous index into a [`Pairing`] with `files`.
-fn stream_previous(index_path: &Path, files: layout::Files) -> Streamed {
-    // An index that lacks a column computed from pixels (written by an older version) is
-    // reused for everything but its decoded records, which are hashed again: known at the
-    // header, so the pairing starts with the first block.
-    let (mut pairing, mut files) = (None, Some(files));
-    let f = match std::fs::File::open(index_path) {
-        Ok(f) => f,
-        Err(e) => {
-            let e = anyhow::Error::from(e)
-                .context(format!("cannot open index {}", index_path.display()));
-            return Streamed::Unopened(e, files.take().unwrap_or_default());
-        }
-    };
-    let schema = index::stream_from(f, |part, schema| {
-        let p = pairing.get_or_insert_with(|| {
-            Pairing::new(files.take().unwrap_or_default(), !schema.missing_pixels)
-        });
-        part.into_iter().all(|r| p.record(r))
-    });
-    match schema {
-        Some(schema) => Streamed::Done(
-            pairing.unwrap_or_else(|| {
-                Pairing::new(files.take().unwrap_or_default(), !schema.missing_pixels)
-            }),
-            schema,
-        ),
-        None => Streamed::Again,
-    }
-}
-
-/// Reads the previous index whole (serially when it needs it), sorts it when it is not in
-/// path order, and pairs it with `files`. Only for an index the streamed pairing cannot take
-/// (hand-edited or out of order): it holds the index and the kept records at once.
-fn pair_whole(
-    index_path: &Path,
-    files: layout::Files,
-) -> (Pairing, Option<Schema>, Option<String>) {
-    match index::read_file_with_schema(index_path) {
-        Ok((mut previous, schema)) => {
-            if !previous.is_sorted_by(|a, b| path_cmp(&a.path, &b.path).is_le()) {
-                previous.sort_by(|a, b| path_cmp(&a.path, &b.path));
-            }
-            let mut p = Pairing::new(files, !schema.missing_pixels);
-            for r in previous {
-                p.record(r);
-            }
-            (p, Some(schema), None)
-        }
-        Err(e) => (
-            Pairing::new(files, false),
-            None,
-            Some(format!("previous index not reused: {e:#}")),
-        ),
-    }
 }
 
 fn blank_record(c: &Candidate) -> Record {

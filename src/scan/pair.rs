@@ -6,8 +6,12 @@
 //! once, and each folder's candidates are freed once passed, so the walk's candidates and the
 //! whole parsed index are never held side by side (README "At a million images").
 
+use std::path::Path;
+
 use crate::base::memory::release_freed;
-use crate::layout::{Candidate, Cursor, Files, path_cmp};
+use crate::index;
+use crate::index_columns::Schema;
+use crate::layout::{self, Candidate, Cursor, Files, path_cmp};
 use crate::record::{Record, RelPath};
 
 /// Records paired between two returns of freed memory (~6 MB of candidates each time).
@@ -106,6 +110,75 @@ impl Pairing {
             self.files.advance();
         }
         self
+    }
+}
+
+/// How streaming the previous index went.
+#[allow(clippy::large_enum_variant)] // one value per scan
+pub(super) enum Streamed {
+    /// Every record paired.
+    Done(Pairing, Schema),
+    /// The index needs the serial reader or is out of path order; the walk's files were
+    /// (partly) used up.
+    Again,
+    /// The index cannot be opened; the files are untouched.
+    Unopened(anyhow::Error, layout::Files),
+}
+
+/// Streams the previous index into a [`Pairing`] with `files`.
+pub(super) fn stream_previous(index_path: &Path, files: layout::Files) -> Streamed {
+    // An index that lacks a column computed from pixels (written by an older version) is
+    // reused for everything but its decoded records, which are hashed again: known at the
+    // header, so the pairing starts with the first block.
+    let (mut pairing, mut files) = (None, Some(files));
+    let f = match std::fs::File::open(index_path) {
+        Ok(f) => f,
+        Err(e) => {
+            let e = anyhow::Error::from(e)
+                .context(format!("cannot open index {}", index_path.display()));
+            return Streamed::Unopened(e, files.take().unwrap_or_default());
+        }
+    };
+    let schema = index::stream_from(f, |part, schema| {
+        let p = pairing.get_or_insert_with(|| {
+            Pairing::new(files.take().unwrap_or_default(), !schema.missing_pixels)
+        });
+        part.into_iter().all(|r| p.record(r))
+    });
+    match schema {
+        Some(schema) => Streamed::Done(
+            pairing.unwrap_or_else(|| {
+                Pairing::new(files.take().unwrap_or_default(), !schema.missing_pixels)
+            }),
+            schema,
+        ),
+        None => Streamed::Again,
+    }
+}
+
+/// Reads the previous index whole (serially when it needs it), sorts it when it is not in
+/// path order, and pairs it with `files`. Only for an index the streamed pairing cannot take
+/// (hand-edited or out of order): it holds the index and the kept records at once.
+pub(super) fn pair_whole(
+    index_path: &Path,
+    files: layout::Files,
+) -> (Pairing, Option<Schema>, Option<String>) {
+    match index::read_file_with_schema(index_path) {
+        Ok((mut previous, schema)) => {
+            if !previous.is_sorted_by(|a, b| path_cmp(&a.path, &b.path).is_le()) {
+                previous.sort_by(|a, b| path_cmp(&a.path, &b.path));
+            }
+            let mut p = Pairing::new(files, !schema.missing_pixels);
+            for r in previous {
+                p.record(r);
+            }
+            (p, Some(schema), None)
+        }
+        Err(e) => (
+            Pairing::new(files, false),
+            None,
+            Some(format!("previous index not reused: {e:#}")),
+        ),
     }
 }
 
