@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::index::Record;
-use crate::split::{Plan, Unit};
+use crate::split::Plan;
 
 /// A class is "mostly from one source" when at least this share of its images comes from one
 /// source ...
@@ -315,37 +315,20 @@ pub fn stratify_by_source(plan: &mut Plan, records: &[Record], sources: &[Option
             sources[m].as_deref().unwrap_or(""),
         )
     };
-    let strata: Vec<(&str, &str)> = plan
-        .units
+    let units = plan.units(records);
+    let strata: Vec<(&str, &str)> = units
         .iter()
-        .flat_map(|u| u.members.iter().map(|&m| stratum_of(m)))
+        .flat_map(|members| members.iter().map(|&m| stratum_of(m as usize)))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let idx: HashMap<(&str, &str), usize> =
         strata.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let units: Vec<Unit> = plan
-        .units
-        .iter()
-        .map(|u| {
-            let mut counts = BTreeMap::new();
-            for &m in &u.members {
-                *counts.entry(idx[&stratum_of(m)]).or_default() += 1;
-            }
-            Unit {
-                members: u.members.clone(),
-                counts: counts.into_iter().collect(),
-                key: u.key,
-            }
-        })
-        .collect();
-    let mut stratum_total = vec![0usize; strata.len()];
+    let stratum = |m: usize| idx[&stratum_of(m)];
+    let stratum_total = units.totals(&stratum, strata.len());
     let mut class_total = vec![0usize; plan.class_names.len()];
-    for u in &units {
-        for &(s, n) in &u.counts {
-            stratum_total[s] += n;
-            class_total[class_idx[strata[s].0]] += n;
-        }
+    for (s, &n) in stratum_total.iter().enumerate() {
+        class_total[class_idx[strata[s].0]] += n;
     }
     let targets: Vec<Vec<f64>> = plan
         .targets
@@ -361,12 +344,13 @@ pub fn stratify_by_source(plan: &mut Plan, records: &[Record], sources: &[Option
                 .collect()
         })
         .collect();
-    let assignment = crate::split::assign(&units, &targets);
-    for p in &mut plan.placements {
-        if p.split.is_some() {
-            p.split = Some(assignment[p.unit]);
+    // Only files placed in a split move; unlabeled files kept apart stay apart.
+    let placements = &mut plan.placements;
+    crate::split::assign(&units, &stratum, &targets, |members, s| {
+        for &m in members {
+            placements[m as usize].set_split(Some(s));
         }
-    }
+    });
 }
 
 #[cfg(test)]
