@@ -192,10 +192,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     if let Some(n) = &normalize {
         let records = &prepared.records;
-        normalize::rename_destinations(
-            merged.dests.listed(&merged.plan, records),
-            n.extension(),
-        );
+        normalize::rename_destinations(merged.dests.listed(&merged.plan, records), n.extension());
     }
     let mut manifest = Vec::new();
     prepared.write_manifest(&mut manifest, &merged)?;

@@ -7,7 +7,7 @@
 
 use anyhow::{Result, bail};
 
-use super::assign::{ClassIndex, assign, targets};
+use super::assign::{assign, class_indices, targets};
 use super::options::{Sizes, UNLABELED_DIR};
 use super::plan::Plan;
 use crate::index::{Record, path_field};
@@ -35,8 +35,8 @@ pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
 /// `u`; 0 for a unit with no image to fold).
 pub fn kfold(plan: &Plan, records: &[Record], k: usize) -> Vec<usize> {
     let units = plan.units(records);
-    let class_index = ClassIndex::new(&plan.class_names);
-    let class_of = |m: usize| class_index.of(&records[m].class);
+    let classes = class_indices(&plan.class_names, &plan.placements, records);
+    let class_of = |m: usize| classes[m] as usize;
     // One pass over the units (a pass per class was classes x units).
     let totals = units.totals(&class_of, plan.class_names.len());
     let t = targets(&Sizes::Ratio(vec![1.0 / k as f64; k]), k, &totals);

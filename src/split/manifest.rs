@@ -146,7 +146,8 @@ pub fn destinations(plan: &Plan, records: &[Record], names: &[String]) -> Destin
             attempt += 1;
         }
     }
-    let mut renamed: Vec<(u32, PathBuf)> = renamed.into_iter().map(|(i, d)| (i as u32, d)).collect();
+    let mut renamed: Vec<(u32, PathBuf)> =
+        renamed.into_iter().map(|(i, d)| (i as u32, d)).collect();
     renamed.sort_by_key(|(r, _)| *r);
     Destinations {
         names: names.to_vec(),

@@ -27,7 +27,7 @@ mod reason;
 mod report;
 mod write;
 
-pub use assign::{ClassIndex, Units, assign, targets};
+pub use assign::{Units, assign, targets};
 pub use folds::{FOLDS_HEADER, UNLABELED_FOLD, check_kfold, kfold, write_folds};
 pub use manifest::{Destinations, MANIFEST_HEADER, destinations, write_manifest};
 pub use options::{

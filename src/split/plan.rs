@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::{Result, bail};
 use regex::Regex;
 
-use super::assign::{ClassIndex, Units, assign, targets};
+use super::assign::{Units, assign, class_indices, targets};
 use super::options::{Conflicts, Dedup, SplitOptions};
 use super::reason::{DropReason, Fate};
 use crate::groups::Group;
@@ -142,9 +142,7 @@ impl Plan {
             Fate::NotLoaded => DropReason::NotLoaded(self.loader.exclusion(r).unwrap_or_default()),
             Fate::Unlabeled => DropReason::Unlabeled,
             Fate::DuplicateOf => DropReason::DuplicateOf(records[reference()].path.clone()),
-            Fate::UnlabeledCopyOf => {
-                DropReason::UnlabeledCopyOf(records[reference()].path.clone())
-            }
+            Fate::UnlabeledCopyOf => DropReason::UnlabeledCopyOf(records[reference()].path.clone()),
             Fate::LabelConflict => {
                 let group = reference();
                 DropReason::LabelConflict {
@@ -229,8 +227,8 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
         conflict_classes,
     };
     let units = plan.units(records);
-    let class_index = ClassIndex::new(&plan.class_names);
-    let class_of = |m: usize| class_index.of(&records[m].class);
+    let classes = class_indices(&plan.class_names, &plan.placements, records);
+    let class_of = |m: usize| classes[m] as usize;
     plan.targets = targets(
         &opts.sizes,
         opts.names.len(),
@@ -244,7 +242,7 @@ pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Re
             placements[m as usize].set_split(Some(s));
         }
     });
-    drop(units);
+    drop((units, classes));
     for p in placements.iter_mut() {
         if p.fate == Fate::KeptUnlabeled {
             // Past the split names: the unlabeled folder.

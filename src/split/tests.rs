@@ -131,7 +131,10 @@ fn loader_decides_what_is_placed_and_kept() {
     assert!(p.placements[0].split().is_none());
     assert!(why(&p, &records, 0).starts_with("keras fails on it"));
     assert!(p.placements[1].split().is_some(), "{:?}", p.placements[1]);
-    assert_eq!(why(&p, &records, 2), "not listed by keras (extension .webp)");
+    assert_eq!(
+        why(&p, &records, 2),
+        "not listed by keras (extension .webp)"
+    );
     assert_eq!(p.reason_kind(2, &records), "not listed by keras");
     // torch lists .webp.
     let p = plan(
@@ -159,7 +162,10 @@ fn unlabeled_are_dropped_or_kept_apart_and_classless_is_plain() {
     let p = plan(&records, &groups, &o).unwrap();
     assert_eq!(why(&p, &records, 4), "unlabeled");
     assert_eq!(p.reason_kind(4, &records), "unlabeled");
-    assert!(p.placements[0].split().is_some(), "the labelled copy is kept");
+    assert!(
+        p.placements[0].split().is_some(),
+        "the labelled copy is kept"
+    );
     assert!(p.placements[6].split().is_none());
     assert_eq!(p.class_names, vec!["a"]);
     o.keep_unlabeled = true;
@@ -251,6 +257,47 @@ fn name_collisions_get_distinct_names() {
         other.starts_with("train/a/x-") && other.ends_with(".jpg"),
         "{other}"
     );
+}
+
+/// A tagged name can be a file's own name: whoever comes first in path order keeps it, the
+/// other gets a (further) tag, and no two files share a destination.
+#[test]
+fn tagged_names_never_take_a_files_own_name() {
+    let mut o = opts(Sizes::Ratio(vec![1.0]));
+    o.names = vec!["train".into()];
+    let two = vec![
+        rec("train/a/x.jpg", "train", "a"),
+        rec("val/a/x.jpg", "val", "a"),
+    ];
+    let p = plan(&two, &[], &o).unwrap();
+    let d = destinations(&p, &two, &o.names).to_vec(&p, &two);
+    let tagged = d[1].as_ref().unwrap().file_name().unwrap().to_owned();
+    let tagged = tagged.to_str().unwrap();
+    assert_ne!(tagged, "x.jpg");
+    // The tag's name already taken by a file before the tagged one (path order) ...
+    let before = {
+        let mut r = two.clone();
+        r.insert(0, rec(&format!("train/a/{tagged}"), "train", "a"));
+        r
+    };
+    // ... and by a file after it, whose own name it then is not.
+    let after = {
+        let mut r = two.clone();
+        r.push(rec(&format!("validation/a/{tagged}"), "validation", "a"));
+        r
+    };
+    for (records, holder) in [(before, 0), (after, 1)] {
+        let p = plan(&records, &[], &o).unwrap();
+        let d = destinations(&p, &records, &o.names).to_vec(&p, &records);
+        let names: BTreeSet<_> = d.iter().flatten().collect();
+        assert_eq!(names.len(), 3, "{d:?}");
+        let own = format!("train/a/{tagged}");
+        assert_eq!(
+            d[holder].as_deref(),
+            Some(Path::new(&own)),
+            "the first in path order keeps {own}: {d:?}"
+        );
+    }
 }
 
 #[test]
