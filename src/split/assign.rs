@@ -8,7 +8,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::options::Sizes;
-use super::plan::Placement;
+use super::placement::Placement;
 use crate::index::Record;
 
 /// A unit of one member: most units (12 bytes, no allocation of its own; its id is the

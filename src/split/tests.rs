@@ -388,3 +388,9 @@ fn record_order_does_not_change_the_split() {
         assert_eq!(outcome(&records), sorted);
     }
 }
+
+/// A million placements are held while OUT is written (README "At a million images").
+#[test]
+fn placements_stay_compact() {
+    assert_eq!(std::mem::size_of::<Placement>(), 8);
+}

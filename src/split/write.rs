@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
@@ -16,23 +16,35 @@ use crate::index::Record;
 /// Every destination must be a relative path of plain components (split, class, file; split
 /// and file without classes; or class, file where `merge` pools the splits), so no label or
 /// name can make a file land outside OUT, or onto a source file.
-pub fn check_destinations(dests: &Destinations, plan: &Plan, records: &[Record]) -> Result<()> {
-    let plain = |d: &Path| {
-        (2..=3).contains(&d.components().count())
-            && d.components()
-                .all(|c| matches!(c, std::path::Component::Normal(_)))
-    };
-    let bad = (0..records.len())
-        .into_par_iter()
-        .filter_map(|i| dests.get(i, plan, records))
-        .find_first(|d| !plain(d));
-    if let Some(d) = bad {
+pub fn check_destination(d: &Path) -> Result<()> {
+    let plain = (2..=3).contains(&d.components().count())
+        && d.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
         bail!(
             "refusing destination {}: split, class and file names must be plain folder names",
             d.display()
         );
     }
     Ok(())
+}
+
+/// [`check_destination`] for each of a list.
+pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
+    dests
+        .iter()
+        .flatten()
+        .try_for_each(|d| check_destination(d))
+}
+
+/// [`check_destination`] for every planned destination (made one by one, in parallel); the
+/// first bad one in record order is reported.
+fn check_planned(dests: &Destinations, plan: &Plan, records: &[Record]) -> Result<()> {
+    let bad = (0..records.len())
+        .into_par_iter()
+        .filter_map(|i| dests.get(i, plan, records))
+        .find_first(|d| check_destination(d).is_err());
+    bad.map_or(Ok(()), |d| check_destination(&d))
 }
 
 /// Checks that OUT can be written: it must not exist or be empty, and must not be inside
@@ -170,7 +182,7 @@ pub fn write_streamed(
     streamed: &[Streamed],
 ) -> Result<Warnings> {
     check_out(job.root, job.out)?;
-    check_destinations(job.dests, plan, job.records)?;
+    check_planned(job.dests, plan, job.records)?;
     let parent = job
         .out
         .parent()
