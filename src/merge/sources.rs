@@ -363,6 +363,41 @@ mod tests {
             .collect()
     }
 
+    /// Re-assigning by (class, source) moves only files placed in a split: an unlabeled file
+    /// kept apart stays in the unlabeled folder, and every stratum is split evenly.
+    #[test]
+    fn stratifying_by_source_keeps_unlabeled_files_apart() {
+        use crate::groups::tests::rec;
+        use crate::split::{Conflicts, Dedup, Sizes, SplitOptions};
+        let mut records: Vec<Record> = (0..8)
+            .map(|i| rec(&format!("a/{i}.jpg"), "", "a"))
+            .collect();
+        records.push(rec("u.jpg", "", ""));
+        let sources: Vec<Option<String>> = (0..9)
+            .map(|i| Some(if i % 2 == 0 { "x" } else { "y" }.to_string()))
+            .collect();
+        let opts = SplitOptions {
+            names: vec!["train".into(), "val".into()],
+            sizes: Sizes::Ratio(vec![0.5, 0.5]),
+            seed: 1,
+            group_by: None,
+            dedup: Dedup::KeepOne,
+            conflicts: Conflicts::Drop,
+            loader: crate::loader::Loader::Keras,
+            keep_unlabeled: true,
+        };
+        let mut plan = crate::split::plan(&records, &[], &opts).unwrap();
+        stratify_by_source(&mut plan, &records, &sources);
+        assert_eq!(plan.placements[8].split(), Some(2), "kept apart");
+        for source in 0..2 {
+            let in_train = (source..8)
+                .step_by(2)
+                .filter(|&i| plan.placements[i].split() == Some(0))
+                .count();
+            assert_eq!(in_train, 2, "source {source}: {:?}", plan.placements);
+        }
+    }
+
     #[test]
     fn a_class_from_one_source_is_warned_and_an_even_mix_is_not() {
         let names = vec!["a".to_string(), "b".to_string()];
