@@ -58,7 +58,7 @@ fn main() {
         match layout::discover(root, &LayoutOptions::default()) {
             // Made absolute, so each file opens without its ROOT (`scan_file` joins "").
             Ok(l) => files.extend(l.files.to_candidates().into_iter().map(|mut c| {
-                c.rel = root.join(&c.rel);
+                c.rel = root.join(&c.rel).into();
                 c
             })),
             Err(e) => {

@@ -254,7 +254,7 @@ fn main() -> Result<()> {
             // A copy usually keeps the class (a few are label conflicts).
             if rng.below(20) != 0 {
                 r.class.clone_from(&orig.class);
-                r.path = PathBuf::from(format!("{}/{}/{i:08}.jpg", r.split, r.class));
+                r.path = format!("{}/{}/{i:08}.jpg", r.split, r.class).into();
             }
         } else if rng.below(1000) == 0 {
             r.status = Status::Corrupt;

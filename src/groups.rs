@@ -177,7 +177,7 @@ pub(crate) mod tests {
     use crate::index::Status;
 
     pub(crate) fn rec(path: &str, split: &str, class: &str) -> Record {
-        let mut r = Record::new(path.into());
+        let mut r = Record::new(path);
         (r.split, r.class) = (split.into(), class.into());
         (r.size, r.mtime_ns) = (100, 1);
         r.format = Some(crate::base::format::Format::Jpeg);

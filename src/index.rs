@@ -65,6 +65,17 @@ pub fn read_file_with_schema(path: &Path) -> Result<(Vec<Record>, Schema)> {
         .with_context(|| format!("cannot read index {}", path.display()))
 }
 
+/// Reads index CSV in parallel blocks, handing each parsed run of records to `sink` in file
+/// order (see `index_parse::read_with`), for a caller that keeps only some of them. `None`
+/// when the input needs the serial reader ([`read_with_schema`]) or `sink` said stop: the
+/// records handed over until then were only the input's first.
+pub fn stream_from<R: io::Read>(
+    r: R,
+    sink: impl FnMut(Vec<Record>, &Schema) -> bool,
+) -> Option<Schema> {
+    index_parse::read_with(r, index_parse::BLOCK, sink)
+}
+
 /// Reads an index file.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
     Ok(read_file_with_schema(path)?.0)
@@ -88,7 +99,7 @@ pub fn write_atomic(path: &Path, records: &[Record]) -> Result<()> {
 }
 
 /// Records keyed by path, for incremental reuse.
-pub fn by_path(records: Vec<Record>) -> HashMap<PathBuf, Record> {
+pub fn by_path(records: Vec<Record>) -> HashMap<crate::record::RelPath, Record> {
     records.into_iter().map(|r| (r.path.clone(), r)).collect()
 }
 

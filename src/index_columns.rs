@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::base::hash::{Hash256, Hashes256, hex_u64};
-use crate::base::paths::{path_field, path_from_bytes};
+use crate::base::paths::path_field;
 use crate::name::NameCache;
 use crate::record::{Flag, Record};
 
@@ -418,7 +418,7 @@ impl Schema {
             let Some(i) = *col else { continue };
             let c = &COLUMNS[i];
             if i == 0 {
-                r.path = path_from_bytes(field(f));
+                r.path = crate::base::rel_path::RelPath::from_bytes(field(f));
                 continue;
             }
             let Some(read) = c.read else { continue };
@@ -443,5 +443,5 @@ pub fn write_row(r: &Record, out: &mut csv::ByteRecord, buf: &mut Vec<u8>) {
 
 /// The record a row starts from: what an index without the optional columns says.
 pub(crate) fn blank() -> Record {
-    Record::new(Default::default())
+    Record::new(crate::record::RelPath::default())
 }

@@ -27,12 +27,30 @@ pub(crate) const BLOCK: usize = 2 << 20;
 /// must do it (see the module doc). `rows` pre-sizes the result (the sidecar's row count), so
 /// no growth slack survives; without it the result is shrunk to fit.
 pub(crate) fn read<R: Read>(
-    mut r: R,
+    r: R,
     block: usize,
     rows: Option<usize>,
 ) -> Option<(Vec<Record>, Schema)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(block + block / 2);
     let mut out = Vec::with_capacity(rows.unwrap_or(0));
+    let schema = read_with(r, block, |mut part, _| {
+        out.append(&mut part);
+        true
+    })?;
+    out.shrink_to_fit();
+    Some((out, schema))
+}
+
+/// Reads a whole index from `r` in blocks of `block` bytes, handing each parsed run of
+/// records to `sink` in file order as soon as it is read (so a caller that keeps only some
+/// never holds them all); the schema at the end. `None` when the serial reader must do it
+/// (see the module doc) or when `sink` said stop (returned `false`): the records handed over
+/// until then were the file's first, and are all there will be.
+pub(crate) fn read_with<R: Read>(
+    mut r: R,
+    block: usize,
+    mut sink: impl FnMut(Vec<Record>, &Schema) -> bool,
+) -> Option<Schema> {
+    let mut buf: Vec<u8> = Vec::with_capacity(block + block / 2);
     let mut schema: Option<Schema> = None;
     let mut quotes = Vec::new();
     let mut want = block;
@@ -63,15 +81,14 @@ pub(crate) fn read<R: Read>(
                 h
             }
         };
-        parse(&buf[..end], start, &quotes, schema.as_ref()?, &mut out)?;
+        parse(&buf[..end], start, &quotes, schema.as_ref()?, &mut sink)?;
         buf.drain(..end);
         if eof {
             break;
         }
         want = block;
     }
-    out.shrink_to_fit();
-    Some((out, schema?))
+    schema
 }
 
 /// The serial reader: any input, a malformed row reported with its line.
@@ -151,13 +168,14 @@ fn header(bytes: &[u8]) -> Option<Schema> {
     Schema::of_header(&names.iter().collect::<Vec<_>>()).ok()
 }
 
-/// Parses `buf[start..]` (whole records) on all threads and appends the records to `out`.
+/// Parses `buf[start..]` (whole records) on all threads and hands the records to `sink` in
+/// order; `None` when a row does not read or `sink` says stop.
 fn parse(
     buf: &[u8],
     start: usize,
     quotes: &[usize],
     schema: &Schema,
-    out: &mut Vec<Record>,
+    sink: &mut impl FnMut(Vec<Record>, &Schema) -> bool,
 ) -> Option<()> {
     let chunks = (rayon::current_num_threads() * 2).max(1);
     let step = ((buf.len() - start) / chunks).max(1);
@@ -182,8 +200,10 @@ fn parse(
             }
         })
         .collect::<Option<_>>()?;
-    for mut part in parts {
-        out.append(&mut part);
+    for part in parts {
+        if !sink(part, schema) {
+            return None;
+        }
     }
     Some(())
 }

@@ -2,10 +2,9 @@
 //! names, 16-byte digest), and the small value types it holds. The index (`index`) stores
 //! records as CSV through the column table (`index_columns`).
 
-use std::path::PathBuf;
-
 use crate::base::format::Format;
 use crate::base::hash::{Hash256, Hashes256};
+pub use crate::base::rel_path::RelPath;
 pub use crate::name::Name;
 
 /// The first 128 bits of a BLAKE3 hash (written as 32 hex digits).
@@ -38,7 +37,7 @@ pub use crate::base::flags::{Flag, Flags, Status};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// Path relative to ROOT (raw bytes on Unix, so non-UTF-8 names survive).
-    pub path: PathBuf,
+    pub path: RelPath,
     /// Split folder name as found on disk (`""` when the layout has no splits).
     pub split: Name,
     /// Class label; `""` for an image without one (flag `unlabeled`).
@@ -83,9 +82,9 @@ const HAS_QUALITY: u8 = 32;
 impl Record {
     /// A record of `path` with nothing else known: no split or class, status `unreadable`, no
     /// hashes, orientation 1 (what an index row without the optional columns says).
-    pub fn new(path: PathBuf) -> Record {
+    pub fn new(path: impl Into<RelPath>) -> Record {
         Record {
-            path,
+            path: path.into(),
             split: Name::default(),
             class: Name::default(),
             color: Name::default(),
@@ -295,13 +294,13 @@ mod tests {
     /// silently (README "At a million images": bytes per image).
     #[test]
     fn record_stays_compact() {
-        assert_eq!(std::mem::size_of::<Record>(), 232);
+        assert_eq!(std::mem::size_of::<Record>(), 208);
         assert_eq!(std::mem::size_of::<Message>(), 8);
     }
 
     #[test]
     fn optional_values_read_back_as_set() {
-        let mut r = Record::new("a.jpg".into());
+        let mut r = Record::new("a.jpg");
         assert_eq!(
             (r.phash(), r.hash256(), r.jpeg_quality()),
             (None, None, None)

@@ -204,6 +204,40 @@ fn rescan_reuses_and_drops_deleted_files() {
     assert!(forced.contains("0 of 3 records reused"), "{forced}");
 }
 
+/// The rescan pairs the index with the walk as it reads it; an index out of path order, or
+/// one the fast reader leaves to the serial reader (a hand-edited quote), is paired whole
+/// instead: every record still reused, and the index written back in path order.
+#[test]
+fn rescan_reuses_an_index_out_of_order_or_hand_edited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    for (i, name) in ["0.png", "1.png", "a\"b.png", "sub/2.png"]
+        .iter()
+        .enumerate()
+    {
+        let bytes = encode(&picture(64, 48, i as u32), ImageFormat::Png);
+        put(&root, &format!("cats/{name}"), &bytes);
+    }
+    let idx = tmp.path().join("index.csv");
+    let (_, first, _) = scan(&root, &idx, &[]);
+    assert!(first.contains("0 of 4 records reused"), "{first}");
+    let sorted = fs::read_to_string(&idx).unwrap();
+    let mut lines: Vec<&str> = sorted.lines().collect();
+    lines[1..].reverse();
+    fs::write(&idx, lines.join("\n") + "\n").unwrap();
+    // Without its sidecar the index is written again (the same size would pass for unchanged).
+    fs::remove_file(tmp.path().join("index.csv.meta.json")).unwrap();
+    let (_, second, _) = scan(&root, &idx, &[]);
+    assert!(second.contains("4 of 4 records reused"), "{second}");
+    assert_eq!(fs::read_to_string(&idx).unwrap(), sorted);
+    assert!(sorted.contains("\"cats/a\"\"b.png\""), "{sorted}");
+    fs::write(&idx, sorted.replace("\"cats/a\"\"b.png\"", "cats/a\"b.png")).unwrap();
+    let (_, third, records) = scan(&root, &idx, &[]);
+    assert!(third.contains("4 of 4 records reused"), "{third}");
+    assert_eq!(record(&records, "cats/a\"b.png").width, 64);
+    assert_eq!(fs::read_to_string(&idx).unwrap(), sorted);
+}
+
 #[test]
 fn every_bad_input_gets_a_status_and_counts_add_up() {
     let tmp = tempfile::tempdir().unwrap();

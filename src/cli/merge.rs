@@ -191,7 +191,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
     if let Some(n) = &normalize {
-        normalize::rename_destinations(&mut merged.dests, n.extension());
+        let records = &prepared.records;
+        normalize::rename_destinations(merged.dests.listed(&merged.plan, records), n.extension());
     }
     let mut manifest = Vec::new();
     prepared.write_manifest(&mut manifest, &merged)?;

@@ -198,16 +198,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
             cleansplit::coverage::HOW_TO_LABEL
         ));
     }
-    let l = leaks::analyze(records, &leak_opts);
-    let mut plan = match split::plan(records, &l.groups, &opts) {
+    // Only the duplicate groups are planned with: the pairs and summary are freed first.
+    let leaks::Leaks { groups, .. } = leaks::analyze(records, &leak_opts);
+    let mut plan = match split::plan(records, &groups, &opts) {
         Ok(p) => p,
         Err(e) => {
             errln!("cleansplit: {e:#}");
             return Ok(ExitCode::from(1));
         }
     };
-    // The pairs and groups are in the plan now: freed before the destinations are built.
-    drop(l);
+    // The groups are in the plan now: freed before the destinations are built.
+    drop(groups);
     // Never an empty OUT: nothing the loader reads means nothing to train on.
     split::check_placed(&plan, outcome.loader)?;
     if args.stratify.contains(&Stratum::Source) {
@@ -228,7 +229,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut dests = split::destinations(&plan, records, &opts.names);
     if let Some(n) = &normalize {
-        normalize::rename_destinations(&mut dests, n.extension());
+        normalize::rename_destinations(dests.listed(&plan, records), n.extension());
     }
     let job = WriteJob {
         root: &outcome.root,
@@ -248,7 +249,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(k) = args.kfold {
         split::check_kfold(k, &plan)?;
         let mut folds = Vec::new();
-        split::write_folds(&mut folds, &plan, records, &split::kfold(&plan, k))?;
+        split::write_folds(&mut folds, &plan, records, &split::kfold(&plan, records, k))?;
         extra.push(("folds.csv", folds));
     } else {
         streamed.push(("manifest.csv", &manifest));

@@ -52,7 +52,7 @@ impl FileRef<'_> {
     /// The owned candidate (for the files that are read).
     pub fn to_candidate(&self) -> Candidate {
         Candidate {
-            rel: self.rel.to_path_buf(),
+            rel: self.rel.into(),
             split: self.split.clone(),
             class: self.class.clone(),
             size: self.size,
@@ -155,6 +155,18 @@ impl Files {
         self.chunks.iter().flat_map(Chunk::iter)
     }
 
+    /// The candidates in path order, each folder's memory given back as soon as its last
+    /// file has been passed (the scan pairs them with the previous index while it loads).
+    pub fn into_cursor(self) -> Cursor {
+        let mut chunks = self.chunks.into_iter();
+        let current = chunks.next();
+        Cursor {
+            chunks,
+            current,
+            at: 0,
+        }
+    }
+
     /// Owned copies of all candidates, in path order.
     pub fn to_candidates(&self) -> Vec<Candidate> {
         self.iter().map(|f| f.to_candidate()).collect()
@@ -172,6 +184,44 @@ impl Files {
             out.push(kept.seal());
         }
         *self = Files::from_chunks(out);
+    }
+}
+
+/// An owning walk over [`Files`] (see [`Files::into_cursor`]).
+pub struct Cursor {
+    chunks: std::vec::IntoIter<Chunk>,
+    current: Option<Chunk>,
+    at: usize,
+}
+
+impl Cursor {
+    /// The candidate at the cursor, if any is left.
+    pub fn peek(&self) -> Option<FileRef<'_>> {
+        self.current.as_ref().map(|c| c.get(self.at))
+    }
+
+    /// Moves past the candidate at the cursor (freeing its folder's chunk after its last).
+    pub fn advance(&mut self) {
+        let Some(c) = &self.current else { return };
+        self.at += 1;
+        if self.at == c.items.len() {
+            // Chunks are never empty (`Files::from_chunks`).
+            self.current = self.chunks.next();
+            self.at = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+impl Files {
+    /// `(path, size, mtime)` in path order as one folder's files, split `train`, class `c`
+    /// (for tests elsewhere in the crate).
+    pub(crate) fn of(files: &[(&str, u64, i64)]) -> Files {
+        let mut c = Chunk::new(Name::new("train"), Name::new("c"));
+        for &(rel, size, mtime) in files {
+            assert!(c.push(rel.as_bytes(), Name::new("c"), size, mtime));
+        }
+        Files::from_chunks(vec![c.seal()])
     }
 }
 
@@ -263,8 +313,21 @@ mod tests {
             ]
         );
         f.retain(|r| r.mtime_ns != 4);
-        let rels: Vec<PathBuf> = f.to_candidates().into_iter().map(|c| c.rel).collect();
+        let rels: Vec<PathBuf> = f
+            .to_candidates()
+            .into_iter()
+            .map(|c| c.rel.into())
+            .collect();
         assert_eq!(rels, [PathBuf::from("train/x.jpg"), "train/z.jpg".into()]);
         assert_eq!(f.len(), 2);
+        let mut cursor = f.into_cursor();
+        let mut seen = Vec::new();
+        while let Some(c) = cursor.peek() {
+            seen.push(c.rel.to_path_buf());
+            cursor.advance();
+        }
+        assert_eq!(seen, rels);
+        cursor.advance();
+        assert!(cursor.peek().is_none());
     }
 }

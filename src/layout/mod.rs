@@ -27,7 +27,7 @@ mod labels;
 mod tests;
 mod walk;
 
-pub use files::{FileRef, Files, path_cmp};
+pub use files::{Cursor, FileRef, Files, path_cmp};
 use labels::read_labels;
 use walk::{Folder, Found, Walker, is_os_junk};
 
@@ -137,8 +137,8 @@ impl SkipReason {
 /// A file that will be scanned.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    /// Path relative to ROOT.
-    pub rel: PathBuf,
+    /// Path relative to ROOT (the record's own, made once).
+    pub rel: crate::base::rel_path::RelPath,
     pub split: crate::name::Name,
     pub class: crate::name::Name,
     pub size: u64,

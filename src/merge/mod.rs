@@ -10,7 +10,7 @@
 pub mod classes;
 pub mod sources;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
@@ -20,7 +20,7 @@ use crate::index::{Name, Record, path_field};
 use crate::layout::{Role, split_role};
 use crate::leaks::{self, LeakOptions, LeakSummary, Leaks};
 use crate::loader::Loader;
-use crate::split::{self, Conflicts, Dedup, DropReason, Plan, Sizes, SplitOptions};
+use crate::split::{self, Conflicts, Dedup, DropReason, Fate, Plan, Sizes, SplitOptions};
 use classes::{MapRule, NearMatch};
 use sources::{SourceTable, SourceWarning, THRESHOLDS, Thresholds};
 
@@ -185,17 +185,17 @@ pub fn prepare(sources: Vec<Source>, opts: &MergeOptions) -> Result<Prepared> {
             if opts.classes.as_ref().is_some_and(|k| !k.contains(&class)) {
                 excluded.push(Excluded {
                     source: si,
-                    path: r.path.clone(),
+                    path: r.path.to_path_buf(),
                     class,
                 });
                 continue;
             }
             let mut c = r.clone();
-            c.path = s.root.join(&r.path);
+            c.path = s.root.join(&r.path).into();
             c.class = Name::from(&class);
             c.split = Name::from(&s.name);
             out_split.push(out_split_name(&r.split));
-            origin.push((si, r.path.clone()));
+            origin.push((si, r.path.to_path_buf()));
             records.push(c);
         }
     }
@@ -220,7 +220,7 @@ pub struct Merged {
     pub plan: Plan,
     /// Split folder names in OUT (`[""]` when splits are pooled).
     pub names: Vec<String>,
-    pub dests: Vec<Option<PathBuf>>,
+    pub dests: split::Destinations,
     pub table: SourceTable,
     pub report: MergeReport,
 }
@@ -250,41 +250,31 @@ impl Prepared {
         let names: Vec<String> = if self.opts.keep_splits {
             plan.placements
                 .iter()
-                .filter(|p| p.split.is_some())
-                .map(|p| self.out_split[p.record].clone())
+                .enumerate()
+                .filter(|(_, p)| p.split().is_some())
+                .map(|(i, _)| self.out_split[i].clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect()
         } else {
             vec![String::new()]
         };
-        let by_path: HashMap<&Path, usize> = self
-            .records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.path.as_path(), i))
-            .collect();
-        for p in &mut plan.placements {
-            if p.split.is_some() && self.opts.keep_splits {
-                let s = &self.out_split[p.record];
-                p.split = names.iter().position(|n| n == s);
-            }
-            // Reasons name the kept copy as `source/relative path`, not an absolute path.
-            if let Some(DropReason::DuplicateOf(rep)) = &mut p.reason
-                && let Some(&i) = by_path.get(rep.as_path())
-            {
-                *rep = PathBuf::from(self.display(i));
+        for (i, p) in plan.placements.iter_mut().enumerate() {
+            if p.split().is_some() && self.opts.keep_splits {
+                let s = &self.out_split[i];
+                p.set_split(names.iter().position(|n| n == s));
             }
         }
         let dests = split::destinations(&plan, &self.records, &names);
         let table = sources::table(
             plan.placements
                 .iter()
-                .filter(|p| p.split.is_some())
-                .map(|p| {
+                .enumerate()
+                .filter(|(_, p)| p.split().is_some())
+                .map(|(i, _)| {
                     (
-                        self.records[p.record].class.as_str(),
-                        self.sources[self.origin[p.record].0].name.as_str(),
+                        self.records[i].class.as_str(),
+                        self.sources[self.origin[i].0].name.as_str(),
                     )
                 }),
             &self
@@ -304,10 +294,18 @@ impl Prepared {
     }
 
     fn report(&self, plan: &Plan, table: &SourceTable) -> MergeReport {
-        let placed = plan.placements.iter().filter(|p| p.split.is_some()).count();
+        let placed = plan
+            .placements
+            .iter()
+            .filter(|p| p.split().is_some())
+            .count();
         let mut dropped_by_reason: BTreeMap<String, usize> = BTreeMap::new();
-        for p in plan.placements.iter().filter(|p| p.split.is_none()) {
-            *dropped_by_reason.entry(p.reason_kind()).or_default() += 1;
+        for (i, p) in plan.placements.iter().enumerate() {
+            if p.split().is_none() {
+                *dropped_by_reason
+                    .entry(plan.reason_kind(i, &self.records))
+                    .or_default() += 1;
+            }
         }
         if !self.excluded.is_empty() {
             dropped_by_reason.insert("class not selected".into(), self.excluded.len());
@@ -317,7 +315,7 @@ impl Prepared {
         let dropped_as_dup = |g: &&crate::groups::Group| {
             g.members
                 .iter()
-                .filter(|&&m| matches!(plan.placements[m].reason, Some(DropReason::DuplicateOf(_))))
+                .filter(|&&m| plan.placements[m].fate() == Fate::DuplicateOf)
                 .count()
         };
         let conflicts = groups
@@ -377,31 +375,40 @@ impl Prepared {
         let mut header: Vec<&str> = split::MANIFEST_HEADER.to_vec();
         header.extend(sources::SOURCE_COLUMNS);
         wtr.write_record(&header)?;
-        for p in &m.plan.placements {
-            let (s, rel) = &self.origin[p.record];
+        for (i, p) in m.plan.placements.iter().enumerate() {
+            let (s, rel) = &self.origin[i];
             let mut row = csv::ByteRecord::new();
             row.push_field(&path_field(rel));
             row.push_field(
-                &m.dests[p.record]
+                &m.dests
+                    .get(i, &m.plan, &self.records)
                     .as_deref()
                     .map(path_field)
                     .unwrap_or_default(),
             );
             row.push_field(
-                p.split
+                p.split()
                     .map(|s| m.names[s].as_str())
                     .unwrap_or("")
                     .as_bytes(),
             );
-            row.push_field(self.records[p.record].class.as_bytes());
+            row.push_field(self.records[i].class.as_bytes());
             row.push_field(p.group_field().as_bytes());
-            row.push_field(if p.split.is_some() {
+            row.push_field(if p.split().is_some() {
                 b"copied" as &[u8]
             } else {
                 b"dropped"
             });
+            // Reasons name the kept copy as `source/relative path`, not an absolute path.
+            let reason = match m.plan.reason(i, &self.records) {
+                Some(DropReason::DuplicateOf(_)) => m
+                    .plan
+                    .reference(i)
+                    .map(|rep| DropReason::DuplicateOf(PathBuf::from(self.display(rep)))),
+                other => other,
+            };
             row.push_field(
-                p.reason
+                reason
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_default()

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::index::Record;
-use crate::split::{Plan, Unit};
+use crate::split::Plan;
 
 /// A class is "mostly from one source" when at least this share of its images comes from one
 /// source ...
@@ -282,7 +282,7 @@ pub fn read_merge_manifest(root: &Path) -> Result<Option<HashMap<PathBuf, String
 pub fn sources_of(records: &[Record], manifest: &HashMap<PathBuf, String>) -> Vec<Option<String>> {
     records
         .iter()
-        .map(|r| manifest.get(&r.path).cloned())
+        .map(|r| manifest.get(r.path.as_path()).cloned())
         .collect()
 }
 
@@ -315,37 +315,20 @@ pub fn stratify_by_source(plan: &mut Plan, records: &[Record], sources: &[Option
             sources[m].as_deref().unwrap_or(""),
         )
     };
-    let strata: Vec<(&str, &str)> = plan
-        .units
+    let units = plan.units(records);
+    let strata: Vec<(&str, &str)> = units
         .iter()
-        .flat_map(|u| u.members.iter().map(|&m| stratum_of(m)))
+        .flat_map(|members| members.iter().map(|&m| stratum_of(m as usize)))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let idx: HashMap<(&str, &str), usize> =
         strata.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let units: Vec<Unit> = plan
-        .units
-        .iter()
-        .map(|u| {
-            let mut counts = BTreeMap::new();
-            for &m in &u.members {
-                *counts.entry(idx[&stratum_of(m)]).or_default() += 1;
-            }
-            Unit {
-                members: u.members.clone(),
-                counts: counts.into_iter().collect(),
-                key: u.key,
-            }
-        })
-        .collect();
-    let mut stratum_total = vec![0usize; strata.len()];
+    let stratum = |m: usize| idx[&stratum_of(m)];
+    let stratum_total = units.totals(&stratum, strata.len());
     let mut class_total = vec![0usize; plan.class_names.len()];
-    for u in &units {
-        for &(s, n) in &u.counts {
-            stratum_total[s] += n;
-            class_total[class_idx[strata[s].0]] += n;
-        }
+    for (s, &n) in stratum_total.iter().enumerate() {
+        class_total[class_idx[strata[s].0]] += n;
     }
     let targets: Vec<Vec<f64>> = plan
         .targets
@@ -361,12 +344,13 @@ pub fn stratify_by_source(plan: &mut Plan, records: &[Record], sources: &[Option
                 .collect()
         })
         .collect();
-    let assignment = crate::split::assign(&units, &targets);
-    for p in &mut plan.placements {
-        if p.split.is_some() {
-            p.split = Some(assignment[p.unit]);
+    // Only files placed in a split move; unlabeled files kept apart stay apart.
+    let placements = &mut plan.placements;
+    crate::split::assign(&units, &stratum, &targets, |members, s| {
+        for &m in members {
+            placements[m as usize].set_split(Some(s));
         }
-    }
+    });
 }
 
 #[cfg(test)]
@@ -377,6 +361,41 @@ mod tests {
         spec.iter()
             .flat_map(|&(c, s, n)| std::iter::repeat_n((c, s), n))
             .collect()
+    }
+
+    /// Re-assigning by (class, source) moves only files placed in a split: an unlabeled file
+    /// kept apart stays in the unlabeled folder, and every stratum is split evenly.
+    #[test]
+    fn stratifying_by_source_keeps_unlabeled_files_apart() {
+        use crate::groups::tests::rec;
+        use crate::split::{Conflicts, Dedup, Sizes, SplitOptions};
+        let mut records: Vec<Record> = (0..8)
+            .map(|i| rec(&format!("a/{i}.jpg"), "", "a"))
+            .collect();
+        records.push(rec("u.jpg", "", ""));
+        let sources: Vec<Option<String>> = (0..9)
+            .map(|i| Some(if i % 2 == 0 { "x" } else { "y" }.to_string()))
+            .collect();
+        let opts = SplitOptions {
+            names: vec!["train".into(), "val".into()],
+            sizes: Sizes::Ratio(vec![0.5, 0.5]),
+            seed: 1,
+            group_by: None,
+            dedup: Dedup::KeepOne,
+            conflicts: Conflicts::Drop,
+            loader: crate::loader::Loader::Keras,
+            keep_unlabeled: true,
+        };
+        let mut plan = crate::split::plan(&records, &[], &opts).unwrap();
+        stratify_by_source(&mut plan, &records, &sources);
+        assert_eq!(plan.placements[8].split(), Some(2), "kept apart");
+        for source in 0..2 {
+            let in_train = (source..8)
+                .step_by(2)
+                .filter(|&i| plan.placements[i].split() == Some(0))
+                .count();
+            assert_eq!(in_train, 2, "source {source}: {:?}", plan.placements);
+        }
     }
 
     #[test]

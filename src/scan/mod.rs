@@ -15,6 +15,7 @@ pub use crate::base::paths::inside;
 pub mod hash;
 pub mod hash256;
 pub mod jpeg_header;
+mod pair;
 pub mod quality;
 pub mod reduce;
 pub mod special;
@@ -30,9 +31,10 @@ use rayon::prelude::*;
 use crate::base::format::Format;
 use crate::index::{self, Flag, Name, Record, Status};
 use crate::index_meta::Meta;
-use crate::layout::{self, Candidate, Layout, LayoutOptions, path_cmp};
+use crate::layout::{self, Candidate, Layout, LayoutOptions};
 use crate::loader::Loader;
 use crate::shard::Shard;
+use pair::{Pairing, Streamed, pair_whole, stream_previous};
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
@@ -207,85 +209,52 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             index_path.display()
         )));
     }
-    // The walk and the reading of the previous index are independent: both at once.
-    let (layout, previous) = rayon::join(
-        || layout::discover(&root, &opts.layout),
-        || match index_path.exists() {
-            false => Ok(None),
-            true if opts.rehash => Ok(None),
-            true => index::read_file_with_schema(&index_path).map(Some),
+    // The walk first, then the previous index, paired with the walk's files block by block
+    // as it is read (`pair`): the parsed index and the candidates are never held side by side.
+    let walk = || -> Result<Layout, ScanError> {
+        let mut layout = layout::discover(&root, &opts.layout).map_err(ScanError::Root)?;
+        if let Some(shard) = opts.shard {
+            layout.files.retain(|c| shard.contains(c.rel));
+            layout.skipped.retain(|s| shard.contains(&s.rel));
+        }
+        Ok(layout)
+    };
+    let mut layout = walk()?;
+    let use_previous = !opts.rehash && index_path.exists();
+    let (pairing, schema, index_note) = match use_previous {
+        false => (
+            Pairing::new(std::mem::take(&mut layout.files), false),
+            None,
+            None,
+        ),
+        true => match stream_previous(&index_path, std::mem::take(&mut layout.files)) {
+            Streamed::Done(p, schema) => (p, Some(schema), None),
+            // The index needs the serial reader, or is not in path order: the walk's files
+            // were (partly) used up, so walk again and pair with the whole index.
+            Streamed::Again => {
+                layout = walk()?;
+                pair_whole(&index_path, std::mem::take(&mut layout.files))
+            }
+            Streamed::Unopened(e, files) => (
+                Pairing::new(files, false),
+                None,
+                Some(format!("previous index not reused: {e:#}")),
+            ),
         },
-    );
-    let mut layout = layout.map_err(ScanError::Root)?;
-    if let Some(shard) = opts.shard {
-        layout.files.retain(|c| shard.contains(c.rel));
-        layout.skipped.retain(|s| shard.contains(&s.rel));
-    }
-    let (previous, index_note) = match previous {
-        Ok(p) => (p, None),
-        Err(e) => (None, Some(format!("previous index not reused: {e:#}"))),
     };
-    // An index that lacks a column computed from pixels (written by an older version) is
-    // reused for everything but its decoded records, which are hashed again.
-    let (mut previous, schema) = match previous {
-        Some((recs, schema)) => (recs, Some(schema)),
-        None => (Vec::new(), None),
-    };
-    let reuse_decoded = schema.as_ref().is_some_and(|s| !s.missing_pixels);
+    let pairing = pairing.finish();
     // An index from before `jpeg_quality`: its JPEGs get their quality from the file header,
     // without rehashing (the column does not come from pixels).
     let legacy_quality = schema
         .as_ref()
         .is_some_and(|s| s.missing.contains(&"jpeg_quality"));
-    // Both sides in path order (the index is written so; the walk lists so): one merge pass
-    // pairs each file with its previous record, without a hash map of a million paths. Paths
-    // are compared as bytes (`path_cmp`), not parsed into components.
-    if !previous.is_sorted_by(|a, b| path_cmp(&a.path, &b.path).is_le()) {
-        previous.sort_by(|a, b| path_cmp(&a.path, &b.path));
-    }
-
-    // Reused records are moved to the front of `previous` in place (order kept), so a million
-    // records are never held twice.
-    let mut todo: Vec<Candidate> = Vec::new();
-    // A reused record whose split or class changed (e.g. a new --labels file).
-    let mut relabelled = false;
-    // Files gone since the previous index.
-    let mut dropped = 0;
-    let (mut kept, mut next) = (0, 0);
-    let files = std::mem::take(&mut layout.files);
-    for c in files.iter() {
-        while next < previous.len() && path_cmp(&previous[next].path, c.rel).is_lt() {
-            next += 1;
-            dropped += 1;
-        }
-        let same = next < previous.len() && previous[next].path.as_os_str() == c.rel.as_os_str();
-        if !same {
-            todo.push(c.to_candidate());
-            continue;
-        }
-        let r = &mut previous[next];
-        next += 1;
-        if r.size == c.size
-            && r.mtime_ns == c.mtime_ns
-            && c.mtime_ns != 0
-            && (reuse_decoded || !r.is_ok())
-            && !r.lacks_hash256()
-        {
-            if r.split != c.split || r.class != c.class {
-                relabelled = true;
-                r.split = c.split;
-                r.class = c.class;
-            }
-            previous.swap(kept, next - 1);
-            kept += 1;
-        } else {
-            todo.push(c.to_candidate());
-        }
-    }
-    drop(files);
-    dropped += previous.len() - next;
-    previous.truncate(kept);
-    let mut reused_records = previous;
+    let Pairing {
+        kept: mut reused_records,
+        todo,
+        dropped,
+        relabelled,
+        ..
+    } = pairing;
     if legacy_quality {
         // An index from before the `jpeg_quality` column: read only the headers of its JPEGs.
         reused_records
@@ -297,23 +266,19 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
 
     let bar = progress_bar(opts.progress, todo.len() as u64);
     let max_pixels = opts.max_pixels;
-    let work = || -> Vec<Record> {
-        todo.par_iter()
-            .map(|c| {
-                let r = scan_file(&root, c, max_pixels);
-                bar.inc(1);
-                r
-            })
-            .collect()
-    };
-    // `opts.jobs` sized the global pool (`set_jobs`); no second pool here.
-    let fresh = work();
-    bar.finish_and_clear();
-
-    drop(todo);
+    // The fresh records are written straight into the room the pairing left after the kept
+    // ones (one per file), not collected apart and copied over. `opts.jobs` sized the global
+    // pool (`set_jobs`); no second pool here.
     let mut records = reused_records;
-    if !fresh.is_empty() {
-        records.extend(fresh);
+    records.par_extend(todo.par_iter().map(|c| {
+        let r = scan_file(&root, c, max_pixels);
+        bar.inc(1);
+        r
+    }));
+    bar.finish_and_clear();
+    drop(todo);
+    if records.len() > reused {
+        // Two runs in path order (kept, then fresh): the sort merges them.
         records.sort_by(|a, b| a.path.cmp(&b.path));
     }
     // Name flags come from the path alone, so they are set on reused records too.
@@ -333,6 +298,9 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             .and_then(|m| m.write(&index_path))
             .map_err(ScanError::Index)?;
     }
+    // What the scan freed (the walk's candidates, the index's blocks, the fresh records' first
+    // copies) is given back before the analyses allocate theirs.
+    crate::base::memory::release_freed();
     Ok(ScanOutcome {
         root,
         layout,
@@ -436,7 +404,7 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
 /// [`guard::PANIC_MESSAGE`] is a bug.
 pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     let c = Candidate {
-        rel: rel.to_path_buf(),
+        rel: rel.into(),
         split: Name::default(),
         class: Name::default(),
         size: bytes.len() as u64,

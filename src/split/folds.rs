@@ -7,9 +7,9 @@
 
 use anyhow::{Result, bail};
 
-use super::assign::{assign, targets};
+use super::assign::{assign, class_indices, targets};
 use super::options::{Sizes, UNLABELED_DIR};
-use super::plan::{Plan, class_totals};
+use super::plan::Plan;
 use crate::index::{Record, path_field};
 
 /// The `fold` value of an image without a class kept by `--keep-unlabeled` (in no fold).
@@ -22,7 +22,7 @@ pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
     if k < 2 {
         bail!("--kfold needs at least 2 folds");
     }
-    let units = plan.units.iter().filter(|u| !u.members.is_empty()).count();
+    let units = plan.placed_units;
     if k > units {
         bail!(
             "--kfold {k} is more than the {units} groups of images to place: folds would be empty"
@@ -31,12 +31,20 @@ pub fn check_kfold(k: usize, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Stratified group k-fold: every unit in exactly one of `k` folds.
-pub fn kfold(plan: &Plan, k: usize) -> Vec<usize> {
+/// Stratified group k-fold: every unit in exactly one of `k` folds (the fold of unit `u` at
+/// `u`; 0 for a unit with no image to fold).
+pub fn kfold(plan: &Plan, records: &[Record], k: usize) -> Vec<usize> {
+    let units = plan.units(records);
+    let classes = class_indices(&plan.class_names, &plan.placements, records);
+    let class_of = |m: usize| classes[m] as usize;
     // One pass over the units (a pass per class was classes x units).
-    let totals = class_totals(&plan.units, plan.class_names.len());
+    let totals = units.totals(&class_of, plan.class_names.len());
     let t = targets(&Sizes::Ratio(vec![1.0 / k as f64; k]), k, &totals);
-    assign(&plan.units, &t)
+    let mut folds = vec![0; plan.unit_count];
+    assign(&units, &class_of, &t, |members, f| {
+        folds[plan.placements[members[0] as usize].unit()] = f;
+    });
+    folds
 }
 
 /// Header of `folds.csv` (`--kfold`).
@@ -52,15 +60,17 @@ pub fn write_folds<W: std::io::Write>(
 ) -> Result<()> {
     let mut wtr = csv::Writer::from_writer(w);
     wtr.write_record(FOLDS_HEADER)?;
-    for p in plan.placements.iter().filter(|p| p.split.is_some()) {
-        let r = &records[p.record];
+    for (p, r) in plan.placements.iter().zip(records) {
+        if p.split().is_none() {
+            continue;
+        }
         let mut row = csv::ByteRecord::new();
         row.push_field(&path_field(&r.path));
         row.push_field(r.class.as_bytes());
         row.push_field(p.group_field().as_bytes());
         // A placed source outside its unit's members is not in a split: kept unlabeled.
-        let fold = if plan.units[p.unit].members.contains(&p.record) {
-            folds[p.unit].to_string()
+        let fold = if p.in_split() {
+            folds[p.unit()].to_string()
         } else {
             UNLABELED_FOLD.to_owned()
         };

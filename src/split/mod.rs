@@ -11,30 +11,37 @@
 //! |---|---|
 //! | `options.rs` | `SplitOptions`, `--dedup`/`--conflicts`/`--mode`, their validation |
 //! | `assign.rs` | units, targets per split and class, the greedy stratified assignment |
-//! | `plan.rs` | `plan` in named steps, `Placement`, `DropReason` |
+//! | `plan.rs` | `plan` in named steps, `Plan` |
+//! | `placement.rs` | `Placement`: a record's unit, split and fate in 8 bytes |
+//! | `reason.rs` | `Fate` (one byte per record), `DropReason` (its text, made when asked) |
 //! | `folds.rs` | `--kfold` and `folds.csv` |
 //! | `report.rs` | `split_report.json` figures, the new training split's class weights |
-//! | `manifest.rs` | destination names and `manifest.csv` |
+//! | `manifest.rs` | destination names (`Destinations`) and `manifest.csv` |
 //! | `write.rs` | the OUT checks and writing OUT through a temporary folder |
 
 mod assign;
 mod folds;
 mod manifest;
 mod options;
+mod placement;
 mod plan;
+mod reason;
 mod report;
 mod write;
 
-pub use assign::{Unit, assign, targets};
+pub use assign::{Units, assign, targets};
 pub use folds::{FOLDS_HEADER, UNLABELED_FOLD, check_kfold, kfold, write_folds};
-pub use manifest::{MANIFEST_HEADER, destinations, write_manifest};
+pub use manifest::{Destinations, MANIFEST_HEADER, destinations, write_manifest};
 pub use options::{
     Conflicts, Dedup, Mode, Sizes, SplitOptions, UNLABELED_DIR, check_not_empty, split_name,
 };
-pub use plan::{DropReason, Placement, Plan, check_placed, plan};
+pub use placement::Placement;
+pub use plan::{Plan, check_placed, plan};
+pub use reason::{DropReason, Fate};
 pub use report::{ClassTarget, SplitReport, SplitTargets, achieved, class_weights};
 pub use write::{
-    Streamed, Warnings, WriteJob, check_destinations, check_out, write, write_streamed,
+    Streamed, Warnings, WriteJob, check_destination, check_destinations, check_out, write,
+    write_streamed,
 };
 
 #[cfg(test)]

@@ -1,29 +1,30 @@
 //! Planning, pure: records, duplicate groups and options in, a [`Plan`] out (where each source
 //! goes, or why it does not). Its guarantees are property-tested in `tests.rs`.
 //!
-//! [`plan`] runs in named steps: each record's own fate (`Fate::initial`), then per
+//! [`plan`] runs in named steps: each record's own fate (`Settle::initial`), then per
 //! duplicate group the label-conflict rule, labelled copies over unlabeled ones and `--dedup`
-//! (`Fate::settle_group`); then units (`join_units`, `build_units`), targets and the
-//! assignment ([`assign`]), and the placements.
+//! (`Settle::group`); then unit numbers (`number_units`), the units ([`Units`]), targets and
+//! the assignment ([`assign`]).
+//!
+//! A plan holds 8 bytes per record ([`Placement`]): a unit is computed from the placements
+//! when needed, and a reason's text when it is written (README "At a million images").
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use regex::Regex;
 
-use rayon::prelude::*;
-
-use super::assign::{Unit, assign, count_class, path_bytes, seeded_key, targets};
+use super::assign::{Units, assign, class_indices, targets};
 use super::options::{Conflicts, Dedup, SplitOptions};
-use crate::base::flags::Status;
-use crate::groups::{Group, UnionFind};
+use super::placement::{NO_SPLIT, Placement};
+use super::reason::{DropReason, Fate};
+use crate::groups::Group;
 use crate::index::Record;
 use crate::loader::Loader;
 
 /// Refuses to write an OUT with no image in it (nothing the loader reads was placed).
 pub fn check_placed(plan: &Plan, loader: Loader) -> Result<()> {
-    if !plan.placements.iter().any(|p| p.split.is_some()) {
+    if !plan.placements.iter().any(|p| p.split().is_some()) {
         bail!(
             "no usable images: the {loader} loader reads none of the files, so OUT would be empty; refusing to write it"
         );
@@ -31,205 +32,217 @@ pub fn check_placed(plan: &Plan, loader: Loader) -> Result<()> {
     Ok(())
 }
 
-/// Where one source file goes, or why it does not.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Placement {
-    pub record: usize,
-    /// Index into the split names; `None` when dropped.
-    pub split: Option<usize>,
-    /// The unit (group) it was placed with; units of one member have an id too.
-    pub unit: usize,
-    /// Whether the unit has more than one source (a duplicate group or a --group-by key).
-    pub grouped: bool,
-    /// Why it is dropped (`None` when copied).
-    pub reason: Option<DropReason>,
+/// The complete placement of every record.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// One per record, in record order.
+    pub placements: Vec<Placement>,
+    pub class_names: Vec<String>,
+    pub targets: Vec<Vec<f64>>,
+    /// Units (sets of sources that land together), with or without an image to place.
+    pub unit_count: usize,
+    /// Units with an image placed in a split, and the size of the largest.
+    pub placed_units: usize,
+    pub largest_unit: usize,
+    /// Orders the units ([`Units`]).
+    pub seed: u64,
+    /// Whose view excluded the `NotLoaded` files (their reason is the loader's).
+    pub loader: Loader,
+    /// Per record whose reason names one (sorted by record): the representative of
+    /// `DuplicateOf` and `UnlabeledCopyOf`, the group id of `LabelConflict`.
+    references: Vec<(u32, u32)>,
+    /// The classes of each label-conflict group, by group id.
+    conflict_classes: BTreeMap<u32, Vec<String>>,
 }
 
-/// Why a source file is not placed. Written to manifest.csv's `reason` column by `Display`;
-/// [`DropReason::kind`] is the key counted in `split_report.json`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DropReason {
-    /// Not decodable: the scan's status and message.
-    Status { status: Status, message: String },
-    /// In a duplicate group spanning classes: the group id and its classes.
-    LabelConflict { group: usize, classes: Vec<String> },
-    /// A redundant copy of the group's representative.
-    DuplicateOf(PathBuf),
-    /// The `--loader` does not read it: `not listed by keras (extension .webp)` or
-    /// `keras fails on it: tiff content cannot be decoded`.
-    NotLoaded(String),
-    /// No class (no row in `--labels`, or a folder without class folders) while other
-    /// images have one.
-    Unlabeled,
-    /// An unlabeled copy of a labelled image that is kept (`--keep-unlabeled` would put it
-    /// beside its labelled twin: a leak).
-    UnlabeledCopyOf(PathBuf),
-}
-
-impl DropReason {
-    /// The kind, for counting: `duplicate`, `label conflict`, `status <status>`,
-    /// `unlabeled`, `not listed by <loader>` or `<loader> fails on it`.
-    pub fn kind(&self) -> String {
-        match self {
-            DropReason::Status { status, .. } => format!("status {status}"),
-            DropReason::LabelConflict { .. } => "label conflict".into(),
-            DropReason::DuplicateOf(_) => "duplicate".into(),
-            DropReason::NotLoaded(why) => why
-                .split([':', '('])
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            DropReason::Unlabeled | DropReason::UnlabeledCopyOf(_) => "unlabeled".into(),
-        }
-    }
-}
-
-impl std::fmt::Display for DropReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DropReason::Status { status, message } => write!(f, "status {status}: {message}"),
-            DropReason::LabelConflict { group, classes } => {
-                write!(
-                    f,
-                    "label conflict (group {group}: {})",
-                    classes.join(" vs ")
-                )
+impl Plan {
+    /// Why record `i` is not placed (`None` when placed), made from its [`Fate`].
+    pub fn reason(&self, i: usize, records: &[Record]) -> Option<DropReason> {
+        let r = &records[i];
+        let reference = || self.reference(i).expect("a reason's reference is kept");
+        Some(match self.placements[i].fate {
+            Fate::Placed | Fate::KeptUnlabeled => return None,
+            Fate::Status => DropReason::Status {
+                status: r.status,
+                message: r.message.to_string(),
+            },
+            Fate::NotLoaded => DropReason::NotLoaded(self.loader.exclusion(r).unwrap_or_default()),
+            Fate::Unlabeled => DropReason::Unlabeled,
+            Fate::DuplicateOf => DropReason::DuplicateOf(records[reference()].path.to_path_buf()),
+            Fate::UnlabeledCopyOf => {
+                DropReason::UnlabeledCopyOf(records[reference()].path.to_path_buf())
             }
-            DropReason::DuplicateOf(rep) => write!(f, "duplicate of {}", rep.display()),
-            DropReason::NotLoaded(why) => f.write_str(why),
-            DropReason::Unlabeled => f.write_str("unlabeled"),
-            DropReason::UnlabeledCopyOf(rep) => {
-                write!(f, "unlabeled copy of {}", rep.display())
+            Fate::LabelConflict => {
+                let group = reference();
+                DropReason::LabelConflict {
+                    group,
+                    classes: self.conflict_classes[&(group as u32)].clone(),
+                }
             }
-        }
-    }
-}
-
-impl Placement {
-    /// The `group` column: the unit id when the file was placed with others, else empty.
-    pub fn group_field(&self) -> String {
-        if self.grouped {
-            self.unit.to_string()
-        } else {
-            String::new()
-        }
+        })
     }
 
-    /// The kind of reason, for counting (empty when copied).
-    pub fn reason_kind(&self) -> String {
-        self.reason
+    /// The kind of reason record `i` is dropped for, for counting (empty when placed).
+    pub fn reason_kind(&self, i: usize, records: &[Record]) -> String {
+        self.reason(i, records)
             .as_ref()
             .map(DropReason::kind)
             .unwrap_or_default()
     }
-}
 
-/// The complete placement of every record.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub placements: Vec<Placement>,
-    pub class_names: Vec<String>,
-    pub units: Vec<Unit>,
-    pub targets: Vec<Vec<f64>>,
+    /// The record (or group) record `i`'s reason names: the representative it duplicates,
+    /// or its label-conflict group.
+    pub fn reference(&self, i: usize) -> Option<usize> {
+        if !self.placements[i].fate.has_reference() {
+            return None;
+        }
+        let at = self
+            .references
+            .binary_search_by_key(&(i as u32), |&(r, _)| r)
+            .ok()?;
+        Some(self.references[at].1 as usize)
+    }
+
+    /// The units with an image to place, in the order the assignment takes them.
+    pub fn units(&self, records: &[Record]) -> Units {
+        Units::of(&self.placements, records, self.seed)
+    }
 }
 
 /// Plans the split. Fails (before anything is written) on a label conflict with
 /// `--conflicts error`.
 pub fn plan(records: &[Record], dup_groups: &[Group], opts: &SplitOptions) -> Result<Plan> {
-    let mut fate = Fate::initial(records, opts);
-    for g in dup_groups {
-        fate.settle_group(g, records, opts)?;
+    if records.len() >= u32::MAX as usize {
+        bail!(
+            "{} records: split plans at most {} at once",
+            records.len(),
+            u32::MAX - 1
+        );
     }
-    let uf = join_units(records, dup_groups, opts.group_by.as_ref());
-    let class_names = fate.class_names(records);
-    let units = build_units(records, &fate, uf, &class_names, opts.seed);
-    let targets = targets(
-        &opts.sizes,
-        opts.names.len(),
-        &class_totals(&units.units, class_names.len()),
-    );
-    let assignment = assign(&units.units, &targets);
-    // The reasons move into the placements (a copy of them cost ~40 bytes per image).
-    let Fate {
-        reason,
-        unlabeled_kept,
-    } = fate;
-    let placements = reason
-        .into_iter()
-        .enumerate()
-        .map(|(i, reason)| Placement {
-            record: i,
-            split: if unlabeled_kept[i] {
-                // Past the split names: the unlabeled folder.
-                Some(opts.names.len())
-            } else {
-                reason.is_none().then(|| assignment[units.unit_of[i]])
-            },
-            unit: units.unit_of[i],
-            grouped: units.grouped[i],
-            reason,
-        })
-        .collect();
-    Ok(Plan {
+    if opts.names.len() >= NO_SPLIT as usize {
+        bail!("{} split names: at most {}", opts.names.len(), NO_SPLIT - 1);
+    }
+    let mut settle = Settle::initial(records, opts);
+    for g in dup_groups {
+        settle.group(g, records, opts)?;
+    }
+    let Settle {
+        mut placements,
+        mut references,
+        conflict_classes,
+    } = settle;
+    // Sorted by record; a record settled twice keeps its last reference.
+    references.sort_by_key(|&(r, _)| r);
+    references.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1 = later.1;
+        }
+        same
+    });
+    references.shrink_to_fit();
+    let unit_count = number_units(&mut placements, records, dup_groups, opts.group_by.as_ref());
+    let class_names = class_names(&placements, records);
+    let mut plan = Plan {
         placements,
         class_names,
-        units: units.units,
-        targets,
-    })
+        targets: Vec::new(),
+        unit_count,
+        placed_units: 0,
+        largest_unit: 0,
+        seed: opts.seed,
+        loader: opts.loader,
+        references,
+        conflict_classes,
+    };
+    let units = plan.units(records);
+    let classes = class_indices(&plan.class_names, &plan.placements, records);
+    let class_of = |m: usize| classes[m] as usize;
+    plan.targets = targets(
+        &opts.sizes,
+        opts.names.len(),
+        &units.totals(&class_of, plan.class_names.len()),
+    );
+    plan.placed_units = units.len();
+    plan.largest_unit = units.largest();
+    let placements = &mut plan.placements;
+    assign(&units, &class_of, &plan.targets, |members, s| {
+        for &m in members {
+            placements[m as usize].set_split(Some(s));
+        }
+    });
+    drop((units, classes));
+    for p in placements.iter_mut() {
+        if p.fate == Fate::KeptUnlabeled {
+            // Past the split names: the unlabeled folder.
+            p.set_split(Some(opts.names.len()));
+        }
+    }
+    Ok(plan)
 }
 
-/// Per record: why it is not placed, or that it goes to the unlabeled folder
-/// (`--keep-unlabeled`); a record with neither is placed in a split.
-struct Fate {
-    reason: Vec<Option<DropReason>>,
-    unlabeled_kept: Vec<bool>,
+/// The fates being settled: per record its [`Placement`] (fate only, so far), and the
+/// references of the reasons that name a record or group.
+struct Settle {
+    placements: Vec<Placement>,
+    references: Vec<(u32, u32)>,
+    conflict_classes: BTreeMap<u32, Vec<String>>,
 }
 
-impl Fate {
+impl Settle {
     /// Each record on its own: unreadable, not read by the loader, or without a class (while
     /// others have one; without any class the split is plain and nothing is "unlabeled").
     fn initial(records: &[Record], opts: &SplitOptions) -> Self {
-        let n = records.len();
         let classless = records.iter().all(|r| r.class.is_empty());
-        let mut reason: Vec<Option<DropReason>> = vec![None; n];
-        let mut unlabeled_kept = vec![false; n];
-        for (i, r) in records.iter().enumerate() {
-            if !r.is_ok() {
-                reason[i] = Some(DropReason::Status {
-                    status: r.status,
-                    message: r.message.to_string(),
-                });
-            } else if let Some(why) = opts.loader.exclusion(r) {
-                reason[i] = Some(DropReason::NotLoaded(why));
-            } else if r.class.is_empty() && !classless {
-                if opts.keep_unlabeled {
-                    unlabeled_kept[i] = true;
+        let placements = records
+            .iter()
+            .map(|r| {
+                Placement::new(if !r.is_ok() {
+                    Fate::Status
+                } else if opts.loader.exclusion(r).is_some() {
+                    Fate::NotLoaded
+                } else if r.class.is_empty() && !classless {
+                    if opts.keep_unlabeled {
+                        Fate::KeptUnlabeled
+                    } else {
+                        Fate::Unlabeled
+                    }
                 } else {
-                    reason[i] = Some(DropReason::Unlabeled);
-                }
-            }
+                    Fate::Placed
+                })
+            })
+            .collect();
+        Settle {
+            placements,
+            references: Vec::new(),
+            conflict_classes: BTreeMap::new(),
         }
-        Fate {
-            reason,
-            unlabeled_kept,
-        }
+    }
+
+    fn fate(&self, m: usize) -> Fate {
+        self.placements[m].fate
+    }
+
+    /// Drops record `m` for a reason naming record or group `reference`.
+    fn drop_with(&mut self, m: usize, fate: Fate, reference: usize) {
+        self.placements[m].fate = fate;
+        self.references.push((m as u32, reference as u32));
     }
 
     /// One duplicate group: which of its usable members are kept (`--conflicts`, a labelled
     /// copy over an unlabeled one, `--dedup`); the others get their reason.
-    fn settle_group(&mut self, g: &Group, records: &[Record], opts: &SplitOptions) -> Result<()> {
+    fn group(&mut self, g: &Group, records: &[Record], opts: &SplitOptions) -> Result<()> {
         let usable: Vec<usize> = g
             .members
             .iter()
             .copied()
-            .filter(|&m| self.reason[m].is_none())
+            .filter(|&m| !self.fate(m).is_dropped())
             .collect();
         if usable.is_empty() {
             return Ok(());
         }
         let keep = if g.label_conflict() {
-            self.settle_conflict(g, usable, records, opts.conflicts)?
+            self.conflict(g, usable, records, opts.conflicts)?
         } else {
             usable
         };
@@ -238,7 +251,7 @@ impl Fate {
             let rep = crate::groups::representative(&keep, records);
             for &m in &keep {
                 if m != rep {
-                    self.reason[m] = Some(DropReason::DuplicateOf(records[rep].path.clone()));
+                    self.drop_with(m, Fate::DuplicateOf, rep);
                 }
             }
         }
@@ -247,7 +260,7 @@ impl Fate {
 
     /// A group under more than one class: refuse, drop it all, or keep the members of its
     /// one most common class (`--conflicts`). Returns the members kept.
-    fn settle_conflict(
+    fn conflict(
         &mut self,
         g: &Group,
         usable: Vec<usize>,
@@ -268,7 +281,10 @@ impl Fate {
             Conflicts::Drop => keep.clear(),
             Conflicts::Majority => {
                 let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
-                for &m in usable.iter().filter(|&&m| !self.unlabeled_kept[m]) {
+                for &m in usable
+                    .iter()
+                    .filter(|&&m| self.fate(m) != Fate::KeptUnlabeled)
+                {
                     *by_class.entry(&records[m].class).or_default() += 1;
                 }
                 let top = by_class.values().copied().max().unwrap_or(0);
@@ -278,7 +294,9 @@ impl Fate {
                     .map(|(k, _)| *k)
                     .collect();
                 if winners.len() == 1 {
-                    keep.retain(|&m| records[m].class == winners[0] || self.unlabeled_kept[m]);
+                    keep.retain(|&m| {
+                        records[m].class == winners[0] || self.fate(m) == Fate::KeptUnlabeled
+                    });
                 } else {
                     keep.clear();
                 }
@@ -286,10 +304,10 @@ impl Fate {
         }
         for &m in &usable {
             if !keep.contains(&m) {
-                self.reason[m] = Some(DropReason::LabelConflict {
-                    group: g.id,
-                    classes: g.classes.iter().cloned().collect(),
-                });
+                self.drop_with(m, Fate::LabelConflict, g.id);
+                self.conflict_classes
+                    .entry(g.id as u32)
+                    .or_insert_with(|| g.classes.iter().cloned().collect());
             }
         }
         Ok(keep)
@@ -301,45 +319,71 @@ impl Fate {
         let labelled: Vec<usize> = keep
             .iter()
             .copied()
-            .filter(|&m| !self.unlabeled_kept[m])
+            .filter(|&m| self.fate(m) != Fate::KeptUnlabeled)
             .collect();
         if labelled.is_empty() || labelled.len() == keep.len() {
             return keep;
         }
         let rep = crate::groups::representative(&labelled, records);
         for &m in &keep {
-            if self.unlabeled_kept[m] {
-                self.unlabeled_kept[m] = false;
-                self.reason[m] = Some(DropReason::UnlabeledCopyOf(records[rep].path.clone()));
+            if self.fate(m) == Fate::KeptUnlabeled {
+                self.drop_with(m, Fate::UnlabeledCopyOf, rep);
             }
         }
         labelled
     }
+}
 
-    /// Whether record `i` is placed in one of the named splits.
-    fn in_split(&self, i: usize) -> bool {
-        self.reason[i].is_none() && !self.unlabeled_kept[i]
+/// The classes of the records placed in a split, sorted: the strata.
+fn class_names(placements: &[Placement], records: &[Record]) -> Vec<String> {
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut last = None;
+    for (p, r) in placements.iter().zip(records) {
+        // Records of one class mostly come in a row (path order): one look-up per run.
+        if p.in_split() && last != Some(r.class.as_str()) {
+            last = Some(r.class.as_str());
+            names.insert(r.class.as_str());
+        }
+    }
+    names.into_iter().map(str::to_owned).collect()
+}
+
+/// A union-find whose root is its set's lowest record (4 bytes per record): a record is the
+/// first of its set exactly when it is its own root.
+struct LowestRoot(Vec<u32>);
+
+impl LowestRoot {
+    fn new(n: usize) -> Self {
+        LowestRoot((0..n as u32).collect())
     }
 
-    /// The classes of the records placed in a split, sorted: the strata.
-    fn class_names(&self, records: &[Record]) -> Vec<String> {
-        let mut names: BTreeSet<&str> = BTreeSet::new();
-        let mut last = None;
-        for (i, r) in records.iter().enumerate() {
-            // Records of one class mostly come in a row (path order): one look-up per run.
-            if self.in_split(i) && last != Some(r.class.as_str()) {
-                last = Some(r.class.as_str());
-                names.insert(r.class.as_str());
-            }
+    fn find(&mut self, mut x: usize) -> usize {
+        let p = &mut self.0;
+        while p[x] as usize != x {
+            p[x] = p[p[x] as usize];
+            x = p[x] as usize;
         }
-        names.into_iter().map(str::to_owned).collect()
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        let (lo, hi) = (ra.min(rb), ra.max(rb));
+        self.0[hi] = lo as u32;
     }
 }
 
-/// Which records must land together: duplicate groups joined with `--group-by` keys (the
-/// regex's first capture group, or its whole match, in the file name).
-fn join_units(records: &[Record], dup_groups: &[Group], group_by: Option<&Regex>) -> UnionFind {
-    let mut uf = UnionFind::new(records.len());
+/// Numbers the units, which records must land together: duplicate groups joined with
+/// `--group-by` keys (the regex's first capture group, or its whole match, in the file name).
+/// A unit's id is the rank of its first record's path; `grouped` marks units of more than
+/// one record. Returns the number of units.
+fn number_units(
+    placements: &mut [Placement],
+    records: &[Record],
+    dup_groups: &[Group],
+    group_by: Option<&Regex>,
+) -> usize {
+    let mut uf = LowestRoot::new(records.len());
     for g in dup_groups {
         for w in g.members.windows(2) {
             uf.union(w[0], w[1]);
@@ -360,9 +404,7 @@ fn join_units(records: &[Record], dup_groups: &[Group], group_by: Option<&Regex>
                     .map(|m| m.as_str().to_owned())
                     .unwrap_or_default();
                 match first_with_key.get(&key) {
-                    Some(&j) => {
-                        uf.union(i, j);
-                    }
+                    Some(&j) => uf.union(i, j),
                     None => {
                         first_with_key.insert(key, i);
                     }
@@ -370,97 +412,47 @@ fn join_units(records: &[Record], dup_groups: &[Group], group_by: Option<&Regex>
             }
         }
     }
-    uf
-}
-
-/// The units, and per record its unit and whether that unit has more than one source.
-struct Units {
-    units: Vec<Unit>,
-    unit_of: Vec<usize>,
-    grouped: Vec<bool>,
+    // Sets numbered in order of their first record: its root.
+    let sorted = in_path_order(records);
+    let mut firsts: Vec<u32> = Vec::new();
+    let mut sets = 0u32;
+    for i in 0..records.len() {
+        let root = uf.find(i);
+        if root == i {
+            placements[i].unit = sets;
+            sets += 1;
+            if !sorted {
+                firsts.push(i as u32);
+            }
+        } else {
+            placements[i].unit = placements[root].unit;
+            placements[i].grouped = true;
+            placements[root].grouped = true;
+        }
+    }
+    drop(uf);
+    // Unit ids in path order of the first record: set order when the records are in path order.
+    if !sorted {
+        let mut order: Vec<u32> = (0..sets).collect();
+        order.sort_by(|&a, &b| {
+            records[firsts[a as usize] as usize]
+                .path
+                .cmp(&records[firsts[b as usize] as usize].path)
+                .then(a.cmp(&b))
+        });
+        let mut rank = vec![0u32; sets as usize];
+        for (id, &set) in order.iter().enumerate() {
+            rank[set as usize] = id as u32;
+        }
+        for p in placements.iter_mut() {
+            p.unit = rank[p.unit as usize];
+        }
+    }
+    sets as usize
 }
 
 /// Whether `records` are in path order, as the scan returns them (`ScanOutcome::records`):
 /// then record order is path order and nothing needs sorting by path.
 pub(super) fn in_path_order(records: &[Record]) -> bool {
     records.is_sorted_by(|a, b| a.path <= b.path)
-}
-
-/// One unit per set of `uf`, in path order of its first member; a unit's members are the
-/// records placed in a split, counted per class index. Built from record indices (no map
-/// keyed by set, no list per set before it is known to be a unit's).
-fn build_units(
-    records: &[Record],
-    fate: &Fate,
-    mut uf: UnionFind,
-    class_names: &[String],
-    seed: u64,
-) -> Units {
-    let n = records.len();
-    let class_index: HashMap<&str, usize> = class_names
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    // Sets numbered in order of their first (lowest) record; `set_of[i]` is record i's.
-    let mut set_of_root = vec![usize::MAX; n];
-    let mut set_of = Vec::with_capacity(n);
-    let mut first: Vec<usize> = Vec::new();
-    let mut size: Vec<usize> = Vec::new();
-    for i in 0..n {
-        let root = uf.find(i);
-        if set_of_root[root] == usize::MAX {
-            set_of_root[root] = first.len();
-            first.push(i);
-            size.push(0);
-        }
-        set_of.push(set_of_root[root]);
-        size[set_of_root[root]] += 1;
-    }
-    drop((uf, set_of_root));
-    // Unit ids in path order of the first member: set order when the records are in path order.
-    let mut order: Vec<usize> = (0..first.len()).collect();
-    if !in_path_order(records) {
-        order.sort_by(|&a, &b| records[first[a]].path.cmp(&records[first[b]].path));
-    }
-    let mut unit_of_set = vec![0; first.len()];
-    for (id, &set) in order.iter().enumerate() {
-        unit_of_set[set] = id;
-    }
-    let mut units: Vec<Unit> = order
-        .par_iter()
-        .map(|&set| Unit {
-            members: Vec::new(),
-            counts: Vec::new(),
-            key: seeded_key(seed, &path_bytes(&records[first[set]].path)),
-        })
-        .collect();
-    let mut unit_of = vec![usize::MAX; n];
-    let mut grouped = vec![false; n];
-    for (i, r) in records.iter().enumerate() {
-        let id = unit_of_set[set_of[i]];
-        unit_of[i] = id;
-        grouped[i] = size[set_of[i]] > 1;
-        if fate.in_split(i) {
-            let unit = &mut units[id];
-            unit.members.push(i);
-            count_class(&mut unit.counts, class_index[r.class.as_str()]);
-        }
-    }
-    Units {
-        units,
-        unit_of,
-        grouped,
-    }
-}
-
-/// Images per class index over all units.
-pub(super) fn class_totals(units: &[Unit], classes: usize) -> Vec<usize> {
-    let mut totals = vec![0usize; classes];
-    for u in units {
-        for &(c, k) in &u.counts {
-            totals[c] += k;
-        }
-    }
-    totals
 }

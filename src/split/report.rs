@@ -64,10 +64,18 @@ impl SplitReport {
         merged_splits: &[String],
     ) -> Self {
         let mut dropped_by_reason = BTreeMap::new();
-        for p in plan.placements.iter().filter(|p| p.split.is_none()) {
-            *dropped_by_reason.entry(p.reason_kind()).or_insert(0usize) += 1;
+        for (i, p) in plan.placements.iter().enumerate() {
+            if p.split().is_none() {
+                *dropped_by_reason
+                    .entry(plan.reason_kind(i, records))
+                    .or_insert(0usize) += 1;
+            }
         }
-        let copied = plan.placements.iter().filter(|p| p.split.is_some()).count();
+        let copied = plan
+            .placements
+            .iter()
+            .filter(|p| p.split().is_some())
+            .count();
         let sizes = match &opts.sizes {
             Sizes::Ratio(r) => {
                 format!(
@@ -92,13 +100,8 @@ impl SplitReport {
             copied,
             dropped: records.len() - copied,
             dropped_by_reason,
-            units: plan.units.iter().filter(|u| !u.members.is_empty()).count(),
-            largest_unit: plan
-                .units
-                .iter()
-                .map(|u| u.members.len())
-                .max()
-                .unwrap_or(0),
+            units: plan.placed_units,
+            largest_unit: plan.largest_unit,
             splits: achieved(plan, records, &opts.names),
             merged_splits: merged_splits.to_vec(),
             loader: opts.loader,
@@ -106,7 +109,7 @@ impl SplitReport {
             unlabeled_kept: plan
                 .placements
                 .iter()
-                .filter(|p| p.split == Some(opts.names.len()))
+                .filter(|p| p.split() == Some(opts.names.len()))
                 .count(),
         }
     }
@@ -121,9 +124,9 @@ pub fn achieved(plan: &Plan, records: &[Record], names: &[String]) -> Vec<SplitT
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
         .collect();
-    for p in &plan.placements {
-        if let Some(s) = p.split.filter(|&s| s < names.len()) {
-            have[s][idx[records[p.record].class.as_str()]] += 1;
+    for (p, r) in plan.placements.iter().zip(records) {
+        if let Some(s) = p.split().filter(|&s| s < names.len()) {
+            have[s][idx[r.class.as_str()]] += 1;
         }
     }
     names

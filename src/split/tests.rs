@@ -66,16 +66,20 @@ proptest! {
         let p = plan(&records, &groups, &o).unwrap();
         // Every source exactly once.
         prop_assert_eq!(p.placements.len(), records.len());
-        let mut seen: Vec<usize> = p.placements.iter().map(|x| x.record).collect();
-        seen.sort();
-        prop_assert_eq!(seen, (0..records.len()).collect::<Vec<_>>());
-        // No group in two splits.
-        for u in &p.units {
-            let splits: BTreeSet<_> = u.members.iter().map(|&m| p.placements[m].split).collect();
+        // No group in two splits; every unit's members are its records placed in a split.
+        let units = p.units(&records);
+        let mut members = 0;
+        for m in units.iter() {
+            let splits: BTreeSet<_> = m.iter().map(|&m| p.placements[m as usize].split()).collect();
             prop_assert!(splits.len() <= 1);
+            let ids: BTreeSet<_> = m.iter().map(|&m| p.placements[m as usize].unit()).collect();
+            prop_assert_eq!(ids.len(), 1);
+            members += m.len();
         }
+        prop_assert_eq!(members, p.placements.iter().filter(|x| x.in_split()).count());
+        prop_assert_eq!(units.len(), p.placed_units);
         // Per class: achieved within the largest unit of that class of the target.
-        let largest = p.units.iter().map(|u| u.members.len()).max().unwrap_or(1).max(1);
+        let largest = p.largest_unit.max(1);
         for st in achieved(&p, &records, &o.names) {
             for c in st.classes {
                 prop_assert!((c.achieved as f64 - c.target).abs() <= largest as f64 + 1e-9,
@@ -86,8 +90,8 @@ proptest! {
         let again = plan(&records, &groups, &o).unwrap();
         prop_assert_eq!(&again.placements, &p.placements);
         // k-fold: disjoint and covering (each unit exactly one fold).
-        let folds = kfold(&p, 3);
-        prop_assert_eq!(folds.len(), p.units.len());
+        let folds = kfold(&p, &records, 3);
+        prop_assert_eq!(folds.len(), p.unit_count);
         prop_assert!(folds.iter().all(|&f| f < 3));
     }
 }
@@ -104,9 +108,8 @@ fn singletons_land_within_one_image_of_target() {
     }
 }
 
-fn why(p: &Plan, i: usize) -> String {
-    p.placements[i]
-        .reason
+fn why(p: &Plan, records: &[Record], i: usize) -> String {
+    p.reason(i, records)
         .as_ref()
         .map(|r| r.to_string())
         .unwrap_or_default()
@@ -125,11 +128,14 @@ fn loader_decides_what_is_placed_and_kept() {
     let groups = crate::groups::build(&records, [(0, 1)]);
     let o = opts(Sizes::Ratio(vec![0.5, 0.5]));
     let p = plan(&records, &groups, &o).unwrap();
-    assert!(p.placements[0].split.is_none());
-    assert!(why(&p, 0).starts_with("keras fails on it"));
-    assert!(p.placements[1].split.is_some(), "{:?}", p.placements[1]);
-    assert_eq!(why(&p, 2), "not listed by keras (extension .webp)");
-    assert_eq!(p.placements[2].reason_kind(), "not listed by keras");
+    assert!(p.placements[0].split().is_none());
+    assert!(why(&p, &records, 0).starts_with("keras fails on it"));
+    assert!(p.placements[1].split().is_some(), "{:?}", p.placements[1]);
+    assert_eq!(
+        why(&p, &records, 2),
+        "not listed by keras (extension .webp)"
+    );
+    assert_eq!(p.reason_kind(2, &records), "not listed by keras");
     // torch lists .webp.
     let p = plan(
         &records,
@@ -140,7 +146,7 @@ fn loader_decides_what_is_placed_and_kept() {
         },
     )
     .unwrap();
-    assert!(p.placements[2].split.is_some());
+    assert!(p.placements[2].split().is_some());
 }
 
 #[test]
@@ -154,17 +160,20 @@ fn unlabeled_are_dropped_or_kept_apart_and_classless_is_plain() {
     let groups = crate::groups::build(&records, [(0, 6)]);
     let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
     let p = plan(&records, &groups, &o).unwrap();
-    assert_eq!(why(&p, 4), "unlabeled");
-    assert_eq!(p.placements[4].reason_kind(), "unlabeled");
-    assert!(p.placements[0].split.is_some(), "the labelled copy is kept");
-    assert!(p.placements[6].split.is_none());
+    assert_eq!(why(&p, &records, 4), "unlabeled");
+    assert_eq!(p.reason_kind(4, &records), "unlabeled");
+    assert!(
+        p.placements[0].split().is_some(),
+        "the labelled copy is kept"
+    );
+    assert!(p.placements[6].split().is_none());
     assert_eq!(p.class_names, vec!["a"]);
     o.keep_unlabeled = true;
     let p = plan(&records, &groups, &o).unwrap();
-    assert_eq!(p.placements[4].split, Some(2));
+    assert_eq!(p.placements[4].split(), Some(2));
     assert_eq!(split_name(&o.names, 2), UNLABELED_DIR);
-    assert!(why(&p, 6).starts_with("unlabeled copy of s/a/0.jpg"));
-    let d = destinations(&p, &records, &o.names);
+    assert!(why(&p, &records, 6).starts_with("unlabeled copy of s/a/0.jpg"));
+    let d = destinations(&p, &records, &o.names).to_vec(&p, &records);
     assert_eq!(d[4].as_deref(), Some(Path::new("unlabeled/4.jpg")));
     // No class at all: a plain split, nothing dropped as unlabeled, no class folder.
     let none: Vec<Record> = (0..6).map(|i| rec(&format!("{i}.jpg"), "", "")).collect();
@@ -172,9 +181,9 @@ fn unlabeled_are_dropped_or_kept_apart_and_classless_is_plain() {
     assert!(
         p.placements
             .iter()
-            .all(|x| x.split.is_some() && x.split < Some(2))
+            .all(|x| x.split().is_some() && x.split() < Some(2))
     );
-    let d = destinations(&p, &none, &o.names);
+    let d = destinations(&p, &none, &o.names).to_vec(&p, &none);
     assert!(
         d.iter()
             .all(|x| x.as_ref().unwrap().components().count() == 2),
@@ -195,18 +204,19 @@ fn dedup_and_conflicts() {
     let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
     o.conflicts = Conflicts::Majority;
     let p = plan(&records, &groups, &o).unwrap();
-    assert!(p.placements[0].split.is_some());
+    assert!(p.placements[0].split().is_some());
+    assert_eq!(p.placements[1].fate(), Fate::DuplicateOf);
     assert!(matches!(
-        p.placements[1].reason,
-        Some(DropReason::DuplicateOf(_))
+        p.reason(1, &records),
+        Some(DropReason::DuplicateOf(rep)) if rep == records[0].path
     ));
     assert!(matches!(
-        p.placements[2].reason,
+        p.reason(2, &records),
         Some(DropReason::LabelConflict { .. })
     ));
     o.conflicts = Conflicts::Drop;
     let p = plan(&records, &groups, &o).unwrap();
-    assert!(p.placements[..3].iter().all(|x| x.split.is_none()));
+    assert!(p.placements[..3].iter().all(|x| x.split().is_none()));
     o.conflicts = Conflicts::Error;
     assert!(plan(&records, &groups, &o).is_err());
 }
@@ -223,8 +233,9 @@ fn group_by_keeps_keys_together() {
         let splits: BTreeSet<_> = p
             .placements
             .iter()
-            .filter(|x| x.record % 4 == k)
-            .map(|x| x.split)
+            .enumerate()
+            .filter(|(i, _)| i % 4 == k)
+            .map(|(_, x)| x.split())
             .collect();
         assert_eq!(splits.len(), 1);
     }
@@ -239,13 +250,54 @@ fn name_collisions_get_distinct_names() {
     let mut o = opts(Sizes::Ratio(vec![1.0]));
     o.names = vec!["train".into()];
     let p = plan(&records, &[], &o).unwrap();
-    let d = destinations(&p, &records, &o.names);
+    let d = destinations(&p, &records, &o.names).to_vec(&p, &records);
     assert_eq!(d[0].as_deref(), Some(Path::new("train/a/x.jpg")));
     let other = d[1].as_ref().unwrap().to_string_lossy().into_owned();
     assert!(
         other.starts_with("train/a/x-") && other.ends_with(".jpg"),
         "{other}"
     );
+}
+
+/// A tagged name can be a file's own name: whoever comes first in path order keeps it, the
+/// other gets a (further) tag, and no two files share a destination.
+#[test]
+fn tagged_names_never_take_a_files_own_name() {
+    let mut o = opts(Sizes::Ratio(vec![1.0]));
+    o.names = vec!["train".into()];
+    let two = vec![
+        rec("train/a/x.jpg", "train", "a"),
+        rec("val/a/x.jpg", "val", "a"),
+    ];
+    let p = plan(&two, &[], &o).unwrap();
+    let d = destinations(&p, &two, &o.names).to_vec(&p, &two);
+    let tagged = d[1].as_ref().unwrap().file_name().unwrap().to_owned();
+    let tagged = tagged.to_str().unwrap();
+    assert_ne!(tagged, "x.jpg");
+    // The tag's name already taken by a file before the tagged one (path order) ...
+    let before = {
+        let mut r = two.clone();
+        r.insert(0, rec(&format!("train/a/{tagged}"), "train", "a"));
+        r
+    };
+    // ... and by a file after it, whose own name it then is not.
+    let after = {
+        let mut r = two.clone();
+        r.push(rec(&format!("validation/a/{tagged}"), "validation", "a"));
+        r
+    };
+    for (records, holder) in [(before, 0), (after, 1)] {
+        let p = plan(&records, &[], &o).unwrap();
+        let d = destinations(&p, &records, &o.names).to_vec(&p, &records);
+        let names: BTreeSet<_> = d.iter().flatten().collect();
+        assert_eq!(names.len(), 3, "{d:?}");
+        let own = format!("train/a/{tagged}");
+        assert_eq!(
+            d[holder].as_deref(),
+            Some(Path::new(&own)),
+            "the first in path order keeps {own}: {d:?}"
+        );
+    }
 }
 
 #[test]
@@ -264,12 +316,12 @@ fn kfold_lists_kept_unlabeled_images_in_no_fold() {
     o.keep_unlabeled = true;
     let p = plan(&records, &[], &o).unwrap();
     // Eight units, six with an image to fold.
-    assert_eq!(p.units.len(), 8);
+    assert_eq!(p.unit_count, 8);
     assert!(check_kfold(6, &p).is_ok());
     let e = check_kfold(7, &p).unwrap_err().to_string();
     assert!(e.contains("the 6 groups"), "{e}");
     let mut out = Vec::new();
-    write_folds(&mut out, &p, &records, &kfold(&p, 3)).unwrap();
+    write_folds(&mut out, &p, &records, &kfold(&p, &records, 3)).unwrap();
     let text = String::from_utf8(out).unwrap();
     let rows: Vec<Vec<&str>> = text
         .lines()
@@ -313,17 +365,12 @@ fn record_order_does_not_change_the_split() {
     for o in [three, one] {
         let outcome = |records: &[Record]| {
             let p = plan(records, &[], &o).unwrap();
-            let d = destinations(&p, records, &o.names);
+            let d = destinations(&p, records, &o.names).to_vec(&p, records);
             let mut by_path: Vec<_> = p
                 .placements
                 .iter()
-                .map(|pl| {
-                    (
-                        records[pl.record].path.clone(),
-                        pl.split,
-                        d[pl.record].clone(),
-                    )
-                })
+                .enumerate()
+                .map(|(i, pl)| (records[i].path.clone(), pl.split(), d[i].clone()))
                 .collect();
             by_path.sort();
             by_path
@@ -340,4 +387,10 @@ fn record_order_does_not_change_the_split() {
         records.reverse();
         assert_eq!(outcome(&records), sorted);
     }
+}
+
+/// A million placements are held while OUT is written (README "At a million images").
+#[test]
+fn placements_stay_compact() {
+    assert_eq!(std::mem::size_of::<Placement>(), 8);
 }

@@ -6,7 +6,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 
+use super::manifest::Destinations;
 use super::options::Mode;
 use super::plan::Plan;
 use crate::index::Record;
@@ -14,19 +16,35 @@ use crate::index::Record;
 /// Every destination must be a relative path of plain components (split, class, file; split
 /// and file without classes; or class, file where `merge` pools the splits), so no label or
 /// name can make a file land outside OUT, or onto a source file.
-pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
-    for d in dests.iter().flatten() {
-        let plain = (2..=3).contains(&d.components().count())
-            && d.components()
-                .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !plain {
-            bail!(
-                "refusing destination {}: split, class and file names must be plain folder names",
-                d.display()
-            );
-        }
+pub fn check_destination(d: &Path) -> Result<()> {
+    let plain = (2..=3).contains(&d.components().count())
+        && d.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
+        bail!(
+            "refusing destination {}: split, class and file names must be plain folder names",
+            d.display()
+        );
     }
     Ok(())
+}
+
+/// [`check_destination`] for each of a list.
+pub fn check_destinations(dests: &[Option<PathBuf>]) -> Result<()> {
+    dests
+        .iter()
+        .flatten()
+        .try_for_each(|d| check_destination(d))
+}
+
+/// [`check_destination`] for every planned destination (made one by one, in parallel); the
+/// first bad one in record order is reported.
+fn check_planned(dests: &Destinations, plan: &Plan, records: &[Record]) -> Result<()> {
+    let bad = (0..records.len())
+        .into_par_iter()
+        .filter_map(|i| dests.get(i, plan, records))
+        .find_first(|d| check_destination(d).is_err());
+    bad.map_or(Ok(()), |d| check_destination(&d))
 }
 
 /// Checks that OUT can be written: it must not exist or be empty, and must not be inside
@@ -120,7 +138,7 @@ pub struct WriteJob<'a> {
     pub verify: bool,
     pub records: &'a [Record],
     pub names: &'a [String],
-    pub dests: &'a [Option<PathBuf>],
+    pub dests: &'a Destinations,
     /// Re-encode instead of placing (`--normalize`); `mode` is then ignored.
     pub normalize: Option<crate::normalize::Normalize>,
 }
@@ -164,7 +182,7 @@ pub fn write_streamed(
     streamed: &[Streamed],
 ) -> Result<Warnings> {
     check_out(job.root, job.out)?;
-    check_destinations(job.dests)?;
+    check_planned(job.dests, plan, job.records)?;
     let parent = job
         .out
         .parent()
@@ -186,13 +204,15 @@ pub fn write_streamed(
     let mut placed = 0usize;
     // The manifest mode places no file: no source and destination paths to build per image.
     let places_files = job.normalize.is_some() || job.mode != Mode::Manifest;
-    for p in plan.placements.iter().filter(|p| p.split.is_some()) {
-        let r = &job.records[p.record];
-        let Some(dest) = &job.dests[p.record] else {
+    for (i, r) in job.records.iter().enumerate() {
+        if plan.placements[i].split().is_none() {
             continue;
-        };
+        }
         if places_files {
-            let (src, dst) = (job.root.join(&r.path), tmp.path().join(dest));
+            let Some(dest) = job.dests.get(i, plan, job.records) else {
+                continue;
+            };
+            let (src, dst) = (job.root.join(&r.path), tmp.path().join(&dest));
             if let Some(n) = &job.normalize {
                 n.write(&src, &dst)?;
             } else {

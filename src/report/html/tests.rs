@@ -199,7 +199,7 @@ fn non_utf8_paths_render_lossily() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().unwrap();
     let mut r = rec("x", "train", "cats");
-    r.path = PathBuf::from(std::ffi::OsStr::from_bytes(b"train/cats/caf\xe9<b>.jpg"));
+    r.path = PathBuf::from(std::ffi::OsStr::from_bytes(b"train/cats/caf\xe9<b>.jpg")).into();
     r.status = crate::index::Status::Truncated;
     let records = vec![r];
     let leaks = analyze(&records, &LeakOptions::default());
