@@ -481,6 +481,9 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
         opts.search_rounds,
         opts.search_bits,
     );
+    // The search's tables and query batches were freed on the pool's threads, in heaps the
+    // caller's next phase (split's planning) does not draw from: give them back first.
+    crate::base::memory::release_freed();
     let groups = groups::build(records, pairs.iter().map(|p| (p.a, p.b)));
     let exact_pairs = pairs.iter().filter(|p| p.kind == MatchKind::Exact).count();
     let summary = LeakSummary {
