@@ -377,6 +377,7 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         .collect()
 }
 
+mod fast_key;
 mod table;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
+use super::fast_key::FastKey;
 use super::{CHECK_MAX, CROP75, CROP90, KeyTable, TRIMMED, UNTRIMMED, entry_hash};
 use crate::base::hash::{HashList, Transform};
 use crate::scan::hash256::{Hash256, Hashes256, apply};
@@ -64,41 +65,6 @@ pub(super) fn stored_count<L: HashList + ?Sized>(hashes: &L, crops: bool) -> usi
             count
         })
         .sum()
-}
-
-/// A table's key and check of a hash by table lookup: for each byte of the hash that holds a
-/// bit of either, the key and check bits of its 256 values (about 28 lookups in 56 KB,
-/// instead of a shift and mask per bit: [`KeyTable::key`] is the definition).
-struct FastKey {
-    bytes: Vec<(usize, Box<[u64; 256]>)>,
-}
-
-impl FastKey {
-    fn new(table: &KeyTable, check: &KeyTable) -> Self {
-        let mut bytes = Vec::new();
-        for b in 0..32 {
-            let mut lut = Box::new([0u64; 256]);
-            for (value, entry) in lut.iter_mut().enumerate() {
-                let mut h = Hash256([0; 4]);
-                h.0[b / 8] = (value as u64) << (8 * (b % 8));
-                *entry = u64::from(table.key(&h)) | u64::from(check.key(&h)) << 32;
-            }
-            if lut[255] != 0 {
-                bytes.push((b, lut));
-            }
-        }
-        FastKey { bytes }
-    }
-
-    /// `(table.key(h), check.key(h))`.
-    #[inline]
-    fn key(&self, h: &Hash256) -> (u32, u32) {
-        let mut k = 0u64;
-        for (b, lut) in &self.bytes {
-            k |= lut[((h.0[b / 8] >> (8 * (b % 8))) & 0xFF) as usize];
-        }
-        (k as u32, (k >> 32) as u32)
-    }
 }
 
 /// A hint to bring `p`'s cache line in (no fault whatever the address; nothing elsewhere).
@@ -336,25 +302,4 @@ pub(super) fn table_pairs<L: HashList + ?Sized>(
         })
         .flatten_iter()
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sampled256::Plan;
-
-    #[test]
-    fn fast_keys_are_the_keys() {
-        let plan = Plan::new(23, 2);
-        let mut state = 3;
-        for (table, check) in plan.tables.iter().zip(&plan.checks) {
-            let fast = FastKey::new(table, check);
-            for _ in 0..200 {
-                let mut h = Hash256([0; 4]);
-                h.0.iter_mut()
-                    .for_each(|w| *w = crate::base::rng::splitmix(&mut state));
-                assert_eq!(fast.key(&h), (table.key(&h), check.key(&h)));
-            }
-        }
-    }
 }

@@ -70,20 +70,19 @@ fn transpose16(rows: &mut [u16; K]) {
 /// The hash of the transformed image, from the hash of the image (exact up to coefficients
 /// that are exactly zero). Same mapping as [`Transform::apply_to_phash`] on 16 x 16 bits.
 pub fn apply(t: Transform, h: Hash256) -> Hash256 {
+    let transposed = if t.parts().0 { transpose(&h) } else { h };
+    apply_given(t, h, transposed)
+}
+
+/// [`apply`] with `h`'s transpose ([`transpose`]) already at hand: several transforms of one
+/// hash then cost one transpose, not one each (the transpose is most of a transform's cost).
+#[inline]
+pub fn apply_given(t: Transform, h: Hash256, transposed: Hash256) -> Hash256 {
     if t == Transform::Identity {
         return h;
     }
     let (tr, fx, fy) = t.parts();
-    let mut h = if tr {
-        let mut rows = [0u16; K];
-        for (u, r) in rows.iter_mut().enumerate() {
-            *r = row(&h, u);
-        }
-        transpose16(&mut rows);
-        from_rows(&rows)
-    } else {
-        h
-    };
+    let mut h = if tr { transposed } else { h };
     let mask = if fx { ODD_V } else { 0 } ^ if fy { ODD_U } else { 0 };
     for w in &mut h.0 {
         *w ^= mask;
@@ -91,6 +90,16 @@ pub fn apply(t: Transform, h: Hash256) -> Hash256 {
     // The DC bit is never set (F(0, 0) is not negated by any mirror).
     h.0[0] &= !1;
     h
+}
+
+/// `h` with `u` and `v` swapped (the bits of [`Transform::Transpose`]).
+pub fn transpose(h: &Hash256) -> Hash256 {
+    let mut rows = [0u16; K];
+    for (u, r) in rows.iter_mut().enumerate() {
+        *r = row(h, u);
+    }
+    transpose16(&mut rows);
+    from_rows(&rows)
 }
 
 /// `K x N` matrix: the window `[a, b)` of an `N`-point axis area-resampled to `N` cells, then
