@@ -5,6 +5,8 @@
 //! same thing the same way (issue 9: "each command says plainly what it can and cannot do
 //! without classes and how to supply them").
 
+use rayon::prelude::*;
+
 use crate::index::Record;
 use crate::loader::Loader;
 
@@ -28,19 +30,36 @@ pub struct Coverage {
 
 impl Coverage {
     pub fn of(records: &[Record], loader: Loader) -> Self {
-        let mut c = Coverage {
-            images: records.len(),
-            ..Default::default()
-        };
-        for r in records {
-            let labelled = !r.class.is_empty();
-            let loads = loader.loads(r);
-            c.labelled += usize::from(labelled);
-            c.unlabeled += usize::from(!labelled);
-            c.usable += usize::from(loads);
-            c.usable_labelled += usize::from(loads && labelled);
+        // Every command counts this; in parallel, as a pass over a million records is ~40 ms.
+        records
+            .par_iter()
+            .with_min_len(4096)
+            .map(|r| Coverage::one(r, loader))
+            .reduce(Coverage::default, Coverage::plus)
+    }
+
+    /// One record's counts (for callers that count more in the same pass).
+    pub fn one(r: &Record, loader: Loader) -> Self {
+        let labelled = !r.class.is_empty();
+        let loads = loader.loads(r);
+        Coverage {
+            images: 1,
+            labelled: usize::from(labelled),
+            unlabeled: usize::from(!labelled),
+            usable: usize::from(loads),
+            usable_labelled: usize::from(loads && labelled),
         }
-        c
+    }
+
+    /// The counts of two sets of records.
+    pub fn plus(self, o: Self) -> Self {
+        Coverage {
+            images: self.images + o.images,
+            labelled: self.labelled + o.labelled,
+            unlabeled: self.unlabeled + o.unlabeled,
+            usable: self.usable + o.usable,
+            usable_labelled: self.usable_labelled + o.usable_labelled,
+        }
     }
 
     /// No image has a class.

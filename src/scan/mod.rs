@@ -282,7 +282,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         records.sort_by(|a, b| a.path.cmp(&b.path));
     }
     // Name flags come from the path alone, so they are set on reused records too.
-    records.iter_mut().for_each(path_flags);
+    records.par_iter_mut().for_each(path_flags);
     // A rescan that changes nothing writes nothing: same records, same columns, and a sidecar
     // that describes this file, this layout and this shard.
     let unchanged = reused == records.len()
