@@ -71,7 +71,7 @@ pub fn read_file_with_schema(path: &Path) -> Result<(Vec<Record>, Schema)> {
 /// records handed over until then were only the input's first.
 pub fn stream_from<R: io::Read>(
     r: R,
-    sink: impl FnMut(Vec<Record>, &Schema) -> bool,
+    sink: impl FnMut(Vec<Record>, &Schema) -> bool + Send,
 ) -> Option<Schema> {
     index_parse::read_with(r, index_parse::BLOCK, sink)
 }
