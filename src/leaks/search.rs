@@ -29,7 +29,7 @@ pub enum Search {
 pub const AUTO_EXACT_UP_TO: usize = 50_000;
 /// Rounds of keys of the sampled search by default: about this many image-rounds in all
 /// (each round is `255 / w` tables, and a table's time grows with the images), so the search
-/// takes about the same time at any size: 2 rounds at a million images (leaks in about 13 s
+/// takes about the same time at any size: 2 rounds at a million images (leaks in about 8.5 s
 /// on 2 cores), 8 up to 300,000 ...
 pub const IMAGE_ROUNDS: usize = 2_500_000;
 /// ... never fewer than this ...
