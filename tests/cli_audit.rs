@@ -217,6 +217,58 @@ fn fail_on_any_passes_on_a_clean_dataset_and_fails_once_it_leaks() {
     assert_eq!(audit(w, &root, &["--fail-on", "problem"]).0, 0);
 }
 
+#[test]
+fn class_folders_that_differ_between_splits_are_a_finding() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let root = w.join("data");
+    make_clean_dataset(&root, 3);
+    let topic = |json: &str| -> Option<Value> {
+        let v: Value = serde_json::from_str(json).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["topic"] == "class folders")
+            .cloned()
+    };
+    // Same class folders in train and val: nothing to say.
+    let (_, json) = audit(w, &root, &["--format", "json"]);
+    assert_eq!(topic(&json), None, "{json}");
+    // A class only in val, sorting first: val numbers cats 1 and dogs 2, train 0 and 1.
+    write_image(&root.join("val/birds/00.png"), 3_500);
+    let (_, json) = audit(w, &root, &["--format", "json"]);
+    let f = topic(&json).unwrap_or_else(|| panic!("no class folders finding:\n{json}"));
+    assert_eq!(f["severity"], "problem", "{f:#}");
+    let headline = f["headline"].as_str().unwrap();
+    assert!(
+        headline.contains("folders train lacks: birds"),
+        "{headline}"
+    );
+    assert!(
+        headline.contains("`cats` is class 1 there and 0 in train"),
+        "{headline}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains(r#"class_names=["cats", "dogs"]"#),
+        "{f:#}"
+    );
+    // A class only in train, sorting last: the shared classes keep their numbers, so it is
+    // a warning (the class is never evaluated), and the text says so.
+    fs::remove_dir_all(root.join("val/birds")).unwrap();
+    write_image(&root.join("train/zebras/00.png"), 3_600);
+    let (_, stdout) = audit(w, &root, &[]);
+    assert!(
+        stdout.contains("class folders differ from train's: val: no folder for zebras"),
+        "{stdout}"
+    );
+    let (_, json) = audit(w, &root, &["--format", "json"]);
+    assert_eq!(topic(&json).unwrap()["severity"], "warning");
+}
+
 /// A dataset whose names are HTML: two cross-split copies with hostile names (so the report
 /// shows them, with thumbnails), a hostile class folder, and an empty file with a hostile
 /// name (listed under Problem files).

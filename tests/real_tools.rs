@@ -564,6 +564,71 @@ fn whole_datasets_and_split_outputs_match_the_real_loaders() {
 }
 
 #[test]
+fn class_folder_numbers_are_the_real_loaders_own() {
+    // train/{cats,dogs}, val/{birds,cats,dogs}: the finding says val's `cats` is class 1 and
+    // train's 0, as each real loader numbers the one folder it is given.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    let mut seed = 700;
+    for (split, classes) in [
+        ("train", &["cats", "dogs"][..]),
+        ("val", &["birds", "cats", "dogs"]),
+    ] {
+        for class in classes {
+            for i in 0..2 {
+                seed += 1;
+                let path = root.join(split).join(class).join(format!("{i}.png"));
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(
+                    &path,
+                    encode(
+                        &DynamicImage::ImageRgb8(distinct_image(seed)),
+                        ImageFormat::Png,
+                    ),
+                )
+                .unwrap();
+            }
+        }
+    }
+    let idx = tmp.path().join("index.csv");
+    let out = cleansplit_with_index(&idx, ["audit", root.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["topic"] == "class folders")
+        .unwrap_or_else(|| panic!("no class folders finding: {v:#}"));
+    assert!(
+        finding["headline"]
+            .as_str()
+            .unwrap()
+            .contains("`cats` is class 1 there and 0 in train"),
+        "{finding:#}"
+    );
+    for loader in [Loader::Keras, Loader::KerasLegacy, Loader::Torch] {
+        let Some(train) = real_set(loader, &root.join("train")) else {
+            continue;
+        };
+        let val = real_set(loader, &root.join("val")).unwrap();
+        let number = |s: &RealSet| s.classes.iter().position(|c| c == "cats");
+        assert_eq!(
+            (number(&val), number(&train)),
+            (Some(1), Some(0)),
+            "{loader}: val {:?}, train {:?}",
+            val.classes,
+            train.classes
+        );
+        say(&format!(
+            "real {loader} loader numbers val {:?} and train {:?}: as the finding says",
+            val.classes, train.classes
+        ));
+    }
+}
+
+#[test]
 fn flat_and_unlabeled_layouts_match_the_real_loaders() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("flat");

@@ -19,7 +19,8 @@ pub enum Severity {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// Short topic: `leakage`, `label conflicts`, `duplicates`, `problem files`, `imbalance`, `drift`.
+    /// Short topic: `leakage`, `label conflicts`, `duplicates`, `problem files`, `imbalance`,
+    /// `drift`, `class folders`.
     pub topic: String,
     /// What was found, with figures ("6 of 16 val images (37.5%) have a duplicate in train").
     pub headline: String,
@@ -34,8 +35,8 @@ mod topics;
 
 pub use checks::{shortcut_findings, source_check, source_findings};
 use topics::{
-    drift, duplicates, imbalance, label_conflicts, layout, leakage, no_images, odd_images,
-    problem_files, unlabeled,
+    class_folders, drift, duplicates, imbalance, label_conflicts, layout, leakage, no_images,
+    odd_images, problem_files, unlabeled,
 };
 
 use crate::balance::BalanceReport;
@@ -215,6 +216,7 @@ pub fn verdict(
     if let Some(b) = balance {
         out.extend(imbalance(&facts, b));
         out.extend(drift(&facts, b));
+        out.extend(class_folders(&facts, b));
     }
     if !facts.coverage.classless() {
         out.extend(unlabeled);

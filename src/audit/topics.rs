@@ -344,3 +344,81 @@ pub(super) fn drift(f: &Facts, b: &BalanceReport) -> Option<Finding> {
         )
     })
 }
+
+/// Splits whose class folders are not the training split's. Keras' directory loader and
+/// torchvision's `ImageFolder`, given one split folder, number its class folders on their
+/// own (sorted names), so a split loaded apart with another set of folders gives a class
+/// another number than training does: its labels are wrong for the model.
+pub(super) fn class_folders(f: &Facts, b: &BalanceReport) -> Option<Finding> {
+    let dirs = &f.scan.layout.class_dirs;
+    let train_name = &b.weights.split;
+    let train = dirs.get(train_name)?;
+    let mut renumbered = false;
+    let differing: Vec<String> = dirs
+        .iter()
+        .filter(|&(split, classes)| split != train_name && classes != train)
+        .map(|(split, classes)| {
+            let list =
+                |v: Vec<&String>| v.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+            let mut parts = Vec::new();
+            let lacking: Vec<&String> = train.difference(classes).collect();
+            if !lacking.is_empty() {
+                parts.push(format!("no folder for {}", list(lacking)));
+            }
+            let extra: Vec<&String> = classes.difference(train).collect();
+            if !extra.is_empty() {
+                parts.push(format!("folders {train_name} lacks: {}", list(extra)));
+            }
+            if let Some((c, here, there)) = first_renumbered(train, classes) {
+                renumbered = true;
+                parts.push(format!(
+                    "`{c}` is class {here} there and {there} in {train_name}"
+                ));
+            }
+            format!("{split}: {}", parts.join("; "))
+        })
+        .collect();
+    if differing.is_empty() {
+        return None;
+    }
+    let (severity, meaning) = if renumbered {
+        (
+            Severity::Problem,
+            "a split loaded on its own (image_dataset_from_directory or ImageFolder per split folder) numbers its classes differently from training, so its labels are wrong for the model and its accuracy means nothing",
+        )
+    } else {
+        (
+            Severity::Warning,
+            "a class without a folder in a split is never evaluated there (or, only there, never trained)",
+        )
+    };
+    let train_list = train.iter().cloned().collect::<Vec<_>>().join("\", \"");
+    Some(finding(
+        severity,
+        "class folders",
+        format!(
+            "class folders differ from {train_name}'s: {}",
+            differing.join("; ")
+        ),
+        meaning,
+        format!(
+            "give every split {train_name}'s class folders and no others, or load each split with Keras 3's class_names=[\"{train_list}\"] (it keeps {train_name}'s numbers and leaves other folders out; each name must be a folder of the split)"
+        ),
+    ))
+}
+
+/// The first class both folder lists hold whose number (sorted position) differs, with its
+/// number in `other` and in `train`.
+fn first_renumbered(
+    train: &std::collections::BTreeSet<String>,
+    other: &std::collections::BTreeSet<String>,
+) -> Option<(String, usize, usize)> {
+    let number = |set: &std::collections::BTreeSet<String>, c: &String| {
+        set.iter().position(|x| x == c).unwrap_or(usize::MAX)
+    };
+    other
+        .iter()
+        .filter(|c| train.contains(*c))
+        .map(|c| (c.clone(), number(other, c), number(train, c)))
+        .find(|(_, here, there)| here != there)
+}
