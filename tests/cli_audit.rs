@@ -269,6 +269,52 @@ fn class_folders_that_differ_between_splits_are_a_finding() {
     assert_eq!(topic(&json).unwrap()["severity"], "warning");
 }
 
+#[test]
+fn an_empty_class_folder_is_a_problem_for_torchvision_only() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let root = w.join("data");
+    make_clean_dataset(&root, 4);
+    // A class folder whose only file is one torchvision does not list.
+    fs::create_dir_all(root.join("val/zebras")).unwrap();
+    fs::write(root.join("val/zebras/readme.txt"), "no images yet").unwrap();
+    let finding = |json: &str| -> Option<Value> {
+        let v: Value = serde_json::from_str(json).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["topic"] == "empty class folders")
+            .cloned()
+    };
+    let (code, json) = audit(
+        w,
+        &root,
+        &[
+            "--loader",
+            "torch",
+            "--format",
+            "json",
+            "--fail-on",
+            "problem",
+        ],
+    );
+    let f = finding(&json).unwrap_or_else(|| panic!("no finding:\n{json}"));
+    assert_eq!(f["severity"], "problem");
+    assert_eq!(
+        f["headline"],
+        "1 class folder with no file torchvision's ImageFolder lists: val/zebras"
+    );
+    assert_eq!(
+        code, 1,
+        "--fail-on problem passes a dataset ImageFolder refuses"
+    );
+    // Keras numbers the folder and loads nothing from it: no error, so no such finding.
+    let (code, json) = audit(w, &root, &["--format", "json", "--fail-on", "problem"]);
+    assert_eq!(finding(&json), None, "{json}");
+    assert_eq!(code, 0);
+}
+
 /// A dataset whose names are HTML: two cross-split copies with hostile names (so the report
 /// shows them, with thumbnails), a hostile class folder, and an empty file with a hostile
 /// name (listed under Problem files).

@@ -20,7 +20,7 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     /// Short topic: `leakage`, `label conflicts`, `duplicates`, `problem files`, `imbalance`,
-    /// `drift`, `class folders`.
+    /// `drift`, `class folders`, `empty class folders`.
     pub topic: String,
     /// What was found, with figures ("6 of 16 val images (37.5%) have a duplicate in train").
     pub headline: String,
@@ -35,8 +35,8 @@ mod topics;
 
 pub use checks::{shortcut_findings, source_check, source_findings};
 use topics::{
-    class_folders, drift, duplicates, imbalance, label_conflicts, layout, leakage, no_images,
-    odd_images, problem_files, unlabeled,
+    class_folders, drift, duplicates, empty_class_folders, imbalance, label_conflicts, layout,
+    leakage, no_images, odd_images, problem_files, unlabeled,
 };
 
 use crate::balance::BalanceReport;
@@ -211,6 +211,12 @@ pub fn verdict(
     out.push(label_conflicts(&facts));
     out.push(duplicates(&facts));
     out.push(problem_files(&facts));
+    // A loader that cannot even build the dataset is a problem file's kind of failure.
+    let mut kinds = facts.kinds;
+    if let Some(f) = empty_class_folders(&facts) {
+        kinds.problem = true;
+        out.push(f);
+    }
     out.extend(odd_images(&facts));
     out.extend(layout(&facts));
     if let Some(b) = balance {
@@ -221,5 +227,5 @@ pub fn verdict(
     if !facts.coverage.classless() {
         out.extend(unlabeled);
     }
-    (out, facts.kinds)
+    (out, kinds)
 }

@@ -1,13 +1,13 @@
 //! The verdict's topics, one named step each: what it found, what that means for training
 //! and the command that fixes it (`None` where a topic has nothing to say).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Facts, Finding, Severity, finding, ok, pct};
 use crate::balance::BalanceReport;
 use crate::index::{Flag, Record, Status};
 use crate::layout::{Role, SkipReason, split_role};
-use crate::loader::Verdict;
+use crate::loader::{Loader, Verdict};
 
 /// No image at all, or none the loader reads: most likely a wrong path or a format the
 /// loader skips, which a CI gate must not pass.
@@ -421,4 +421,51 @@ fn first_renumbered(
         .filter(|c| train.contains(*c))
         .map(|c| (c.clone(), number(other, c), number(train, c)))
         .find(|(_, here, there)| here != there)
+}
+
+/// Class folders with no file the loader lists, under `--loader torch`: torchvision's
+/// `ImageFolder` refuses to build a dataset that has one ("Found no valid file for the classes
+/// ..."), so training or evaluation stops before the first batch. Keras gives such a folder a
+/// class number and no images instead (`balance` reports its weight 0), which is no error.
+pub(super) fn empty_class_folders(f: &Facts) -> Option<Finding> {
+    if f.loader != Loader::Torch {
+        return None;
+    }
+    // Records are in path order, so split and class come in runs: one check per run.
+    let listed: BTreeSet<(&str, &str)> = f
+        .scan
+        .records
+        .chunk_by(|a, b| a.split == b.split && a.class == b.class)
+        .filter(|run| run.iter().any(|r| f.loader.lists(&r.path)))
+        .map(|run| (run[0].split.as_str(), run[0].class.as_str()))
+        .collect();
+    let empty: Vec<String> = f
+        .scan
+        .layout
+        .class_dirs
+        .iter()
+        .flat_map(|(split, classes)| {
+            classes
+                .iter()
+                .filter(|c| !listed.contains(&(split.as_str(), c.as_str())))
+                .map(move |c| match split.is_empty() {
+                    true => c.clone(),
+                    false => format!("{split}/{c}"),
+                })
+        })
+        .collect();
+    (!empty.is_empty()).then(|| {
+        finding(
+            Severity::Problem,
+            "empty class folders",
+            format!(
+                "{} class folder{} with no file torchvision's ImageFolder lists: {}",
+                empty.len(),
+                if empty.len() == 1 { "" } else { "s" },
+                empty.join(", ")
+            ),
+            Loader::Torch.empty_class_note(),
+            "add images the loader lists to each, or remove the folders".into(),
+        )
+    })
 }
