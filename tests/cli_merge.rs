@@ -535,6 +535,23 @@ fn labels_per_source_for_a_flat_source() {
     );
     assert_eq!(files_under(&out.join("cats")).len(), 6 + 3);
     assert!(stdout.contains("source kaggle:"), "{stdout}");
+    // The report says which labels file each source had, so the merge can be redone.
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("merge_report.json")).unwrap()).unwrap();
+    let labels_of = |name: &str| {
+        report["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["labels"]
+            .clone()
+    };
+    assert_eq!(
+        labels_of("kaggle"),
+        fs::canonicalize(&labels).unwrap().to_str().unwrap()
+    );
+    assert_eq!(labels_of("a"), serde_json::Value::Null);
 
     // The source may also be named by its path as given.
     let out2 = work.path().join("by_path");

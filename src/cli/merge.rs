@@ -143,7 +143,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             None => None,
         };
-        let o = scan::run(given, &scan_opts(index, labels[i].take()))?;
+        // Absolute in the report, as the roots are (the scan reads it as given).
+        let source_labels = labels[i].take();
+        let labels_abs = source_labels
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+        let o = scan::run(given, &scan_opts(index, source_labels))?;
         if args.format == OutputFormat::Text {
             outln!(
                 "source {name}: {} ({}), {} images in {} classes{}",
@@ -172,6 +177,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             layout: o.layout.kind.to_string(),
             splits: o.layout.splits,
             records: o.records,
+            labels: labels_abs,
         });
     }
     let opts = MergeOptions {

@@ -37,6 +37,9 @@ pub struct Source {
     /// Split folders (empty without splits).
     pub splits: Vec<String>,
     pub records: Vec<Record>,
+    /// The labels CSV that gave its files their classes (`--labels SRC=FILE`), if any:
+    /// recorded so the merge can be redone from the report.
+    pub labels: Option<PathBuf>,
 }
 
 /// Unique names for source roots: the folder name, with `-2`, `-3`, ... added when two
@@ -339,6 +342,7 @@ impl Prepared {
                     splits: s.splits.clone(),
                     images: s.records.len(),
                     classes: self.class_map[i].clone(),
+                    labels: s.labels.as_ref().map(|p| p.display().to_string()),
                 })
                 .collect(),
             keep_splits: self.opts.keep_splits,
@@ -475,6 +479,8 @@ pub struct SourceInfo {
     pub images: usize,
     /// Class folder -> class in OUT.
     pub classes: BTreeMap<String, String>,
+    /// The labels CSV given for the source (`--labels`), absolute; `null` without one.
+    pub labels: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
