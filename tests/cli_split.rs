@@ -840,3 +840,51 @@ fn interrupted_run_leaves_no_out() {
     split_ok(w, &root, &out, &[]);
     check_demo_rows(&check_split(&root, &out, &["train", "val"], Placed::Copy));
 }
+
+#[test]
+fn every_split_gets_every_class_folder_for_keras_and_a_warning_for_torch() {
+    // A class of two images: the 80/20 split gives val none of it.
+    let work = tmp();
+    let w = work.path();
+    let root = w.join("data");
+    let mut seed = 9_000;
+    for (class, n) in [("ant", 2), ("bee", 10), ("cat", 10)] {
+        for i in 0..n {
+            seed += 1;
+            write_image(&root.join(class).join(format!("{i:02}.png")), seed);
+        }
+    }
+    let out = w.join("out");
+    split_ok(w, &root, &out, &[]);
+    // Keras numbers val's folders as train's only if val has an `ant` folder too: made empty.
+    assert_eq!(names_in(&out.join("train")), ["ant", "bee", "cat"]);
+    assert_eq!(names_in(&out.join("val")), ["ant", "bee", "cat"]);
+    assert!(files_under(&out.join("val/ant")).is_empty());
+    // The manifest lists no file for the empty folder, and auditing OUT finds nothing to
+    // say about its class folders or its layout (manifest.csv and the reports beside the
+    // splits are not training data).
+    let audit = cleansplit(w, ["audit", &s(&out), "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let topics: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["topic"].as_str().unwrap())
+        .collect();
+    assert!(!topics.contains(&"class folders"), "{topics:?}");
+    assert!(!topics.contains(&"layout"), "{topics:?}");
+    // torchvision's ImageFolder refuses an empty folder: none is made, and the run warns.
+    let out_torch = w.join("out_torch");
+    let o = cleansplit(w, ["split", &s(&root), &s(&out_torch), "--loader", "torch"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("warning: val has no image of ant: torchvision's ImageFolder"),
+        "{stderr}"
+    );
+    assert_eq!(names_in(&out_torch.join("val")), ["bee", "cat"]);
+}

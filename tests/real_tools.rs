@@ -626,6 +626,39 @@ fn class_folder_numbers_are_the_real_loaders_own() {
             val.classes, train.classes
         ));
     }
+    // What `split` writes for Keras numbers every split alike, even a split that got no
+    // image of a small class (its folder is made, empty).
+    let small = tmp.path().join("small");
+    for (class, n) in [("ant", 2), ("bee", 10), ("cat", 10)] {
+        for i in 0..n {
+            seed += 1;
+            let path = small.join(class).join(format!("{i}.png"));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let img = DynamicImage::ImageRgb8(distinct_image(seed));
+            fs::write(&path, encode(&img, ImageFormat::Png)).unwrap();
+        }
+    }
+    let out = tmp.path().join("out");
+    ok_run(
+        &idx,
+        &["split", small.to_str().unwrap(), out.to_str().unwrap()],
+    );
+    let val_ants = fs::read_dir(out.join("val/ant")).unwrap().count();
+    assert_eq!(
+        val_ants, 0,
+        "val got an ant image: the case is not the one tested"
+    );
+    for loader in [Loader::Keras, Loader::KerasLegacy] {
+        let Some(train) = real_set(loader, &out.join("train")) else {
+            continue;
+        };
+        let val = real_set(loader, &out.join("val")).unwrap();
+        assert_eq!(val.classes, train.classes, "{loader}");
+        say(&format!(
+            "real {loader} loader on split's OUT: val and train both {:?}",
+            train.classes
+        ));
+    }
 }
 
 #[test]

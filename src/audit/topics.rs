@@ -245,18 +245,19 @@ pub(super) fn odd_images(f: &Facts) -> Option<Finding> {
     })
 }
 
-/// Files the layout could not place in a class folder.
+/// Files the layout could not place in a class folder. A loose file counts when the loader
+/// would list it (an image outside the class folders); a README or the manifest and reports
+/// `split` writes beside its splits are no training data, so no finding.
 pub(super) fn layout(f: &Facts) -> Option<Finding> {
     let lost = f
         .scan
         .layout
         .skipped
         .iter()
-        .filter(|k| {
-            matches!(
-                k.reason,
-                SkipReason::LooseFile | SkipReason::WalkError | SkipReason::NotASplit
-            )
+        .filter(|k| match k.reason {
+            SkipReason::LooseFile => f.loader.lists(&k.rel),
+            SkipReason::WalkError | SkipReason::NotASplit => true,
+            _ => false,
         })
         .count();
     (lost > 0).then(|| {

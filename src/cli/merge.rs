@@ -220,6 +220,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         names: &merged.names,
         dests: &merged.dests,
         normalize,
+        loader: args.loader.into(),
     };
     for w in split::write(&job, &merged.plan, &extra)? {
         errln!("cleansplit: warning: {w}");

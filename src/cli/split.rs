@@ -240,6 +240,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         names: &opts.names,
         dests: &dests,
         normalize,
+        loader: outcome.loader,
     };
     let report = split::SplitReport::new(&plan, records, &opts, mode, &outcome.layout.splits);
     let mut extra: Vec<(&str, Vec<u8>)> = Vec::new();

@@ -1,6 +1,7 @@
 //! Writing OUT safely: the OUT and destination checks, placing each file (copy, hard link,
 //! symlink, or re-encoded), verifying it, all in a temporary folder renamed into place.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -141,6 +142,9 @@ pub struct WriteJob<'a> {
     pub dests: &'a Destinations,
     /// Re-encode instead of placing (`--normalize`); `mode` is then ignored.
     pub normalize: Option<crate::normalize::Normalize>,
+    /// The loader OUT is for: under Keras every split gets every class folder (see
+    /// [`class_folders`]).
+    pub loader: crate::loader::Loader,
 }
 
 /// Test hook simulating a crash or kill midway through [`write`]: when the environment
@@ -204,9 +208,16 @@ pub fn write_streamed(
     let mut placed = 0usize;
     // The manifest mode places no file: no source and destination paths to build per image.
     let places_files = job.normalize.is_some() || job.mode != Mode::Manifest;
+    // The class folders each split got, and every class placed (see `class_folders`).
+    let mut folders: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+    let mut classes: BTreeSet<&str> = BTreeSet::new();
     for (i, r) in job.records.iter().enumerate() {
-        if plan.placements[i].split().is_none() {
+        let Some(s) = plan.placements[i].split() else {
             continue;
+        };
+        if places_files && s < job.names.len() && !r.class.is_empty() {
+            folders.entry(s).or_default().insert(r.class.as_str());
+            classes.insert(r.class.as_str());
         }
         if places_files {
             let Some(dest) = job.dests.get(i, plan, job.records) else {
@@ -240,6 +251,13 @@ pub fn write_streamed(
         }
         tmp.check()?;
     }
+    warnings.extend(class_folders(
+        tmp.path(),
+        job.names,
+        &folders,
+        &classes,
+        job.loader,
+    )?);
     for (file, bytes) in extra {
         fs::write(tmp.path().join(file), bytes).with_context(|| format!("cannot write {file}"))?;
     }
@@ -257,5 +275,41 @@ pub fn write_streamed(
             .with_context(|| format!("cannot replace empty {}", job.out.display()))?;
     }
     tmp.finish(job.out)?;
+    Ok(warnings)
+}
+
+/// Gives every split of OUT every class folder a loader numbers alike. Keras and torchvision,
+/// given one split folder, number its class folders on their own (sorted names), so a split
+/// that got no image of a small class numbers the others differently from training. Keras
+/// indexes an empty folder, so under Keras the missing folders are made, empty; torchvision's
+/// `ImageFolder` refuses an empty one, so under `torch` it is a warning instead.
+fn class_folders(
+    out: &Path,
+    names: &[String],
+    folders: &BTreeMap<usize, BTreeSet<&str>>,
+    classes: &BTreeSet<&str>,
+    loader: crate::loader::Loader,
+) -> Result<Warnings> {
+    let mut warnings = Warnings::new();
+    for (&s, has) in folders {
+        let missing: Vec<&str> = classes.difference(has).copied().collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let split = &names[s];
+        match loader {
+            crate::loader::Loader::Torch => warnings.push(format!(
+                "{split} has no image of {}: torchvision's ImageFolder on {split} alone numbers its classes differently from the other splits (map them by name, or use larger classes)",
+                missing.join(", ")
+            )),
+            crate::loader::Loader::Keras | crate::loader::Loader::KerasLegacy => {
+                for class in missing {
+                    let dir = out.join(split).join(class);
+                    fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+            }
+        }
+    }
     Ok(warnings)
 }
