@@ -315,6 +315,38 @@ fn an_empty_class_folder_is_a_problem_for_torchvision_only() {
     assert_eq!(code, 0);
 }
 
+#[test]
+fn a_loose_image_is_a_layout_finding_and_a_readme_is_not() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let root = w.join("data");
+    make_clean_dataset(&root, 5);
+    fs::write(root.join("README.md"), "# my dataset\n").unwrap();
+    fs::write(root.join("train/notes.txt"), "to do\n").unwrap();
+    let layout = |json: &str| -> Option<Value> {
+        let v: Value = serde_json::from_str(json).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["topic"] == "layout")
+            .cloned()
+    };
+    let (_, json) = audit(w, &root, &["--format", "json"]);
+    assert_eq!(layout(&json), None, "{json}");
+    // An image beside the split folders is in no class: loaders never see it.
+    write_image(&root.join("stray.png"), 5_500);
+    let (_, json) = audit(w, &root, &["--format", "json"]);
+    let f = layout(&json).unwrap_or_else(|| panic!("no layout finding:\n{json}"));
+    assert!(
+        f["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 files or folders"),
+        "{f:#}"
+    );
+}
+
 /// A dataset whose names are HTML: two cross-split copies with hostile names (so the report
 /// shows them, with thumbnails), a hostile class folder, and an empty file with a hostile
 /// name (listed under Problem files).
