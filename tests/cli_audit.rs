@@ -46,6 +46,17 @@ fn audit(work: &Path, root: &Path, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// The finding on `topic` in `audit --format json` output, if there is one.
+fn finding_on(json: &str, topic: &str) -> Option<Value> {
+    let v: Value = serde_json::from_str(json).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["topic"] == topic)
+        .cloned()
+}
+
 /// The HTML of `<section id="ID">` up to its end.
 fn section<'a>(html: &'a str, id: &str) -> &'a str {
     let open = format!("<section id=\"{id}\">");
@@ -223,15 +234,7 @@ fn class_folders_that_differ_between_splits_are_a_finding() {
     let w = work.path();
     let root = w.join("data");
     make_clean_dataset(&root, 3);
-    let topic = |json: &str| -> Option<Value> {
-        let v: Value = serde_json::from_str(json).unwrap();
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["topic"] == "class folders")
-            .cloned()
-    };
+    let topic = |json: &str| finding_on(json, "class folders");
     // Same class folders in train and val: nothing to say.
     let (_, json) = audit(w, &root, &["--format", "json"]);
     assert_eq!(topic(&json), None, "{json}");
@@ -278,15 +281,7 @@ fn an_empty_class_folder_is_a_problem_for_torchvision_only() {
     // A class folder whose only file is one torchvision does not list.
     fs::create_dir_all(root.join("val/zebras")).unwrap();
     fs::write(root.join("val/zebras/readme.txt"), "no images yet").unwrap();
-    let finding = |json: &str| -> Option<Value> {
-        let v: Value = serde_json::from_str(json).unwrap();
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["topic"] == "empty class folders")
-            .cloned()
-    };
+    let finding = |json: &str| finding_on(json, "empty class folders");
     let (code, json) = audit(
         w,
         &root,
@@ -323,15 +318,7 @@ fn a_loose_image_is_a_layout_finding_and_a_readme_is_not() {
     make_clean_dataset(&root, 5);
     fs::write(root.join("README.md"), "# my dataset\n").unwrap();
     fs::write(root.join("train/notes.txt"), "to do\n").unwrap();
-    let layout = |json: &str| -> Option<Value> {
-        let v: Value = serde_json::from_str(json).unwrap();
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["topic"] == "layout")
-            .cloned()
-    };
+    let layout = |json: &str| finding_on(json, "layout");
     let (_, json) = audit(w, &root, &["--format", "json"]);
     assert_eq!(layout(&json), None, "{json}");
     // An image beside the split folders is in no class: loaders never see it.
