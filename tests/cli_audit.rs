@@ -46,15 +46,33 @@ fn audit(work: &Path, root: &Path, args: &[&str]) -> (i32, String) {
     )
 }
 
-/// The finding on `topic` in `audit --format json` output, if there is one.
-fn finding_on(json: &str, topic: &str) -> Option<Value> {
-    let v: Value = serde_json::from_str(json).unwrap();
-    v["findings"]
+/// A work folder holding a clean dataset (`make_clean_dataset(_, seed)`) at `WORK/data`.
+fn clean_dataset_in_work(seed: u64) -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("data");
+    make_clean_dataset(&root, seed);
+    (work, root)
+}
+
+/// `audit ROOT --format json ARGS..`: the exit code, the finding on `topic` if there is one,
+/// and the JSON (for failure messages).
+fn audit_finding(
+    work: &Path,
+    root: &Path,
+    topic: &str,
+    args: &[&str],
+) -> (i32, Option<Value>, String) {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let (code, json) = audit(work, root, &all);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let finding = v["findings"]
         .as_array()
         .unwrap()
         .iter()
         .find(|f| f["topic"] == topic)
-        .cloned()
+        .cloned();
+    (code, finding, json)
 }
 
 /// The HTML of `<section id="ID">` up to its end.
@@ -203,10 +221,8 @@ fn fail_on_sets_the_exit_code() {
 
 #[test]
 fn fail_on_any_passes_on_a_clean_dataset_and_fails_once_it_leaks() {
-    let work = tempfile::tempdir().unwrap();
+    let (work, root) = clean_dataset_in_work(1);
     let w = work.path();
-    let root = w.join("clean");
-    make_clean_dataset(&root, 1);
     let (code, stdout) = audit(w, &root, &["--fail-on", "any"]);
     assert_eq!(code, 0, "clean dataset fails:\n{stdout}");
     let (_, json) = audit(w, &root, &["--format", "json"]);
@@ -230,18 +246,16 @@ fn fail_on_any_passes_on_a_clean_dataset_and_fails_once_it_leaks() {
 
 #[test]
 fn class_folders_that_differ_between_splits_are_a_finding() {
-    let work = tempfile::tempdir().unwrap();
+    let (work, root) = clean_dataset_in_work(3);
     let w = work.path();
-    let root = w.join("data");
-    make_clean_dataset(&root, 3);
-    let topic = |json: &str| finding_on(json, "class folders");
+    let topic = "class folders";
     // Same class folders in train and val: nothing to say.
-    let (_, json) = audit(w, &root, &["--format", "json"]);
-    assert_eq!(topic(&json), None, "{json}");
+    let (_, f, json) = audit_finding(w, &root, topic, &[]);
+    assert_eq!(f, None, "{json}");
     // A class only in val, sorting first: val numbers cats 1 and dogs 2, train 0 and 1.
     write_image(&root.join("val/birds/00.png"), 3_500);
-    let (_, json) = audit(w, &root, &["--format", "json"]);
-    let f = topic(&json).unwrap_or_else(|| panic!("no class folders finding:\n{json}"));
+    let (_, f, json) = audit_finding(w, &root, topic, &[]);
+    let f = f.unwrap_or_else(|| panic!("no class folders finding:\n{json}"));
     assert_eq!(f["severity"], "problem", "{f:#}");
     let headline = f["headline"].as_str().unwrap();
     assert!(
@@ -268,33 +282,26 @@ fn class_folders_that_differ_between_splits_are_a_finding() {
         stdout.contains("class folders differ from train's: val: no folder for zebras"),
         "{stdout}"
     );
-    let (_, json) = audit(w, &root, &["--format", "json"]);
-    assert_eq!(topic(&json).unwrap()["severity"], "warning");
+    let (_, f, json) = audit_finding(w, &root, topic, &[]);
+    assert_eq!(f.unwrap_or_else(|| panic!("{json}"))["severity"], "warning");
 }
 
 #[test]
 fn an_empty_class_folder_is_a_problem_for_torchvision_only() {
-    let work = tempfile::tempdir().unwrap();
+    let (work, root) = clean_dataset_in_work(4);
     let w = work.path();
-    let root = w.join("data");
-    make_clean_dataset(&root, 4);
     // A class folder whose only file is one torchvision does not list.
     fs::create_dir_all(root.join("val/zebras")).unwrap();
     fs::write(root.join("val/zebras/readme.txt"), "no images yet").unwrap();
-    let finding = |json: &str| finding_on(json, "empty class folders");
-    let (code, json) = audit(
+    let topic = "empty class folders";
+    let fail_on = ["--fail-on", "problem"];
+    let (code, f, json) = audit_finding(
         w,
         &root,
-        &[
-            "--loader",
-            "torch",
-            "--format",
-            "json",
-            "--fail-on",
-            "problem",
-        ],
+        topic,
+        &[&["--loader", "torch"][..], &fail_on].concat(),
     );
-    let f = finding(&json).unwrap_or_else(|| panic!("no finding:\n{json}"));
+    let f = f.unwrap_or_else(|| panic!("no finding:\n{json}"));
     assert_eq!(f["severity"], "problem");
     assert_eq!(
         f["headline"],
@@ -305,26 +312,23 @@ fn an_empty_class_folder_is_a_problem_for_torchvision_only() {
         "--fail-on problem passes a dataset ImageFolder refuses"
     );
     // Keras numbers the folder and loads nothing from it: no error, so no such finding.
-    let (code, json) = audit(w, &root, &["--format", "json", "--fail-on", "problem"]);
-    assert_eq!(finding(&json), None, "{json}");
+    let (code, f, json) = audit_finding(w, &root, topic, &fail_on);
+    assert_eq!(f, None, "{json}");
     assert_eq!(code, 0);
 }
 
 #[test]
 fn a_loose_image_is_a_layout_finding_and_a_readme_is_not() {
-    let work = tempfile::tempdir().unwrap();
+    let (work, root) = clean_dataset_in_work(5);
     let w = work.path();
-    let root = w.join("data");
-    make_clean_dataset(&root, 5);
     fs::write(root.join("README.md"), "# my dataset\n").unwrap();
     fs::write(root.join("train/notes.txt"), "to do\n").unwrap();
-    let layout = |json: &str| finding_on(json, "layout");
-    let (_, json) = audit(w, &root, &["--format", "json"]);
-    assert_eq!(layout(&json), None, "{json}");
+    let (_, f, json) = audit_finding(w, &root, "layout", &[]);
+    assert_eq!(f, None, "{json}");
     // An image beside the split folders is in no class: loaders never see it.
     write_image(&root.join("stray.png"), 5_500);
-    let (_, json) = audit(w, &root, &["--format", "json"]);
-    let f = layout(&json).unwrap_or_else(|| panic!("no layout finding:\n{json}"));
+    let (_, f, json) = audit_finding(w, &root, "layout", &[]);
+    let f = f.unwrap_or_else(|| panic!("no layout finding:\n{json}"));
     assert!(
         f["headline"]
             .as_str()
