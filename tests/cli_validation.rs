@@ -119,6 +119,71 @@ fn outputs_inside_root_are_refused_before_scanning() {
     assert!(!tmp.path().join("index.csv").exists());
 }
 
+/// A `..` after a folder that does not exist yet used to hide ROOT (the writer creates the
+/// missing folder, then climbs back into ROOT): every output is resolved as it would land.
+#[test]
+fn dot_dot_after_a_missing_folder_cannot_reach_root() {
+    let (tmp, root) = setup();
+    let r = root.to_str().unwrap();
+    let before = tree_fingerprint(&root);
+    let via = |n: &str, rest: &str| format!("{}/{n}/../data/{rest}", tmp.path().display());
+    refused(
+        tmp.path(),
+        &["audit", r, "--out", &via("nope1", "report")],
+        "is inside ROOT",
+    );
+    refused(
+        tmp.path(),
+        &["leaks", r, "--out", &via("nope2", "pairs")],
+        "is inside ROOT",
+    );
+    refused(
+        tmp.path(),
+        &["balance", r, "--out", &via("nope3", "w.json")],
+        "is inside ROOT",
+    );
+    refused(
+        tmp.path(),
+        &["split", r, &via("nope4", "out")],
+        "is inside ROOT",
+    );
+    let other = tmp.path().join("other");
+    make_clean_dataset(&other, 2);
+    // merge and scan take no --index from the helper: run them as they are.
+    let raw = |args: &[&str], needle: &str| {
+        let out = assert_cmd::Command::cargo_bin("cleansplit")
+            .unwrap()
+            .args(args)
+            .arg("-q")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    };
+    let index_dir = tmp.path().join("indexes");
+    let (o, d) = (other.to_str().unwrap(), index_dir.to_str().unwrap());
+    raw(
+        &["merge", r, o, &via("nope5", "merged"), "--index-dir", d],
+        "is inside ROOT",
+    );
+    raw(
+        &["scan", r, "--index", &via("nope6", "idx/index.csv")],
+        "inside the dataset",
+    );
+    assert_eq!(
+        before,
+        tree_fingerprint(&root),
+        "something was written under ROOT"
+    );
+    for n in 1..=6 {
+        assert!(
+            !tmp.path().join(format!("nope{n}")).exists(),
+            "nope{n} was created"
+        );
+    }
+}
+
 #[test]
 fn split_checks_out_before_scanning() {
     let (tmp, root) = setup();

@@ -51,6 +51,14 @@ fn check_planned(dests: &Destinations, plan: &Plan, records: &[Record]) -> Resul
 /// Checks that OUT can be written: it must not exist or be empty, and must not be inside
 /// ROOT (the split would then be part of the dataset it came from).
 pub fn check_out(root: &Path, out: &Path) -> Result<()> {
+    // First, so a `..` after a missing folder is refused for the right reason.
+    if crate::base::paths::inside(out, root) {
+        bail!(
+            "OUT {} is inside ROOT {}: choose a folder outside the dataset",
+            out.display(),
+            root.display()
+        );
+    }
     if out.exists() {
         let empty = fs::read_dir(out)
             .with_context(|| format!("OUT {} is not a readable folder", out.display()))?
@@ -69,13 +77,6 @@ pub fn check_out(root: &Path, out: &Path) -> Result<()> {
         .unwrap_or(Path::new("."));
     fs::canonicalize(parent)
         .with_context(|| format!("OUT's folder {} does not exist", parent.display()))?;
-    if crate::base::paths::inside(out, root) {
-        bail!(
-            "OUT {} is inside ROOT {}: choose a folder outside the dataset",
-            out.display(),
-            root.display()
-        );
-    }
     Ok(())
 }
 
