@@ -1,4 +1,4 @@
-//! Every input the fuzzer (`fuzz/`, README "Safety") found crashing or hanging, replayed
+//! Every input the fuzzer (`fuzz/`, docs/DESIGN.md "Fuzzing") found crashing or hanging, replayed
 //! through the same library entry points the fuzz targets use. Files in
 //! `tests/fuzz_regressions/` are named `<target>-<what>`: `examine-*` inputs start with the
 //! byte that picks the file name (see `scan::fuzzing::NAMES`), `index-*` are index files.
