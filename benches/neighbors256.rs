@@ -19,9 +19,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use cleansplit::base::hash::Hash256;
 use cleansplit::base::rng::splitmix;
-use cleansplit::neighbors256::{MultiIndex256, PairsPlan, pairs_within};
-use cleansplit::scan::hash256::Hash256;
+use cleansplit::near::exact::{MultiIndex256, PairsPlan, pairs_within};
 use rayon::prelude::*;
 
 fn random(state: &mut u64) -> Hash256 {

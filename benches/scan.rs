@@ -125,7 +125,7 @@ fn main() {
         .par_iter()
         .filter_map(|c| {
             let bytes = std::fs::read(&c.rel).ok()?;
-            let fmt = scan::format::sniff(&bytes)?;
+            let fmt = cleansplit::base::format::sniff(&bytes)?;
             scan::decode::decode(fmt, &bytes, DEFAULT_MAX_PIXELS).ok()
         })
         .collect();

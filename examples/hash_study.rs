@@ -24,10 +24,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use cleansplit::scan::hash256::{self, Hashes256};
+use cleansplit::base::format;
+use cleansplit::base::hash::{Hashes256, Transform};
+use cleansplit::near::{calibrate, decide};
+use cleansplit::scan::hash256::{self};
 use cleansplit::scan::reduce::{self, Plane, Rect, Resampler};
-use cleansplit::scan::{decode, format, hash};
-use cleansplit::{calibrate256, match256};
+use cleansplit::scan::{decode, hash};
 use rayon::prelude::*;
 
 type H256 = [u64; 4];
@@ -182,7 +184,7 @@ fn reduction_of(path: &Path) -> Option<([Plane; 2], [f32; 4], Hashes256)> {
         y1: h,
     };
     let u = reduce::area_resize(&d.gray, d.gray_w, d.gray_h, whole, 64, 64).ok()?;
-    let u = reduce::transform(&u, hash::Transform::from_exif(d.orientation));
+    let u = reduce::transform(&u, Transform::from_exif(d.orientation));
     let (t, un) =
         hash256::views(&d.gray, d.gray_w, d.gray_h, d.extent, d.orientation).expect("non-empty");
     let lib = hash256::hashes(&t, un.as_ref());
@@ -196,7 +198,7 @@ fn hashes_of(views: &[Plane; 2]) -> ImageHashes {
         .map(|c| {
             let mut out = [[[[0u64; 4]; 3]; 8]; 2];
             for (v, p) in views.iter().enumerate() {
-                for (t, tr) in hash::Transform::ALL.iter().enumerate() {
+                for (t, tr) in Transform::ALL.iter().enumerate() {
                     let q = reduce::transform(p, *tr);
                     out[v][t][0] = (c.hash)(&q, full);
                     for (k, &f) in CROPS.iter().enumerate() {
@@ -450,11 +452,11 @@ fn library_decision(
 ) {
     let lib: Vec<Hashes256> = hashed.iter().map(|h| h.3).collect();
     for (name, transforms) in [
-        ("flip", &hash::Transform::ALL[..2]),
-        ("all8", &hash::Transform::ALL[..]),
+        ("flip", &Transform::ALL[..2]),
+        ("all8", &Transform::ALL[..]),
     ] {
-        let c = calibrate256::choose_radius(&lib, transforms, true);
-        let found = match256::find_matches(&lib, c.radius, transforms, true);
+        let c = calibrate::choose_radius(&lib, transforms, true);
+        let found = decide::find_matches(&lib, c.radius, transforms, true);
         let got: std::collections::HashSet<(usize, usize)> =
             found.iter().map(|m| (m.a as usize, m.b as usize)).collect();
         println!("\nlibrary decision, {name}: {}", c.reason);

@@ -27,8 +27,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
+use cleansplit::base::flags::Status;
 use cleansplit::base::hash::{Hash256, Hashes256};
-use cleansplit::index::{self, Record, Status};
+use cleansplit::index::{self, Record};
 
 /// Links per source file, below ext4's 65,000 links per inode.
 const LINKS_PER_SOURCE: usize = 50_000;

@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! layout (walk, classify files) -> scan (read, decode, reduce, hash) -> index (CSV, reuse)
-//!   -> neighbors (exact Hamming search) -> groups (union-find) -> leaks | balance | split
-//!   -> report (terminal, JSON, HTML)
+//!   -> near (the near-duplicate decision and search, groups) -> leaks | balance | split
+//!   -> audit -> report (text, JSON, HTML); output (every file written, interrupts)
 //! ```
 //!
 //! See ARCHITECTURE.md for where each command-line option lands.
@@ -14,30 +14,15 @@
 pub mod audit;
 pub mod balance;
 pub mod base;
-pub mod calibrate256;
-pub mod coverage;
-pub mod file_name;
-pub mod groups;
 pub mod index;
-pub mod index_columns;
-pub mod index_merge;
-pub mod index_meta;
-mod index_parse;
-pub mod interrupt;
 pub mod layout;
 pub mod leaks;
 pub mod loader;
-pub mod match256;
 pub mod merge;
-pub mod name;
-pub mod names;
-pub mod neighbors256;
-pub mod normalize;
-pub mod record;
+pub mod near;
+pub mod output;
 pub mod report;
-pub mod sampled256;
 pub mod scan;
-pub mod shard;
 pub mod shortcuts;
 pub mod split;
 

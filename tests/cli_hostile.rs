@@ -9,8 +9,9 @@ use std::io::Cursor;
 use std::path::Path;
 use std::process::Stdio;
 
-use cleansplit::index::{self, Flag, Record, Status};
-use cleansplit::scan::hash::distance;
+use cleansplit::base::flags::{Flag, Status};
+use cleansplit::base::hash::distance;
+use cleansplit::index::{self, Record};
 use common::{cleansplit, distinct_image, write_image};
 use image::{ImageFormat, RgbImage};
 

@@ -6,8 +6,9 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use cleansplit::index::{self, Record, Status};
-use cleansplit::scan::hash::distance;
+use cleansplit::base::flags::Status;
+use cleansplit::base::hash::distance;
+use cleansplit::index::{self, Record};
 use image::{ImageFormat, RgbImage};
 
 fn demo() -> PathBuf {

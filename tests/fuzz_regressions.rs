@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cleansplit::index::Status;
+use cleansplit::base::flags::Status;
 use cleansplit::scan::fuzzing;
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {

@@ -40,10 +40,11 @@ use topics::{
 };
 
 use crate::balance::BalanceReport;
-use crate::coverage::Coverage;
-use crate::index::{Flag, Record, Status};
+use crate::base::flags::{Flag, Status};
+use crate::index::Record;
 use crate::leaks::{LeakSummary, Leaks};
 use crate::loader::Loader;
+use crate::loader::coverage::Coverage;
 use crate::merge::sources::SourceTable;
 use crate::scan::ScanOutcome;
 use crate::shortcuts::ShortcutReport;

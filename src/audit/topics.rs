@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Facts, Finding, Severity, finding, ok, pct};
 use crate::balance::BalanceReport;
-use crate::index::{Flag, Record, Status};
+use crate::base::flags::{Flag, Status};
+use crate::index::Record;
 use crate::layout::{Role, SkipReason, split_role};
 use crate::loader::{Loader, Verdict};
 

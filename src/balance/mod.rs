@@ -299,13 +299,13 @@ pub fn analyze_scan(
     groups: Option<&[Option<usize>]>,
     opts: &BalanceOptions,
 ) -> Result<BalanceReport> {
-    let coverage = crate::coverage::Coverage::of(&scan.records, scan.loader);
+    let coverage = crate::loader::coverage::Coverage::of(&scan.records, scan.loader);
     if coverage.classless() {
         bail!(
             "balance needs classes: none of the {} images has one (layout {}); {}",
             coverage.images,
             scan.layout.kind,
-            crate::coverage::HOW_TO_LABEL
+            crate::loader::coverage::HOW_TO_LABEL
         );
     }
     let opts = BalanceOptions {

@@ -12,7 +12,7 @@ use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::{self, AuditReport};
 use cleansplit::leaks;
-use cleansplit::report::{self, html, tables, terminal};
+use cleansplit::report::{self, html, tables, text};
 use cleansplit::scan;
 use cleansplit::shortcuts;
 
@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         shortcuts: Some(&sc),
         skipped_entries: report::scan_json::skipped_list(&outcome, args.max_items).0,
         loader: outcome.loader,
-        coverage: cleansplit::coverage::Coverage::of(records, outcome.loader),
+        coverage: cleansplit::loader::coverage::Coverage::of(records, outcome.loader),
     };
     if let Some(dir) = &args.out {
         write_outputs(dir, records, &l)?;
@@ -116,7 +116,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&json)?),
         OutputFormat::Text => {
-            super::colour::print(&super::colour::paint_verdict(&terminal::verdict(&findings)));
+            super::colour::print(&super::colour::paint_verdict(&text::verdict(&findings)));
             if let Some(note) = &balance_note {
                 outln!("note: {note}");
             }

@@ -10,9 +10,9 @@ use super::enums::MethodArg;
 use super::out::{out, outln};
 use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
 use cleansplit::balance::{self, BalanceOptions};
-use cleansplit::report::{tables, terminal};
+use cleansplit::report::{tables, text};
 use cleansplit::scan::ScanOutcome;
-use cleansplit::{groups, leaks, scan};
+use cleansplit::{leaks, near::groups, scan};
 
 /// Options of the balance checker (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]
@@ -125,7 +125,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Text => {
-            out!("{}", terminal::balance_summary(&report));
+            out!("{}", text::balance_summary(&report));
             outln!("wrote {}", args.out.display());
         }
     }

@@ -11,7 +11,7 @@ use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
 use cleansplit::leaks::{self, LeakOptions};
-use cleansplit::report::{tables, terminal};
+use cleansplit::report::{tables, text};
 use cleansplit::scan;
 
 /// Options of the leak detector (shared with `audit`).
@@ -122,7 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&l.summary)?),
         OutputFormat::Text => {
-            out!("{}", terminal::leak_summary(records, &l, args.top));
+            out!("{}", text::leak_summary(records, &l, args.top));
             if let Some(dir) = &args.out {
                 outln!(
                     "\nwrote {}/{{pairs.csv, groups.csv, summary.json}}",

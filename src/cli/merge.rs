@@ -2,7 +2,7 @@
 //! once, class names matched exactly (near-matches reported), and the source check.
 
 use super::out::{errln, outln};
-use cleansplit::normalize::{self, Normalize};
+use cleansplit::split::normalize::{self, Normalize};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;

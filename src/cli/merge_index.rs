@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::out::outln;
-use cleansplit::index_merge;
+use cleansplit::index::merge_index;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let m = index_merge::merge(&args.parts, &args.index)?;
+    let m = merge_index::merge(&args.parts, &args.index)?;
     outln!(
         "merged {} parts ({} shards): {} records -> {}",
         m.parts,

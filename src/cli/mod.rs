@@ -25,8 +25,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use out::errln;
 
 use cleansplit::audit::Kinds;
-use cleansplit::interrupt;
 use cleansplit::layout::LayoutOptions;
+use cleansplit::output::interrupt;
 use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
 
 #[derive(Parser)]
@@ -129,7 +129,7 @@ pub enum FailOn {
 /// Every command that reads a dataset warns (on stderr) when the chosen loader reads none
 /// of its images: an empty or wrong ROOT must never pass silently.
 pub fn warn_if_unusable(outcome: &cleansplit::scan::ScanOutcome) {
-    let c = cleansplit::coverage::Coverage::of(&outcome.records, outcome.loader);
+    let c = cleansplit::loader::coverage::Coverage::of(&outcome.records, outcome.loader);
     if let Some(w) = c.no_usable_warning(outcome.loader) {
         errln!("cleansplit: warning: {w}");
     }
@@ -157,7 +157,7 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = cleansplit::interrupt::install_handler() {
+    if let Err(e) = cleansplit::output::interrupt::install_handler() {
         errln!("cleansplit: warning: {e:#}");
     }
     let scan_args = match &cli.command {

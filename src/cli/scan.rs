@@ -28,7 +28,7 @@ pub struct Args {
     /// Hash only shard K of N (0-based, e.g. 0/4): the files whose ROOT-relative path hashes
     /// there. Run every shard, then `cleansplit merge-index`.
     #[arg(long, value_name = "K/N")]
-    pub shard: Option<cleansplit::shard::Shard>,
+    pub shard: Option<cleansplit::index::shard::Shard>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&report::scan_json::report(&outcome, outcome.loader))?
         ),
-        OutputFormat::Text => out!("{}", report::terminal::scan_summary(&outcome)),
+        OutputFormat::Text => out!("{}", report::text::scan_summary(&outcome)),
     }
     Ok(ExitCode::SUCCESS)
 }

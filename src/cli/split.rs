@@ -11,10 +11,10 @@ use regex::Regex;
 use super::enums::{ConflictsArg, DedupArg, ModeArg};
 use super::out::{errln, out, outln};
 use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
-use cleansplit::coverage::Coverage;
+use cleansplit::loader::coverage::Coverage;
 use cleansplit::merge::sources::{read_merge_manifest, sources_of, stratify_by_source};
-use cleansplit::normalize::{self, Normalize};
-use cleansplit::report::terminal;
+use cleansplit::report::text;
+use cleansplit::split::normalize::{self, Normalize};
 use cleansplit::split::{self, Mode, Sizes, SplitOptions, WriteJob};
 use cleansplit::{leaks, scan};
 
@@ -184,7 +184,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if coverage.classless() {
         note(format!(
             "no classes: a plain (unstratified) split, group-aware and deduplicated, without class folders; {}",
-            cleansplit::coverage::HOW_TO_LABEL
+            cleansplit::loader::coverage::HOW_TO_LABEL
         ));
     } else if coverage.unlabeled > 0 {
         note(format!(
@@ -195,7 +195,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             } else {
                 "dropped as `unlabeled` (--keep-unlabeled places them in OUT/unlabeled/)"
             },
-            cleansplit::coverage::HOW_TO_LABEL
+            cleansplit::loader::coverage::HOW_TO_LABEL
         ));
     }
     // Only the duplicate groups are planned with: the pairs and summary are freed first.
@@ -282,7 +282,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 );
             }
         }
-        (None, false) => out!("{}", terminal::split_summary(&report)),
+        (None, false) => out!("{}", text::split_summary(&report)),
     }
     note(format!(
         "wrote {} in {:.2} s",

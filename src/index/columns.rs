@@ -9,10 +9,11 @@
 
 use anyhow::{Context, Result, bail};
 
+use crate::base::flags::Flag;
 use crate::base::hash::{Hash256, Hashes256, hex_u64};
 use crate::base::paths::path_field;
-use crate::name::NameCache;
-use crate::record::{Flag, Record};
+use crate::index::Record;
+use crate::index::intern::NameCache;
 
 /// How a column's text is read into a record (with the reader's cache of recent names).
 type ReadFn = fn(&mut Record, &str, &mut NameCache) -> Result<()>;
@@ -52,7 +53,7 @@ fn get_hash(s: &str) -> Result<Option<u64>> {
     }
 }
 
-fn put_digest(out: &mut Vec<u8>, d: Option<crate::record::Digest>) {
+fn put_digest(out: &mut Vec<u8>, d: Option<crate::index::Digest>) {
     if let Some(d) = d {
         for b in d {
             use std::io::Write;
@@ -61,7 +62,7 @@ fn put_digest(out: &mut Vec<u8>, d: Option<crate::record::Digest>) {
     }
 }
 
-fn get_digest(s: &str) -> Result<Option<crate::record::Digest>> {
+fn get_digest(s: &str) -> Result<Option<crate::index::Digest>> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -146,7 +147,7 @@ pub const COLUMNS: &[Column] = &[
         "format",
         req = false,
         px = false,
-        |r, o| o.extend_from_slice(crate::record::format_name(r.format).as_bytes()),
+        |r, o| o.extend_from_slice(crate::index::format_name(r.format).as_bytes()),
         |r, s, _n| r.format = crate::base::format::Format::parse(s)
     ),
     // Also a flag; the column is kept for readers of the CSV.
@@ -443,5 +444,5 @@ pub fn write_row(r: &Record, out: &mut csv::ByteRecord, buf: &mut Vec<u8>) {
 
 /// The record a row starts from: what an index without the optional columns says.
 pub(crate) fn blank() -> Record {
-    Record::new(crate::record::RelPath::default())
+    Record::new(crate::base::rel_path::RelPath::default())
 }

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
+use crate::index::meta::{Meta, SCHEMA};
+use crate::index::shard::Shard;
 use crate::index::{self, Record};
-use crate::index_meta::{Meta, SCHEMA};
-use crate::shard::Shard;
 
 /// What a merge produced.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ fn read_part(path: &Path) -> Result<(Meta, Shard, Vec<Record>)> {
         bail!(
             "{} has no sidecar {}: merge-index takes the indexes written by `scan --shard K/N`",
             show(path),
-            show(&crate::index_meta::path_of(path))
+            show(&crate::index::meta::path_of(path))
         );
     };
     let Some(shard) = meta.shard else {
@@ -44,7 +44,7 @@ fn read_part(path: &Path) -> Result<(Meta, Shard, Vec<Record>)> {
             .columns
             .iter()
             .map(String::as_str)
-            .eq(crate::index_columns::header())
+            .eq(crate::index::columns::header())
     {
         bail!(
             "{} was written by another cleansplit version ({}, schema {}): rerun shard {shard} with this one",

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::index_columns;
+use crate::index::columns;
+use crate::index::shard::Shard;
 use crate::layout::{Layout, LayoutKind};
-use crate::shard::Shard;
 
 /// Bumped when an existing column changes meaning (new columns alone do not bump it: readers
 /// find columns by name).
@@ -73,7 +73,7 @@ impl Meta {
         Ok(Meta {
             format: "cleansplit-index".into(),
             schema: SCHEMA,
-            columns: index_columns::header().map(str::to_owned).collect(),
+            columns: columns::header().map(str::to_owned).collect(),
             layout: layout.to_owned(),
             splits: splits.to_vec(),
             shard,
@@ -129,7 +129,7 @@ impl Meta {
                 .columns
                 .iter()
                 .map(String::as_str)
-                .eq(index_columns::header())
+                .eq(columns::header())
             && self.layout == layout_name(layout.kind)
             && self.splits == layout.splits
             && self.shard == shard

@@ -11,13 +11,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-pub use crate::base::flags::{Flag, Flags, Status};
-pub use crate::base::paths::path_field;
-use crate::index_columns::{self, Schema};
-use crate::index_meta::Meta;
-use crate::index_parse;
-pub use crate::name::Name;
-pub use crate::record::{Digest, Record, digest_hex, digest_of, format_name};
+use crate::base::paths::path_field;
+use columns::Schema;
+use meta::Meta;
+
+pub mod columns;
+pub mod intern;
+pub mod merge_index;
+pub mod meta;
+mod parse;
+mod record;
+pub mod shard;
+
+pub use record::{Digest, Message, Record, digest_hex, digest_of, format_name};
+
 /// Formats a hash as 16 lowercase hex digits.
 pub fn hex64(h: u64) -> String {
     format!("{h:016x}")
@@ -26,10 +33,10 @@ pub fn hex64(h: u64) -> String {
 /// Writes records to any writer as index CSV (header first).
 pub fn write_to<W: io::Write>(w: W, records: &[Record]) -> Result<()> {
     let mut wtr = csv::Writer::from_writer(w);
-    wtr.write_record(index_columns::header())?;
+    wtr.write_record(columns::header())?;
     let (mut row, mut buf) = (csv::ByteRecord::new(), Vec::new());
     for r in records {
-        index_columns::write_row(r, &mut row, &mut buf);
+        columns::write_row(r, &mut row, &mut buf);
         wtr.write_byte_record(&row)?;
     }
     wtr.flush()?;
@@ -44,7 +51,7 @@ pub fn read_from<R: io::Read>(r: R) -> Result<Vec<Record>> {
 
 /// Like [`read_from`], and also says which known columns the file lacks.
 pub fn read_with_schema<R: io::Read>(r: R) -> Result<(Vec<Record>, Schema)> {
-    index_parse::serial(r)
+    parse::serial(r)
 }
 
 /// Reads an index file with its schema: in parallel blocks (`index_parse`), or serially when
@@ -58,7 +65,7 @@ pub fn read_file_with_schema(path: &Path) -> Result<(Vec<Record>, Schema)> {
         let bytes = usize::try_from(m.csv_bytes).ok()?;
         m.matches(path, m.rows).then_some(m.rows.min(bytes / 24))
     });
-    if let Some(done) = index_parse::read(open()?, index_parse::BLOCK, rows) {
+    if let Some(done) = parse::read(open()?, parse::BLOCK, rows) {
         return Ok(done);
     }
     read_with_schema(io::BufReader::with_capacity(1 << 20, open()?))
@@ -66,14 +73,14 @@ pub fn read_file_with_schema(path: &Path) -> Result<(Vec<Record>, Schema)> {
 }
 
 /// Reads index CSV in parallel blocks, handing each parsed run of records to `sink` in file
-/// order (see `index_parse::read_with`), for a caller that keeps only some of them. `None`
+/// order (see `parse::read_with`), for a caller that keeps only some of them. `None`
 /// when the input needs the serial reader ([`read_with_schema`]) or `sink` said stop: the
 /// records handed over until then were only the input's first.
 pub fn stream_from<R: io::Read>(
     r: R,
     sink: impl FnMut(Vec<Record>, &Schema) -> bool + Send,
 ) -> Option<Schema> {
-    index_parse::read_with(r, index_parse::BLOCK, sink)
+    parse::read_with(r, parse::BLOCK, sink)
 }
 
 /// Reads an index file.
@@ -99,7 +106,7 @@ pub fn write_atomic(path: &Path, records: &[Record]) -> Result<()> {
 }
 
 /// Records keyed by path, for incremental reuse.
-pub fn by_path(records: Vec<Record>) -> HashMap<crate::record::RelPath, Record> {
+pub fn by_path(records: Vec<Record>) -> HashMap<crate::base::rel_path::RelPath, Record> {
     records.into_iter().map(|r| (r.path.clone(), r)).collect()
 }
 
@@ -125,6 +132,7 @@ pub fn default_path(canonical_root: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::flags::{Flag, Flags, Status};
     use crate::base::hash::{Hash256, Hashes256};
 
     fn sample(path: PathBuf) -> Record {
@@ -256,15 +264,16 @@ mod tests {
 #[cfg(test)]
 mod column_tests {
     use super::{read_with_schema, write_to};
-    use crate::index_columns::{blank, header};
-    use crate::record::Record;
+    use crate::base::flags::Status;
+    use crate::index::Record;
+    use crate::index::columns::{blank, header};
 
     fn sample() -> Record {
         let mut r = blank();
         r.path = "train/cats/a,b.jpg".into();
         (r.split, r.class) = ("train".into(), "cats".into());
         (r.size, r.mtime_ns) = (10, 20);
-        r.status = super::Status::Ok;
+        r.status = Status::Ok;
         r.set_phash(Some(1));
         r.set_dhash(Some(2));
         r.set_phash_crop(Some(3));

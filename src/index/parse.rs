@@ -15,9 +15,9 @@ use anyhow::{Context, Result};
 
 use rayon::prelude::*;
 
-use crate::index_columns::Schema;
-use crate::name::NameCache;
-use crate::record::Record;
+use crate::index::Record;
+use crate::index::columns::Schema;
+use crate::index::intern::NameCache;
 
 /// Bytes read per block: big enough that a block's chunks keep every thread busy, small
 /// enough to be no memory next to a million records.
@@ -263,7 +263,7 @@ fn parse_chunk(bytes: &[u8], schema: &Schema) -> Option<Vec<Record>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index_columns;
+    use crate::index::columns;
 
     /// The serial reader's answer for `text`: its records, or `None` for an error.
     fn serial(text: &[u8]) -> Option<Vec<Record>> {
@@ -271,16 +271,16 @@ mod tests {
     }
 
     fn header_line() -> String {
-        crate::index_columns::header().collect::<Vec<_>>().join(",") + "\n"
+        columns::header().collect::<Vec<_>>().join(",") + "\n"
     }
 
     /// A row whose path field is `raw` as is (not quoted by a writer), the rest valid.
     fn row(raw: &str, n: usize) -> String {
-        let mut r = crate::index_columns::blank();
+        let mut r = columns::blank();
         r.path = "x".into();
         (r.split, r.class, r.size) = ("train".into(), "cats".into(), n as u64);
         let (mut row, mut field) = (csv::ByteRecord::new(), Vec::new());
-        index_columns::write_row(&r, &mut row, &mut field);
+        columns::write_row(&r, &mut row, &mut field);
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_byte_record(&row).unwrap();
         let line = String::from_utf8(w.into_inner().unwrap()).unwrap();

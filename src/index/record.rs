@@ -4,8 +4,8 @@
 
 use crate::base::format::Format;
 use crate::base::hash::{Hash256, Hashes256};
-pub use crate::base::rel_path::RelPath;
-pub use crate::name::Name;
+use crate::base::rel_path::RelPath;
+use crate::index::intern::Name;
 
 /// The first 128 bits of a BLAKE3 hash (written as 32 hex digits).
 pub type Digest = [u8; 16];
@@ -26,7 +26,7 @@ pub fn format_name(f: Option<Format>) -> &'static str {
     f.map_or("unknown", Format::as_str)
 }
 
-pub use crate::base::flags::{Flag, Flags, Status};
+use crate::base::flags::{Flag, Flags, Status};
 
 /// Everything the scan learns about one image file.
 ///

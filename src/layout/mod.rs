@@ -23,6 +23,7 @@ use anyhow::{Context, Result, bail};
 
 mod files;
 mod labels;
+pub mod odd_names;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -44,9 +45,6 @@ pub const SPLIT_NAMES: [&str; 10] = [
     "testing",
     "test_set",
 ];
-
-pub use crate::base::format::IMAGE_EXTENSIONS;
-pub use crate::base::paths::extension;
 
 /// What a split is for, derived from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -139,8 +137,8 @@ impl SkipReason {
 pub struct Candidate {
     /// Path relative to ROOT (the record's own, made once).
     pub rel: crate::base::rel_path::RelPath,
-    pub split: crate::name::Name,
-    pub class: crate::name::Name,
+    pub split: crate::index::intern::Name,
+    pub class: crate::index::intern::Name,
     pub size: u64,
     pub mtime_ns: i64,
 }

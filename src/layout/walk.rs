@@ -20,9 +20,10 @@ use rayon::prelude::*;
 
 use super::files::{Chunk, bytes_of, path_buf, path_of};
 use super::labels::label_for;
-use super::{IMAGE_EXTENSIONS, SkipReason, Skipped};
+use super::{SkipReason, Skipped};
+use crate::base::format::IMAGE_EXTENSIONS;
 use crate::base::stat::{FileStat, stat_at};
-use crate::name::Name;
+use crate::index::intern::Name;
 
 pub(super) fn is_os_junk(name: &str) -> bool {
     matches!(
@@ -462,7 +463,7 @@ impl Walker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::extension;
+    use crate::base::paths::extension;
 
     #[test]
     fn image_extension_on_bytes_is_paths_rule() {

@@ -3,11 +3,11 @@
 //!
 //! * exact: identical bytes (BLAKE3), or the same pixels in another container (same size,
 //!   identical 64-bit pHash and dHash and 256-bit hash, e.g. a PNG and a BMP of one image);
-//! * near: the 256-bit decision of [`crate::match256`]: trimmed or untrimmed views within the
+//! * near: the 256-bit decision of [`crate::near::decide`]: trimmed or untrimmed views within the
 //!   radius under the identity or one of the requested flips and quarter turns (bit
 //!   operations on the stored hashes, never a second decode), or an image's 90% or 75%
 //!   centre-crop hash within the radius of another image's views. The radius is calibrated
-//!   on that same decision ([`crate::calibrate256`]). Near-constant images are left out:
+//!   on that same decision ([`crate::near::calibrate`]). Near-constant images are left out:
 //!   their hashes are meaningless.
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,12 +15,13 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::base::flags::Flag;
 use crate::base::hash::{HashList, Hashes256};
 use crate::base::hash::{Transform, distance};
-use crate::calibrate256::{self, Calibration256};
-use crate::groups::{self, Group};
-use crate::index::{Flag, Record};
-use crate::match256::View;
+use crate::index::Record;
+use crate::near::calibrate::{self, Calibration256};
+use crate::near::decide::View;
+use crate::near::groups::{self, Group};
 
 mod search;
 pub use search::{AUTO_EXACT_UP_TO, Search, SearchReport, default_rounds};
@@ -90,12 +91,12 @@ impl LeakOptions {
             anyhow::bail!("--search-rounds {r} is outside 1..={MAX_ROUNDS}");
         }
         if let Some(b) = self.search_bits
-            && !(crate::sampled256::MIN_WIDTH..=crate::sampled256::MAX_WIDTH).contains(&b)
+            && !(crate::near::sampled::MIN_WIDTH..=crate::near::sampled::MAX_WIDTH).contains(&b)
         {
             anyhow::bail!(
                 "--search-bits {b} is outside {}..={}",
-                crate::sampled256::MIN_WIDTH,
-                crate::sampled256::MAX_WIDTH
+                crate::near::sampled::MIN_WIDTH,
+                crate::near::sampled::MAX_WIDTH
             );
         }
         Ok(())
@@ -468,7 +469,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
             // a million images (README "At a million images").
             let at = record_numbers(records, |_, r| r.hashable() && r.hash256().is_some());
             let hashes = RecordHashes { records, at: &at };
-            let c = calibrate256::choose_radius(&hashes, opts.geometric.transforms(), crop);
+            let c = calibrate::choose_radius(&hashes, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))
         }
     };

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::base::hash::{HashList, Hashes256, Transform};
-use crate::match256::{self, Match};
-use crate::sampled256;
+use crate::near::decide::{self, Match};
+use crate::near::sampled;
 
 /// `--search`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -19,7 +19,7 @@ pub enum Search {
     /// Every pair within the radius, whatever it costs (at 100,000 images with all flips,
     /// turns and crops: ~100 s of CPU; it grows with the square of the images).
     Exact,
-    /// Sampled keys ([`crate::sampled256`]): every pair within the guaranteed distance, farther
+    /// Sampled keys ([`crate::near::sampled`]): every pair within the guaranteed distance, farther
     /// ones with the estimated recall.
     Sampled,
 }
@@ -58,7 +58,7 @@ pub struct SearchReport {
     pub tables: Option<usize>,
     pub guaranteed_bits: Option<u32>,
     /// Sampled only: estimated share of pairs found at 16, 24, 32 bits and at the radius,
-    /// when their differing bits fall at random (`sampled256::Plan::recall_at`).
+    /// when their differing bits fall at random (`sampled::Plan::recall_at`).
     pub estimated_recall: Option<BTreeMap<u32, f64>>,
 }
 
@@ -85,7 +85,7 @@ pub fn run<L: HashList + ?Sized>(
     };
     if !sampled {
         let owned: Vec<Hashes256> = (0..n).map(|i| hashes.hashes(i)).collect();
-        let found = match256::find_matches(&owned, radius, transforms, crops);
+        let found = decide::find_matches(&owned, radius, transforms, crops);
         let report = SearchReport {
             mode: "exact",
             reason,
@@ -98,8 +98,8 @@ pub fn run<L: HashList + ?Sized>(
         return (found, report);
     }
     let rounds = rounds.unwrap_or_else(|| default_rounds(n));
-    let plan = sampled256::plan(hashes, transforms, crops, rounds, width);
-    let found = match256::find_matches_sampled(hashes, radius, transforms, crops, &plan);
+    let plan = sampled::plan(hashes, transforms, crops, rounds, width);
+    let found = decide::find_matches_sampled(hashes, radius, transforms, crops, &plan);
     let recall = [16, 24, 32, radius]
         .into_iter()
         .map(|d| (d, (plan.recall_at(d) * 1000.0).round() / 1000.0))

@@ -1,6 +1,7 @@
 use super::*;
-use crate::groups::tests::rec;
-use crate::scan::hash256::{Hash256, apply};
+use crate::base::hash::Hash256;
+use crate::near::groups::tests::rec;
+use crate::scan::hash256::apply;
 
 /// A 256-bit hash spread from a 64-bit seed (bit 0 clear, as real hashes have it).
 fn wide(h: u64) -> Hash256 {

@@ -114,7 +114,7 @@ impl Coverage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::groups::tests::rec;
+    use crate::near::groups::tests::rec;
 
     #[test]
     fn counts_and_messages() {
@@ -157,7 +157,7 @@ mod tests {
                 .starts_with("no images")
         );
         let mut bad = rec("a/1.jpg", "", "a");
-        bad.status = crate::index::Status::Corrupt;
+        bad.status = crate::base::flags::Status::Corrupt;
         let c = Coverage::of(&[bad], Loader::Keras);
         assert!(
             c.no_usable_warning(Loader::Keras)

@@ -24,6 +24,8 @@
 //! PIL (Pillow 12/13, the wheels on PyPI) decodes JPEG, PNG, GIF, BMP, WebP, TIFF, ICO, the
 //! PNM family, QOI and AVIF by content, whatever the extension says; not HEIC or SVG.
 
+pub mod coverage;
+
 use std::fmt;
 use std::path::Path;
 
@@ -187,8 +189,8 @@ impl std::str::FromStr for Loader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::groups::tests::rec;
-    use crate::index::Status;
+    use crate::base::flags::Status;
+    use crate::near::groups::tests::rec;
 
     fn file(path: &str, format: &str) -> Record {
         let mut r = rec(path, "train", "a");

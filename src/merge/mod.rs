@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::index::{Name, Record, path_field};
+use crate::base::paths::path_field;
+use crate::index::Record;
+use crate::index::intern::Name;
 use crate::layout::{Role, split_role};
 use crate::leaks::{self, LeakOptions, LeakSummary, Leaks};
 use crate::loader::Loader;
@@ -315,7 +317,7 @@ impl Prepared {
         }
         let groups = &self.leaks.groups;
         let across: Vec<_> = groups.iter().filter(|g| g.cross_split()).collect();
-        let dropped_as_dup = |g: &&crate::groups::Group| {
+        let dropped_as_dup = |g: &&crate::near::groups::Group| {
             g.members
                 .iter()
                 .filter(|&&m| plan.placements[m].fate() == Fate::DuplicateOf)

@@ -1,6 +1,6 @@
 //! Choosing the 256-bit radius from the dataset: chance matches of the real decision.
 //!
-//! The decision ([`crate::match256`]) takes the smallest distance over the tried transforms,
+//! The decision ([`crate::near::decide`]) takes the smallest distance over the tried transforms,
 //! the trimmed and untrimmed views and the crop hashes, so chance matches are estimated for
 //! exactly that distance ([`match_distance`]), never for one hash alone:
 //!
@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::base::hash::{HashList, Transform};
 use crate::base::rng::splitmix;
-use crate::match256::match_distance;
+use crate::near::decide::match_distance;
 
 /// The radius is never set below this (print-and-scan copies and white frames sit within it)
 /// ...
@@ -211,7 +211,7 @@ pub fn choose_radius<L: HashList + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::hash256::{Hash256, Hashes256};
+    use crate::base::hash::{Hash256, Hashes256};
 
     /// Random images whose hash words are masked: fewer free bits, closer unrelated pairs.
     fn images(n: usize, seed: u64, free_words: usize) -> Vec<Hashes256> {

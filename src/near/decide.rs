@@ -7,16 +7,17 @@
 //! hash (90% or 75% per side) against the other's views. Transforms are bit operations on the
 //! stored hashes ([`crate::scan::hash256::apply`]). [`match_distance`] is that decision's
 //! distance for one pair (what calibration samples); [`find_matches`] finds all pairs within a
-//! radius, exactly, by sort-merge joins ([`crate::neighbors256::cross_within`]).
+//! radius, exactly, by sort-merge joins ([`crate::near::exact::cross_within`]).
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::base::hash::{Hash256, Hashes256};
 use crate::base::hash::{HashList, Transform};
 #[cfg(test)]
-use crate::neighbors256::MultiIndex256;
-use crate::neighbors256::cross_within;
-use crate::scan::hash256::{Hash256, Hashes256, apply, apply_given, transpose};
+use crate::near::exact::MultiIndex256;
+use crate::near::exact::cross_within;
+use crate::scan::hash256::{apply, apply_given, transpose};
 
 /// Through which hashes two images matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -250,7 +251,7 @@ pub fn explain<L: HashList + ?Sized>(
     best
 }
 
-/// [`find_matches`] for large sets: candidates from [`crate::sampled256`] (every pair within
+/// [`find_matches`] for large sets: candidates from [`crate::near::sampled`] (every pair within
 /// its plan's guaranteed distance, farther ones with the plan's estimated recall), each
 /// explained exactly as [`find_matches`] would report it.
 pub fn find_matches_sampled<L: HashList + ?Sized>(
@@ -258,9 +259,9 @@ pub fn find_matches_sampled<L: HashList + ?Sized>(
     radius: u32,
     transforms: &[Transform],
     crops: bool,
-    plan: &crate::sampled256::Plan,
+    plan: &crate::near::sampled::Plan,
 ) -> Vec<Match> {
-    crate::sampled256::candidate_pairs(hashes, radius, transforms, crops, plan)
+    crate::near::sampled::candidate_pairs(hashes, radius, transforms, crops, plan)
         .into_par_iter()
         .filter_map(|(a, b)| explain(hashes, a, b, radius, transforms, crops))
         .collect()
@@ -497,7 +498,7 @@ mod tests {
                 ..img(k + 9000)
             });
         }
-        let plan = crate::sampled256::Plan::new(25, 1);
+        let plan = crate::near::sampled::Plan::new(25, 1);
         assert_eq!(plan.guaranteed, 9);
         for crops in [true, false] {
             let want = find_matches(&all, 9, &Transform::ALL, crops);
@@ -552,7 +553,7 @@ mod tests {
             // The same through the chunked join (small inputs alone would go to brute force).
             for width in [6, 13] {
                 let join = |q: &[Hash256], e: &[Hash256], r| {
-                    crate::neighbors256::cross_within_chunked(q, e, r, width)
+                    crate::near::exact::cross_within_chunked(q, e, r, width)
                 };
                 let got = find_matches_with(&all, radius, transforms, crops, join);
                 proptest::prop_assert_eq!(&got, &want, "width {}", width);

@@ -174,7 +174,7 @@ pub fn membership(n: usize, groups: &[Group]) -> Vec<Option<usize>> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::index::Status;
+    use crate::base::flags::Status;
 
     pub(crate) fn rec(path: &str, split: &str, class: &str) -> Record {
         let mut r = Record::new(path);

@@ -3,5 +3,5 @@
 pub mod html;
 pub mod scan_json;
 pub mod tables;
-pub mod terminal;
+pub mod text;
 pub mod thumbs;

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::groups::Group;
-use crate::index::{Record, path_field};
+use crate::base::paths::path_field;
+use crate::index::Record;
 use crate::leaks::Pair;
+use crate::near::groups::Group;
 
 /// Header of `pairs.csv`.
 pub const PAIRS_HEADER: [&str; 14] = [
@@ -52,7 +53,7 @@ pub fn write_pairs<W: io::Write>(w: W, records: &[Record], pairs: &[Pair]) -> Re
         row.push_field(p.distance.to_string().as_bytes());
         row.push_field(p.transform.as_str().as_bytes());
         row.push_field(tf(a.split != b.split));
-        row.push_field(tf(crate::groups::labels_conflict(&a.class, &b.class)));
+        row.push_field(tf(crate::near::groups::labels_conflict(&a.class, &b.class)));
         row.push_field(tf(p.crop));
         row.push_field(p.distance256.to_string().as_bytes());
         row.push_field(p.view.as_str().as_bytes());

@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 use super::reduce::{self, Plane, Rect};
 // Re-exported so `scan::hash` stays the one place callers find everything hash-related.
-pub use crate::base::hash::{Transform, distance};
+use crate::base::hash::Transform;
 
 /// Side of the shared reduction.
 pub const REDUCED: usize = 64;
@@ -174,6 +174,7 @@ pub fn compute(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::hash::distance;
 
     /// A deterministic, structured test picture (smooth shapes, not noise).
     fn picture(w: usize, h: usize, seed: u32) -> Vec<u8> {

@@ -33,7 +33,7 @@ const K: usize = 16;
 /// Centre-crop fractions per side whose hashes are stored (index columns in this order).
 pub const CROP_FRACTIONS: [f32; 2] = [0.9, 0.75];
 
-pub use crate::base::hash::{Hash256, Hashes256};
+use crate::base::hash::{Hash256, Hashes256};
 
 /// Row `u` of the 16 x 16 bit matrix: bit `16u + v` of the frequencies is bit `(16u + v) % 64`
 /// of word `(16u + v) / 64`.

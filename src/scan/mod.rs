@@ -9,9 +9,6 @@ pub mod decode;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;
-// Moved to the bottom layer; re-exported so `scan::format` paths keep working.
-pub use crate::base::format;
-pub use crate::base::paths::inside;
 pub mod hash;
 pub mod hash256;
 pub mod jpeg_header;
@@ -28,12 +25,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
-use crate::base::format::Format;
-use crate::index::{self, Flag, Name, Record, Status};
-use crate::index_meta::Meta;
+use crate::base::flags::{Flag, Status};
+use crate::base::format::{self, Format};
+use crate::base::paths::{extension, inside};
+use crate::index::intern::Name;
+use crate::index::meta::Meta;
+use crate::index::shard::Shard;
+use crate::index::{self, Record};
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
 use crate::loader::Loader;
-use crate::shard::Shard;
 use pair::{Pairing, Streamed, pair_whole, stream_previous};
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
@@ -317,7 +317,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
 /// Flags that follow from the path, class and content rather than from decoding: set on
 /// fresh and reused records alike, so an index from an older version gets them too.
 fn path_flags(r: &mut Record) {
-    crate::names::apply(&r.path, &mut r.flags);
+    crate::layout::odd_names::apply(&r.path, &mut r.flags);
     r.flags.set(Flag::Unlabeled, r.class.is_empty());
     r.flags.set(Flag::KerasSkips, !Loader::Keras.loads(r));
 }
@@ -434,7 +434,7 @@ fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
 
 /// Format, truncation, decode and hashes; fills `rec` in place.
 fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
-    let ext_format = layout::extension(&rec.path).and_then(|e| Format::from_extension(&e));
+    let ext_format = extension(&rec.path).and_then(|e| Format::from_extension(&e));
     // TGA has no magic number: its extension is all there is to go on (the decoder then
     // checks the header).
     let sniffed = format::sniff(bytes).or(ext_format.filter(|&f| f == Format::Tga));

@@ -9,10 +9,11 @@
 use std::path::Path;
 
 use crate::base::memory::release_freed;
+use crate::base::rel_path::RelPath;
 use crate::index;
-use crate::index_columns::Schema;
+use crate::index::Record;
+use crate::index::columns::Schema;
 use crate::layout::{self, Candidate, Cursor, Files, path_cmp};
-use crate::record::{Record, RelPath};
 
 /// Records paired between two returns of freed memory (~6 MB of candidates each time).
 const TRIM_EVERY: usize = 1 << 17;
@@ -186,7 +187,7 @@ pub(super) fn pair_whole(
 mod tests {
     use super::*;
     use crate::base::flags::Status;
-    use crate::name::Name;
+    use crate::index::intern::Name;
 
     fn rec(path: &str, size: u64, class: &str) -> Record {
         let mut r = Record::new(path);

@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::index::{Flag, Record};
+use crate::base::flags::Flag;
+use crate::index::Record;
 
 /// Codes per feature: enough for size and quality levels, small enough for fast histograms.
 pub const MAX_BINS: usize = 32;

@@ -190,7 +190,7 @@ pub(super) fn path_bytes(p: &Path) -> Cow<'_, [u8]> {
 
 #[cfg(not(unix))]
 pub(super) fn path_bytes(p: &Path) -> Cow<'_, [u8]> {
-    Cow::Owned(crate::index::path_field(p))
+    Cow::Owned(crate::base::paths::path_field(p))
 }
 
 /// A deterministic 64-bit key for `text` under `seed` (BLAKE3), used to order units.

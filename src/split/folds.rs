@@ -10,7 +10,8 @@ use anyhow::{Result, bail};
 use super::assign::{assign, class_indices, targets};
 use super::options::{Sizes, UNLABELED_DIR};
 use super::plan::Plan;
-use crate::index::{Record, path_field};
+use crate::base::paths::path_field;
+use crate::index::Record;
 
 /// The `fold` value of an image without a class kept by `--keep-unlabeled` (in no fold).
 pub const UNLABELED_FOLD: &str = UNLABELED_DIR;

@@ -138,7 +138,7 @@ pub fn destinations(plan: &Plan, records: &[Record], names: &[String]) -> Destin
             }
             let file = file_of(&records[i]);
             let tag = seeded_key(attempt, &path_bytes(&records[i].path));
-            let name = crate::file_name::tagged(Path::new(file), tag as u32);
+            let name = crate::split::file_name::tagged(Path::new(file), tag as u32);
             dest = dest_path(
                 (split_name(names, split), records[i].class.as_str()),
                 OsStr::new(&name),

@@ -20,8 +20,10 @@
 //! | `write.rs` | the OUT checks and writing OUT through a temporary folder |
 
 mod assign;
+pub mod file_name;
 mod folds;
 mod manifest;
+pub mod normalize;
 mod options;
 mod placement;
 mod plan;

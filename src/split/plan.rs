@@ -18,9 +18,9 @@ use super::assign::{Units, assign, class_indices, targets};
 use super::options::{Conflicts, Dedup, SplitOptions};
 use super::placement::{NO_SPLIT, Placement};
 use super::reason::{DropReason, Fate};
-use crate::groups::Group;
 use crate::index::Record;
 use crate::loader::Loader;
+use crate::near::groups::Group;
 
 /// Refuses to write an OUT with no image in it (nothing the loader reads was placed).
 pub fn check_placed(plan: &Plan, loader: Loader) -> Result<()> {
@@ -248,7 +248,7 @@ impl Settle {
         };
         let keep = self.prefer_labelled(keep, records);
         if opts.dedup == Dedup::KeepOne && keep.len() > 1 {
-            let rep = crate::groups::representative(&keep, records);
+            let rep = crate::near::groups::representative(&keep, records);
             for &m in &keep {
                 if m != rep {
                     self.drop_with(m, Fate::DuplicateOf, rep);
@@ -324,7 +324,7 @@ impl Settle {
         if labelled.is_empty() || labelled.len() == keep.len() {
             return keep;
         }
-        let rep = crate::groups::representative(&labelled, records);
+        let rep = crate::near::groups::representative(&labelled, records);
         for &m in &keep {
             if self.fate(m) == Fate::KeptUnlabeled {
                 self.drop_with(m, Fate::UnlabeledCopyOf, rep);

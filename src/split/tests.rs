@@ -5,10 +5,10 @@ use proptest::prelude::*;
 use regex::Regex;
 
 use super::*;
-use crate::groups::Group;
-use crate::groups::tests::rec;
 use crate::index::Record;
 use crate::loader::Loader;
+use crate::near::groups::Group;
+use crate::near::groups::tests::rec;
 
 fn opts(sizes: Sizes) -> SplitOptions {
     SplitOptions {
@@ -46,7 +46,7 @@ fn dataset(class_sizes: &[usize], links: &[(usize, usize)]) -> (Vec<Record>, Vec
         .map(|&(a, b)| (a % n, b % n))
         .filter(|&(a, b)| a != b && records[a].class == records[b].class)
         .collect();
-    let groups = crate::groups::build(&records, pairs);
+    let groups = crate::near::groups::build(&records, pairs);
     (records, groups)
 }
 
@@ -125,7 +125,7 @@ fn loader_decides_what_is_placed_and_kept() {
     let mut webp = rec("s/a/x.webp", "s", "a");
     webp.format = Some(crate::base::format::Format::Webp);
     let records = vec![tiff, jpeg, webp, rec("s/a/y.jpg", "s", "a")];
-    let groups = crate::groups::build(&records, [(0, 1)]);
+    let groups = crate::near::groups::build(&records, [(0, 1)]);
     let o = opts(Sizes::Ratio(vec![0.5, 0.5]));
     let p = plan(&records, &groups, &o).unwrap();
     assert!(p.placements[0].split().is_none());
@@ -157,7 +157,7 @@ fn unlabeled_are_dropped_or_kept_apart_and_classless_is_plain() {
     records.push(rec("t/copy.jpg", "t", ""));
     // The unlabeled copy of a labelled image, larger (it would be the representative).
     records[6].width = 50;
-    let groups = crate::groups::build(&records, [(0, 6)]);
+    let groups = crate::near::groups::build(&records, [(0, 6)]);
     let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
     let p = plan(&records, &groups, &o).unwrap();
     assert_eq!(why(&p, &records, 4), "unlabeled");
@@ -200,7 +200,7 @@ fn dedup_and_conflicts() {
         rec("s/a/3.jpg", "s", "a"),
     ];
     records[0].width = 20; // the representative
-    let groups = crate::groups::build(&records, [(0, 1), (1, 2)]);
+    let groups = crate::near::groups::build(&records, [(0, 1), (1, 2)]);
     let mut o = opts(Sizes::Ratio(vec![0.5, 0.5]));
     o.conflicts = Conflicts::Majority;
     let p = plan(&records, &groups, &o).unwrap();

@@ -142,7 +142,7 @@ pub struct WriteJob<'a> {
     pub names: &'a [String],
     pub dests: &'a Destinations,
     /// Re-encode instead of placing (`--normalize`); `mode` is then ignored.
-    pub normalize: Option<crate::normalize::Normalize>,
+    pub normalize: Option<crate::split::normalize::Normalize>,
     /// The loader OUT is for: under Keras every split gets every class folder (see
     /// [`class_folders`]).
     pub loader: crate::loader::Loader,
@@ -198,11 +198,11 @@ pub fn write_streamed(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let mut warnings: Warnings = crate::interrupt::remove_stale(parent, &name)
+    let mut warnings: Warnings = crate::output::interrupt::remove_stale(parent, &name)
         .into_iter()
         .map(|p| format!("removed {}, left by an interrupted run", p.display()))
         .collect();
-    let mut tmp = crate::interrupt::WorkDir::create(parent, &name)?;
+    let mut tmp = crate::output::interrupt::WorkDir::create(parent, &name)?;
     let mut warned = false;
     let abort_after = abort_after_files();
     let pause_after = fault_after_files("CLEANSPLIT_PAUSE_AFTER_FILES");
@@ -248,7 +248,7 @@ pub fn write_streamed(
             std::process::abort();
         }
         if pause_after.is_some_and(|n| placed == n) {
-            crate::interrupt::pause_for_test();
+            crate::output::interrupt::pause_for_test();
         }
         tmp.check()?;
     }

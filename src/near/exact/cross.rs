@@ -1,6 +1,6 @@
 //! All pairs between two sets within a radius: the two-set version of the sort-merge join in
 //! [`super::pairs`], what `leaks` runs once per (transform, query view) batch
-//! ([`crate::match256::find_matches`]).
+//! ([`crate::near::decide::find_matches`]).
 //!
 //! Per chunk both sets are copied into bucket order; for every probe mask `x` one pass over
 //! the bucket values `v` compares bucket `v` of the queries with bucket `v ^ x` of the entries

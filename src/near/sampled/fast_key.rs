@@ -12,7 +12,7 @@
 //!   key and check bits of its 256 values (about 28 lookups in 56 KB, more than an L1 cache).
 
 use super::KeyTable;
-use crate::scan::hash256::Hash256;
+use crate::base::hash::Hash256;
 
 /// `(table.key(h), check.key(h))`, by whichever way this machine does fastest.
 pub(super) enum FastKey {
@@ -163,7 +163,7 @@ fn fast_pext() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sampled256::Plan;
+    use crate::near::sampled::Plan;
 
     fn random_hash(state: &mut u64) -> Hash256 {
         let mut h = Hash256([0; 4]);

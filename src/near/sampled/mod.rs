@@ -1,13 +1,13 @@
 //! The sampled search: candidate pairs for the 256-bit decision when the exact search would take
 //! too long (hundreds of thousands of images and more).
 //!
-//! The exact search ([`crate::match256::find_matches`]) must find every pair within the radius,
+//! The exact search ([`crate::near::decide::find_matches`]) must find every pair within the radius,
 //! and at 40..=48 of 256 bits the pigeonhole rule leaves it chunks so narrow that the work grows
 //! with `n^2` (README "At a million images"). This search trades a measured share of the far
 //! pairs for time, the classic way (bit-sampling LSH): a *table* is a key of `w` of the 255
 //! informative bits; two hashes are candidates when their keys are equal, and a candidate is
 //! kept when its real distance is within the radius. Every pair is then explained by the exact
-//! decision ([`crate::match256::explain`]), so whatever is reported is exactly what the exact
+//! decision ([`crate::near::decide::explain`]), so whatever is reported is exactly what the exact
 //! search reports for that pair.
 //!
 //! * **What is guaranteed.** Tables come in *rounds*: one round splits the bits into
@@ -31,9 +31,10 @@
 //!   than photos); `w` is the narrowest key that keeps that at about one chance candidate per
 //!   four queries per table ([`plan`]).
 
+use crate::base::hash::{Hash256, Hashes256};
 use crate::base::hash::{HashList, Transform};
 use crate::base::rng::{shuffle, splitmix};
-use crate::scan::hash256::{Hash256, Hashes256, apply};
+use crate::scan::hash256::apply;
 
 /// Informative bits (bit 0, the DC term, is always clear).
 const BITS: u32 = 255;

@@ -12,8 +12,9 @@ use rayon::prelude::*;
 
 use super::fast_key::FastKey;
 use super::{CHECK_MAX, CROP75, CROP90, KeyTable, TRIMMED, UNTRIMMED, entry_hash};
+use crate::base::hash::{Hash256, Hashes256};
 use crate::base::hash::{HashList, Transform};
-use crate::scan::hash256::{Hash256, Hashes256, apply};
+use crate::scan::hash256::apply;
 
 /// Stored views per bucket, 2 to 4 (fewer buckets: a smaller offset array, a few more slots
 /// compared per probe, mostly in one cache line).

@@ -7,8 +7,8 @@ use maud::{Markup, html};
 
 use super::parts::{badge, caption, filter_box, more, plural, split_name, thousands};
 use super::{MAX_MEMBERS, Section, View};
-use crate::groups::Group;
 use crate::leaks::Pair;
+use crate::near::groups::Group;
 
 pub fn cross_split_section(view: &View) -> Section {
     Section {
@@ -77,7 +77,7 @@ fn cross_split(view: &View) -> Markup {
 
 fn pair_row(view: &View, n: usize, p: &Pair) -> Markup {
     let (a, b) = (&view.records[p.a], &view.records[p.b]);
-    let conflict = crate::groups::labels_conflict(&a.class, &b.class);
+    let conflict = crate::near::groups::labels_conflict(&a.class, &b.class);
     let kind = p.kind.as_str();
     html! {
         tr class="pair" {

@@ -6,9 +6,10 @@ use image::RgbImage;
 use super::parts::pct;
 use super::*;
 use crate::audit::{Finding, Severity};
-use crate::groups::tests::rec;
-use crate::index::{Flag, Record, Status};
+use crate::base::flags::{Flag, Status};
+use crate::index::Record;
 use crate::leaks::{LeakOptions, Leaks, analyze};
+use crate::near::groups::tests::rec;
 
 const HOSTILE: &str = "<script>alert(1)</script>.jpg";
 /// Breaks out of a quoted attribute unless `"` is escaped (the thumbnail's `alt` holds it).
@@ -200,7 +201,7 @@ fn non_utf8_paths_render_lossily() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = rec("x", "train", "cats");
     r.path = PathBuf::from(std::ffi::OsStr::from_bytes(b"train/cats/caf\xe9<b>.jpg")).into();
-    r.status = crate::index::Status::Truncated;
+    r.status = crate::base::flags::Status::Truncated;
     let records = vec![r];
     let leaks = analyze(&records, &LeakOptions::default());
     let html = render(&ReportInput {

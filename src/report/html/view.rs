@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use super::{MAX_MEMBERS, ReportInput, THUMB_SIDE};
 use crate::audit::file_problem;
-use crate::groups::Group;
 use crate::index::Record;
 use crate::leaks::Pair;
+use crate::near::groups::Group;
 use crate::report::thumbs;
 
 /// Files per class and split (every indexed file, usable or not).

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use rayon::prelude::*;
 
-use crate::index::{Record, Status};
+use crate::base::flags::Status;
+use crate::index::Record;
 use crate::scan::ScanOutcome;
 
 /// Counts as `a 3, b 1` in key order.
@@ -35,7 +36,7 @@ struct Tally {
     /// Files the loader does not list, and files it lists but cannot decode.
     ignored: usize,
     fails: usize,
-    coverage: crate::coverage::Coverage,
+    coverage: crate::loader::coverage::Coverage,
 }
 
 impl Tally {
@@ -64,7 +65,9 @@ impl Tally {
                     crate::loader::Verdict::Ignored => t.ignored += 1,
                     crate::loader::Verdict::Fails(_) => t.fails += 1,
                 }
-                t.coverage = t.coverage.plus(crate::coverage::Coverage::one(r, loader));
+                t.coverage = t
+                    .coverage
+                    .plus(crate::loader::coverage::Coverage::one(r, loader));
                 t
             })
             // `reduce` keeps the order of the parts: `a` comes before `b`.
@@ -208,7 +211,7 @@ pub fn scan_summary(o: &ScanOutcome) -> String {
             } else {
                 "no class folders"
             },
-            crate::coverage::HOW_TO_LABEL
+            crate::loader::coverage::HOW_TO_LABEL
         );
     }
     if let Some(w) = coverage.no_usable_warning(o.loader) {
@@ -377,7 +380,7 @@ pub fn leak_summary(
         );
     }
     if !l.groups.is_empty() && worst > 0 {
-        let mut order: Vec<&crate::groups::Group> = l.groups.iter().collect();
+        let mut order: Vec<&crate::near::groups::Group> = l.groups.iter().collect();
         order.sort_by_key(|g| {
             (
                 std::cmp::Reverse(g.cross_split()),
@@ -660,7 +663,7 @@ mod tests {
         assert_eq!((t.ignored, t.fails), (0, problems.len()));
         assert_eq!(
             t.coverage,
-            crate::coverage::Coverage::of(&records, Loader::Keras)
+            crate::loader::coverage::Coverage::of(&records, Loader::Keras)
         );
         assert_eq!(t.coverage.usable, 40_000 - problems.len());
     }

@@ -1,0 +1,16 @@
+//! Near duplicates on the 256-bit hashes: which images look alike, found fast.
+//!
+//! - [`decide`]: the decision for a pair (views, crops, flips and turns within a radius) and
+//!   all matching pairs through the exact search;
+//! - [`calibrate`]: the radius, from the chance matches of that decision;
+//! - [`exact`]: exact Hamming search over 256 bits by the pigeonhole rule (per-query
+//!   multi-index, all pairs of one set, pairs between two sets);
+//! - [`sampled`]: the sampled search for large sets (bit-sampling keys, rounds of disjoint
+//!   keys), its candidates explained by [`decide`];
+//! - [`groups`]: union-find over the pairs, groups and their representatives.
+
+pub mod calibrate;
+pub mod decide;
+pub mod exact;
+pub mod groups;
+pub mod sampled;
