@@ -1,6 +1,6 @@
 //! Hash values and the operations on them that need no pixels: the eight flips and quarter
 //! turns ([`Transform`]), Hamming distance on 64-bit hashes, and a 256-bit hash value
-//! ([`Hash256`]) with its distance and hex form. Computing hashes lives in `scan::hash`.
+//! ([`Hash256`]) with its distance, flips and turns as bit operations, and hex form. Computing hashes lives in `scan::hash`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -118,7 +118,43 @@ pub fn distance(a: u64, b: u64) -> u32 {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Hash256(pub [u64; 4]);
 
+/// Side of the frequency matrix a [`Hash256`] holds: bit `16u + v` is frequency `(u, v)`.
+const K: usize = 16;
+
+/// Row `u` of the 16 x 16 bit matrix: bit `16u + v` of the frequencies is bit `(16u + v) % 64`
+/// of word `(16u + v) / 64`.
+fn row(h: &Hash256, u: usize) -> u16 {
+    (h.0[u / 4] >> (16 * (u % 4))) as u16
+}
+
+/// Bits negated by a left-right mirror (odd `v`) and by a top-bottom mirror (odd `u`).
+const ODD_V: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+const ODD_U: u64 = 0xFFFF_0000_FFFF_0000;
+
+/// Transposes a 16 x 16 bit matrix (row `u`, bit `v`) by swapping ever smaller off-diagonal
+/// blocks.
+fn transpose16(rows: &mut [u16; K]) {
+    for (j, m) in [(8, 0x00FFu16), (4, 0x0F0F), (2, 0x3333), (1, 0x5555)] {
+        for k in 0..K {
+            if k & j == 0 {
+                let t = ((rows[k] >> j) ^ rows[k + j]) & m;
+                rows[k + j] ^= t;
+                rows[k] ^= t << j;
+            }
+        }
+    }
+}
+
 impl Hash256 {
+    /// The hash of a 16 x 16 bit matrix: bit `v` of row `u` is bit `16u + v`.
+    pub fn from_rows(rows: &[u16; K]) -> Hash256 {
+        let mut w = [0u64; 4];
+        for (u, &r) in rows.iter().enumerate() {
+            w[u / 4] |= u64::from(r) << (16 * (u % 4));
+        }
+        Hash256(w)
+    }
+
     /// Number of differing bits.
     pub fn distance(&self, other: &Hash256) -> u32 {
         self.0
@@ -126,6 +162,43 @@ impl Hash256 {
             .zip(other.0.iter())
             .map(|(a, b)| (a ^ b).count_ones())
             .sum()
+    }
+
+    /// The hash of the transformed image, from the hash of the image (a DCT hash thresholded
+    /// at zero, as `scan::hash256` computes it: exact up to coefficients that are exactly
+    /// zero). Same mapping as [`Transform::apply_to_phash`] on 16 x 16 bits.
+    pub fn transformed(self, t: Transform) -> Hash256 {
+        let transposed = if t.parts().0 { self.transposed() } else { self };
+        self.transformed_given(t, transposed)
+    }
+
+    /// [`Hash256::transformed`] with the hash's transpose ([`Hash256::transposed`]) already at
+    /// hand: several transforms of one hash then cost one transpose, not one each (the
+    /// transpose is most of a transform's cost).
+    #[inline]
+    pub fn transformed_given(self, t: Transform, transposed: Hash256) -> Hash256 {
+        if t == Transform::Identity {
+            return self;
+        }
+        let (tr, fx, fy) = t.parts();
+        let mut h = if tr { transposed } else { self };
+        let mask = if fx { ODD_V } else { 0 } ^ if fy { ODD_U } else { 0 };
+        for w in &mut h.0 {
+            *w ^= mask;
+        }
+        // The DC bit is never set (F(0, 0) is not negated by any mirror).
+        h.0[0] &= !1;
+        h
+    }
+
+    /// The hash with `u` and `v` swapped (the bits of [`Transform::Transpose`]).
+    pub fn transposed(&self) -> Hash256 {
+        let mut rows = [0u16; K];
+        for (u, r) in rows.iter_mut().enumerate() {
+            *r = row(self, u);
+        }
+        transpose16(&mut rows);
+        Hash256::from_rows(&rows)
     }
 }
 
@@ -228,6 +301,20 @@ impl HashList for Vec<Hashes256> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transpose_is_an_involution_and_moves_bits() {
+        let mut rows = [0u16; K];
+        rows[2] = 1 << 5;
+        transpose16(&mut rows);
+        assert_eq!(rows[5], 1 << 2);
+        assert!(rows.iter().enumerate().all(|(u, &r)| u == 5 || r == 0));
+        transpose16(&mut rows);
+        assert_eq!(rows[2], 1 << 5);
+        let h = Hash256::from_rows(&rows);
+        assert_eq!(h.transposed().transposed(), h);
+        assert_ne!(h.transposed(), h);
+    }
 
     #[test]
     fn hash256_hex_round_trip_and_distance() {

@@ -1,7 +1,6 @@
 use super::*;
 use crate::base::hash::Hash256;
 use crate::near::groups::tests::rec;
-use crate::scan::hash256::apply;
 
 /// A 256-bit hash spread from a 64-bit seed (bit 0 clear, as real hashes have it).
 fn wide(h: u64) -> Hash256 {
@@ -29,7 +28,7 @@ fn with_hash(mut r: Record, h: u64) -> Record {
 fn finds_flip_only_with_geometric() {
     let base = 0x0123_4567_89ab_cdefu64;
     let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
-    copy.edit_hash256(|h| h.full = apply(Transform::FlipH, wide(base)));
+    copy.edit_hash256(|h| h.full = wide(base).transformed(Transform::FlipH));
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
     let with = find_pairs(&records, 4, Geometric::Flip, false);
     assert_eq!(with.len(), 1);
@@ -42,7 +41,7 @@ fn finds_flip_only_with_geometric() {
 fn quarter_turns_are_found_by_default() {
     let base = 0x0123_4567_89ab_cdefu64;
     let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
-    copy.edit_hash256(|h| h.full = apply(Transform::Rot90, wide(base)));
+    copy.edit_hash256(|h| h.full = wide(base).transformed(Transform::Rot90));
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
     assert!(find_pairs(&records, 4, Geometric::Flip, true).is_empty());
     let pairs = find_pairs(&records, 4, Geometric::default(), true);

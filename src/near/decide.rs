@@ -17,7 +17,6 @@ use crate::base::hash::{HashList, Transform};
 #[cfg(test)]
 use crate::near::exact::MultiIndex256;
 use crate::near::exact::cross_within;
-use crate::scan::hash256::{apply, apply_given, transpose};
 
 /// Through which hashes two images matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -86,12 +85,12 @@ pub fn match_distance(a: &Hashes256, b: &Hashes256, transforms: &[Transform], cr
     // Each hash is transposed once for all the transforms (calibration takes this distance
     // for a million pairs).
     let transposing = transforms.iter().any(|t| t.parts().0);
-    let with_transpose = |q: Hash256| (q, if transposing { transpose(&q) } else { q });
+    let with_transpose = |q: Hash256| (q, if transposing { q.transposed() } else { q });
     let mut best = u32::MAX;
     for (q, _) in queries(a, crops) {
         let (q, qt) = with_transpose(q);
         for &t in transforms {
-            let q = apply_given(t, q, qt);
+            let q = q.transformed_given(t, qt);
             for (s, _) in views(b) {
                 best = best.min(q.distance(&s));
             }
@@ -101,7 +100,7 @@ pub fn match_distance(a: &Hashes256, b: &Hashes256, transforms: &[Transform], cr
         for &c in &b.crops {
             let (c, ct) = with_transpose(c);
             for &t in transforms {
-                let q = apply_given(t, c, ct);
+                let q = c.transformed_given(t, ct);
                 for (s, _) in views(a) {
                     best = best.min(q.distance(&s));
                 }
@@ -189,7 +188,7 @@ fn find_matches_with(
             let (batch, from): (Vec<Hash256>, Vec<u32>) = hashes
                 .par_iter()
                 .enumerate()
-                .filter_map(|(i, h)| query_of(h, kind).map(|q| (apply(t, q), i as u32)))
+                .filter_map(|(i, h)| query_of(h, kind).map(|q| (q.transformed(t), i as u32)))
                 .unzip();
             if batch.is_empty() {
                 continue;
@@ -235,14 +234,14 @@ pub fn explain<L: HashList + ?Sized>(
     };
     for &t in transforms {
         for (q, qview) in queries(ha, crops) {
-            let q = apply(t, q);
+            let q = q.transformed(t);
             for (s, sview) in views(hb) {
                 offer(q.distance(&s), t, combined(qview, sview));
             }
         }
         // `b`'s queries under `t` against `a`: `b` looks like `t^-1` of `a`.
         for (q, qview) in queries(hb, crops) {
-            let q = apply(t, q);
+            let q = q.transformed(t);
             for (s, sview) in views(ha) {
                 offer(q.distance(&s), t.inverse(), combined(qview, sview));
             }
@@ -294,7 +293,7 @@ fn find_matches_per_query(
             let mut out = Vec::new();
             for &t in transforms {
                 for (q, qview) in queries(&hashes[i], crops) {
-                    index.query(&apply(t, q), |e, d| {
+                    index.query(&q.transformed(t), |e, d| {
                         let (j, sview) = owner[e as usize];
                         out.extend(candidate(i as u32, qview, j, sview, d, t));
                     });
@@ -344,10 +343,10 @@ mod tests {
             let mut best = u32::MAX;
             for &t in transforms {
                 for q in views(a).chain(a.crops) {
-                    views(b).for_each(|s| best = best.min(apply(t, q).distance(&s)));
+                    views(b).for_each(|s| best = best.min(q.transformed(t).distance(&s)));
                 }
                 for c in b.crops {
-                    views(a).for_each(|s| best = best.min(apply(t, c).distance(&s)));
+                    views(a).for_each(|s| best = best.min(c.transformed(t).distance(&s)));
                 }
             }
             best
@@ -356,10 +355,10 @@ mod tests {
             let mut a = img(seed);
             let mut b = img(seed + 7);
             // Near pairs too, under a transform, so the minimum is not always a chance one.
-            b.full = flip_bits(apply(Transform::Rot90, a.full), &[3, 70, 200]);
+            b.full = flip_bits(a.full.transformed(Transform::Rot90), &[3, 70, 200]);
             if seed % 2 == 0 {
                 a.untrimmed = Some(h(seed + 3000));
-                b.crops[1] = flip_bits(apply(Transform::FlipV, a.full), &[9]);
+                b.crops[1] = flip_bits(a.full.transformed(Transform::FlipV), &[9]);
             }
             for transforms in [FLIP, &Transform::ALL[..]] {
                 assert_eq!(
@@ -375,7 +374,7 @@ mod tests {
         let a = img(1);
         // b: a mirrored copy with 3 bits of noise.
         let b = Hashes256 {
-            full: flip_bits(apply(Transform::FlipH, a.full), &[3, 70, 200]),
+            full: flip_bits(a.full.transformed(Transform::FlipH), &[3, 70, 200]),
             ..img(2)
         };
         // c: the central 75% of a.
@@ -420,7 +419,7 @@ mod tests {
     fn quarter_turns_only_when_asked_and_order_is_normalised() {
         let a = img(7);
         let b = Hashes256 {
-            full: apply(Transform::Rot90, a.full),
+            full: a.full.transformed(Transform::Rot90),
             ..img(8)
         };
         // Put the turned copy first: the match is reported as (0, 1) with the inverse turn.
@@ -429,7 +428,7 @@ mod tests {
         let m = find_matches(&all, 8, &Transform::ALL, true);
         assert_eq!(m.len(), 1);
         assert_eq!((m[0].a, m[0].b, m[0].distance), (0, 1, 0));
-        assert_eq!(apply(m[0].transform, all[0].full), all[1].full);
+        assert_eq!(all[0].full.transformed(m[0].transform), all[1].full);
     }
 
     #[test]
@@ -444,7 +443,7 @@ mod tests {
             let t = Transform::ALL[(k % 8) as usize];
             all.push(Hashes256 {
                 full: flip_bits(
-                    apply(t, if k % 3 == 0 { src.crops[0] } else { src.full }),
+                    (if k % 3 == 0 { src.crops[0] } else { src.full }).transformed(t),
                     &bits,
                 ),
                 untrimmed: (k % 4 == 0).then(|| h(k + 9000)),
@@ -493,8 +492,8 @@ mod tests {
                 _ => src.full,
             };
             all.push(Hashes256 {
-                full: flip_bits(apply(t, base), &bits),
-                untrimmed: (k % 5 == 0).then(|| apply(t, src.full)),
+                full: flip_bits(base.transformed(t), &bits),
+                untrimmed: (k % 5 == 0).then(|| src.full.transformed(t)),
                 ..img(k + 9000)
             });
         }
@@ -540,9 +539,9 @@ mod tests {
                 };
                 let fresh = img(seed + 7_000_000 + c as u64);
                 all.push(Hashes256 {
-                    full: flip_bits(apply(t, base), &bits),
+                    full: flip_bits(base.transformed(t), &bits),
                     // A copy trimmed differently: its untrimmed view is the original's.
-                    untrimmed: (how == 3).then(|| apply(t, src.full)),
+                    untrimmed: (how == 3).then(|| src.full.transformed(t)),
                     ..fresh
                 });
             }

@@ -4,7 +4,7 @@
 //! to 64 x 64 cells), and keep the 16 x 16 lowest frequencies `F(u, v)` (`u` vertical, `v`
 //! horizontal). Bit `16u + v` is set when `F(u, v) > 0`; bit 0 (the DC term, always positive)
 //! is always clear. As for the 64-bit pHash, thresholding at zero keeps every flip and quarter
-//! turn an exact bit operation on the stored hash ([`Transform`] via [`apply`]): mirroring x
+//! turn an exact bit operation on the stored hash ([`Transform`] via [`Hash256::transformed`]): mirroring x
 //! negates odd `v`, mirroring y odd `u`, a transpose swaps `u` and `v`. Measured against a
 //! median threshold (PDQ-like) with `examples/hash_study.rs`, zero did as well on every kind of
 //! copy (README "Hashes"), so nothing is given up for the bit operations.
@@ -34,73 +34,6 @@ const K: usize = 16;
 pub const CROP_FRACTIONS: [f32; 2] = [0.9, 0.75];
 
 use crate::base::hash::{Hash256, Hashes256};
-
-/// Row `u` of the 16 x 16 bit matrix: bit `16u + v` of the frequencies is bit `(16u + v) % 64`
-/// of word `(16u + v) / 64`.
-fn row(h: &Hash256, u: usize) -> u16 {
-    (h.0[u / 4] >> (16 * (u % 4))) as u16
-}
-
-fn from_rows(rows: &[u16; K]) -> Hash256 {
-    let mut w = [0u64; 4];
-    for (u, &r) in rows.iter().enumerate() {
-        w[u / 4] |= u64::from(r) << (16 * (u % 4));
-    }
-    Hash256(w)
-}
-
-/// Bits negated by a left-right mirror (odd `v`) and by a top-bottom mirror (odd `u`).
-const ODD_V: u64 = 0xAAAA_AAAA_AAAA_AAAA;
-const ODD_U: u64 = 0xFFFF_0000_FFFF_0000;
-
-/// Transposes a 16 x 16 bit matrix (row `u`, bit `v`) by swapping ever smaller off-diagonal
-/// blocks.
-fn transpose16(rows: &mut [u16; K]) {
-    for (j, m) in [(8, 0x00FFu16), (4, 0x0F0F), (2, 0x3333), (1, 0x5555)] {
-        for k in 0..K {
-            if k & j == 0 {
-                let t = ((rows[k] >> j) ^ rows[k + j]) & m;
-                rows[k + j] ^= t;
-                rows[k] ^= t << j;
-            }
-        }
-    }
-}
-
-/// The hash of the transformed image, from the hash of the image (exact up to coefficients
-/// that are exactly zero). Same mapping as [`Transform::apply_to_phash`] on 16 x 16 bits.
-pub fn apply(t: Transform, h: Hash256) -> Hash256 {
-    let transposed = if t.parts().0 { transpose(&h) } else { h };
-    apply_given(t, h, transposed)
-}
-
-/// [`apply`] with `h`'s transpose ([`transpose`]) already at hand: several transforms of one
-/// hash then cost one transpose, not one each (the transpose is most of a transform's cost).
-#[inline]
-pub fn apply_given(t: Transform, h: Hash256, transposed: Hash256) -> Hash256 {
-    if t == Transform::Identity {
-        return h;
-    }
-    let (tr, fx, fy) = t.parts();
-    let mut h = if tr { transposed } else { h };
-    let mask = if fx { ODD_V } else { 0 } ^ if fy { ODD_U } else { 0 };
-    for w in &mut h.0 {
-        *w ^= mask;
-    }
-    // The DC bit is never set (F(0, 0) is not negated by any mirror).
-    h.0[0] &= !1;
-    h
-}
-
-/// `h` with `u` and `v` swapped (the bits of [`Transform::Transpose`]).
-pub fn transpose(h: &Hash256) -> Hash256 {
-    let mut rows = [0u16; K];
-    for (u, r) in rows.iter_mut().enumerate() {
-        *r = row(h, u);
-    }
-    transpose16(&mut rows);
-    from_rows(&rows)
-}
 
 /// `K x N` matrix: the window `[a, b)` of an `N`-point axis area-resampled to `N` cells, then
 /// the `K` lowest DCT-II basis functions.
@@ -173,7 +106,7 @@ fn hash_with(p: &Plane, m: &[f32]) -> Hash256 {
         }
     }
     rows[0] &= !1;
-    from_rows(&rows)
+    Hash256::from_rows(&rows)
 }
 
 /// The 256-bit hash of the whole view.
@@ -263,12 +196,12 @@ mod tests {
             assert_eq!(h.0[0] & 1, 0);
             for t in Transform::ALL {
                 let q = reduce::transform(&p, t);
-                assert_eq!(apply(t, h), hash(&q), "{t:?}");
-                assert_eq!(apply(t.inverse(), apply(t, h)), h);
+                assert_eq!(h.transformed(t), hash(&q), "{t:?}");
+                assert_eq!(h.transformed(t).transformed(t.inverse()), h);
                 // Centred crops commute with the dihedral group too.
                 for k in 0..2 {
                     assert_eq!(
-                        apply(t, crop_hash(&p, k)),
+                        crop_hash(&p, k).transformed(t),
                         crop_hash(&q, k),
                         "{t:?} crop {k}"
                     );
@@ -301,17 +234,6 @@ mod tests {
         }
         let plain: Vec<u8> = (0..w * h).map(|i| ((i % w) * 2 + (i / w)) as u8).collect();
         assert!(views(&plain, w, h, extent, 1).unwrap().1.is_none());
-    }
-
-    #[test]
-    fn transpose_is_an_involution_and_moves_bits() {
-        let mut rows = [0u16; K];
-        rows[2] = 1 << 5;
-        transpose16(&mut rows);
-        assert_eq!(rows[5], 1 << 2);
-        assert!(rows.iter().enumerate().all(|(u, &r)| u == 5 || r == 0));
-        transpose16(&mut rows);
-        assert_eq!(rows[2], 1 << 5);
     }
 
     #[test]

@@ -34,7 +34,6 @@
 use crate::base::hash::{Hash256, Hashes256};
 use crate::base::hash::{HashList, Transform};
 use crate::base::rng::{shuffle, splitmix};
-use crate::scan::hash256::apply;
 
 /// Informative bits (bit 0, the DC term, is always clear).
 const BITS: u32 = 255;
@@ -83,8 +82,8 @@ impl KeyTable {
             mask_keys: [0; 8],
         };
         for t in Transform::ALL {
-            // apply(t, 0) is the transform's XOR mask (a transpose of zero is zero).
-            table.mask_keys[t as usize] = table.key(&apply(t, Hash256([0; 4])));
+            // `Hash256([0; 4]).transformed(t)` is the transform's XOR mask (a transpose of zero is zero).
+            table.mask_keys[t as usize] = table.key(&Hash256([0; 4]).transformed(t));
         }
         table
     }
@@ -100,7 +99,7 @@ impl KeyTable {
         k
     }
 
-    /// The key of `apply(t, h)` from the key of `h`.
+    /// The key of `h.transformed(t)` from the key of `h`.
     #[inline]
     pub fn key_under(&self, key: u32, t: Transform) -> u32 {
         let (transpose, _, _) = t.parts();
@@ -340,7 +339,7 @@ fn sample_distances<L: HashList + ?Sized>(
         let t = transforms[(splitmix(&mut state) % transforms.len() as u64) as usize];
         let view = splitmix(&mut state) % if crops { 4 } else { 2 };
         let e = entry_hash(hashes, 4 * j as u32 + view as u32);
-        let d = apply(t, hashes.hashes(i as usize).full).distance(&e);
+        let d = hashes.hashes(i as usize).full.transformed(t).distance(&e);
         hist[d as usize] += 1;
     }
     hist

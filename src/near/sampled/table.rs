@@ -14,7 +14,6 @@ use super::fast_key::FastKey;
 use super::{CHECK_MAX, CROP75, CROP90, KeyTable, TRIMMED, UNTRIMMED, entry_hash};
 use crate::base::hash::{Hash256, Hashes256};
 use crate::base::hash::{HashList, Transform};
-use crate::scan::hash256::apply;
 
 /// Stored views per bucket, 2 to 4 (fewer buckets: a smaller offset array, a few more slots
 /// compared per probe, mostly in one cache line).
@@ -290,8 +289,9 @@ pub(super) fn table_pairs<L: HashList + ?Sized>(
                     for (e, echeck) in stored.get(want) {
                         let (i, j) = (q >> 2, e >> 2);
                         if i != j && (qcheck ^ echeck).count_ones() <= CHECK_MAX {
-                            let d =
-                                apply(t, entry_hash(hashes, q)).distance(&entry_hash(hashes, e));
+                            let d = entry_hash(hashes, q)
+                                .transformed(t)
+                                .distance(&entry_hash(hashes, e));
                             if d <= radius {
                                 out.push((u64::from(i.min(j)) << 32) | u64::from(i.max(j)));
                             }

@@ -45,7 +45,7 @@ fn key_under_a_transform_is_the_key_of_the_transformed_hash() {
             for t in Transform::ALL {
                 assert_eq!(
                     table.key_under(table.key(&h), t),
-                    table.key(&apply(t, h)),
+                    table.key(&h.transformed(t)),
                     "{t:?}"
                 );
             }
@@ -93,9 +93,9 @@ fn finds_every_pair_within_the_guarantee_under_flips_turns_and_crops() {
         let t = Transform::ALL[k % 8];
         hashes[b].full = if k % 3 == 0 {
             // b is a (transformed) centre crop of a.
-            noisy(apply(t, hashes[a].crops[k % 2]), g, &mut s)
+            noisy(hashes[a].crops[k % 2].transformed(t), g, &mut s)
         } else {
-            noisy(apply(t, hashes[a].full), g, &mut s)
+            noisy(hashes[a].full.transformed(t), g, &mut s)
         };
         planted.push((a as u32, b as u32));
     }
@@ -200,7 +200,7 @@ fn brute_force(
             let hit = views(i).iter().filter(|v| v.0).any(|&(_, q)| {
                 views(j).iter().any(|&(_, e)| {
                     transforms.iter().any(|&t| {
-                        let tq = apply(t, q);
+                        let tq = q.transformed(t);
                         plan.tables.iter().zip(&plan.checks).any(|(k, c)| {
                             k.key(&tq) == k.key(&e)
                                 && (c.key(&tq) ^ c.key(&e)).count_ones() <= CHECK_MAX
@@ -234,7 +234,7 @@ fn look_alikes(n: usize, state: &mut u64) -> Vec<Hashes256> {
     for k in (0..n).step_by(7) {
         let t = Transform::ALL[k % 8];
         let src = out[(k * 13) % n];
-        out[k].full = noisy(apply(t, src.full), (k % 20) as u32, state);
+        out[k].full = noisy(src.full.transformed(t), (k % 20) as u32, state);
     }
     out
 }
