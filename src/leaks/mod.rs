@@ -20,8 +20,8 @@ use crate::base::hash::{HashList, Hashes256};
 use crate::base::hash::{Transform, distance};
 use crate::index::Record;
 use crate::near::calibrate::{self, Calibration256};
-use crate::near::decide::View;
 use crate::near::groups::{self, Group};
+use crate::near::view::View;
 
 mod search;
 pub use search::{AUTO_EXACT_UP_TO, Search, SearchReport, default_rounds};

@@ -10,42 +10,13 @@
 //! radius, exactly, by sort-merge joins ([`crate::near::exact::cross_within`]).
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::base::hash::{Hash256, Hashes256};
 use crate::base::hash::{HashList, Transform};
 #[cfg(test)]
 use crate::near::exact::MultiIndex256;
 use crate::near::exact::cross_within;
-
-/// Through which hashes two images matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum View {
-    /// Border-trimmed view against border-trimmed view.
-    Trimmed,
-    /// An untrimmed view on at least one side.
-    Untrimmed,
-    /// One image is (a flip or turn of) the central 90% x 90% of the other.
-    Crop90,
-    /// One image is (a flip or turn of) the central 75% x 75% of the other.
-    Crop75,
-}
-
-impl View {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            View::Trimmed => "trimmed",
-            View::Untrimmed => "untrimmed",
-            View::Crop90 => "crop90",
-            View::Crop75 => "crop75",
-        }
-    }
-
-    pub fn is_crop(self) -> bool {
-        matches!(self, View::Crop90 | View::Crop75)
-    }
-}
+use crate::near::view::{View, queries, stored};
 
 /// One decided match between images `a < b` (positions in the input): `b` looks like
 /// `transform` applied to `a` (to its centre crop for crop views).
@@ -56,26 +27,6 @@ pub struct Match {
     pub distance: u32,
     pub transform: Transform,
     pub view: View,
-}
-
-/// The full-image hashes of an image: the trimmed view, and the untrimmed one if it differs.
-fn views(h: &Hashes256) -> impl Iterator<Item = (Hash256, View)> + '_ {
-    std::iter::once((h.full, View::Trimmed)).chain(h.untrimmed.map(|u| (u, View::Untrimmed)))
-}
-
-/// The hashes an image queries with: its views and, with `crops`, its crop hashes.
-fn queries(h: &Hashes256, crops: bool) -> impl Iterator<Item = (Hash256, View)> + '_ {
-    let c = if crops { &h.crops[..] } else { &[] };
-    views(h).chain(
-        c.iter()
-            .zip([View::Crop90, View::Crop75])
-            .map(|(&c, v)| (c, v)),
-    )
-}
-
-/// The view a query of view `q` reports when it hits a stored view `s`.
-fn combined(q: View, s: View) -> View {
-    if q.is_crop() { q } else { q.max(s) }
 }
 
 /// The decision's distance for one pair: the smallest distance over `transforms` applied to
@@ -91,17 +42,17 @@ pub fn match_distance(a: &Hashes256, b: &Hashes256, transforms: &[Transform], cr
         let (q, qt) = with_transpose(q);
         for &t in transforms {
             let q = q.transformed_given(t, qt);
-            for (s, _) in views(b) {
+            for (s, _) in stored(b) {
                 best = best.min(q.distance(&s));
             }
         }
     }
     if crops {
-        for &c in &b.crops {
+        for (c, _) in queries(b, crops).filter(|(_, v)| v.is_crop()) {
             let (c, ct) = with_transpose(c);
             for &t in transforms {
                 let q = c.transformed_given(t, ct);
-                for (s, _) in views(a) {
+                for (s, _) in stored(a) {
                     best = best.min(q.distance(&s));
                 }
             }
@@ -115,7 +66,7 @@ fn entries(hashes: &[Hashes256]) -> (Vec<Hash256>, Vec<(u32, View)>) {
     let mut entries = Vec::with_capacity(hashes.len() + hashes.len() / 4);
     let mut owner = Vec::with_capacity(entries.capacity());
     for (i, h) in hashes.iter().enumerate() {
-        for (v, view) in views(h) {
+        for (v, view) in stored(h) {
             entries.push(v);
             owner.push((i as u32, view));
         }
@@ -126,7 +77,7 @@ fn entries(hashes: &[Hashes256]) -> (Vec<Hash256>, Vec<(u32, View)>) {
 /// The candidate reported when image `i`'s query of view `qview`, under `t`, is within `d` of
 /// image `j`'s stored view `sview`: normalised to `a < b` (`None` for the image itself).
 fn candidate(i: u32, qview: View, j: u32, sview: View, d: u32, t: Transform) -> Option<Match> {
-    let view = combined(qview, sview);
+    let view = qview.combined(sview);
     match i.cmp(&j) {
         std::cmp::Ordering::Equal => None,
         std::cmp::Ordering::Less => Some(Match {
@@ -177,18 +128,13 @@ fn find_matches_with(
     join: impl Fn(&[Hash256], &[Hash256], u32) -> Vec<(u32, u32, u32)>,
 ) -> Vec<Match> {
     let (entries, owner) = entries(hashes);
-    let kinds: &[View] = if crops {
-        &[View::Trimmed, View::Untrimmed, View::Crop90, View::Crop75]
-    } else {
-        &[View::Trimmed, View::Untrimmed]
-    };
     let mut found = Vec::new();
     for &t in transforms {
-        for &kind in kinds {
+        for kind in View::queried(crops) {
             let (batch, from): (Vec<Hash256>, Vec<u32>) = hashes
                 .par_iter()
                 .enumerate()
-                .filter_map(|(i, h)| query_of(h, kind).map(|q| (q.transformed(t), i as u32)))
+                .filter_map(|(i, h)| kind.hash(h).map(|q| (q.transformed(t), i as u32)))
                 .unzip();
             if batch.is_empty() {
                 continue;
@@ -235,15 +181,15 @@ pub fn explain<L: HashList + ?Sized>(
     for &t in transforms {
         for (q, qview) in queries(ha, crops) {
             let q = q.transformed(t);
-            for (s, sview) in views(hb) {
-                offer(q.distance(&s), t, combined(qview, sview));
+            for (s, sview) in stored(hb) {
+                offer(q.distance(&s), t, qview.combined(sview));
             }
         }
         // `b`'s queries under `t` against `a`: `b` looks like `t^-1` of `a`.
         for (q, qview) in queries(hb, crops) {
             let q = q.transformed(t);
-            for (s, sview) in views(ha) {
-                offer(q.distance(&s), t.inverse(), combined(qview, sview));
+            for (s, sview) in stored(ha) {
+                offer(q.distance(&s), t.inverse(), qview.combined(sview));
             }
         }
     }
@@ -264,16 +210,6 @@ pub fn find_matches_sampled<L: HashList + ?Sized>(
         .into_par_iter()
         .filter_map(|(a, b)| explain(hashes, a, b, radius, transforms, crops))
         .collect()
-}
-
-/// An image's query hash of view `kind`, if it has one.
-fn query_of(h: &Hashes256, kind: View) -> Option<Hash256> {
-    match kind {
-        View::Trimmed => Some(h.full),
-        View::Untrimmed => h.untrimmed,
-        View::Crop90 => Some(h.crops[0]),
-        View::Crop75 => Some(h.crops[1]),
-    }
 }
 
 /// The previous implementation, one multi-index query per image, transform and query view:

@@ -7,10 +7,12 @@
 //!   multi-index, all pairs of one set, pairs between two sets);
 //! - [`sampled`]: the sampled search for large sets (bit-sampling keys, rounds of disjoint
 //!   keys), its candidates explained by [`decide`];
-//! - [`groups`]: union-find over the pairs, groups and their representatives.
+//! - [`groups`]: union-find over the pairs, groups and their representatives;
+//! - [`view`]: the views of an image's hashes ([`view::View`]), the one list of them.
 
 pub mod calibrate;
 pub mod decide;
 pub mod exact;
 pub mod groups;
 pub mod sampled;
+pub mod view;

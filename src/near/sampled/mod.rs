@@ -31,9 +31,10 @@
 //!   than photos); `w` is the narrowest key that keeps that at about one chance candidate per
 //!   four queries per table ([`plan`]).
 
-use crate::base::hash::{Hash256, Hashes256};
+use crate::base::hash::Hash256;
 use crate::base::hash::{HashList, Transform};
 use crate::base::rng::{shuffle, splitmix};
+use crate::near::view::{EntryId, View};
 
 /// Informative bits (bit 0, the DC term, is always clear).
 const BITS: u32 = 255;
@@ -57,12 +58,6 @@ const CHECK_MAX: u32 = 12;
 const SAMPLES: usize = 100_000;
 /// Seed of the bit partitions and the sample: the same data always gives the same tables.
 const SEED: u64 = 0x5A3D_1E5E_ED25_6B17;
-
-/// Views of an image as entries: `id = 4 * image + view`.
-const TRIMMED: u32 = 0;
-const UNTRIMMED: u32 = 1;
-const CROP90: u32 = 2;
-const CROP75: u32 = 3;
 
 /// One table: which hash bit goes to each key bit. Slots `0..pairs` hold transpose pairs
 /// (`2k` is `(u, v)`, `2k + 1` is `(v, u)`); the diagonal positions follow.
@@ -272,19 +267,12 @@ fn survive(w: u32, d: u32) -> f64 {
         .product()
 }
 
-/// View `id & 3` of an image's hashes.
-fn view(h: &Hashes256, id: u32) -> Hash256 {
-    match id & 3 {
-        TRIMMED => h.full,
-        UNTRIMMED => h.untrimmed.unwrap_or(h.full),
-        CROP90 => h.crops[0],
-        _ => h.crops[1],
-    }
-}
-
-/// The hash of entry `id` (`4 * image + view`).
+/// The hash of entry `id` (an [`EntryId`]: image and view); an untrimmed view the image
+/// lacks is its trimmed one.
 fn entry_hash<L: HashList + ?Sized>(hashes: &L, id: u32) -> Hash256 {
-    view(&hashes.hashes((id >> 2) as usize), id)
+    let id = EntryId(id);
+    let h = hashes.hashes(id.image() as usize);
+    id.view().hash(&h).unwrap_or(h.full)
 }
 
 /// Chooses the key width for these hashes (unless `width` is given): the narrowest whose
@@ -337,8 +325,9 @@ fn sample_distances<L: HashList + ?Sized>(
         let i = splitmix(&mut state) % n;
         let j = (i + 1 + splitmix(&mut state) % (n - 1)) % n;
         let t = transforms[(splitmix(&mut state) % transforms.len() as u64) as usize];
-        let view = splitmix(&mut state) % if crops { 4 } else { 2 };
-        let e = entry_hash(hashes, 4 * j as u32 + view as u32);
+        let view = splitmix(&mut state) % View::queried(crops).count() as u64;
+        let view = View::queried(crops).nth(view as usize).expect("in range");
+        let e = entry_hash(hashes, EntryId::new(j as usize, view).0);
         let d = hashes.hashes(i as usize).full.transformed(t).distance(&e);
         hist[d as usize] += 1;
     }
@@ -357,8 +346,8 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
     plan: &Plan,
 ) -> Vec<(u32, u32)> {
     assert!(
-        hashes.count() < (1 << 30),
-        "sampled256: ids are 4 * image in u32"
+        hashes.count() <= EntryId::MAX_IMAGES,
+        "sampled search: an entry id holds the image and its view in 32 bits"
     );
     let stored = table::stored_count(hashes, crops);
     let mut found: Vec<u64> = Vec::new();

@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use rayon::prelude::*;
 
 use super::fast_key::FastKey;
-use super::{CHECK_MAX, CROP75, CROP90, KeyTable, TRIMMED, UNTRIMMED, entry_hash};
+use super::{CHECK_MAX, KeyTable, entry_hash};
 use crate::base::hash::{Hash256, Hashes256};
 use crate::base::hash::{HashList, Transform};
+use crate::near::view::{EntryId, View};
 
 /// Stored views per bucket, 2 to 4 (fewer buckets: a smaller offset array, a few more slots
 /// compared per probe, mostly in one cache line).
@@ -33,8 +34,9 @@ const AHEAD: usize = 16;
 /// Fewest images per query batch.
 const MIN_BATCH: usize = 4096;
 
-/// Calls `f(4 * i + view, hash)` for each view of image `i` a table stores (every view) or
-/// queries with (`queries`: the full views, trimmed and untrimmed).
+/// Calls `f(id, hash)` (`id` an [`EntryId`]) for each view of image `i` a table stores (every
+/// view, crops when `crops`) or queries with (`queries`: the full views). An untrimmed view
+/// equal to the trimmed one is left out (it would only find the same pairs again).
 #[inline]
 fn each_view(
     h: &Hashes256,
@@ -43,14 +45,14 @@ fn each_view(
     queries: bool,
     mut f: impl FnMut(u32, &Hash256),
 ) {
-    let id = 4 * i as u32;
-    f(id + TRIMMED, &h.full);
-    if let Some(u) = h.untrimmed.as_ref().filter(|&&u| u != h.full) {
-        f(id + UNTRIMMED, u);
-    }
-    if crops && !queries {
-        f(id + CROP90, &h.crops[0]);
-        f(id + CROP75, &h.crops[1]);
+    for view in View::ALL {
+        if view.is_crop() && (queries || !crops) {
+            continue;
+        }
+        match view.hash(h) {
+            Some(x) if view != View::Untrimmed || x != h.full => f(EntryId::new(i, view).0, &x),
+            _ => {}
+        }
     }
 }
 
@@ -91,7 +93,7 @@ fn blocks(range: std::ops::Range<usize>) -> impl Iterator<Item = std::ops::Range
 pub(super) struct Stored {
     /// Key bits below the bucket (kept in each slot above the id).
     shift: u32,
-    /// Bits of an id (`4 * image + view`) at the bottom of a slot.
+    /// Bits of an id (an [`EntryId`]: image and view) at the bottom of a slot.
     id_bits: u32,
     /// Bucket `b` is `slots[offsets[b]..offsets[b + 1]]`.
     offsets: Vec<u32>,
@@ -116,7 +118,10 @@ impl Stored {
     ) -> Self {
         let n = hashes.count();
         let width = table.width();
-        let id_bits = u64::BITS - (4 * n as u64).saturating_sub(1).leading_zeros();
+        let id_bits = u64::BITS
+            - ((n as u64) << View::ID_BITS)
+                .saturating_sub(1)
+                .leading_zeros();
         // About PER_BUCKET views per bucket, and never so few buckets that the rest of the
         // key and an id overflow a slot (at most 2n buckets then: 8 bytes per image).
         let bits = (usize::BITS - (stored / PER_BUCKET).max(1).leading_zeros()).clamp(4, width);
@@ -287,7 +292,7 @@ pub(super) fn table_pairs<L: HashList + ?Sized>(
                     let qcheck = check.key_under(qcheck, t);
                     let want = table.key_under(key, t);
                     for (e, echeck) in stored.get(want) {
-                        let (i, j) = (q >> 2, e >> 2);
+                        let (i, j) = (EntryId(q).image(), EntryId(e).image());
                         if i != j && (qcheck ^ echeck).count_ones() <= CHECK_MAX {
                             let d = entry_hash(hashes, q)
                                 .transformed(t)

@@ -1,4 +1,5 @@
 use super::*;
+use crate::base::hash::Hashes256;
 use crate::base::rng::splitmix;
 
 fn random_hash(state: &mut u64) -> Hash256 {
