@@ -10,9 +10,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use cleansplit::base::rng::splitmix;
+use cleansplit::base::severity::Severity;
 use cleansplit::index::{self, Record};
 use cleansplit::shortcuts::features::FileMeta;
-use cleansplit::shortcuts::{self, Severity, Target};
+use cleansplit::shortcuts::{self, Target};
 
 fn flagged(t: &Result<shortcuts::Test, String>) -> bool {
     t.as_ref().is_ok_and(|t| t.severity != Severity::Ok)

@@ -3,22 +3,23 @@
 
 use std::fmt::Write as _;
 
-use super::{Finding, Severity, finding};
+use super::{Finding, Topic, finding};
+use crate::base::severity::Severity;
 use crate::merge::sources::{self, SourceTable};
 use crate::scan::ScanOutcome;
-use crate::shortcuts::{self, ShortcutReport, Target, report};
+use crate::shortcuts::{ShortcutReport, Target, report};
 
 /// The shortcut check's findings: one per test (topic `shortcut` for the class, `split
 /// shortcut` for the split), ok ones included so the verdict says it was checked, and a
 /// skipped test as an ok line saying why.
 pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
     let topic = |t: Target| match t {
-        Target::Class => "shortcut",
-        Target::Split => "split shortcut",
+        Target::Class => Topic::Shortcut,
+        Target::Split => Topic::SplitShortcut,
     };
     let skipped = r.skipped.iter().map(|s| Finding {
         severity: Severity::Ok,
-        topic: topic(s.target).into(),
+        topic: topic(s.target),
         headline: format!("not checked: {}", s.reason),
         meaning: String::new(),
         fix: String::new(),
@@ -26,19 +27,15 @@ pub fn shortcut_findings(r: &ShortcutReport, root: &str) -> Vec<Finding> {
     r.tests
         .iter()
         .map(|t| {
-            let flagged = t.severity != shortcuts::Severity::Ok;
+            let flagged = t.severity != Severity::Ok;
             let mut headline = report::headline(t);
             if flagged {
                 let lines: Vec<&str> = t.profiles.iter().map(|p| p.summary.as_str()).collect();
                 let _ = write!(headline, " ({})", lines.join("; "));
             }
             Finding {
-                severity: match t.severity {
-                    shortcuts::Severity::Ok => Severity::Ok,
-                    shortcuts::Severity::Warning => Severity::Warning,
-                    shortcuts::Severity::Problem => Severity::Problem,
-                },
-                topic: topic(t.target).into(),
+                severity: t.severity,
+                topic: topic(t.target),
                 headline,
                 meaning: if flagged {
                     report::meaning(t.target).into()
@@ -70,7 +67,7 @@ pub fn source_findings(t: &SourceTable) -> Vec<Finding> {
     if warnings.is_empty() {
         return vec![finding(
             Severity::Ok,
-            "sources",
+            Topic::Sources,
             format!(
                 "{} sources; no class comes mostly from one source and the source mix is similar across classes",
                 t.contributing()
@@ -84,7 +81,7 @@ pub fn source_findings(t: &SourceTable) -> Vec<Finding> {
         .map(|w| {
             finding(
                 Severity::Warning,
-                "sources",
+                Topic::Sources,
                 w.message,
                 "a network can learn the source (camera, background, resolution, JPEG quality) instead of the class, and then fails on images from elsewhere",
                 "add images of this class from the other sources, or take fewer from the dominant one; split with --stratify class,source".into(),

@@ -3,25 +3,88 @@
 
 use serde::Serialize;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Checked and clean.
-    Ok,
-    /// Worth knowing; training still works.
-    Warning,
-    /// Distorts training or evaluation.
-    Problem,
+/// What a finding is about. A new finding is a new variant: the compiler then asks for its
+/// name here, and its step in `topics.rs` (or `checks.rs`) makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// ROOT holds no image at all.
+    NoImages,
+    /// Images, but none the loader reads.
+    NoUsableImages,
+    /// Images, but none has a class.
+    NoClasses,
+    /// Some images have no class.
+    Unlabeled,
+    /// Copies across splits.
+    Leakage,
+    /// Copies under more than one class.
+    LabelConflicts,
+    /// Copies within one split.
+    Duplicates,
+    /// Files training cannot use (or should look at).
+    ProblemFiles,
+    /// Class folders `ImageFolder` refuses (`--loader torch`).
+    EmptyClassFolders,
+    /// Near-constant, tiny or otherwise odd images.
+    OddImages,
+    /// Loose files, odd names and folders.
+    Layout,
+    /// Classes of very different sizes.
+    Imbalance,
+    /// Class proportions that differ between splits.
+    Drift,
+    /// Split folders whose class folders are not the training split's.
+    ClassFolders,
+    /// A merged dataset's classes x sources table (from its `manifest.csv`).
+    Sources,
+    /// File metadata predicts the class.
+    Shortcut,
+    /// File metadata predicts the split.
+    SplitShortcut,
+}
+
+impl Topic {
+    /// The topic as reports name it (`audit.json`'s `topic`, the verdict's lines).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::NoImages => "no images",
+            Topic::NoUsableImages => "no usable images",
+            Topic::NoClasses => "no classes",
+            Topic::Unlabeled => "unlabeled",
+            Topic::Leakage => "leakage",
+            Topic::LabelConflicts => "label conflicts",
+            Topic::Duplicates => "duplicates",
+            Topic::ProblemFiles => "problem files",
+            Topic::EmptyClassFolders => "empty class folders",
+            Topic::OddImages => "odd images",
+            Topic::Layout => "layout",
+            Topic::Imbalance => "imbalance",
+            Topic::Drift => "drift",
+            Topic::ClassFolders => "class folders",
+            Topic::Sources => "sources",
+            Topic::Shortcut => "shortcut",
+            Topic::SplitShortcut => "split shortcut",
+        }
+    }
+}
+
+impl std::fmt::Display for Topic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Topic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One line of the verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// Short topic: `leakage`, `label conflicts`, `duplicates`, `problem files`, `imbalance`,
-    /// `drift`, `class folders`, `empty class folders`.
-    pub topic: String,
+    pub topic: Topic,
     /// What was found, with figures ("6 of 16 val images (37.5%) have a duplicate in train").
     pub headline: String,
     /// What it means for training.
@@ -41,6 +104,7 @@ use topics::{
 
 use crate::balance::BalanceReport;
 use crate::base::flags::{Flag, Status};
+use crate::base::severity::Severity;
 use crate::index::Record;
 use crate::leaks::{LeakSummary, Leaks};
 use crate::loader::Loader;
@@ -156,21 +220,21 @@ fn pct(n: usize, of: usize) -> String {
 
 fn finding(
     severity: Severity,
-    topic: &str,
+    topic: Topic,
     headline: String,
     meaning: &str,
     fix: String,
 ) -> Finding {
     Finding {
         severity,
-        topic: topic.into(),
+        topic,
         headline,
         meaning: meaning.into(),
         fix,
     }
 }
 
-fn ok(topic: &str, headline: &str) -> Finding {
+fn ok(topic: Topic, headline: &str) -> Finding {
     finding(Severity::Ok, topic, headline.into(), "", String::new())
 }
 

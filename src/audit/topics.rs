@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Facts, Finding, Severity, finding, ok, pct};
+use super::{Facts, Finding, Topic, finding, ok, pct};
 use crate::balance::BalanceReport;
 use crate::base::flags::{Flag, Status};
+use crate::base::severity::Severity;
 use crate::index::Record;
 use crate::layout::{Role, SkipReason, split_role};
 use crate::loader::{Loader, Verdict};
@@ -16,7 +17,7 @@ pub(super) fn no_images(f: &Facts) -> Option<Finding> {
     if f.scan.records.is_empty() {
         return Some(finding(
             Severity::Problem,
-            "no images",
+            Topic::NoImages,
             format!("no image files under {}", f.scan.root.display()),
             "there is nothing to train on: ROOT is empty or is not the dataset folder",
             "check the path: ROOT should hold split or class folders of images".into(),
@@ -26,7 +27,7 @@ pub(super) fn no_images(f: &Facts) -> Option<Finding> {
     f.coverage.no_usable(loader).map(|why| {
         finding(
             Severity::Problem,
-            "no usable images",
+            Topic::NoUsableImages,
             why,
             "there is nothing to train on: every file is broken or one the loader skips",
             format!("convert the files to a format the {loader} loader reads, or choose --loader"),
@@ -40,9 +41,9 @@ pub(super) fn unlabeled(f: &Facts) -> Option<Finding> {
     Some(finding(
         Severity::Warning,
         if f.coverage.classless() {
-            "no classes"
+            Topic::NoClasses
         } else {
-            "unlabeled"
+            Topic::Unlabeled
         },
         note,
         "leaks and duplicates are checked for every image; class counts, weights and a stratified split use labelled images only",
@@ -62,7 +63,7 @@ pub(super) fn leakage(f: &Facts) -> Option<Finding> {
     if !f.kinds.leak {
         return Some(finding(
             Severity::Ok,
-            "leakage",
+            Topic::Leakage,
             "no image has a duplicate in another split".into(),
             "validation measures unseen images",
             String::new(),
@@ -92,7 +93,7 @@ pub(super) fn leakage(f: &Facts) -> Option<Finding> {
         .collect();
     Some(finding(
         Severity::Problem,
-        "leakage",
+        Topic::Leakage,
         lines.join("; "),
         "the model is validated partly on copies of training images: validation accuracy starts high and \
          stalls, and it overstates how well the model generalises",
@@ -102,7 +103,7 @@ pub(super) fn leakage(f: &Facts) -> Option<Finding> {
 
 pub(super) fn label_conflicts(f: &Facts) -> Finding {
     if !f.kinds.conflict {
-        return ok("label conflicts", "no image is under two classes");
+        return ok(Topic::LabelConflicts, "no image is under two classes");
     }
     let images: usize = f
         .leaks
@@ -113,7 +114,7 @@ pub(super) fn label_conflicts(f: &Facts) -> Finding {
         .sum();
     finding(
         Severity::Problem,
-        "label conflicts",
+        Topic::LabelConflicts,
         format!(
             "{} group(s) of copies ({images} files) sit under more than one class",
             f.leaks.summary.label_conflict_groups
@@ -129,12 +130,12 @@ pub(super) fn label_conflicts(f: &Facts) -> Finding {
 /// Duplicates within one split.
 pub(super) fn duplicates(f: &Facts) -> Finding {
     if !f.kinds.duplicate {
-        return ok("duplicates", "no duplicates within a split");
+        return ok(Topic::Duplicates, "no duplicates within a split");
     }
     let s = &f.leaks.summary;
     finding(
         Severity::Warning,
-        "duplicates",
+        Topic::Duplicates,
         format!(
             "{} groups of duplicates within one split ({} redundant copies)",
             s.within_split_groups, s.redundant_within_split
@@ -183,7 +184,7 @@ pub(super) fn problem_files(f: &Facts) -> Finding {
     }
     if parts.is_empty() {
         return ok(
-            "problem files",
+            Topic::ProblemFiles,
             &format!("every file decodes and the {loader} loader reads it"),
         );
     }
@@ -193,7 +194,7 @@ pub(super) fn problem_files(f: &Facts) -> Finding {
         } else {
             Severity::Warning
         },
-        "problem files",
+        Topic::ProblemFiles,
         parts.join(", "),
         "broken files crash or silently shrink a training run; skipped formats make folder counts lie",
         format!(
@@ -238,7 +239,7 @@ pub(super) fn odd_images(f: &Facts) -> Option<Finding> {
     (!odd.is_empty()).then(|| {
         finding(
             Severity::Warning,
-            "odd images",
+            Topic::OddImages,
             odd.join(", "),
             "unusual modes are converted silently by loaders; tiny and blank images carry little signal",
             "review them in the report; convert or remove as needed".into(),
@@ -264,7 +265,7 @@ pub(super) fn layout(f: &Facts) -> Option<Finding> {
     (lost > 0).then(|| {
         finding(
             Severity::Warning,
-            "layout",
+            Topic::Layout,
             format!("{lost} files or folders sit outside the class folders (loose or unreadable)"),
             "loaders ignore them, so they are not part of training or validation",
             format!(
@@ -283,7 +284,7 @@ pub(super) fn imbalance(f: &Facts, b: &BalanceReport) -> Option<Finding> {
     if ratio < 3.0 && small.is_empty() {
         return Some(finding(
             Severity::Ok,
-            "imbalance",
+            Topic::Imbalance,
             format!("largest/smallest class = {ratio:.2}"),
             "",
             String::new(),
@@ -304,7 +305,7 @@ pub(super) fn imbalance(f: &Facts, b: &BalanceReport) -> Option<Finding> {
     }
     Some(finding(
         Severity::Warning,
-        "imbalance",
+        Topic::Imbalance,
         h,
         "accuracy is dominated by the large classes; small classes are learned poorly",
         format!(
@@ -339,7 +340,7 @@ pub(super) fn drift(f: &Facts, b: &BalanceReport) -> Option<Finding> {
     (!drifted.is_empty()).then(|| {
         finding(
             Severity::Warning,
-            "drift",
+            Topic::Drift,
             drifted.join("; "),
             "a validation split with another class mix measures a different problem than training",
             format!("{} (stratified by class)", f.split_cmd),
@@ -397,7 +398,7 @@ pub(super) fn class_folders(f: &Facts, b: &BalanceReport) -> Option<Finding> {
     let train_list = train.iter().cloned().collect::<Vec<_>>().join("\", \"");
     Some(finding(
         severity,
-        "class folders",
+        Topic::ClassFolders,
         format!(
             "class folders differ from {train_name}'s: {}",
             differing.join("; ")
@@ -459,7 +460,7 @@ pub(super) fn empty_class_folders(f: &Facts) -> Option<Finding> {
     (!empty.is_empty()).then(|| {
         finding(
             Severity::Problem,
-            "empty class folders",
+            Topic::EmptyClassFolders,
             format!(
                 "{} class folder{} with no file torchvision's ImageFolder lists: {}",
                 empty.len(),

@@ -2,7 +2,7 @@
 //! above them (checked by `tests/layers.rs`). Hash values and [`hash::Transform`], image
 //! [`format::Format`] with its extension and sniffing rules, per-file [`flags::Status`] and
 //! [`flags::Flags`], path rules and the records' path handle ([`rel_path::RelPath`]), the one
-//! RNG, and fast `stat`s of many files.
+//! RNG, fast `stat`s of many files, and the [`severity::Severity`] of a finding.
 
 pub mod flags;
 pub mod format;
@@ -11,4 +11,5 @@ pub mod memory;
 pub mod paths;
 pub mod rel_path;
 pub mod rng;
+pub mod severity;
 pub mod stat;

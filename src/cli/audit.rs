@@ -11,6 +11,7 @@ use super::leaks::{LeakArgs, write_outputs};
 use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::{self, AuditReport};
+use cleansplit::base::severity::Severity;
 use cleansplit::leaks;
 use cleansplit::report::{self, html, tables, text};
 use cleansplit::scan;
@@ -77,7 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &sc,
         &outcome.root.display().to_string(),
     ));
-    kinds.shortcut = sc.worst() == shortcuts::Severity::Problem;
+    kinds.shortcut = sc.worst() == Severity::Problem;
     let json = AuditReport {
         root: outcome.root.display().to_string(),
         findings: &findings,

@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::Kinds;
-use cleansplit::shortcuts::Severity;
+use cleansplit::base::severity::Severity;
 use cleansplit::{scan, shortcuts};
 
 #[derive(clap::Args, Debug)]

@@ -14,20 +14,10 @@ pub mod report;
 
 use serde::Serialize;
 
+use crate::base::severity::Severity;
 use crate::index::Record;
 use features::FileMeta;
 use report::Profile;
-
-/// How bad a test's outcome is (the audit maps it onto its own severity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Ok,
-    /// The split is predicted.
-    Warning,
-    /// The class is predicted.
-    Problem,
-}
 
 /// What the tree tries to predict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

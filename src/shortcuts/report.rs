@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::features::FileMeta;
-use super::{Severity, ShortcutReport, Target, Test};
+use super::{ShortcutReport, Target, Test};
+use crate::base::severity::Severity;
 
 /// A value and the share of a group's images that have it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,7 +6,8 @@ use maud::{Markup, html};
 
 use super::parts::{badge, severity_name, thousands};
 use super::{Section, View};
-use crate::audit::{Finding, Severity};
+use crate::audit::Finding;
+use crate::base::severity::Severity;
 
 /// Title, root and the key figures of the dataset.
 pub fn header(view: &View) -> Markup {
@@ -71,7 +72,7 @@ fn finding(f: &Finding) -> Markup {
     let sev = severity_name(f.severity);
     html! {
         div class={ "finding " (sev) } { "\n"
-            div class="finding-head" { (badge(sev, sev)) " " span class="topic" { (f.topic) } } "\n"
+            div class="finding-head" { (badge(sev, sev)) " " span class="topic" { (f.topic.as_str()) } } "\n"
             p class="headline" { (f.headline) } "\n"
             @if !f.meaning.is_empty() { p class="meaning" { (f.meaning) } "\n" }
             @if !f.fix.is_empty() { p class="fix" { "Fix: " code { (f.fix) } } "\n" }

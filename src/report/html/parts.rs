@@ -4,7 +4,7 @@ use std::path::Path;
 
 use maud::{Markup, html};
 
-use crate::audit::Severity;
+use crate::base::severity::Severity;
 use crate::index::Record;
 
 /// Colours of the splits in charts, in split-name order.

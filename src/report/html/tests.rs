@@ -5,8 +5,9 @@ use image::RgbImage;
 
 use super::parts::pct;
 use super::*;
-use crate::audit::{Finding, Severity};
+use crate::audit::{Finding, Topic};
 use crate::base::flags::{Flag, Status};
+use crate::base::severity::Severity;
 use crate::index::Record;
 use crate::leaks::{LeakOptions, Leaks, analyze};
 use crate::near::groups::tests::rec;
@@ -102,14 +103,14 @@ fn fixture() -> Fixture {
     let findings = vec![
         Finding {
             severity: Severity::Problem,
-            topic: "leakage".into(),
+            topic: Topic::Leakage,
             headline: "1 of 3 val images (33.3%) have a duplicate in train".into(),
             meaning: "validation accuracy is inflated <b>".into(),
             fix: "cleansplit split ROOT OUT".into(),
         },
         Finding {
             severity: Severity::Ok,
-            topic: "imbalance".into(),
+            topic: Topic::Imbalance,
             headline: "classes are balanced".into(),
             meaning: String::new(),
             fix: String::new(),
@@ -320,7 +321,7 @@ fn sample_report() {
         } else {
             Severity::Ok
         },
-        topic: "leakage".into(),
+        topic: Topic::Leakage,
         headline: val.map_or(String::new(), |v| {
             format!(
                 "{} of {} val images ({}) have a duplicate in train",
@@ -335,7 +336,7 @@ fn sample_report() {
     if s.label_conflict_groups > 0 {
         findings.push(Finding {
             severity: Severity::Problem,
-            topic: "label conflicts".into(),
+            topic: Topic::LabelConflicts,
             headline: format!(
                 "{} group(s) hold one image under two classes",
                 s.label_conflict_groups
@@ -346,14 +347,14 @@ fn sample_report() {
     }
     findings.push(Finding {
         severity: Severity::Warning,
-        topic: "problem files".into(),
+        topic: Topic::ProblemFiles,
         headline: "4 files cannot be decoded".into(),
         meaning: "Keras stops on the first of them; PyTorch's ImageFolder raises mid-epoch.".into(),
         fix: "cleansplit split testdata/demo OUT (leaves them out)".into(),
     });
     findings.push(Finding {
         severity: Severity::Ok,
-        topic: "imbalance".into(),
+        topic: Topic::Imbalance,
         headline: "classes are within 1.5x of each other in every split".into(),
         meaning: String::new(),
         fix: String::new(),

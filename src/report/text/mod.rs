@@ -584,7 +584,7 @@ pub fn split_summary(r: &crate::split::SplitReport) -> String {
 
 /// The audit verdict: one block per finding, problems first.
 pub fn verdict(findings: &[crate::audit::Finding]) -> String {
-    use crate::audit::Severity;
+    use crate::base::severity::Severity;
     let mut out = String::new();
     let mut sorted: Vec<&crate::audit::Finding> = findings.iter().collect();
     // What decides whether anything else applies leads: no usable images, no classes.
