@@ -117,7 +117,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&json)?),
         OutputFormat::Text => {
-            super::colour::print(&super::colour::paint_verdict(&text::verdict(&findings)));
+            super::colour::print(&super::colour::paint_verdict(&text::audit::verdict(
+                &findings,
+            )));
             if let Some(note) = &balance_note {
                 outln!("note: {note}");
             }

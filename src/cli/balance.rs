@@ -125,7 +125,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Text => {
-            out!("{}", text::balance_summary(&report));
+            out!("{}", text::balance::summary(&report));
             outln!("wrote {}", args.out.display());
         }
     }

@@ -122,7 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&l.summary)?),
         OutputFormat::Text => {
-            out!("{}", text::leak_summary(records, &l, args.top));
+            out!("{}", text::leaks::summary(records, &l, args.top));
             if let Some(dir) = &args.out {
                 outln!(
                     "\nwrote {}/{{pairs.csv, groups.csv, summary.json}}",

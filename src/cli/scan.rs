@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&report::scan_json::report(&outcome, outcome.loader))?
         ),
-        OutputFormat::Text => out!("{}", report::text::scan_summary(&outcome)),
+        OutputFormat::Text => out!("{}", report::text::scan::summary(&outcome)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -282,7 +282,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 );
             }
         }
-        (None, false) => out!("{}", text::split_summary(&report)),
+        (None, false) => out!("{}", text::split::summary(&report)),
     }
     note(format!(
         "wrote {} in {:.2} s",
