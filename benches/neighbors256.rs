@@ -1,6 +1,6 @@
 //! Multi-index hashing over 256-bit hashes against brute force.
 //!
-//! `cargo bench --bench neighbors256 -- [RADIUS] [--n N] [--rows R] [--clustered C]`
+//! `cargo bench --features bench --bench neighbors256 -- [RADIUS] [--n N] [--rows R] [--clustered C]`
 //! Defaults: n = 1,000,000 uniform random 256-bit hashes (fixed-seed splitmix64) plus 10,000
 //! planted near neighbours (copies of random members with 0..=RADIUS bits flipped), radius 40
 //! (the largest radius `leaks` picks on its own, see README "Calibration"). `--clustered C`

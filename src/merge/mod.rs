@@ -91,7 +91,7 @@ pub struct Excluded {
     pub class: String,
 }
 
-/// Sources combined, checked and planned; [`place`] decides what lands in OUT.
+/// Sources combined, checked and planned; [`Prepared::place`] decides what lands in OUT.
 #[derive(Debug)]
 pub struct Prepared {
     pub sources: Vec<Source>,

@@ -5,7 +5,7 @@
 //! transform: the trimmed and untrimmed views of one against those of the other (a white frame
 //! or a saturated edge is trimmed in one copy and not in the other), or one image's centre-crop
 //! hash (90% or 75% per side) against the other's views. Transforms are bit operations on the
-//! stored hashes ([`crate::scan::hash256::apply`]). [`match_distance`] is that decision's
+//! stored hashes ([`Hash256::transformed`]). [`match_distance`] is that decision's
 //! distance for one pair (what calibration samples); [`find_matches`] finds all pairs within a
 //! radius, exactly, by sort-merge joins ([`crate::near::exact::cross_within`]).
 
@@ -154,7 +154,7 @@ fn find_matches_with(
 /// match [`find_matches`] reports for it, or `None` when no combination is within `radius`.
 /// Every query of each image (views and, with `crops`, crop hashes) under every transform
 /// against the other's views; the smallest distance wins, then the simplest view and
-/// transform, as in [`best_per_pair`].
+/// transform, as in `best_per_pair`.
 pub fn explain<L: HashList + ?Sized>(
     hashes: &L,
     a: u32,

@@ -78,7 +78,7 @@ fn distance(table: &[u16; 64], want: &[u16; 64], limit: u32) -> u32 {
 
 /// The quality (1..=100) whose IJG-scaled base table is nearest `table` (natural order);
 /// ties go to the lower quality and to Annex K. Only qualities near a first guess per base
-/// are compared (see [`guess`]), so a scan pays a few hundred comparisons per JPEG.
+/// are compared (see `guess`), so a scan pays a few hundred comparisons per JPEG.
 pub fn quality_of_table(table: &[u16; 64]) -> u8 {
     let mut best = (u32::MAX, 0usize);
     for (b, scaled) in scaled().iter().enumerate() {

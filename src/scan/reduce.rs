@@ -213,7 +213,7 @@ const BORDER_TOLERANCE: i64 = 10;
 
 /// Finds uniform borders (letterbox / pillarbox bars, or a plain frame) and returns the
 /// rectangle inside them. Each side is trimmed while its outermost remaining line stays
-/// within [`BORDER_TOLERANCE`] of the colour of the side's first line, and by at most 45%
+/// within `BORDER_TOLERANCE` of the colour of the side's first line, and by at most 45%
 /// of the dimension; a blank image is not trimmed at all.
 pub fn trim_borders(px: &[u8], w: usize, h: usize) -> Rect {
     if w < 8 || h < 8 {

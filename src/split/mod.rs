@@ -3,7 +3,7 @@
 //! never touching the source.
 //!
 //! Planning ([`plan`]) is pure: it turns records, duplicate groups and options into
-//! [`Placement`]s, so its guarantees are property-tested. Writing ([`write`]) happens in a
+//! [`Placement`]s, so its guarantees are property-tested. Writing ([`write()`]) happens in a
 //! temporary folder beside OUT that is renamed into place at the end, so an interrupted run
 //! leaves no half-written OUT.
 //!

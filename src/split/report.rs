@@ -50,7 +50,7 @@ pub struct SplitReport {
     pub loader: Loader,
     /// No source had a class: a plain (unstratified) split, no class folders.
     pub classless: bool,
-    /// Images without a class placed in [`UNLABELED_DIR`] (`--keep-unlabeled`).
+    /// Images without a class placed in [`crate::split::UNLABELED_DIR`] (`--keep-unlabeled`).
     pub unlabeled_kept: usize,
 }
 

@@ -144,7 +144,7 @@ pub struct WriteJob<'a> {
     /// Re-encode instead of placing (`--normalize`); `mode` is then ignored.
     pub normalize: Option<crate::split::normalize::Normalize>,
     /// The loader OUT is for: under Keras every split gets every class folder (see
-    /// [`class_folders`]).
+    /// `class_folders`).
     pub loader: crate::loader::Loader,
 }
 
@@ -179,7 +179,7 @@ pub fn write(job: &WriteJob, plan: &Plan, extra: &[(&str, Vec<u8>)]) -> Result<W
     write_streamed(job, plan, extra, &[])
 }
 
-/// [`write`], with extra files also written by functions ([`Streamed`]).
+/// [`write()`], with extra files also written by functions ([`Streamed`]).
 pub fn write_streamed(
     job: &WriteJob,
     plan: &Plan,

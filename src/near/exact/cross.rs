@@ -91,7 +91,11 @@ pub(super) fn cross_with(
 }
 
 /// Brute force with the same output set (also the reference in tests).
-pub fn cross_brute(queries: &[Hash256], entries: &[Hash256], radius: u32) -> Vec<(u32, u32, u32)> {
+pub(super) fn cross_brute(
+    queries: &[Hash256],
+    entries: &[Hash256],
+    radius: u32,
+) -> Vec<(u32, u32, u32)> {
     queries
         .par_iter()
         .enumerate()

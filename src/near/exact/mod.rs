@@ -1,8 +1,9 @@
-//! Exact Hamming-radius search over 256-bit hashes by multi-index hashing (MIH), the 256-bit
-//! counterpart of [`crate::neighbors`] (read its module doc for the pigeonhole argument, which
-//! is the same: chunks with radii `r_k`, `sum (r_k + 1) = r + 1`, so every pair within `r` bits
-//! agrees within `r_k` bits on some chunk; uneven radii keep the probe count low; bits outside
-//! every chunk are only verified).
+//! Exact Hamming-radius search over 256-bit hashes by multi-index hashing (MIH). The
+//! pigeonhole argument: the bits are cut into chunks searched with radii `r_k`, where
+//! `sum (r_k + 1) = r + 1`; two hashes within `r` bits differ in at most `r` bits in all, so
+//! on some chunk `k` they differ in at most `r_k` (else the differences would add up to at
+//! least `r + 1`), and searching every chunk within its radius finds every pair. Uneven radii
+//! keep the probe count low; bits outside every chunk are only verified.
 //!
 //! # What differs from the 64-bit index
 //!
@@ -28,22 +29,30 @@
 //! is capped at 112 bytes per image plus 16 MiB). Radii for which probing would cost more than
 //! a linear scan fall back to one (32 bytes per image).
 
+#[cfg(any(test, feature = "bench"))]
 use std::fmt;
 
+#[cfg(any(test, feature = "bench"))]
 use rayon::prelude::*;
 
 use crate::base::hash::Hash256;
 
+#[cfg(any(test, feature = "bench"))]
 /// Relative cost of probing one bucket (offset lookup, likely a cache miss) ...
 const PROBE_COST: f64 = 4.0;
+#[cfg(any(test, feature = "bench"))]
 /// ... of verifying one candidate (a random read of its 32-byte hash, xor, popcount) ...
 const VERIFY_COST: f64 = 2.0;
+#[cfg(any(test, feature = "bench"))]
 /// ... and of scanning one hash in a linear pass, in the same unit.
 const SCAN_COST: f64 = 1.0;
+#[cfg(any(test, feature = "bench"))]
 /// Memory cap of a plan: this many bytes per image ...
 const BUDGET_PER_IMAGE: usize = 112;
+#[cfg(any(test, feature = "bench"))]
 /// ... plus this many bytes.
 const BUDGET_FIXED: usize = 16 << 20;
+#[cfg(any(test, feature = "bench"))]
 /// Widest chunk: 2^24 + 1 offsets (64 MiB) is the most a single table may take.
 const MAX_WIDTH: u32 = 24;
 /// Bits of a hash.
@@ -70,6 +79,7 @@ impl ChunkSpec {
     }
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// One chunk's CSR table of ids.
 struct Chunk {
     spec: ChunkSpec,
@@ -82,6 +92,7 @@ struct Chunk {
     masks: Vec<u32>,
 }
 
+#[cfg(any(test, feature = "bench"))]
 impl Chunk {
     fn build(hashes: &[Hash256], spec: ChunkSpec) -> Self {
         let (offsets, ids) = counting_sort(hashes, spec);
@@ -123,6 +134,7 @@ fn counting_sort(hashes: &[Hash256], spec: ChunkSpec) -> (Vec<u32>, Vec<u32>) {
     (offsets, ids)
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// Exact Hamming-radius search over 256-bit hashes (multi-index hashing).
 pub struct MultiIndex256 {
     radius: u32,
@@ -134,6 +146,7 @@ pub struct MultiIndex256 {
     chunks: Vec<Chunk>,
 }
 
+#[cfg(any(test, feature = "bench"))]
 impl MultiIndex256 {
     /// Builds the index for `hashes` (ids are positions) for queries of at most `radius` bits.
     pub fn new(hashes: &[Hash256], radius: u32) -> Self {
@@ -242,6 +255,7 @@ impl MultiIndex256 {
     }
 }
 
+#[cfg(any(test, feature = "bench"))]
 impl fmt::Debug for MultiIndex256 {
     /// The plan only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -272,8 +286,9 @@ fn concat<T>(mut a: Vec<T>, mut b: Vec<T>) -> Vec<T> {
     }
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// All unordered pairs (i, j, distance) with i < j within `radius` bits, sorted ascending, by
-/// the chunk-at-a-time join of [`pairs`] (or brute force where that is cheaper). Parallel with
+/// the chunk-at-a-time join of `pairs.rs` (or brute force where that is cheaper). Parallel with
 /// rayon (the current pool).
 pub fn pairs_within(hashes: &[Hash256], radius: u32) -> Vec<(u32, u32, u32)> {
     let Some(specs) = pairs_plan_specs(hashes.len(), radius) else {
@@ -284,10 +299,12 @@ pub fn pairs_within(hashes: &[Hash256], radius: u32) -> Vec<(u32, u32, u32)> {
     out
 }
 
+#[cfg(any(test, feature = "bench"))]
 fn pairs_plan_specs(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
     pairs::plan(n, radius)
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// What [`pairs_within`] does for `n` hashes at `radius` (for reports and the benchmark):
 /// its chunks and peak transient memory.
 pub struct PairsPlan {
@@ -295,6 +312,7 @@ pub struct PairsPlan {
     specs: Option<Vec<ChunkSpec>>,
 }
 
+#[cfg(any(test, feature = "bench"))]
 impl PairsPlan {
     pub fn new(n: usize, radius: u32) -> Self {
         PairsPlan {
@@ -311,6 +329,7 @@ impl PairsPlan {
     }
 }
 
+#[cfg(any(test, feature = "bench"))]
 impl fmt::Debug for PairsPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.specs {
@@ -329,6 +348,7 @@ impl fmt::Debug for PairsPlan {
     }
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// Brute-force reference with identical output (rayon-parallel), for tests and the benchmark.
 pub fn pairs_within_brute(hashes: &[Hash256], radius: u32) -> Vec<(u32, u32, u32)> {
     let mut out: Vec<(u32, u32, u32)> = (0..hashes.len())
@@ -342,6 +362,7 @@ pub fn pairs_within_brute(hashes: &[Hash256], radius: u32) -> Vec<(u32, u32, u32
     out
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// The pairs `(i, j > i)` within `radius`, appended to `acc`: one row of the brute force
 /// (the benchmark times a sample of rows).
 pub fn brute_row(hashes: &[Hash256], i: usize, radius: u32, acc: &mut Vec<(u32, u32, u32)>) {
@@ -383,6 +404,7 @@ fn ball_size(width: u32, radius: u32) -> u64 {
     total
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// Chooses the chunks for `n` hashes and radius `radius`, or `None` for a linear scan: for
 /// each chunk count `m <= r + 1`, widths `min(256 / m, log2(n) + 1)`, radii spreading `r + 1`
 /// as evenly as possible (the larger ones on the first chunks); the estimated per-query cost
@@ -436,7 +458,8 @@ mod pairs;
 
 #[cfg(test)]
 pub(crate) use cross::cross_within_chunked;
-pub use cross::{cross_brute, cross_heap_bytes, cross_within};
+
+pub use cross::{cross_heap_bytes, cross_within};
 
 #[cfg(test)]
 mod tests;

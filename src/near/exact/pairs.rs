@@ -21,9 +21,12 @@
 //! Transient, one chunk at a time: the sorted copy (32 bytes of hash + 4 of id per image) and
 //! `4 (2^w + 1)` bytes of offsets, on top of the caller's hashes; nothing stays after the call.
 
+#[cfg(any(test, feature = "bench"))]
 use rayon::prelude::*;
 
-use super::{BITS, ChunkSpec, ball_size, concat, counting_sort, masks_within};
+use super::{BITS, ChunkSpec, ball_size, counting_sort};
+#[cfg(any(test, feature = "bench"))]
+use super::{concat, masks_within};
 use crate::base::hash::Hash256;
 
 /// Relative cost of visiting one pair of buckets (offsets, loop set-up, the mispredicted exit
@@ -80,6 +83,7 @@ pub(super) fn plan(n: usize, radius: u32) -> Option<Vec<ChunkSpec>> {
     Some(super::even_chunks(m, width, r))
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// Peak transient heap bytes of [`pairs`] with these chunks (the largest chunk's table).
 pub(super) fn heap_bytes(n: usize, specs: &[ChunkSpec]) -> usize {
     specs
@@ -113,6 +117,7 @@ impl Table {
     }
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// All pairs `(i, j, d)`, `i < j` positions in `hashes`, within `radius`, unsorted. `specs`
 /// must be disjoint chunks with `sum(radius + 1) == min(radius, 256) + 1`.
 pub(super) fn pairs(hashes: &[Hash256], radius: u32, specs: &[ChunkSpec]) -> Vec<(u32, u32, u32)> {
@@ -136,6 +141,7 @@ pub(super) fn pairs(hashes: &[Hash256], radius: u32, specs: &[ChunkSpec]) -> Vec
     out
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// The pairs met by `mask` in one chunk: within a bucket for mask 0, otherwise between each
 /// bucket `v` and `v ^ mask > v`.
 fn join_mask(
@@ -170,6 +176,7 @@ fn join_mask(
     }
 }
 
+#[cfg(any(test, feature = "bench"))]
 /// Compares every entry of range `a` with every entry of range `b` (the hot loop: both are
 /// contiguous, so it runs on slices without bounds checks).
 #[inline]
@@ -194,6 +201,7 @@ fn join_buckets(
 
 /// Keeps a pair within the radius if this chunk is its first qualifying one.
 #[cold]
+#[cfg(any(test, feature = "bench"))]
 fn report(
     table: &Table,
     a: usize,

@@ -19,7 +19,7 @@
 //! * **Flips and turns cost no hashing.** Every key takes the bits of a position `(u, v)` and of
 //!   its transpose `(v, u)` side by side, so the key of a transposed hash is the key with
 //!   neighbouring bits swapped, and a flip is an XOR with the key of its mask
-//!   ([`crate::scan::hash256::apply`]): a query's key under any transform is two operations on
+//!   ([`Hash256::transformed`]): a query's key under any transform is two operations on
 //!   its key, not a new hash.
 //! * **Crops on the stored side.** The stored side holds every view of every image (trimmed,
 //!   untrimmed, both crops); the query side holds the full views under each transform. A crop
@@ -196,7 +196,7 @@ fn check_for(table: &KeyTable, state: &mut u64) -> KeyTable {
 pub struct Plan {
     pub width: u32,
     pub tables: Vec<KeyTable>,
-    /// Each table's check ([`CHECK_PAIRS`] pairs of bits outside its key).
+    /// Each table's check (`CHECK_PAIRS` pairs of bits outside its key).
     pub checks: Vec<KeyTable>,
     /// Every pair within this many bits (under a tried transform and view) is found.
     pub guaranteed: u32,
@@ -276,7 +276,7 @@ fn entry_hash<L: HashList + ?Sized>(hashes: &L, id: u32) -> Hash256 {
 }
 
 /// Chooses the key width for these hashes (unless `width` is given): the narrowest whose
-/// estimated chance candidates stay within [`CHANCE_PER_QUERY`] per query and table; then
+/// estimated chance candidates stay within `CHANCE_PER_QUERY` per query and table; then
 /// `rounds` rounds.
 pub fn plan<L: HashList + ?Sized>(
     hashes: &L,
@@ -336,7 +336,7 @@ fn sample_distances<L: HashList + ?Sized>(
 
 /// Pairs of images `(a, b)`, `a < b`, that some table makes candidates and whose hashes under
 /// the candidate's transform are within `radius`: sorted, each once. One table at a time is
-/// built (in parallel) and probed ([`table`]: 8 bytes per stored view, and 12 per query of
+/// built (in parallel) and probed (`table.rs`: 8 bytes per stored view, and 12 per query of
 /// the batches in flight).
 pub fn candidate_pairs<L: HashList + ?Sized>(
     hashes: &L,

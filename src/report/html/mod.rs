@@ -11,7 +11,7 @@
 //! Two steps: [`view::View::prepare`] computes everything the page shows (lists, counts,
 //! thumbnails: all the I/O), then the section renderers turn that view into markup.
 //! To add a section, write a `fn section(view: &View) -> Section` in a new file beside
-//! these and list it in [`sections`]; the table of contents follows that list.
+//! these and list it in `sections`; the table of contents follows that list.
 
 mod classes;
 mod groups;
