@@ -1,5 +1,6 @@
-//! The library's layer rule, checked from the source: `base` uses nothing above it, the
-//! top-level modules import each other without cycles, and the files of one module do too.
+//! The library's layer rule, checked from the source: every top-level module has a layer in
+//! [`LAYERS`] and uses only modules of its own layer or below (`base` nothing else at all),
+//! the top-level modules import each other without cycles, and the files of one module do too.
 //!
 //! Reads every `src/**/*.rs` of the library (not `src/cli`, `src/main.rs`: the binary) and
 //! collects `crate::a::b` paths (and `super::x` paths between sibling files), comments removed.
@@ -7,6 +8,36 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// The layers, bottom first, and their top-level modules (ARCHITECTURE.md "Layers"). A new
+/// top-level module gets a row here, or `every_module_has_a_layer` fails.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("base", &["base"]),
+    ("files", &["layout", "output"]),
+    ("index", &["index"]),
+    ("loader", &["loader"]),
+    ("scan", &["scan"]),
+    ("near", &["near"]),
+    (
+        "analysis",
+        &[
+            "leaks",
+            "balance",
+            "shortcuts",
+            "subjects",
+            "split",
+            "merge",
+        ],
+    ),
+    ("audit", &["audit"]),
+    ("report", &["report"]),
+    ("binding", &["python"]),
+];
+
+/// The layer (position in [`LAYERS`]) of top-level module `m`.
+fn layer_of(m: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&m))
+}
 
 /// A module as its path below `src`, e.g. `["scan", "hash"]`; `mod.rs` is its folder's module.
 type Module = Vec<String>;
@@ -182,6 +213,52 @@ fn base_uses_nothing_above_it() {
     }
     assert!(bad.is_empty(), "base imports modules above it: {bad:?}");
     assert!(edges.keys().any(|m| m.first().is_some_and(|t| t == "base")));
+}
+
+#[test]
+fn every_module_has_a_layer() {
+    let (modules, _) = graph();
+    let tops: BTreeSet<&str> = modules
+        .iter()
+        .filter_map(|m| m.first().map(String::as_str))
+        .collect();
+    let missing: Vec<&&str> = tops.iter().filter(|t| layer_of(t).is_none()).collect();
+    assert!(missing.is_empty(), "modules without a layer: {missing:?}");
+    // The table is the real one: every layer but the planned binding names a module of `src`.
+    for (name, ms) in &LAYERS[..LAYERS.len() - 1] {
+        assert!(ms.iter().any(|m| tops.contains(m)), "layer {name} is empty");
+    }
+}
+
+#[test]
+fn modules_use_only_their_layer_and_below() {
+    let (_, edges) = graph();
+    let mut bad = Vec::new();
+    for (from, tos) in &edges {
+        let Some(lf) = from.first().and_then(|f| layer_of(f)) else {
+            continue;
+        };
+        for to in tos {
+            if let Some(lt) = to.first().and_then(|t| layer_of(t))
+                && lt > lf
+            {
+                bad.push(format!(
+                    "{} ({}) -> {} ({})",
+                    from.join("::"),
+                    LAYERS[lf].0,
+                    to.join("::"),
+                    LAYERS[lt].0
+                ));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "imports from a higher layer: {bad:?}");
+    // The graph is real: the audit reads the leaks.
+    assert!(
+        edges
+            .iter()
+            .any(|(f, t)| f[0] == "audit" && t.iter().any(|t| t[0] == "leaks"))
+    );
 }
 
 #[test]

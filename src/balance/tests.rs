@@ -1,6 +1,6 @@
 use super::*;
 use crate::base::flags::Status;
-use crate::near::groups::tests::rec;
+use crate::index::rec;
 
 fn close(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)

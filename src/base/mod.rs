@@ -1,12 +1,14 @@
 //! The bottom layer: plain types and rules every other module may use, and which use nothing
 //! above them (checked by `tests/layers.rs`). Hash values and [`hash::Transform`], image
 //! [`format::Format`] with its extension and sniffing rules, per-file [`flags::Status`] and
-//! [`flags::Flags`], path rules and the records' path handle ([`rel_path::RelPath`]), the one
+//! [`flags::Flags`], path rules and the records' path handle ([`rel_path::RelPath`]) and
+//! interned names ([`intern::Name`]), the one
 //! RNG, fast `stat`s of many files, and the [`severity::Severity`] of a finding.
 
 pub mod flags;
 pub mod format;
 pub mod hash;
+pub mod intern;
 pub mod memory;
 pub mod paths;
 pub mod rel_path;

@@ -11,9 +11,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::base::flags::Flag;
 use crate::base::hash::{Hash256, Hashes256, hex_u64};
+use crate::base::intern::NameCache;
 use crate::base::paths::path_field;
 use crate::index::Record;
-use crate::index::intern::NameCache;
 
 /// How a column's text is read into a record (with the reader's cache of recent names).
 type ReadFn = fn(&mut Record, &str, &mut NameCache) -> Result<()>;

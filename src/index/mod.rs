@@ -16,13 +16,14 @@ use columns::Schema;
 use meta::Meta;
 
 pub mod columns;
-pub mod intern;
 pub mod merge_index;
 pub mod meta;
 mod parse;
 mod record;
 pub mod shard;
 
+#[cfg(test)]
+pub(crate) use record::rec;
 pub use record::{Digest, Message, Record, digest_hex, digest_of, format_name};
 
 /// Formats a hash as 16 lowercase hex digits.

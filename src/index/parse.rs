@@ -15,9 +15,9 @@ use anyhow::{Context, Result};
 
 use rayon::prelude::*;
 
+use crate::base::intern::NameCache;
 use crate::index::Record;
 use crate::index::columns::Schema;
-use crate::index::intern::NameCache;
 
 /// Bytes read per block: big enough that a block's chunks keep every thread busy, small
 /// enough to be no memory next to a million records.

@@ -4,8 +4,8 @@
 
 use crate::base::format::Format;
 use crate::base::hash::{Hash256, Hashes256};
+use crate::base::intern::Name;
 use crate::base::rel_path::RelPath;
-use crate::index::intern::Name;
 
 /// The first 128 bits of a BLAKE3 hash (written as 32 hex digits).
 pub type Digest = [u8; 16];
@@ -284,6 +284,23 @@ impl serde::Serialize for Message {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self)
     }
+}
+
+/// A decoded 10 x 10 JPEG record of `split`/`class` with zero 64-bit hashes: the unit tests'
+/// record.
+#[cfg(test)]
+pub(crate) fn rec(path: &str, split: &str, class: &str) -> Record {
+    let mut r = Record::new(path);
+    (r.split, r.class) = (split.into(), class.into());
+    (r.size, r.mtime_ns) = (100, 1);
+    r.format = Some(Format::Jpeg);
+    (r.width, r.height) = (10, 10);
+    r.color = "rgb8".into();
+    r.set_phash(Some(0));
+    r.set_dhash(Some(0));
+    r.set_phash_crop(Some(0));
+    r.status = Status::Ok;
+    r
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::Candidate;
-use crate::index::intern::Name;
+use crate::base::intern::Name;
 
 /// Image candidates in path order (see [`path_cmp`]).
 #[derive(Clone, Default)]

@@ -137,8 +137,8 @@ impl SkipReason {
 pub struct Candidate {
     /// Path relative to ROOT (the record's own, made once).
     pub rel: crate::base::rel_path::RelPath,
-    pub split: crate::index::intern::Name,
-    pub class: crate::index::intern::Name,
+    pub split: crate::base::intern::Name,
+    pub class: crate::base::intern::Name,
     pub size: u64,
     pub mtime_ns: i64,
 }

@@ -22,8 +22,8 @@ use super::files::{Chunk, bytes_of, path_buf, path_of};
 use super::labels::label_for;
 use super::{SkipReason, Skipped};
 use crate::base::format::IMAGE_EXTENSIONS;
+use crate::base::intern::Name;
 use crate::base::stat::{FileStat, stat_at};
-use crate::index::intern::Name;
 
 pub(super) fn is_os_junk(name: &str) -> bool {
     matches!(

@@ -1,6 +1,6 @@
 use super::*;
 use crate::base::hash::Hash256;
-use crate::near::groups::tests::rec;
+use crate::index::rec;
 
 /// A 256-bit hash spread from a 64-bit seed (bit 0 clear, as real hashes have it).
 fn wide(h: u64) -> Hash256 {

@@ -114,7 +114,7 @@ impl Coverage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::near::groups::tests::rec;
+    use crate::index::rec;
 
     #[test]
     fn counts_and_messages() {

@@ -190,7 +190,7 @@ impl std::str::FromStr for Loader {
 mod tests {
     use super::*;
     use crate::base::flags::Status;
-    use crate::near::groups::tests::rec;
+    use crate::index::rec;
 
     fn file(path: &str, format: &str) -> Record {
         let mut r = rec(path, "train", "a");

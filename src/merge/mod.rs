@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use serde::Serialize;
 
+use crate::base::intern::Name;
 use crate::base::paths::path_field;
 use crate::index::Record;
-use crate::index::intern::Name;
 use crate::layout::{Role, split_role};
 use crate::leaks::{self, LeakOptions, LeakSummary, Leaks};
 use crate::loader::Loader;

@@ -367,7 +367,7 @@ mod tests {
     /// kept apart stays in the unlabeled folder, and every stratum is split evenly.
     #[test]
     fn stratifying_by_source_keeps_unlabeled_files_apart() {
-        use crate::near::groups::tests::rec;
+        use crate::index::rec;
         use crate::split::{Conflicts, Dedup, Sizes, SplitOptions};
         let mut records: Vec<Record> = (0..8)
             .map(|i| rec(&format!("a/{i}.jpg"), "", "a"))

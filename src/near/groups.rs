@@ -172,23 +172,9 @@ pub fn membership(n: usize, groups: &[Group]) -> Vec<Option<usize>> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::base::flags::Status;
-
-    pub(crate) fn rec(path: &str, split: &str, class: &str) -> Record {
-        let mut r = Record::new(path);
-        (r.split, r.class) = (split.into(), class.into());
-        (r.size, r.mtime_ns) = (100, 1);
-        r.format = Some(crate::base::format::Format::Jpeg);
-        (r.width, r.height) = (10, 10);
-        r.color = "rgb8".into();
-        r.set_phash(Some(0));
-        r.set_dhash(Some(0));
-        r.set_phash_crop(Some(0));
-        r.status = Status::Ok;
-        r
-    }
+    use crate::index::rec;
 
     #[test]
     fn union_find_joins_chains() {

@@ -27,8 +27,8 @@ use rayon::prelude::*;
 
 use crate::base::flags::{Flag, Status};
 use crate::base::format::{self, Format};
+use crate::base::intern::Name;
 use crate::base::paths::{extension, inside};
-use crate::index::intern::Name;
 use crate::index::meta::Meta;
 use crate::index::shard::Shard;
 use crate::index::{self, Record};

@@ -187,7 +187,7 @@ pub(super) fn pair_whole(
 mod tests {
     use super::*;
     use crate::base::flags::Status;
-    use crate::index::intern::Name;
+    use crate::base::intern::Name;
 
     fn rec(path: &str, size: u64, class: &str) -> Record {
         let mut r = Record::new(path);

@@ -6,9 +6,9 @@ use regex::Regex;
 
 use super::*;
 use crate::index::Record;
+use crate::index::rec;
 use crate::loader::Loader;
 use crate::near::groups::Group;
-use crate::near::groups::tests::rec;
 
 fn opts(sizes: Sizes) -> SplitOptions {
     SplitOptions {

@@ -9,8 +9,8 @@ use crate::audit::{Finding, Topic};
 use crate::base::flags::{Flag, Status};
 use crate::base::severity::Severity;
 use crate::index::Record;
+use crate::index::rec;
 use crate::leaks::{LeakOptions, Leaks, analyze};
-use crate::near::groups::tests::rec;
 
 const HOSTILE: &str = "<script>alert(1)</script>.jpg";
 /// Breaks out of a quoted attribute unless `"` is escaped (the thumbnail's `alt` holds it).
