@@ -76,8 +76,8 @@ fn scan_refuses_bad_options_and_outputs_inside_root() {
         ..Default::default()
     };
     assert!(jobs.validate().is_err());
-    assert!(scan::check_output(&root, &root.join("cats/out"), "--out").is_err());
-    assert!(scan::check_output(&root, &tmp.path().join("out"), "--out").is_ok());
+    assert!(cleansplit::output::check_output(&root, &root.join("cats/out"), "--out").is_err());
+    assert!(cleansplit::output::check_output(&root, &tmp.path().join("out"), "--out").is_ok());
     let canon = fs::canonicalize(&root).unwrap();
     assert!(split::check_out(&canon, &root.join("out")).is_err());
     assert!(!tmp.path().join("i.csv").exists());

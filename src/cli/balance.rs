@@ -108,7 +108,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     args.balance.options()?;
     let leak_opts = args.leak.options()?;
-    scan::check_output(&args.scan.root, &args.out, "--out")?;
+    cleansplit::output::check_output(&args.scan.root, &args.out, "--out")?;
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     super::warn_if_unusable(&outcome);
     let records = &outcome.records;

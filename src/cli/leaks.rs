@@ -110,7 +110,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let leak_opts = args.leak.options()?;
     if let Some(dir) = &args.out {
-        scan::check_output(&args.scan.root, dir, "--out")?;
+        cleansplit::output::check_output(&args.scan.root, dir, "--out")?;
     }
     let outcome = scan::run(&args.scan.root, &args.scan.options())?;
     super::warn_if_unusable(&outcome);

@@ -28,12 +28,13 @@ use rayon::prelude::*;
 use crate::base::flags::{Flag, Status};
 use crate::base::format::{self, Format};
 use crate::base::intern::Name;
-use crate::base::paths::{extension, inside};
+use crate::base::paths::extension;
 use crate::index::meta::Meta;
 use crate::index::shard::Shard;
 use crate::index::{self, Record};
 use crate::layout::{self, Candidate, Layout, LayoutOptions};
 use crate::loader::Loader;
+use crate::output::inside;
 use pair::{Pairing, Streamed, pair_whole, stream_previous};
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
@@ -174,22 +175,6 @@ pub fn set_jobs(jobs: Option<usize>) {
             .num_threads(n.max(1))
             .build_global();
     }
-}
-
-/// Refuses an output path (`what`, e.g. "--out") inside ROOT, before anything is scanned:
-/// anything written there becomes part of the dataset (Keras would see a new class). A ROOT
-/// that does not exist is left for the scan to report.
-pub fn check_output(root: &Path, out: &Path, what: &str) -> Result<()> {
-    if let Ok(root) = fs::canonicalize(root)
-        && inside(out, &root)
-    {
-        anyhow::bail!(
-            "{what} {} is inside ROOT {}: choose a place outside the dataset",
-            out.display(),
-            root.display()
-        );
-    }
-    Ok(())
 }
 
 /// Scans ROOT incrementally and writes the index.

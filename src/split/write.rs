@@ -52,7 +52,7 @@ fn check_planned(dests: &Destinations, plan: &Plan, records: &[Record]) -> Resul
 /// ROOT (the split would then be part of the dataset it came from).
 pub fn check_out(root: &Path, out: &Path) -> Result<()> {
     // First, so a `..` after a missing folder is refused for the right reason.
-    if crate::base::paths::inside(out, root) {
+    if crate::output::inside(out, root) {
         bail!(
             "OUT {} is inside ROOT {}: choose a folder outside the dataset",
             out.display(),

@@ -15,7 +15,7 @@
 //! against one shared array of the hashes (32 bytes per image), renumbered into the first
 //! chunk's bucket order so that part of the verification reads sequentially.
 //!
-//! All pairs ([`pairs_within`]) do not go through this index: `pairs` joins the hashes chunk
+//! All pairs (`pairs_within`) do not go through this index: `pairs` joins the hashes chunk
 //! by chunk with sequential reads (see its module doc), 34x brute force at radius 48 and
 //! n = 1,000,000 where one query per image managed 7x.
 //! `leaks`' decision does not either: `cross` joins each batch of transformed query hashes
