@@ -911,25 +911,43 @@ fn pandas_reads_every_csv_and_json_output() {
     ));
 }
 
-/// A real-client check that cannot run is counted as skipped, not as a pass (runs this test
-/// binary again as a child, with scikit-learn's Python pointed nowhere).
+/// A real-client check that cannot run is counted as skipped, not as a pass: runs this test
+/// binary again as a child, with scikit-learn's Python pointed nowhere (it cannot start) and
+/// at a stand-in that says the package is missing (exit 3, as `real_loaders.py` does).
 #[test]
 fn skipped_real_client_checks_are_counted() {
-    let o = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "balanced_weights_match_scikit_learn_with_empty_classes",
-            "--exact",
-        ])
-        .env("CLEANSPLIT_SKLEARN_PYTHON", "/nonexistent/python3")
-        .output()
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pythons = vec![std::path::PathBuf::from("/nonexistent/python3")];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fake = tmp.path().join("python3");
+        fs::write(
+            &fake,
+            "#!/bin/sh\necho 'skipped: scikit-learn is not importable (a stand-in)' >&2\nexit 3\n",
+        )
         .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{o:?}");
-    assert!(
-        stderr.contains(
-            "real-client checks in balanced_weights_match_scikit_learn_with_empty_classes: \
-             0 ran, 1 skipped (this binary so far: 0 ran, 1 skipped)"
-        ),
-        "{stderr}"
-    );
+        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+        pythons.push(fake);
+    }
+    for python in pythons {
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "balanced_weights_match_scikit_learn_with_empty_classes",
+                "--exact",
+            ])
+            .env("CLEANSPLIT_SKLEARN_PYTHON", &python)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{o:?}");
+        assert!(
+            stderr.contains(
+                "real-client checks in balanced_weights_match_scikit_learn_with_empty_classes: \
+                 0 ran, 1 skipped (this binary so far: 0 ran, 1 skipped)"
+            ),
+            "{}: {stderr}",
+            python.display()
+        );
+    }
 }
