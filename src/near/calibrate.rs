@@ -12,7 +12,7 @@
 //!    lowest occupied distances, when the background starts right above the censor). A straight line in
 //!    log-CDF is an exponential tail: heavier than a normal one, so the extrapolation to the
 //!    radius overestimates chance matches rather than hiding them (measured: the unrelated pairs
-//!    of every shared set fall off faster than the line, README "Calibration");
+//!    of every shared set fall off faster than the line, docs/DESIGN.md "Calibration");
 //! 3. expected chance matches at radius `r`: `n_pairs * F(r)`; take the largest `r` in
 //!    `MIN_RADIUS..=MAX_RADIUS` where that is at most 0.1. If even the floor exceeds it, the
 //!    floor stays and the printed expectation says how many chance matches that costs.
@@ -44,7 +44,7 @@ const CHANCE_BUDGET: f64 = 0.1;
 /// Upper end of the fitted quantile range (the lower end is `max(1e-4, 20 / samples)`).
 const FIT_TOP: f64 = 1e-2;
 /// Prior tail `(k4, bits per decade)`: `F(k4) = 1e-4`, ten times fewer pairs every `bits per
-/// decade` bits below it; fitted on xray_lookalike (README "Calibration").
+/// decade` bits below it; fitted on xray_lookalike (docs/DESIGN.md "Calibration").
 pub const PRIOR: (f64, f64) = (64.0, 8.0);
 
 /// The chosen radius and the evidence for it (reported in `summary.json`).
