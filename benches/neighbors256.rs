@@ -3,7 +3,7 @@
 //! `cargo bench --features bench --bench neighbors256 -- [RADIUS] [--n N] [--rows R] [--clustered C]`
 //! Defaults: n = 1,000,000 uniform random 256-bit hashes (fixed-seed splitmix64) plus 10,000
 //! planted near neighbours (copies of random members with 0..=RADIUS bits flipped), radius 40
-//! (the largest radius `leaks` picks on its own, see README "Calibration"). `--clustered C`
+//! (the largest radius `leaks` picks on its own, see docs/DESIGN.md "Calibration"). `--clustered C`
 //! draws the n hashes in groups of C around random centres (0..=3r/4 bits away), for data
 //! with many near pairs.
 //!

@@ -1,7 +1,7 @@
-//! Measures the shortcut check's thresholds (README.md, "Shortcut check"): its verdict on real
-//! datasets, how often it fires on random halves of them and on shuffled labels (false
-//! alarms), and how often it fires when part of one class (or of val) is re-encoded to one
-//! size and format (detections), plus the time for a large synthetic table.
+//! Measures the shortcut check's thresholds (docs/DESIGN.md, "The shortcut check"): its verdict
+//! on real datasets, how often it fires on random halves of them and on shuffled labels (false
+//! alarms), and how often it fires when part of one class (or of val) is re-encoded to one size
+//! and format (detections), plus the time for a large synthetic table.
 //!
 //! `cargo run --release --example shortcut_rates -- [--large N] ROOT INDEX.csv [ROOT INDEX.csv ...]`
 //! (index files as written by `cleansplit scan ROOT --index INDEX.csv`).

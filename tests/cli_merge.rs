@@ -89,20 +89,15 @@ fn jpegs_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// `../shared/data/hymenoptera/hymenoptera_data` beside the clone, when present.
-fn hymenoptera() -> Option<PathBuf> {
-    let p = common::manifest_dir()
-        .parent()?
-        .join("shared/data/hymenoptera/hymenoptera_data");
-    p.is_dir().then_some(p)
-}
 
 /// The case: hymenoptera plus a generated source with `Ants`/`bee` folders holding
 /// re-encoded copies of hymenoptera photos and new images, and `wasps` only in the new source.
 #[test]
 fn hymenoptera_with_a_generated_second_source() {
-    let Some(hym) = hymenoptera() else {
-        eprintln!("skipped: ../shared/data/hymenoptera is not beside the repository");
+    let Some(hym) = common::shared_data(
+        "hymenoptera/hymenoptera_data",
+        "hymenoptera_with_a_generated_second_source",
+    ) else {
         return;
     };
     let work = tempfile::tempdir().unwrap();

@@ -1,6 +1,8 @@
 //! End-to-end tests of `cleansplit scan` on real files: the demo dataset, every bad-input case,
 //! index reuse, and the hash properties users rely on (re-encodes and resizes stay close).
 
+mod common;
+
 use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -389,16 +391,36 @@ fn hash_properties_of_reencodes_resizes_and_different_photos() {
     }
 }
 
+/// A shared-data test whose data is missing passes with a skip line `cargo test` shows (runs
+/// this test binary again as a child, the data pointed nowhere), not silently.
+#[test]
+fn missing_shared_data_is_a_visible_skip() {
+    let o = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["hymenoptera_when_available", "--exact"])
+        .env("CLEANSPLIT_SHARED_DATA", "/nonexistent/shared/data")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        stderr.contains("skipped: hymenoptera_when_available: /nonexistent/shared/data/"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("1 passed"),
+        "{o:?}"
+    );
+}
+
 #[test]
 fn hymenoptera_when_available() {
     // The motivating user's layout: 398 images, 2 splits, 2 classes, the placeholder GIF among
     // them. Skipped where the shared data is not present.
-    let root =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/hymenoptera/hymenoptera_data");
-    if !root.exists() {
-        eprintln!("skipping: {} not present", root.display());
+    let Some(root) =
+        common::shared_data("hymenoptera/hymenoptera_data", "hymenoptera_when_available")
+    else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let (code, stdout, records) = scan(&root, &tmp.path().join("i.csv"), &[]);
     assert_eq!(code, 0);

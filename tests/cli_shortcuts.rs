@@ -292,11 +292,10 @@ fn val_reencoded_at_224_while_train_kept_originals_is_a_split_warning() {
 
 #[test]
 fn hymenoptera_is_clean() {
-    let data = common::manifest_dir().join("../shared/data/hymenoptera/hymenoptera_data");
-    if !data.is_dir() {
-        eprintln!("SKIPPED: {} is absent", data.display());
+    let Some(data) = common::shared_data("hymenoptera/hymenoptera_data", "hymenoptera_is_clean")
+    else {
         return;
-    }
+    };
     let work = tempfile::tempdir().unwrap();
     let report = shortcuts_json(work.path(), &data);
     assert_eq!(severity(&report, "class"), "ok", "{report}");

@@ -553,6 +553,57 @@ fn verify_checks_every_placed_file() {
     }
 }
 
+/// `--verify` compares each placed file with the content hash the scan recorded. A source
+/// whose bytes changed after the scan while its size and mtime stayed the same (an in-place
+/// edit that kept the timestamp, a file rewritten on a network share) is reused from the
+/// index with its old hash, so the copy cannot match it: the split must fail and write
+/// nothing.
+#[test]
+fn verify_fails_when_a_source_changed_after_the_scan() {
+    let work = tmp();
+    let w = work.path();
+    let root = copy_demo(w);
+    cleansplit(w, ["scan".to_string(), s(&root)])
+        .assert()
+        .success();
+    // A file the default split places (see the demo's manifest): one byte of it flipped,
+    // same size, mtime put back.
+    let victim = root.join("train/apple/apple_002.jpg");
+    let mtime = fs::metadata(&victim).unwrap().modified().unwrap();
+    let mut bytes = fs::read(&victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    fs::write(&victim, &bytes).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&victim)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(fs::metadata(&victim).unwrap().modified().unwrap(), mtime);
+
+    let out = w.join("out");
+    let o = cleansplit(
+        w,
+        ["split".to_string(), s(&root), s(&out), "--verify".into()],
+    )
+    .assert()
+    .code(2)
+    .get_output()
+    .clone();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("differs from its source") && err.contains("apple_002.jpg"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a failed verification left OUT behind");
+    assert_eq!(
+        names_in(w),
+        ["demo", "index.csv", "index.csv.meta.json"],
+        "the failed run left something behind"
+    );
+}
+
 #[test]
 fn same_file_names_in_two_splits_get_distinct_destinations() {
     let work = tmp();

@@ -4,7 +4,6 @@
 //! byte that picks the file name (see `scan::fuzzing::NAMES`), `index-*` are index files.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use cleansplit::base::flags::Status;
 use cleansplit::scan::fuzzing;
@@ -28,19 +27,17 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     v
 }
 
-/// A hang is a finding too: each input gets a generous bound (release builds take
-/// milliseconds).
-const SLOW: Duration = Duration::from_secs(10);
+// A hang is a finding too, but no replay here is timed: a loaded machine would turn slowness
+// into a failure. An input that hangs again makes its test never end, which the CI's time
+// limit reports; each replay returns a record (or round-trips) to pass.
 
 #[test]
 fn examine_inputs_neither_panic_nor_hang() {
     let all = inputs("examine");
     assert!(all.len() >= 2, "the regression inputs are missing");
     for (name, data) in all {
-        let start = Instant::now();
         let rec = fuzzing::examine(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(start.elapsed() < SLOW, "{name} took {:?}", start.elapsed());
-        let rec = rec.unwrap();
+        let rec = rec.unwrap_or_else(|| panic!("{name}: no record"));
         // Every one of them is a clean status with a message, or a decoded image.
         assert!(
             rec.status == Status::Ok || !rec.message.is_empty(),
@@ -65,9 +62,7 @@ fn the_zero_screen_gif_decodes_at_its_frame_size() {
 
 #[test]
 fn index_inputs_round_trip() {
-    for (name, data) in inputs("index") {
-        let start = Instant::now();
+    for (_, data) in inputs("index") {
         fuzzing::index_round_trip(&data);
-        assert!(start.elapsed() < SLOW, "{name} took {:?}", start.elapsed());
     }
 }

@@ -6,8 +6,11 @@
 //!
 //! Each real loader runs through `scripts/real_loaders.py` with the Python named by
 //! `CLEANSPLIT_KERAS_PYTHON` / `CLEANSPLIT_TORCH_PYTHON` (default `python3`). A loader that is
-//! not importable (scikit-learn: `CLEANSPLIT_SKLEARN_PYTHON`) is reported as `skipped: ...` on the test's stderr (written past the
-//! harness's capture, so it shows in `cargo test` output); CI need not install TensorFlow.
+//! not importable (scikit-learn: `CLEANSPLIT_SKLEARN_PYTHON`, pandas: `CLEANSPLIT_PANDAS_PYTHON`)
+//! is reported as `skipped: ...` on the test's stderr (written past the harness's capture, so
+//! it shows in `cargo test` output); CI need not install TensorFlow. A test passes whether its
+//! real clients ran or not, so each ends with `real-client checks in TEST: R ran, S skipped`
+//! and the running total over this binary.
 
 mod common;
 
@@ -16,6 +19,7 @@ use std::fs;
 use std::io::{Cursor, Write};
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cleansplit::index;
 use cleansplit::loader::{Loader, Verdict};
@@ -26,6 +30,57 @@ use serde_json::Value;
 /// Bypasses libtest's output capture so a skip is seen.
 fn say(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+// Real-client checks (one run of a real loader, pandas or scikit-learn) that ran and that were
+// skipped because the tool is not installed: a test passes either way, so each test says how
+// many of its checks really ran, and the running total over this binary follows.
+thread_local! {
+    static CHECKS: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+static ALL_RAN: AtomicUsize = AtomicUsize::new(0);
+static ALL_SKIPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one real-client check of the running test.
+fn check_ran(ran: bool) {
+    CHECKS.with(|c| {
+        let (r, s) = c.get();
+        c.set(if ran { (r + 1, s) } else { (r, s + 1) });
+    });
+    let total = if ran { &ALL_RAN } else { &ALL_SKIPPED };
+    total.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Says, when the test ends without a panic, how many real-client checks it ran and skipped.
+struct Tally {
+    test: &'static str,
+    start: (usize, usize),
+}
+
+impl Tally {
+    fn new(test: &'static str) -> Tally {
+        Tally {
+            test,
+            start: CHECKS.with(|c| c.get()),
+        }
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let (r, s) = CHECKS.with(|c| c.get());
+        say(&format!(
+            "real-client checks in {}: {} ran, {} skipped (this binary so far: {} ran, {} skipped)",
+            self.test,
+            r - self.start.0,
+            s - self.start.1,
+            ALL_RAN.load(Ordering::SeqCst),
+            ALL_SKIPPED.load(Ordering::SeqCst),
+        ));
+    }
 }
 
 fn encode(img: &DynamicImage, fmt: ImageFormat) -> Vec<u8> {
@@ -128,6 +183,7 @@ fn script<S: AsRef<std::ffi::OsStr>>(var: &str, what: &str, args: &[S]) -> Optio
         Ok(o) => o,
         Err(e) => {
             say(&format!("skipped: real {what} ({python}: {e}; set {var})"));
+            check_ran(false);
             return None;
         }
     };
@@ -141,12 +197,14 @@ fn script<S: AsRef<std::ffi::OsStr>>(var: &str, what: &str, args: &[S]) -> Optio
         say(&format!(
             "{why} -- real {what} not run (set {var} to a Python that has it)"
         ));
+        check_ran(false);
         return None;
     }
     assert!(
         out.status.success(),
         "real_loaders.py ({what}) failed:\n{stderr}"
     );
+    check_ran(true);
     Some(serde_json::from_slice(&out.stdout).unwrap())
 }
 
@@ -169,6 +227,7 @@ fn real(loader: Loader, cases_dir: &Path) -> Option<BTreeMap<String, String>> {
 
 #[test]
 fn loader_rules_match_the_real_loaders() {
+    let _tally = Tally::new("loader_rules_match_the_real_loaders");
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("cases");
     for (case, name, bytes) in cases() {
@@ -230,6 +289,7 @@ fn loader_rules_match_the_real_loaders() {
 
 #[test]
 fn balanced_weights_match_scikit_learn_with_empty_classes() {
+    let _tally = Tally::new("balanced_weights_match_scikit_learn_with_empty_classes");
     let sets: Vec<Vec<usize>> = vec![
         vec![5, 5, 5, 7, 0, 0],
         vec![1, 0, 3],
@@ -266,6 +326,7 @@ print(json.dumps({"version": sklearn.__version__, "weights": out}))
         Ok(o) => o,
         Err(e) => {
             say(&format!("skipped: scikit-learn comparison ({python}: {e})"));
+            check_ran(false);
             return;
         }
     };
@@ -274,6 +335,7 @@ print(json.dumps({"version": sklearn.__version__, "weights": out}))
             "{} -- set CLEANSPLIT_SKLEARN_PYTHON",
             String::from_utf8_lossy(&out.stderr).trim()
         ));
+        check_ran(false);
         return;
     }
     assert!(
@@ -281,6 +343,7 @@ print(json.dumps({"version": sklearn.__version__, "weights": out}))
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    check_ran(true);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for (counts, theirs) in sets.iter().zip(v["weights"].as_array().unwrap()) {
         let ours =
@@ -469,6 +532,7 @@ fn loads_whole(loader: Loader, dir: &Path) -> Option<RealSet> {
 
 #[test]
 fn whole_datasets_and_split_outputs_match_the_real_loaders() {
+    let _tally = Tally::new("whole_datasets_and_split_outputs_match_the_real_loaders");
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     mixed_dataset(&root);
@@ -565,6 +629,7 @@ fn whole_datasets_and_split_outputs_match_the_real_loaders() {
 
 #[test]
 fn class_folder_numbers_are_the_real_loaders_own() {
+    let _tally = Tally::new("class_folder_numbers_are_the_real_loaders_own");
     // train/{cats,dogs}, val/{birds,cats,dogs}: the finding says val's `cats` is class 1 and
     // train's 0, as each real loader numbers the one folder it is given.
     let tmp = tempfile::tempdir().unwrap();
@@ -663,6 +728,7 @@ fn class_folder_numbers_are_the_real_loaders_own() {
 
 #[test]
 fn flat_and_unlabeled_layouts_match_the_real_loaders() {
+    let _tally = Tally::new("flat_and_unlabeled_layouts_match_the_real_loaders");
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("flat");
     for i in 0..10u64 {
@@ -733,6 +799,7 @@ fn flat_and_unlabeled_layouts_match_the_real_loaders() {
 
 #[test]
 fn pandas_reads_every_csv_and_json_output() {
+    let _tally = Tally::new("pandas_reads_every_csv_and_json_output");
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     mixed_dataset(&root);
@@ -842,4 +909,45 @@ fn pandas_reads_every_csv_and_json_output() {
         csvs.len(),
         jsons.len()
     ));
+}
+
+/// A real-client check that cannot run is counted as skipped, not as a pass: runs this test
+/// binary again as a child, with scikit-learn's Python pointed nowhere (it cannot start) and
+/// at a stand-in that says the package is missing (exit 3, as `real_loaders.py` does).
+#[test]
+fn skipped_real_client_checks_are_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pythons = vec![std::path::PathBuf::from("/nonexistent/python3")];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fake = tmp.path().join("python3");
+        fs::write(
+            &fake,
+            "#!/bin/sh\necho 'skipped: scikit-learn is not importable (a stand-in)' >&2\nexit 3\n",
+        )
+        .unwrap();
+        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+        pythons.push(fake);
+    }
+    for python in pythons {
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "balanced_weights_match_scikit_learn_with_empty_classes",
+                "--exact",
+            ])
+            .env("CLEANSPLIT_SKLEARN_PYTHON", &python)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{o:?}");
+        assert!(
+            stderr.contains(
+                "real-client checks in balanced_weights_match_scikit_learn_with_empty_classes: \
+                 0 ran, 1 skipped (this binary so far: 0 ran, 1 skipped)"
+            ),
+            "{}: {stderr}",
+            python.display()
+        );
+    }
 }

@@ -230,7 +230,7 @@ const HEX: [u8; 256] = {
 
 /// 1 to 16 hex digits as a number; `None` for anything else (no sign, no `0x`, not empty).
 /// A table lookup per digit: the index's hashes are most of what reading a million-row index
-/// parses (README "At a million images").
+/// parses (docs/BENCHMARKS.md "At a million images").
 pub fn hex_u64(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 16 {
         return None;

@@ -1,8 +1,8 @@
 //! [`Name`]: an interned string for the values a million records share (split, class, colour
 //! type). One allocation per distinct value for the whole process, kept for its lifetime (a
 //! dataset has few distinct splits, classes and colour types); a record holds a 4-byte id
-//! instead of a 24-byte `String` plus its own heap copy (README "At a million images": bytes
-//! per image).
+//! instead of a 24-byte `String` plus its own heap copy (docs/BENCHMARKS.md "At a million
+//! images": bytes per image).
 
 use std::borrow::Borrow;
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Giving freed memory back to the system. glibc's `malloc` keeps memory freed in small
 //! blocks inside its heaps, resident, for later reuse: at a million images the walk's
 //! candidates (tens of MB in folder-sized blocks) would stay in the peak RSS of every command
-//! after the scan, though nothing uses them (README "At a million images").
+//! after the scan, though nothing uses them (docs/BENCHMARKS.md "At a million images").
 
 /// Returns the free pages of every `malloc` heap to the system (glibc's `malloc_trim(0)`;
 /// nothing elsewhere, where the allocator has no such call). Costs a pass over the heaps'

@@ -1,5 +1,5 @@
 //! [`RelPath`]: a record's ROOT-relative path as an 8-byte handle instead of a 24-byte
-//! `PathBuf` plus its own heap block (README "At a million images": bytes per image).
+//! `PathBuf` plus its own heap block (docs/BENCHMARKS.md "At a million images").
 //!
 //! The bytes live in a process-wide arena of append-only chunks, each path stored once as a
 //! length (LEB128) and its bytes. Every thread fills a chunk of its own, so the parallel index

@@ -1,7 +1,7 @@
 //! Size and modification time of a file, fast: the `stat` is made relative to its open folder
 //! (`fstatat`), so the kernel resolves one name instead of the whole path from `/`. On a
-//! million files the path lookups were a quarter of an unchanged rescan (`perf`, README "At a
-//! million images"). The walk (`layout::walk`) holds each folder open while it lists it.
+//! million files the path lookups were a quarter of an unchanged rescan (`perf`, docs/BENCHMARKS.md
+//! "At a million images"). The walk (`layout::walk`) holds each folder open while it lists it.
 
 use std::path::Path;
 

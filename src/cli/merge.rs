@@ -79,7 +79,7 @@ pub struct Args {
     #[arg(long, value_name = "WxH,FORMAT,MODE")]
     pub normalize: Option<String>,
     /// The training loader whose view decides what is placed: files it does not list or
-    /// cannot decode are dropped (README "Loaders").
+    /// cannot decode are dropped (docs/GUIDE.md "Loaders").
     #[arg(long, value_enum, default_value_t = LoaderArg::Keras)]
     pub loader: LoaderArg,
     /// Print the summary as text or merge_report.json on stdout.

@@ -79,7 +79,7 @@ pub struct ScanArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// The training loader whose view every count, weight and split follows: which files it
-    /// lists (by extension) and can decode (README "Loaders").
+    /// lists (by extension) and can decode (docs/GUIDE.md "Loaders").
     #[arg(long, value_enum, default_value_t = enums::LoaderArg::Keras)]
     pub loader: enums::LoaderArg,
 }

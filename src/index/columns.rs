@@ -5,7 +5,7 @@
 //! which ignores them; an index that lacks a column this binary knows is still read, and only
 //! the records that need the missing value are hashed again (see [`Schema::missing_pixels`]).
 //! Adding a column is one entry at the end of [`COLUMNS`] (the CSV contract: new columns only
-//! at the end), plus its line in README.md ("The index").
+//! at the end), plus its line in docs/FORMATS.md ("The index").
 
 use anyhow::{Context, Result, bail};
 

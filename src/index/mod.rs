@@ -1,7 +1,7 @@
 //! The index: one [`Record`] per image file, stored as CSV.
 //!
-//! The CSV schema is a contract (README.md, "The index"): later stages and users' scripts read
-//! it, so columns are only ever added at the end. Paths are written as raw bytes so that
+//! The CSV schema is a contract (docs/FORMATS.md, "The index"): later stages and users' scripts
+//! read it, so columns are only ever added at the end. Paths are written as raw bytes so that
 //! non-UTF-8 file names survive a round trip; commas, quotes and newlines are quoted by `csv`.
 
 use std::collections::HashMap;

@@ -308,7 +308,7 @@ mod tests {
     use super::*;
 
     /// A million records are held at once: the record's size is pinned so it cannot grow
-    /// silently (README "At a million images": bytes per image).
+    /// silently (docs/BENCHMARKS.md "At a million images").
     #[test]
     fn record_stays_compact() {
         assert_eq!(std::mem::size_of::<Record>(), 208);

@@ -1,7 +1,7 @@
 //! The walk's image candidates, held compactly: one byte buffer of relative paths per run of
 //! files in a folder, and 24 bytes per file beside it. At a million files the candidate list
 //! is alive next to the previous index's records, so every byte per file counts: an owned
-//! `PathBuf` each cost ~100 bytes per file (README "At a million images").
+//! `PathBuf` each cost ~100 bytes per file (docs/BENCHMARKS.md "At a million images").
 
 use std::cmp::Ordering;
 use std::fmt;

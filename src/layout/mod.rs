@@ -1,6 +1,6 @@
 //! Layout discovery: which folder is a split, which is a class, which files are images.
 //!
-//! Supported layouts (see README.md):
+//! Supported layouts (see docs/GUIDE.md "Layouts"):
 //! - `ROOT/<split>/<class>/<file>`: first-level folders named like splits, or named by `--splits`;
 //! - `ROOT/<class>/<file>`: no splits;
 //! - `ROOT/<split>/<file>` or `ROOT/<file>` with labels from a CSV (`--labels`);

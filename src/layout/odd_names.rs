@@ -1,7 +1,7 @@
 //! Odd file names: the ones that break scripts or cannot travel.
 //!
 //! A dataset is copied, zipped, listed in shell loops and moved between machines. Three kinds
-//! of names break that, each a flag on the record (README "The index"):
+//! of names break that, each a flag on the record (docs/FORMATS.md "The index"):
 //! - `control_char`: a control character (a newline, a tab, an escape) in any component of
 //!   the path; `for f in $(ls)` and line-based tools split or garble it;
 //! - `leading_dash`: a component starting with `-`, read as an option by `rm`, `cp`, `mv`

@@ -35,7 +35,7 @@ pub enum Geometric {
     /// Identity and the left-right mirror (the common augmentation).
     Flip,
     /// All 8 flips and quarter turns (the default: measured to cost no false pair on the
-    /// shared sets, README "Calibration").
+    /// shared sets, docs/DESIGN.md "Calibration").
     #[default]
     All,
 }
@@ -466,7 +466,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
         Some(r) => (r, format!("{r} of 256 bits (--max-distance)"), None),
         None => {
             // Read from the records in place: no copy of the hashes (128 bytes per image) at
-            // a million images (README "At a million images").
+            // a million images (docs/BENCHMARKS.md "At a million images").
             let at = record_numbers(records, |_, r| r.hashable() && r.hash256().is_some());
             let hashes = RecordHashes { records, at: &at };
             let c = calibrate::choose_radius(&hashes, opts.geometric.transforms(), crop);

@@ -25,7 +25,7 @@ pub enum Search {
 }
 
 /// Up to this many hashed images `auto` runs the exact search (about 25 s of CPU at this size
-/// with all transforms and crops, 2 cores: README "At a million images").
+/// with all transforms and crops, 2 cores: docs/BENCHMARKS.md "At a million images").
 pub const AUTO_EXACT_UP_TO: usize = 50_000;
 /// Rounds of keys of the sampled search by default: about this many image-rounds in all
 /// (each round is `255 / w` tables, and a table's time grows with the images), so the search
@@ -35,7 +35,7 @@ pub const IMAGE_ROUNDS: usize = 2_500_000;
 /// ... never fewer than this ...
 pub const MIN_ROUNDS: u32 = 2;
 /// ... nor more than this by default (measured: 8 rounds of 26-bit keys find every true pair
-/// of the shared sets, README "Near-duplicate search").
+/// of the shared sets, docs/DESIGN.md "Near-duplicate search").
 pub const MAX_DEFAULT_ROUNDS: u32 = 8;
 
 /// The default rounds for `n` images.

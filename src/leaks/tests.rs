@@ -133,7 +133,6 @@ fn a_large_identical_set_stays_linear() {
     });
     records.push(near);
     records.sort_by(|a, b| a.path.cmp(&b.path));
-    let t = std::time::Instant::now();
     let l = analyze(
         &records,
         &LeakOptions {
@@ -141,7 +140,9 @@ fn a_large_identical_set_stays_linear() {
             ..Default::default()
         },
     );
-    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    // Linear by construction, counted rather than timed: the near search sees the set's head
+    // and the near copy only (5,001 identical hashes searched would be 12.5 million pairs).
+    assert_eq!(l.summary.search.images, 2, "{:?}", l.summary.search);
     assert_eq!(l.groups.len(), 1);
     assert_eq!(l.groups[0].members.len(), n + 1);
     assert_eq!(l.summary.exact_pairs, n - 1);

@@ -8,7 +8,7 @@
 //!    named `.png`, a truncated JPEG) stops training with an error.
 //!
 //! The rules follow these versions (checked against their source and, where installable,
-//! against the real loader: `scripts/real_loaders.py`, README "Loaders"):
+//! against the real loader: `scripts/real_loaders.py`, docs/GUIDE.md "Loaders"):
 //! - `keras` (default): Keras 3 `keras.utils.image_dataset_from_directory` on TensorFlow 2.21.
 //!   Lists `.bmp .gif .jpeg .jpg .png` (`ALLOWLIST_FORMATS` in
 //!   `keras/src/utils/image_dataset_utils.py`), decodes with `tf.io.decode_image`: JPEG

@@ -12,7 +12,7 @@
 //!    lowest occupied distances, when the background starts right above the censor). A straight line in
 //!    log-CDF is an exponential tail: heavier than a normal one, so the extrapolation to the
 //!    radius overestimates chance matches rather than hiding them (measured: the unrelated pairs
-//!    of every shared set fall off faster than the line, README "Calibration");
+//!    of every shared set fall off faster than the line, docs/DESIGN.md "Calibration");
 //! 3. expected chance matches at radius `r`: `n_pairs * F(r)`; take the largest `r` in
 //!    `MIN_RADIUS..=MAX_RADIUS` where that is at most 0.1. If even the floor exceeds it, the
 //!    floor stays and the printed expectation says how many chance matches that costs.
@@ -44,7 +44,7 @@ const CHANCE_BUDGET: f64 = 0.1;
 /// Upper end of the fitted quantile range (the lower end is `max(1e-4, 20 / samples)`).
 const FIT_TOP: f64 = 1e-2;
 /// Prior tail `(k4, bits per decade)`: `F(k4) = 1e-4`, ten times fewer pairs every `bits per
-/// decade` bits below it; fitted on xray_lookalike (README "Calibration").
+/// decade` bits below it; fitted on xray_lookalike (docs/DESIGN.md "Calibration").
 pub const PRIOR: (f64, f64) = (64.0, 8.0);
 
 /// The chosen radius and the evidence for it (reported in `summary.json`).
@@ -255,16 +255,66 @@ mod tests {
         assert!(c.reason.contains("floor"), "{}", c.reason);
     }
 
+    /// `P(X <= k)` for `X ~ Binomial(256, 1/2)`, summed term by term: the distance of two
+    /// independent uniform 256-bit hashes compared once.
+    fn binomial_cdf_256() -> Vec<f64> {
+        let mut term = 0.5f64.powi(256);
+        let mut cum = 0.0;
+        let mut cdf = Vec::with_capacity(257);
+        for i in 0..=256u32 {
+            cum += term;
+            cdf.push(cum);
+            term *= f64::from(256 - i) / f64::from(i + 1);
+        }
+        cdf
+    }
+
+    /// The fractional distance at which `cdf` reaches `p` (interpolated in log10).
+    fn quantile(cdf: &[f64], p: f64) -> f64 {
+        let k = cdf.iter().position(|&f| f >= p).unwrap();
+        let (a, b) = (cdf[k - 1].log10(), cdf[k].log10());
+        (k - 1) as f64 + (p.log10() - a) / (b - a)
+    }
+
     #[test]
-    fn the_radius_does_not_collapse_with_size() {
-        // The same background at 1,000,000 images: the expectation grows, the radius holds
-        // at or above the floor, which keeps every 50% resize + JPEG q75 copy (max 12 bits).
-        let hs = images(1500, 3, 4);
-        let c = choose_radius(&hs, FLIP, true);
-        let million = 1_000_000f64 * 999_999.0 / 2.0;
-        let chance = million
-            * 10f64.powf(-4.0 + (MIN_RADIUS as f64 - c.tail_bits_at_1e4) / c.tail_bits_per_decade);
-        assert!(chance < CHANCE_BUDGET, "{chance} {c:?}");
+    fn the_fit_recovers_a_known_exponential_tail() {
+        // A histogram built so that F(k) = 10^(-4 + (k - 70) / 5) over 1,000,000 pairs: 100 at
+        // or below 70 bits, 1,000 at 75, 10,000 at 80 (the rest far away, at 120).
+        let total = 1_000_000.0;
+        let cum = |k: usize| (total * 10f64.powf(-4.0 + (k as f64 - 70.0) / 5.0)).round() as usize;
+        let mut hist = vec![0usize; 257];
+        hist[70] = cum(70);
+        for k in 71..=85 {
+            hist[k] = cum(k) - cum(k - 1);
+        }
+        hist[120] = total as usize - cum(85);
+        let (k4, per_decade) = tail_fit(&hist, 1e-4).unwrap();
+        assert!((k4 - 70.0).abs() < 0.05, "{k4}");
+        assert!((per_decade - 5.0).abs() < 0.05, "{per_decade}");
+    }
+
+    #[test]
+    fn the_fitted_tail_of_random_hashes_is_their_binomial_tail() {
+        // Uniform random hashes compared once (identity, no crops): the decision distance is
+        // Binomial(256, 1/2), 1 pair in 10,000 within 97.9 bits and 1 in 100 within 108.9.
+        let cdf = binomial_cdf_256();
+        let (q4, q2) = (quantile(&cdf, 1e-4), quantile(&cdf, 1e-2));
+        assert!((q4 - 97.9).abs() < 0.05 && (q2 - 108.9).abs() < 0.05, "{q4} {q2}");
+        let n = 1500;
+        let c = choose_radius(&images(n, 3, 4), &[Transform::Identity], false);
+        assert!(c.fitted, "{c:?}");
+        assert_eq!(c.sample_pairs, SAMPLE_PAIRS);
+        assert!((c.tail_bits_at_1e4 - q4).abs() < 1.5, "{c:?}: true {q4}");
+        let true_per_decade = (q2 - q4) / 2.0;
+        assert!(
+            (c.tail_bits_per_decade - true_per_decade).abs() < 0.75,
+            "{c:?}: true {true_per_decade}"
+        );
+        // The line is heavier than the true tail below the fitted range: the expectation
+        // printed is never below the true one (here 3.6e-19 at 48 bits over 1,124,250 pairs).
+        assert_eq!(c.radius, MAX_RADIUS, "{c:?}");
+        let truth = (n * (n - 1) / 2) as f64 * cdf[MAX_RADIUS as usize];
+        assert!(c.expected_chance_pairs >= truth, "{c:?}: true {truth:e}");
     }
 
     #[test]
@@ -278,5 +328,12 @@ mod tests {
         assert!(!tiny.fitted);
         assert_eq!(tiny.tail_bits_at_1e4, PRIOR.0);
         assert_eq!(tiny.radius, MAX_RADIUS, "{tiny:?}");
+        // 30 images, 435 pairs; the prior (1 in 10,000 at 64 bits, 10x fewer every 8 bits)
+        // puts 1 pair in 1,000,000 within 48 bits: 0.000435 chance pairs expected.
+        assert!(
+            (tiny.expected_chance_pairs - 0.000435).abs() < 1e-9,
+            "{tiny:?}"
+        );
+        assert!(tiny.reason.contains("all 435 pairs"), "{}", tiny.reason);
     }
 }

@@ -45,7 +45,7 @@ impl UnionFind {
 
 /// Byte-identical copies up to this many are listed pair by pair; a larger set (a scraped
 /// "image not available" placeholder) is linked member to head instead, so `pairs.csv` and the
-/// time to build it stay linear in the set's size (README, `pairs.csv`).
+/// time to build it stay linear in the set's size (docs/FORMATS.md, `pairs.csv`).
 pub const ALL_PAIRS_UP_TO: usize = 64;
 
 /// The links that join a set of identical records (`members` in path order): every pair up to

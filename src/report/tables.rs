@@ -1,5 +1,5 @@
 //! The CSV files other tools read: `pairs.csv` and `groups.csv` (columns documented in
-//! README.md; new columns only ever go at the end).
+//! docs/FORMATS.md; new columns only ever go at the end).
 
 use std::fs;
 use std::io;

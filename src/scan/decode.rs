@@ -4,10 +4,10 @@
 //! vendored C by the `cc` crate; with SIMD when `nasm` is installed) with DCT-domain
 //! downscaling and grayscale output: most photos decode at 1/8 scale (block means, no inverse
 //! DCT at all), small ones at the smallest n/8 that keeps 64 px ([`jpeg_scale`]); either way
-//! chroma upsampling and colour conversion are skipped. `benches/scan.rs` measures it; README
-//! "Speed" has the figures. CMYK/YCCK JPEGs and every other format go through `image`'s
-//! decoders at full size. The pixel count is checked from the header before any pixel buffer
-//! is allocated, and `image`'s allocation limits stay on.
+//! chroma upsampling and colour conversion are skipped. `benches/scan.rs` measures it;
+//! docs/BENCHMARKS.md "Scan speed" has the figures. CMYK/YCCK JPEGs and every other format go
+//! through `image`'s decoders at full size. The pixel count is checked from the header before
+//! any pixel buffer is allocated, and `image`'s allocation limits stay on.
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -78,7 +78,7 @@ pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, 
 /// at least this many pixels on the short side (images of 320 px and up); smaller images use the
 /// smallest scale that keeps 64 px, since the reduced 2/8..7/8 inverse DCTs blur small images
 /// more than the hashes tolerate (measured: 1/8 down to 40 px everywhere loses 7% recall on
-/// caltech_101_rand_resize; this rule loses none, see README "Speed").
+/// caltech_101_rand_resize; this rule loses none, see docs/DESIGN.md "Decoding").
 pub const MIN_DECODED_SIDE: usize = 40;
 
 /// The DCT scale n/8 for a `w` x `h` JPEG (see [`MIN_DECODED_SIDE`]).

@@ -7,7 +7,7 @@
 //! turn an exact bit operation on the stored hash ([`Transform`] via [`Hash256::transformed`]): mirroring x
 //! negates odd `v`, mirroring y odd `u`, a transpose swaps `u` and `v`. Measured against a
 //! median threshold (PDQ-like) with `examples/hash_study.rs`, zero did as well on every kind of
-//! copy (README "Hashes"), so nothing is given up for the bit operations.
+//! copy (docs/DESIGN.md "Hashes"), so nothing is given up for the bit operations.
 //!
 //! **Views.** Border trimming (see [`super::reduce::trim_borders`]) is what makes letterboxed
 //! and white-framed copies match, but it is not stable on its own: a brightened X-ray whose

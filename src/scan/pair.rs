@@ -4,7 +4,7 @@
 //!
 //! The records can be fed as the index is read, block by block: each is kept or dropped at
 //! once, and each folder's candidates are freed once passed, so the walk's candidates and the
-//! whole parsed index are never held side by side (README "At a million images").
+//! whole parsed index are never held side by side (docs/BENCHMARKS.md "At a million images").
 
 use std::path::Path;
 

@@ -82,7 +82,7 @@ impl Feature {
     }
 }
 
-/// The names of every feature, in column order (documented in README.md).
+/// The names of every feature, in column order (documented in docs/GUIDE.md, "The shortcut check").
 pub const NAMES: [&str; 11] = [
     "width",
     "height",

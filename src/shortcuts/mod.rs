@@ -30,8 +30,8 @@ pub enum Target {
 }
 
 /// Thresholds on the lift `(accuracy - baseline) / (1 - baseline)`: the share of the
-/// majority baseline's errors that metadata alone removes. Measured (README.md, "Shortcut
-/// check"): real sets stay below them, confounded sets go far above.
+/// majority baseline's errors that metadata alone removes. Measured (docs/DESIGN.md, "The
+/// shortcut check"): real sets stay below them, confounded sets go far above.
 pub const CLASS_PROBLEM_LIFT: f64 = 0.4;
 /// A class check also needs this many points above the baseline (a tiny set's lift is noisy).
 pub const CLASS_PROBLEM_GAIN: f64 = 0.10;

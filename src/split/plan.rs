@@ -7,7 +7,7 @@
 //! the assignment ([`assign`]).
 //!
 //! A plan holds 8 bytes per record ([`Placement`]): a unit is computed from the placements
-//! when needed, and a reason's text when it is written (README "At a million images").
+//! when needed, and a reason's text when it is written (docs/BENCHMARKS.md "At a million images").
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

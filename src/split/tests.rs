@@ -389,7 +389,7 @@ fn record_order_does_not_change_the_split() {
     }
 }
 
-/// A million placements are held while OUT is written (README "At a million images").
+/// A million placements are held while OUT is written (docs/BENCHMARKS.md "At a million images").
 #[test]
 fn placements_stay_compact() {
     assert_eq!(std::mem::size_of::<Placement>(), 8);

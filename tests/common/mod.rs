@@ -20,6 +20,33 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The real image sets the shared-data tests read: `CLEANSPLIT_SHARED_DATA` when set, else
+/// `../shared/data` beside the repository (never part of it).
+pub fn shared_data_dir() -> PathBuf {
+    match std::env::var_os("CLEANSPLIT_SHARED_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => manifest_dir().join("../shared/data"),
+    }
+}
+
+/// `REL` under [`shared_data_dir`] when it is there; otherwise `None` and a visible skip line
+/// naming `test`. The line goes straight to the process's stderr: `eprintln!` is captured by
+/// the test harness and shown only for failures, which made a missing data set a silent pass
+/// (as the Chromium test found).
+pub fn shared_data(rel: &str, test: &str) -> Option<PathBuf> {
+    let path = shared_data_dir().join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {test}: {} is not there (set CLEANSPLIT_SHARED_DATA to the shared data folder)",
+        path.display()
+    );
+    None
+}
+
 /// `testdata/demo` in the source tree (never written to: tests work on copies).
 pub fn demo_src() -> PathBuf {
     manifest_dir().join("testdata/demo")

@@ -7,13 +7,13 @@
 //!
 //! # What differs from the 64-bit index
 //!
-//! Radii are larger (true copies sit up to ~30 of 256 bits apart, see README "Calibration"),
-//! so more chunks are needed: at n = 1,000,000 and r = 40 the planner picks fourteen 18-bit
-//! chunks with radii 2 and 1 (2,255 probes per query). Keeping a full copy of every hash per
-//! chunk, as the 64-bit index does, would cost 14 x 36 bytes per image; instead each chunk
-//! keeps only the ids in bucket order (4 bytes per image per chunk) and candidates are verified
-//! against one shared array of the hashes (32 bytes per image), renumbered into the first
-//! chunk's bucket order so that part of the verification reads sequentially.
+//! Radii are larger (true copies sit up to ~30 of 256 bits apart, see docs/DESIGN.md
+//! "Calibration"), so more chunks are needed: at n = 1,000,000 and r = 40 the planner picks
+//! fourteen 18-bit chunks with radii 2 and 1 (2,255 probes per query). Keeping a full copy of
+//! every hash per chunk, as the 64-bit index does, would cost 14 x 36 bytes per image; instead
+//! each chunk keeps only the ids in bucket order (4 bytes per image per chunk) and candidates
+//! are verified against one shared array of the hashes (32 bytes per image), renumbered into
+//! the first chunk's bucket order so that part of the verification reads sequentially.
 //!
 //! All pairs (`pairs_within`) do not go through this index: `pairs` joins the hashes chunk
 //! by chunk with sequential reads (see its module doc), 34x brute force at radius 48 and

@@ -252,7 +252,7 @@ fn plan_at_one_million() {
             assert!(bytes <= 128 * n, "r = {r}: {bytes} bytes");
         }
     }
-    // The plan the README's benchmark figures are for: fourteen 18-bit chunks, radii 2 and 1.
+    // The plan docs/BENCHMARKS.md's figures are for: fourteen 18-bit chunks, radii 2 and 1.
     let specs = plan(n, 40).unwrap();
     assert_eq!(specs.len(), 14, "{specs:?}");
     assert!(specs.iter().all(|s| s.width == 18));
@@ -278,7 +278,7 @@ fn join_plans_are_valid() {
             assert!(4 * ((1usize << specs[0].width) + 1) <= 8 * n + (4 << 20));
         }
     }
-    // At n = 1,000,000 the join plans for radius 40 and 48 (README's benchmark).
+    // At n = 1,000,000 the join plans for radius 40 and 48 (docs/BENCHMARKS.md).
     for r in [40, 48] {
         let specs = pairs::plan(1_000_000, r).unwrap();
         assert!((12..=16).contains(&specs.len()), "r {r}: {specs:?}");

@@ -1,14 +1,14 @@
 //! The sampled search: candidate pairs for the 256-bit decision when the exact search would take
 //! too long (hundreds of thousands of images and more).
 //!
-//! The exact search ([`crate::near::decide::find_matches`]) must find every pair within the radius,
-//! and at 40..=48 of 256 bits the pigeonhole rule leaves it chunks so narrow that the work grows
-//! with `n^2` (README "At a million images"). This search trades a measured share of the far
-//! pairs for time, the classic way (bit-sampling LSH): a *table* is a key of `w` of the 255
-//! informative bits; two hashes are candidates when their keys are equal, and a candidate is
-//! kept when its real distance is within the radius. Every pair is then explained by the exact
-//! decision ([`crate::near::decide::explain`]), so whatever is reported is exactly what the exact
-//! search reports for that pair.
+//! The exact search ([`crate::near::decide::find_matches`]) must find every pair within the
+//! radius, and at 40..=48 of 256 bits the pigeonhole rule leaves it chunks so narrow that the
+//! work grows with `n^2` (docs/BENCHMARKS.md "At a million images"). This search trades a
+//! measured share of the far pairs for time, the classic way (bit-sampling LSH): a *table* is a
+//! key of `w` of the 255 informative bits; two hashes are candidates when their keys are equal,
+//! and a candidate is kept when its real distance is within the radius. Every pair is then
+//! explained by the exact decision ([`crate::near::decide::explain`]), so whatever is reported
+//! is exactly what the exact search reports for that pair.
 //!
 //! * **What is guaranteed.** Tables come in *rounds*: one round splits the bits into
 //!   `m = 255 / w` disjoint keys, so a pair that differs in fewer than `m` bits is equal on one
