@@ -21,7 +21,7 @@ fn flagged(t: &Result<shortcuts::Test, String>) -> bool {
 
 fn run(target: Target, rows: &[(FileMeta, String)]) -> Result<shortcuts::Test, String> {
     let rows: Vec<(FileMeta, &str)> = rows.iter().map(|(m, l)| (m.clone(), l.as_str())).collect();
-    shortcuts::run(target, "x".into(), &rows)
+    shortcuts::run_test(target, "x".into(), &rows)
 }
 
 /// `rows` with a fraction `f` of the images of group `g` re-encoded as 224x224 JPEG q75 RGB.
@@ -172,7 +172,7 @@ fn large(n: usize) {
     let t_prof = t3.elapsed().as_secs_f64();
     println!("steps: feature table {t_table:.2} s, 5-fold CV {t_cv:.2} s, profiles {t_prof:.2} s");
     let t = Instant::now();
-    let r = shortcuts::run(Target::Class, "class".into(), &rows).unwrap();
+    let r = shortcuts::run_test(Target::Class, "class".into(), &rows).unwrap();
     println!(
         "{n} records, 10 classes: {:.2} s (accuracy {:.3}, baseline {:.3})",
         t.elapsed().as_secs_f64(),

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use super::{Finding, Topic, finding};
 use crate::base::severity::Severity;
-use crate::merge::sources::{self, SourceTable};
 use crate::scan::ScanOutcome;
 use crate::shortcuts::{ShortcutReport, Target, report};
+use crate::split::sources::{self, SourceTable};
 
 /// The shortcut check's findings: one per test (topic `shortcut` for the class, `split
 /// shortcut` for the split), ok ones included so the verdict says it was checked, and a

@@ -94,9 +94,11 @@ pub struct Finding {
 }
 
 mod checks;
+mod run;
 mod topics;
 
 pub use checks::{shortcut_findings, source_check, source_findings};
+pub use run::{AuditJob, AuditOutcome, run};
 use topics::{
     class_folders, drift, duplicates, empty_class_folders, imbalance, label_conflicts, layout,
     leakage, no_images, odd_images, problem_files, unlabeled,
@@ -109,9 +111,9 @@ use crate::index::Record;
 use crate::leaks::{LeakSummary, Leaks};
 use crate::loader::Loader;
 use crate::loader::coverage::Coverage;
-use crate::merge::sources::SourceTable;
 use crate::scan::ScanOutcome;
 use crate::shortcuts::ShortcutReport;
+use crate::split::sources::SourceTable;
 
 /// `audit.json`: the verdict with the figures behind it (a file-format contract).
 #[derive(Debug, Serialize)]

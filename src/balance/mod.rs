@@ -11,6 +11,10 @@ use crate::index::Record;
 use crate::layout::{Role, split_role};
 use crate::loader::Loader;
 
+mod run;
+
+pub use run::{BalanceJob, BalanceOutcome, analyze_deduplicated, read_class_order, run};
+
 /// How class weights are computed (`--method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

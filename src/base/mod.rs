@@ -10,6 +10,7 @@ pub mod format;
 pub mod hash;
 pub mod intern;
 pub mod memory;
+pub mod notify;
 pub mod paths;
 pub mod rel_path;
 pub mod rng;

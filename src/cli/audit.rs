@@ -7,15 +7,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::balance::BalanceArgs;
-use super::leaks::{LeakArgs, write_outputs};
+use super::leaks::LeakArgs;
 use super::out::{out, outln};
-use super::{FailOn, OutputFormat, ScanArgs, exit_code};
-use cleansplit::audit::{self, AuditReport};
-use cleansplit::base::severity::Severity;
-use cleansplit::leaks;
-use cleansplit::report::{self, html, tables, text};
-use cleansplit::scan;
-use cleansplit::shortcuts;
+use super::{FailOn, Notes, OutputFormat, ScanArgs, exit_code, print_notices};
+use cleansplit::audit::{self, AuditJob};
+use cleansplit::report::{html, text};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -48,105 +44,27 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    args.balance.options()?;
-    let leak_opts = args.leak.options()?;
+    let job = AuditJob {
+        root: args.scan.root.clone(),
+        scan: args.scan.options(),
+        leak: args.leak.options(),
+        balance: args.balance.options()?,
+        dedup: args.balance.dedup,
+        out: args.out.clone(),
+        max_items: args.max_items,
+    };
+    let o = audit::run(&job, &mut print_notices(Notes::Stdout))?;
     if let Some(dir) = &args.out {
-        cleansplit::output::check_output(&args.scan.root, dir, "--out")?;
-    }
-    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    super::warn_if_unusable(&outcome);
-    let records = &outcome.records;
-    let l = leaks::analyze(records, &leak_opts);
-    // Balance needs a split named like train when there are several; without one the audit
-    // still runs and says so.
-    let (balance, balance_note) = match args.balance.analyze(&outcome, Some(&l)) {
-        Ok(b) => (Some(b), None),
-        Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
-    };
-    let (mut findings, mut kinds) = audit::verdict(&outcome, &l, balance.as_ref());
-    // A folder written by `merge` carries its sources in manifest.csv: add the source check.
-    let (sources, sources_note) = match audit::source_check(&outcome) {
-        Ok(t) => (t, None),
-        Err(e) => (None, Some(format!("source check skipped: {e:#}"))),
-    };
-    if let Some(t) = &sources {
-        findings.extend(audit::source_findings(t));
-    }
-    // The shortcut check tests the class within the split balance weighs (`--split`).
-    let sc = shortcuts::check(records, args.balance.split.as_deref())?;
-    findings.extend(audit::shortcut_findings(
-        &sc,
-        &outcome.root.display().to_string(),
-    ));
-    kinds.shortcut = sc.worst() == Severity::Problem;
-    let json = AuditReport {
-        root: outcome.root.display().to_string(),
-        findings: &findings,
-        kinds,
-        images: records.len(),
-        skipped: outcome.layout.skipped.len(),
-        leaks: &l.summary,
-        balance: balance.as_ref(),
-        sources: sources.as_ref(),
-        shortcuts: Some(&sc),
-        skipped_entries: report::scan_json::skipped_list(&outcome, args.max_items).0,
-        loader: outcome.loader,
-        coverage: cleansplit::loader::coverage::Coverage::of(records, outcome.loader),
-    };
-    if let Some(dir) = &args.out {
-        write_outputs(dir, records, &l)?;
-        if let Some(b) = &balance {
-            tables::write_json(&dir.join("class_weights.json"), &b.weights)?;
-        }
-        tables::write_json(&dir.join("audit.json"), &json)?;
-        let page = html::render(&html::ReportInput {
-            title: format!("cleansplit audit: {}", outcome.root.display()),
-            root: &outcome.root,
-            records,
-            leaks: &l,
-            findings: &findings,
-            max_items: args.max_items,
-            max_pixels: args.scan.max_pixels,
-            skipped: &outcome.layout.skipped,
-            loader: outcome.loader,
-        });
-        tables::write_file(&dir.join("report.html"), |w| {
-            Ok(std::io::Write::write_all(w, page.as_bytes())?)
-        })?;
+        html::write_audit(dir, &o, args.scan.max_pixels)?;
     }
     match args.format {
-        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&json)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&o.report())?),
         OutputFormat::Text => {
             super::colour::print(&super::colour::paint_verdict(&text::audit::verdict(
-                &findings,
+                &o.findings,
             )));
-            if let Some(note) = &balance_note {
-                outln!("note: {note}");
-            }
-            if let Some(t) = &sources {
-                out!(
-                    "\nclasses x sources (from the merge manifest):\n{}",
-                    t.render()
-                );
-            }
-            if let Some(note) = &sources_note {
-                outln!("note: {note}");
-            }
-            outln!(
-                "\n{} images in {} split(s), {} skipped; scanned in {:.2} s ({} reused from the index)",
-                records.len(),
-                outcome.layout.splits.len().max(1),
-                outcome.layout.skipped.len(),
-                outcome.elapsed.as_secs_f64(),
-                outcome.reused
-            );
-            if let Some(dir) = &args.out {
-                outln!(
-                    "report: open {} in a browser",
-                    dir.join("report.html").display()
-                );
-            }
+            out!("{}", text::audit::details(&o, args.out.as_deref()));
         }
     }
-    Ok(exit_code(&kinds, &args.fail_on))
+    Ok(exit_code(&o.kinds, &args.fail_on))
 }

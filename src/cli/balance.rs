@@ -4,15 +4,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::enums::MethodArg;
 use super::out::{out, outln};
-use super::{OutputFormat, ScanArgs, leaks::LeakArgs};
-use cleansplit::balance::{self, BalanceOptions};
-use cleansplit::report::{tables, text};
-use cleansplit::scan::ScanOutcome;
-use cleansplit::{leaks, near::groups, scan};
+use super::{Notes, OutputFormat, ScanArgs, leaks::LeakArgs, print_notices};
+use cleansplit::balance::{self, BalanceJob, BalanceOptions};
+use cleansplit::report::text;
 
 /// Options of the balance checker (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]
@@ -39,43 +37,20 @@ pub struct BalanceArgs {
 }
 
 impl BalanceArgs {
+    /// The library's options (the library checks them; `--class-order` is read here).
     pub fn options(&self) -> Result<BalanceOptions> {
-        let class_order = match &self.class_order {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read --class-order {}", p.display()))?
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(String::from)
-                    .collect(),
-            ),
-            None => None,
-        };
-        let opts = BalanceOptions {
+        Ok(BalanceOptions {
             method: self.method.into(),
             beta: self.beta,
             split: self.split.clone(),
             min_count: self.min_count,
-            class_order,
+            class_order: match &self.class_order {
+                Some(p) => Some(balance::read_class_order(p)?),
+                None => None,
+            },
             class_dirs: Default::default(),
             loader: Default::default(),
-        };
-        opts.validate()?;
-        Ok(opts)
-    }
-
-    /// Runs the balance checker on a scan, deduplicating with `leaks` when `--dedup` is on.
-    pub fn analyze(
-        &self,
-        scan: &ScanOutcome,
-        l: Option<&leaks::Leaks>,
-    ) -> Result<balance::BalanceReport> {
-        let records = &scan.records;
-        let membership = l
-            .filter(|_| self.dedup)
-            .map(|l| groups::membership(records.len(), &l.groups));
-        balance::analyze_scan(scan, membership.as_deref(), &self.options()?)
+        })
     }
 }
 
@@ -106,28 +81,19 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    args.balance.options()?;
-    let leak_opts = args.leak.options()?;
-    cleansplit::output::check_output(&args.scan.root, &args.out, "--out")?;
-    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    super::warn_if_unusable(&outcome);
-    let records = &outcome.records;
-    let l = args
-        .balance
-        .dedup
-        .then(|| leaks::analyze(records, &leak_opts));
-    let report = args.balance.analyze(&outcome, l.as_ref())?;
-    if args.keras_dict {
-        tables::write_json(&args.out, &report.weights.class_weight)?;
-    } else {
-        tables::write_json(&args.out, &report.weights)?;
-    }
+    let job = BalanceJob {
+        root: args.scan.root.clone(),
+        scan: args.scan.options(),
+        balance: args.balance.options()?,
+        dedup: args.balance.dedup,
+        leak: args.leak.options(),
+        out: args.out.clone(),
+        keras_dict: args.keras_dict,
+    };
+    let o = balance::run(&job, &mut print_notices(Notes::Stdout))?;
     match args.format {
-        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => {
-            out!("{}", text::balance::summary(&report));
-            outln!("wrote {}", args.out.display());
-        }
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&o.report)?),
+        OutputFormat::Text => out!("{}", text::balance::render(&o.report, &args.out)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -60,7 +60,14 @@ pub fn print(text: &str) {
     }
 }
 
-/// `warning:` in the warning style, for lines printed on stdout.
-pub fn warning_tag() -> String {
-    format!("{WARNING}warning{WARNING:#}")
+/// Styles the `warning` tag of lines that start with `warning:` (the merge summary).
+pub fn paint_warnings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("warning:") {
+            Some(rest) => out.push_str(&format!("{WARNING}warning{WARNING:#}:{rest}")),
+            None => out.push_str(line),
+        }
+    }
+    out
 }

@@ -8,11 +8,10 @@ use anyhow::Result;
 
 use super::enums::{GeometricArg, SearchArg};
 use super::out::{out, outln};
-use super::{FailOn, OutputFormat, ScanArgs, exit_code};
+use super::{FailOn, Notes, OutputFormat, ScanArgs, exit_code, print_notices};
 use cleansplit::audit::Kinds;
-use cleansplit::leaks::{self, LeakOptions};
-use cleansplit::report::{tables, text};
-use cleansplit::scan;
+use cleansplit::leaks::{self, LeakOptions, LeaksJob};
+use cleansplit::report::text;
 
 /// Options of the leak detector (shared with `audit`).
 #[derive(clap::Args, Debug, Clone)]
@@ -47,18 +46,16 @@ pub struct LeakArgs {
 }
 
 impl LeakArgs {
-    /// The library's options, validated.
-    pub fn options(&self) -> Result<LeakOptions> {
-        let opts = LeakOptions {
+    /// The library's options (the library checks them).
+    pub fn options(&self) -> LeakOptions {
+        LeakOptions {
             geometric: self.geometric.into(),
             max_distance: self.max_distance,
             no_crop: self.no_crop,
             search: self.search.into(),
             search_rounds: self.search_rounds,
             search_bits: self.search_bits,
-        };
-        opts.validate()?;
-        Ok(opts)
+        }
     }
 }
 
@@ -89,50 +86,21 @@ pub struct Args {
     pub top: usize,
 }
 
-/// Writes the leak outputs into `dir`.
-pub fn write_outputs(
-    dir: &std::path::Path,
-    records: &[cleansplit::index::Record],
-    l: &leaks::Leaks,
-) -> Result<()> {
-    tables::write_file(&dir.join("pairs.csv"), |w| {
-        tables::write_pairs(w, records, &l.pairs)
-    })?;
-    tables::write_file(&dir.join("groups.csv"), |w| {
-        tables::write_groups(w, records, &l.groups)
-    })?;
-    tables::write_json(&dir.join("summary.json"), &l.summary)
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.fail_on.contains(&FailOn::Shortcut) {
         anyhow::bail!("--fail-on shortcut applies to audit and shortcuts, not leaks");
     }
-    let leak_opts = args.leak.options()?;
-    if let Some(dir) = &args.out {
-        cleansplit::output::check_output(&args.scan.root, dir, "--out")?;
-    }
-    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    super::warn_if_unusable(&outcome);
-    let records = &outcome.records;
-    let l = leaks::analyze(records, &leak_opts);
-    if let Some(dir) = &args.out {
-        write_outputs(dir, records, &l)?;
-    }
+    let job = LeaksJob {
+        root: args.scan.root.clone(),
+        scan: args.scan.options(),
+        leak: args.leak.options(),
+        out: args.out.clone(),
+    };
+    let o = leaks::run(&job, &mut print_notices(Notes::Stdout))?;
     match args.format {
-        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&l.summary)?),
-        OutputFormat::Text => {
-            out!("{}", text::leaks::summary(records, &l, args.top));
-            if let Some(dir) = &args.out {
-                outln!(
-                    "\nwrote {}/{{pairs.csv, groups.csv, summary.json}}",
-                    dir.display()
-                );
-            }
-        }
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&o.leaks.summary)?),
+        OutputFormat::Text => out!("{}", text::leaks::render(&o, args.top, args.out.as_deref())),
     }
-    Ok(exit_code(
-        &Kinds::of_loader(records, &l.summary, outcome.loader),
-        &args.fail_on,
-    ))
+    let kinds = Kinds::of_loader(&o.scan.records, &o.leaks.summary, o.scan.loader);
+    Ok(exit_code(&kinds, &args.fail_on))
 }

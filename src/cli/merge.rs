@@ -1,20 +1,19 @@
 //! `cleansplit merge SRC... OUT`: combine class-folder datasets into one folder, copies kept
 //! once, class names matched exactly (near-matches reported), and the source check.
 
-use super::out::{errln, outln};
-use cleansplit::split::normalize::{self, Normalize};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::enums::{ConflictsArg, LoaderArg, ModeArg};
-use super::{OutputFormat, leaks::LeakArgs};
+use super::out::{errln, outln};
+use super::{Notes, OutputFormat, leaks::LeakArgs, print_notices};
 use cleansplit::layout::LayoutOptions;
-use cleansplit::merge::{self, MergeOptions, Source, classes};
-use cleansplit::scan::{self, DEFAULT_MAX_PIXELS, ScanOptions};
-use cleansplit::split::{self, Conflicts, WriteJob};
+use cleansplit::merge::{self, MergeJob};
+use cleansplit::report::text;
+use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
+use cleansplit::split::Refused;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -89,290 +88,67 @@ pub struct Args {
     pub leak: LeakArgs,
 }
 
+impl Args {
+    /// The library's job (the library checks it).
+    fn job(&self) -> Result<MergeJob> {
+        let (out, srcs) = self.paths.split_last().expect("clap requires 3 paths");
+        Ok(MergeJob {
+            sources: srcs.to_vec(),
+            out: out.clone(),
+            scan: ScanOptions {
+                layout: LayoutOptions {
+                    splits: self.splits.clone(),
+                    labels: None,
+                },
+                index: None,
+                jobs: self.jobs,
+                max_pixels: self.max_pixels,
+                rehash: self.rehash,
+                progress: !self.quiet,
+                loader: self.loader.into(),
+                shard: None,
+            },
+            index_dir: self.index_dir.clone(),
+            map: self.map.clone(),
+            labels: self.labels.clone(),
+            classes: self.classes.clone(),
+            keep_splits: self.keep_splits,
+            conflicts: self.conflicts.into(),
+            leak: self.leak.options(),
+            mode: self.mode.into(),
+            verify: self.verify,
+            // Parsed here, not by clap, so a bad value is one line (as `split --normalize`).
+            normalize: match &self.normalize {
+                Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
+                None => None,
+            },
+        })
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
-    let start = Instant::now();
-    // Options are checked before anything is scanned or written.
-    let leak = args.leak.options()?;
-    let scan_opts = |index: Option<PathBuf>, labels: Option<PathBuf>| ScanOptions {
-        layout: LayoutOptions {
-            splits: args.splits.clone(),
-            labels,
-        },
-        index,
-        jobs: args.jobs,
-        max_pixels: args.max_pixels,
-        rehash: args.rehash,
-        progress: !args.quiet,
-        loader: args.loader.into(),
-        shard: None,
+    let job = args.job()?;
+    // The sources' lines are for people: not with --format json.
+    let notes = match args.format {
+        OutputFormat::Text => Notes::Stdout,
+        OutputFormat::Json => Notes::Nowhere,
     };
-    scan_opts(None, None).validate()?;
-    // Parsed here, not by clap, so a bad value is one line (as `split --normalize`).
-    let normalize: Option<Normalize> = match &args.normalize {
-        Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
-        None => None,
-    };
-    if normalize.is_some() && args.mode == ModeArg::Manifest {
-        anyhow::bail!("--normalize writes images; --mode manifest writes none");
-    }
-    let (out, srcs) = args.paths.split_last().expect("clap requires 3 paths");
-    let mut roots = Vec::new();
-    for s in srcs {
-        roots.push(
-            std::fs::canonicalize(s).with_context(|| format!("cannot open SRC {}", s.display()))?,
-        );
-    }
-    for (i, r) in roots.iter().enumerate() {
-        if roots[..i].contains(r) {
-            anyhow::bail!("{} is given twice as a source", srcs[i].display());
-        }
-    }
-    merge::check_out(&roots, out)?;
-    let map = match &args.map {
-        Some(p) => classes::read_map(p)?,
-        None => Vec::new(),
-    };
-    let names = merge::source_names(&roots);
-    let mut labels = labels_per_source(&args.labels, srcs, &roots, &names)?;
-    let mut sources = Vec::new();
-    for (i, ((root, name), given)) in roots.iter().zip(&names).zip(srcs).enumerate() {
-        let index = match &args.index_dir {
-            Some(dir) => {
-                let file = cleansplit::index::default_path(root)?;
-                Some(dir.join(file.file_name().expect("an index file name")))
-            }
-            None => None,
-        };
-        // Absolute in the report, as the roots are (the scan reads it as given).
-        let source_labels = labels[i].take();
-        let labels_abs = source_labels
-            .as_ref()
-            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
-        let o = scan::run(given, &scan_opts(index, source_labels))?;
-        if args.format == OutputFormat::Text {
-            outln!(
-                "source {name}: {} ({}), {} images in {} classes{}",
-                given.display(),
-                o.layout.kind,
-                o.records.len(),
-                o.classes().len(),
-                if o.layout.splits.is_empty() {
-                    String::new()
-                } else {
-                    format!(", splits {}", o.layout.splits.join(", "))
-                }
-            );
-        }
-        let unlabeled = o.unlabeled();
-        if unlabeled > 0 {
-            // On stderr, so `--format json` keeps stdout clean.
-            errln!(
-                "cleansplit: warning: source {name}: {unlabeled} of {} images have no class and are not placed; give them classes with class folders or --labels {name}=FILE (a CSV of `file name or stem,label` rows)",
-                o.records.len()
-            );
-        }
-        sources.push(Source {
-            name: name.clone(),
-            root: o.root,
-            layout: o.layout.kind.to_string(),
-            splits: o.layout.splits,
-            records: o.records,
-            labels: labels_abs,
-        });
-    }
-    let opts = MergeOptions {
-        keep_splits: args.keep_splits,
-        map,
-        classes: args.classes.clone(),
-        conflicts: args.conflicts.into(),
-        leak,
-        loader: args.loader.into(),
-    };
-    let prepared = merge::prepare(sources, &opts)?;
-    let mut merged = match prepared.place() {
-        Ok(m) => m,
-        Err(e) => {
+    let o = match merge::run(&job, &mut print_notices(notes)) {
+        Ok(o) => o,
+        Err(e) if e.is::<Refused>() => {
             errln!("cleansplit: {e:#}");
             return Ok(ExitCode::from(1));
         }
+        Err(e) => return Err(e),
     };
-    if let Some(n) = &normalize {
-        let records = &prepared.records;
-        normalize::rename_destinations(merged.dests.listed(&merged.plan, records), n.extension());
-    }
-    let mut manifest = Vec::new();
-    prepared.write_manifest(&mut manifest, &merged)?;
-    let extra = vec![
-        ("manifest.csv", manifest),
-        (
-            "merge_report.json",
-            serde_json::to_vec_pretty(&merged.report)?,
-        ),
-    ];
-    let job = WriteJob {
-        // Record paths are absolute, so joining them to a root leaves them as they are; OUT
-        // was checked against every source above, the writer checks it again for this one.
-        root: &prepared.sources[0].root,
-        out,
-        mode: args.mode.into(),
-        verify: args.verify,
-        records: &prepared.records,
-        names: &merged.names,
-        dests: &merged.dests,
-        normalize,
-        loader: args.loader.into(),
-    };
-    for w in split::write(&job, &merged.plan, &extra)? {
-        errln!("cleansplit: warning: {w}");
-    }
     match args.format {
-        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&merged.report)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&o.report)?),
         OutputFormat::Text => {
-            super::colour::print(&summary(&merged.report));
-            outln!(
-                "wrote {} in {:.2} s",
-                out.display(),
-                start.elapsed().as_secs_f64()
-            );
+            super::colour::print(&super::colour::paint_warnings(&text::merge::summary(
+                &o.report,
+            )));
+            outln!("{}", text::wrote(&job.out, o.elapsed));
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `--labels SRC=FILE` per source, in the order of `roots`. SRC is a source's name (as the
-/// merge prints it and `--map` uses it) or its path as given; anything else, a missing `=`
-/// or a source named twice is refused before any scan.
-fn labels_per_source(
-    given: &[String],
-    srcs: &[PathBuf],
-    roots: &[PathBuf],
-    names: &[String],
-) -> Result<Vec<Option<PathBuf>>> {
-    let mut out: Vec<Option<PathBuf>> = vec![None; roots.len()];
-    for g in given {
-        let Some((src, file)) = g
-            .split_once('=')
-            .filter(|(s, f)| !s.is_empty() && !f.is_empty())
-        else {
-            anyhow::bail!(
-                "--labels {g:?}: expected SRC=FILE (a source's name, then its labels CSV)"
-            );
-        };
-        let by_path = std::fs::canonicalize(src).ok();
-        let Some(i) = (0..roots.len()).find(|&i| {
-            names[i] == src
-                || srcs[i] == std::path::Path::new(src)
-                || by_path.as_ref() == Some(&roots[i])
-        }) else {
-            anyhow::bail!(
-                "--labels {g:?}: no source {src:?} (sources: {})",
-                names.join(", ")
-            );
-        };
-        if out[i].is_some() {
-            anyhow::bail!("--labels: source {} is given labels twice", names[i]);
-        }
-        out[i] = Some(PathBuf::from(file));
-    }
-    Ok(out)
-}
-
-/// The merge summary: classes, near-matches, copies, conflicts, the source table and its
-/// warnings.
-fn summary(r: &merge::MergeReport) -> String {
-    use std::fmt::Write as _;
-    let warn = super::colour::warning_tag();
-    let mut out = String::new();
-    for s in &r.sources {
-        let renamed: Vec<String> = s
-            .classes
-            .iter()
-            .filter(|(a, b)| a != b)
-            .map(|(a, b)| format!("{a:?} -> {b:?}"))
-            .collect();
-        if !renamed.is_empty() {
-            let _ = writeln!(out, "renamed in {}: {}", s.name, renamed.join(", "));
-        }
-    }
-    let _ = writeln!(out, "classes in OUT: {}", r.classes.join(", "));
-    for w in &r.warnings {
-        let _ = writeln!(out, "{warn}: {w}");
-    }
-    for m in &r.near_matches {
-        let _ = writeln!(
-            out,
-            "{warn}: near-matching class names, kept apart: {} (same class? rename with --map FILE: source,old,new)",
-            m.describe()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "copies across sources: {} group(s), {} file(s) dropped (one copy kept); within sources: {} group(s), {} dropped",
-        r.copy_groups_across_sources,
-        r.copies_dropped_across_sources,
-        r.copy_groups_within_sources,
-        r.copies_dropped_within_sources
-    );
-    if !r.label_conflicts.is_empty() {
-        let _ = writeln!(
-            out,
-            "{warn}: {} label conflict(s) (one image under several classes), handled by --conflicts {}:",
-            r.label_conflicts.len(),
-            match r.conflicts {
-                Conflicts::Drop => "drop",
-                Conflicts::Majority => "majority",
-                Conflicts::Error => "error",
-            }
-        );
-        for c in r.label_conflicts.iter().take(10) {
-            let _ = writeln!(
-                out,
-                "  group {}: {} ({})",
-                c.group,
-                c.classes.join(" vs "),
-                c.members.join(", ")
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "placed {} of {} files; dropped {}{}",
-        r.placed,
-        r.files,
-        r.dropped,
-        if r.dropped_by_reason.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({})",
-                r.dropped_by_reason
-                    .iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    );
-    let _ = writeln!(out, "\nsource check (images placed, per class and source):");
-    out.push_str(&r.source_table.render());
-    if r.source_warnings.is_empty() {
-        let _ = writeln!(
-            out,
-            "no class comes mostly from one source; source mixes are similar across classes"
-        );
-    }
-    for w in &r.source_warnings {
-        let _ = writeln!(out, "{warn}: {}", w.message);
-    }
-    if !r.source_warnings.is_empty() {
-        let _ = writeln!(
-            out,
-            "  means: a network can learn the source (camera, background, resolution, JPEG quality) instead of the class"
-        );
-        let _ = writeln!(
-            out,
-            "  fix:   add images of these classes from the other sources; split with --stratify class,source"
-        );
-    }
-    out
 }

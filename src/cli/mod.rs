@@ -22,9 +22,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use out::errln;
+use out::{errln, outln};
 
 use cleansplit::audit::Kinds;
+use cleansplit::base::notify::Notice;
 use cleansplit::layout::LayoutOptions;
 use cleansplit::output::interrupt;
 use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
@@ -126,12 +127,22 @@ pub enum FailOn {
     Any,
 }
 
-/// Every command that reads a dataset warns (on stderr) when the chosen loader reads none
-/// of its images: an empty or wrong ROOT must never pass silently.
-pub fn warn_if_unusable(outcome: &cleansplit::scan::ScanOutcome) {
-    let c = cleansplit::loader::coverage::Coverage::of(&outcome.records, outcome.loader);
-    if let Some(w) = c.no_usable_warning(outcome.loader) {
-        errln!("cleansplit: warning: {w}");
+/// Where a run's notes go: stdout, stderr (when stdout carries JSON), or nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notes {
+    Stdout,
+    Stderr,
+    Nowhere,
+}
+
+/// Prints a run's notices as they come: warnings on stderr as `cleansplit: warning: ...`,
+/// notes where `notes` says.
+pub fn print_notices(notes: Notes) -> impl FnMut(Notice) {
+    move |n| match (n, notes) {
+        (Notice::Warning(w), _) => errln!("cleansplit: warning: {w}"),
+        (Notice::Note(s), Notes::Stdout) => outln!("{s}"),
+        (Notice::Note(s), Notes::Stderr) => errln!("{s}"),
+        (Notice::Note(_), Notes::Nowhere) => {}
     }
 }
 

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::out::{out, outln};
-use super::{FailOn, OutputFormat, ScanArgs, exit_code};
+use super::{FailOn, Notes, OutputFormat, ScanArgs, exit_code, print_notices};
 use cleansplit::audit::Kinds;
 use cleansplit::base::severity::Severity;
-use cleansplit::{scan, shortcuts};
+use cleansplit::report::text;
+use cleansplit::shortcuts::{self, ShortcutsJob};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -30,17 +31,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let outcome = scan::run(&args.scan.root, &args.scan.options())?;
-    let report = shortcuts::check(&outcome.records, args.split.as_deref())?;
+    let job = ShortcutsJob {
+        root: args.scan.root.clone(),
+        scan: args.scan.options(),
+        split: args.split.clone(),
+    };
+    let o = shortcuts::run(&job, &mut print_notices(Notes::Stdout))?;
     match args.format {
-        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&o.report)?),
         OutputFormat::Text => out!(
             "{}",
-            shortcuts::report::render_text(&report, &outcome.root.display().to_string())
+            text::shortcuts::render(&o.report, &o.scan.root.display().to_string())
         ),
     }
     let kinds = Kinds {
-        shortcut: report.worst() == Severity::Problem,
+        shortcut: o.report.worst() == Severity::Problem,
         ..Kinds::default()
     };
     Ok(exit_code(&kinds, &args.fail_on))

@@ -23,8 +23,13 @@ use crate::near::calibrate::{self, Calibration256};
 use crate::near::groups::{self, Group};
 use crate::near::view::View;
 
+mod run;
 mod search;
+mod tables;
+
+pub use run::{LeaksJob, LeaksOutcome, run};
 pub use search::{AUTO_EXACT_UP_TO, Search, SearchReport, default_rounds};
+pub use tables::{write_groups, write_outputs, write_pairs};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

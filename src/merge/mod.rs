@@ -8,7 +8,9 @@
 //! whether a class comes mostly from one source.
 
 pub mod classes;
-pub mod sources;
+mod run;
+
+pub use run::{MergeJob, MergeOutcome, run};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -22,9 +24,9 @@ use crate::index::Record;
 use crate::layout::{Role, split_role};
 use crate::leaks::{self, LeakOptions, LeakSummary, Leaks};
 use crate::loader::Loader;
+use crate::split::sources::{self, SourceTable, SourceWarning, THRESHOLDS, Thresholds};
 use crate::split::{self, Conflicts, Dedup, DropReason, Fate, Plan, Sizes, SplitOptions};
 use classes::{MapRule, NearMatch};
-use sources::{SourceTable, SourceWarning, THRESHOLDS, Thresholds};
 
 /// One scanned source dataset.
 #[derive(Debug, Clone)]

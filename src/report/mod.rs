@@ -2,6 +2,5 @@
 
 pub mod html;
 pub mod scan_json;
-pub mod tables;
 pub mod text;
 pub mod thumbs;

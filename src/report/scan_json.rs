@@ -1,6 +1,5 @@
 //! `scan --format json`: what the scan found, every skipped entry by path and reason, and
-//! what the chosen loader makes of the indexed files. Also the capped skipped list that
-//! `audit.json` and report.html carry.
+//! what the chosen loader makes of the indexed files.
 
 use std::collections::BTreeMap;
 
@@ -9,19 +8,6 @@ use serde::Serialize;
 use crate::layout::SkippedEntry;
 use crate::loader::{Loader, Verdict};
 use crate::scan::ScanOutcome;
-
-/// The first `cap` skipped entries (in path order) and how many there are in all.
-pub fn skipped_list(o: &ScanOutcome, cap: usize) -> (Vec<SkippedEntry>, usize) {
-    (
-        o.layout
-            .skipped
-            .iter()
-            .take(cap)
-            .map(SkippedEntry::of)
-            .collect(),
-        o.layout.skipped.len(),
-    )
-}
 
 /// What the loader makes of the indexed files.
 #[derive(Debug, Clone, Serialize)]

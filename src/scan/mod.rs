@@ -129,6 +129,26 @@ impl ScanOutcome {
     pub fn unlabeled(&self) -> usize {
         self.records.iter().filter(|r| r.class.is_empty()).count()
     }
+
+    /// The warning every command that reads a dataset gives when the chosen loader reads none
+    /// of its images (an empty or wrong ROOT must never pass silently).
+    pub fn unusable_warning(&self) -> Option<String> {
+        crate::loader::coverage::Coverage::of(&self.records, self.loader)
+            .no_usable_warning(self.loader)
+    }
+
+    /// The first `cap` skipped entries (in path order) and how many there are in all.
+    pub fn skipped_list(&self, cap: usize) -> (Vec<crate::layout::SkippedEntry>, usize) {
+        (
+            self.layout
+                .skipped
+                .iter()
+                .take(cap)
+                .map(crate::layout::SkippedEntry::of)
+                .collect(),
+            self.layout.skipped.len(),
+        )
+    }
 }
 
 /// Errors that mean ROOT or the index cannot be used (exit code 2).

@@ -11,6 +11,9 @@
 pub mod features;
 pub mod model;
 pub mod report;
+mod run;
+
+pub use run::{ShortcutsJob, ShortcutsOutcome, run};
 
 use serde::Serialize;
 
@@ -160,14 +163,14 @@ pub fn analyze(
 }
 
 fn push(report: &mut ShortcutReport, target: Target, scope: String, rows: &[(FileMeta, &str)]) {
-    match run(target, scope, rows) {
+    match run_test(target, scope, rows) {
         Ok(t) => report.tests.push(t),
         Err(reason) => report.skipped.push(Skipped { target, reason }),
     }
 }
 
 /// Runs one test on `(metadata, label)` rows.
-pub fn run(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<Test, String> {
+pub fn run_test(target: Target, scope: String, rows: &[(FileMeta, &str)]) -> Result<Test, String> {
     let what = match target {
         Target::Class => "classes",
         Target::Split => "splits",
@@ -326,7 +329,7 @@ mod tests {
                 }
             })
             .collect();
-        let t = run(Target::Class, "class within train".into(), &rows).unwrap();
+        let t = run_test(Target::Class, "class within train".into(), &rows).unwrap();
         assert_eq!(t.severity, Severity::Problem);
         assert!(t.accuracy > 0.99);
         assert!(
@@ -341,9 +344,9 @@ mod tests {
         let rows: Vec<(FileMeta, &str)> = (0..400)
             .map(|i| (photo(i, "jpeg"), ["a", "b", "c"][(i * 13 % 3) as usize]))
             .collect();
-        let t = run(Target::Class, "class".into(), &rows).unwrap();
+        let t = run_test(Target::Class, "class".into(), &rows).unwrap();
         assert_eq!(t.severity, Severity::Ok, "lift {}", t.lift);
-        let s = run(Target::Split, "split".into(), &rows).unwrap();
+        let s = run_test(Target::Split, "split".into(), &rows).unwrap();
         assert_eq!(s.severity, Severity::Ok);
     }
 
@@ -358,9 +361,9 @@ mod tests {
                 }
             })
             .collect();
-        let t = run(Target::Split, "split".into(), &rows).unwrap();
+        let t = run_test(Target::Split, "split".into(), &rows).unwrap();
         assert_eq!(t.severity, Severity::Warning);
-        let again = run(Target::Split, "split".into(), &rows).unwrap();
+        let again = run_test(Target::Split, "split".into(), &rows).unwrap();
         assert_eq!(t.accuracy, again.accuracy);
         assert!(
             t.profiles[1]
@@ -373,7 +376,7 @@ mod tests {
     fn too_few_images_or_groups_are_skipped_with_a_reason() {
         let one: Vec<(FileMeta, &str)> = (0..50).map(|i| (photo(i, "jpeg"), "a")).collect();
         assert!(
-            run(Target::Class, "c".into(), &one)
+            run_test(Target::Class, "c".into(), &one)
                 .unwrap_err()
                 .contains("fewer than 2")
         );
@@ -381,7 +384,7 @@ mod tests {
             .map(|i| (photo(i, "jpeg"), ["a", "b"][i as usize % 2]))
             .collect();
         assert!(
-            run(Target::Class, "c".into(), &few)
+            run_test(Target::Class, "c".into(), &few)
                 .unwrap_err()
                 .contains("only 10")
         );

@@ -1,5 +1,6 @@
 //! What the shortcut check tells a person: per class (or split), its most common metadata in
-//! plain words ("NORMAL: 88% are 1,000-1,999 px grayscale JPEG q95"), and the text output.
+//! plain words ("NORMAL: 88% are 1,000-1,999 px grayscale JPEG q95"), and a test's headline,
+//! meaning and fix (the text output is `report::text::shortcuts`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -9,7 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::features::FileMeta;
-use super::{ShortcutReport, Target, Test};
+use super::{Target, Test};
 use crate::base::severity::Severity;
 
 /// A value and the share of a group's images that have it.
@@ -172,11 +173,13 @@ fn profile(name: &str, ms: &[&FileMeta]) -> Profile {
     }
 }
 
-fn pct(x: f64) -> String {
+/// A share as a whole percentage (`88%`).
+pub fn pct(x: f64) -> String {
     format!("{:.0}%", 100.0 * x)
 }
 
-fn share(s: &Share) -> String {
+/// A share in words (`JPEG 88%`).
+pub fn share(s: &Share) -> String {
     format!("{} {}", s.value, pct(s.share))
 }
 
@@ -224,70 +227,6 @@ pub fn headline(t: &Test) -> String {
         let _ = write!(s, "; carried by {}", names.join(", "));
     }
     s
-}
-
-/// The text output of `cleansplit shortcuts`.
-pub fn render_text(r: &ShortcutReport, root: &str) -> String {
-    let mut out = String::new();
-    for t in &r.tests {
-        let label = match t.severity {
-            Severity::Ok => "ok",
-            Severity::Warning => "warning",
-            Severity::Problem => "PROBLEM",
-        };
-        let _ = writeln!(out, "{label}: {}", headline(t));
-        let _ = writeln!(
-            out,
-            "  accuracy {:.3}, baseline {:.3}, lift {:.3} (share of the baseline's errors removed)",
-            t.accuracy, t.baseline, t.lift
-        );
-        if let Some(rule) = &t.first_rule {
-            let carriers: Vec<String> = t
-                .carriers
-                .iter()
-                .map(|c| format!("{} {}", c.feature, pct(c.importance)))
-                .collect();
-            let _ = writeln!(
-                out,
-                "  first rule: {rule}; features: {}",
-                carriers.join(", ")
-            );
-        }
-        for p in &t.profiles {
-            let _ = writeln!(out, "  {}", p.summary);
-        }
-        let _ = writeln!(
-            out,
-            "  {:<16} {:>7}  {:<11} {:<22} {:<24} {:<10} {:>8}",
-            "group", "images", "format", "colour", "size", "quality", "bytes/px"
-        );
-        for p in &t.profiles {
-            let q = p.jpeg_quality.as_ref().map(share).unwrap_or("-".into());
-            let _ = writeln!(
-                out,
-                "  {:<16} {:>7}  {:<11} {:<22} {:<24} {:<10} {:>8.3}",
-                p.group,
-                p.images,
-                share(&p.format),
-                share(&p.colour),
-                share(&p.size),
-                q,
-                p.median_bytes_per_pixel
-            );
-        }
-        if t.severity != Severity::Ok {
-            let _ = writeln!(out, "  meaning: {}", meaning(t.target));
-            let _ = writeln!(out, "  fix: {}", fix(root));
-        }
-    }
-    for s in &r.skipped {
-        let what = match s.target {
-            Target::Class => "class",
-            Target::Split => "split",
-        };
-        let _ = writeln!(out, "skipped: {what} test ({})", s.reason);
-    }
-    out
 }
 
 #[cfg(test)]

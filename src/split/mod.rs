@@ -18,6 +18,9 @@
 //! | `report.rs` | `split_report.json` figures, the new training split's class weights |
 //! | `manifest.rs` | destination names (`Destinations`) and `manifest.csv` |
 //! | `write.rs` | the OUT checks and writing OUT through a temporary folder |
+//! | `run.rs` | `run`: the `split` command (scan, groups, plan, write) as one call |
+//! | `sources.rs` | the classes x sources check of a merged folder, `--stratify class,source` |
+//! | `normalize.rs`, `file_name.rs` | `--normalize` copies, destination names within 255 bytes |
 
 mod assign;
 pub mod file_name;
@@ -29,6 +32,8 @@ mod placement;
 mod plan;
 mod reason;
 mod report;
+mod run;
+pub mod sources;
 mod write;
 
 pub use assign::{Units, assign, targets};
@@ -41,6 +46,7 @@ pub use placement::Placement;
 pub use plan::{Plan, check_placed, plan};
 pub use reason::{DropReason, Fate};
 pub use report::{ClassTarget, SplitReport, SplitTargets, achieved, class_weights};
+pub use run::{Refused, SplitJob, SplitOutcome, default_names, group_by_regex, run};
 pub use write::{
     Streamed, Warnings, WriteJob, check_destination, check_destinations, check_out, write,
     write_streamed,

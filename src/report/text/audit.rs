@@ -50,3 +50,39 @@ pub fn verdict(findings: &[crate::audit::Finding]) -> String {
     }
     out
 }
+
+/// What `audit` prints after the [`verdict`]: the notes of checks that did not run, the source
+/// table of a merged folder, the scan's figures and where the report went.
+pub fn details(o: &crate::audit::AuditOutcome, out: Option<&std::path::Path>) -> String {
+    let mut text = String::new();
+    if let Some(note) = &o.balance_note {
+        let _ = writeln!(text, "note: {note}");
+    }
+    if let Some(t) = &o.sources {
+        let _ = write!(
+            text,
+            "\nclasses x sources (from the merge manifest):\n{}",
+            super::merge::source_table(t)
+        );
+    }
+    if let Some(note) = &o.sources_note {
+        let _ = writeln!(text, "note: {note}");
+    }
+    let _ = writeln!(
+        text,
+        "\n{} images in {} split(s), {} skipped; scanned in {:.2} s ({} reused from the index)",
+        o.scan.records.len(),
+        o.scan.layout.splits.len().max(1),
+        o.scan.layout.skipped.len(),
+        o.scan.elapsed.as_secs_f64(),
+        o.scan.reused
+    );
+    if let Some(dir) = out {
+        let _ = writeln!(
+            text,
+            "report: open {} in a browser",
+            dir.join("report.html").display()
+        );
+    }
+    text
+}

@@ -107,3 +107,10 @@ pub fn summary(b: &crate::balance::BalanceReport) -> String {
     );
     out
 }
+
+/// What `balance` prints: the [`summary`], and where the weights went.
+pub fn render(b: &crate::balance::BalanceReport, out: &std::path::Path) -> String {
+    let mut text = summary(b);
+    let _ = writeln!(text, "wrote {}", out.display());
+    text
+}

@@ -168,3 +168,20 @@ pub fn summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, worst:
     }
     out
 }
+
+/// What `leaks` prints: the [`summary`] of its `worst` groups, and where the files went.
+pub fn render(
+    o: &crate::leaks::LeaksOutcome,
+    worst: usize,
+    out: Option<&std::path::Path>,
+) -> String {
+    let mut text = summary(&o.scan.records, &o.leaks, worst);
+    if let Some(dir) = out {
+        let _ = writeln!(
+            text,
+            "\nwrote {}/{{pairs.csv, groups.csv, summary.json}}",
+            dir.display()
+        );
+    }
+    text
+}

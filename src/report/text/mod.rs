@@ -1,11 +1,13 @@
 //! Plain-text output for the terminal, one file per command: [`scan`], [`leaks`], [`balance`],
-//! [`split`] and the audit's [`audit::verdict`]. The CLI prints these strings and nothing it
-//! formats itself.
+//! [`split`], [`merge`], [`shortcuts`] and [`audit`]. The CLI prints these strings and
+//! nothing it formats itself.
 
 pub mod audit;
 pub mod balance;
 pub mod leaks;
+pub mod merge;
 pub mod scan;
+pub mod shortcuts;
 pub mod split;
 
 /// Counts as `a 3, b 1` in key order.
@@ -29,4 +31,9 @@ pub fn name<T: serde::Serialize>(v: &T) -> String {
 
 fn pct(share: f64) -> String {
     format!("{:.1}%", 100.0 * share)
+}
+
+/// The last line of `split` and `merge`: where OUT is, and how long the run took.
+pub fn wrote(out: &std::path::Path, elapsed: std::time::Duration) -> String {
+    format!("wrote {} in {:.2} s", out.display(), elapsed.as_secs_f64())
 }

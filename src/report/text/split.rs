@@ -46,3 +46,28 @@ pub fn summary(r: &crate::split::SplitReport) -> String {
     }
     out
 }
+
+/// What `split` prints (as text) when OUT is written: the folds written with `--kfold`, else
+/// the [`summary`].
+pub fn render(o: &crate::split::SplitOutcome, out: &std::path::Path) -> String {
+    let r = &o.report;
+    let Some(k) = o.kfold else {
+        return summary(r);
+    };
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "wrote {k} stratified group folds of {} images to {}",
+        r.copied - r.unlabeled_kept,
+        out.join("folds.csv").display()
+    );
+    if r.unlabeled_kept > 0 {
+        let _ = writeln!(
+            text,
+            "{} images without a class are listed with fold `{}` (--keep-unlabeled): in no fold",
+            r.unlabeled_kept,
+            crate::split::UNLABELED_FOLD
+        );
+    }
+    text
+}

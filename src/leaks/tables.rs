@@ -1,19 +1,20 @@
-//! The CSV files other tools read: `pairs.csv` and `groups.csv` (columns documented in
-//! docs/FORMATS.md; new columns only ever go at the end).
+//! The files `leaks` (and `audit`) write: `pairs.csv` and `groups.csv`, the CSV contracts
+//! other tools read (columns in docs/FORMATS.md; new columns only ever go at the end), and
+//! `summary.json`.
 
-use std::fs;
 use std::io;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use super::{Leaks, Pair};
 use crate::base::paths::path_field;
 use crate::index::Record;
-use crate::leaks::Pair;
 use crate::near::groups::Group;
+use crate::output::{write_file, write_json};
 
 /// Header of `pairs.csv`.
-pub const PAIRS_HEADER: [&str; 14] = [
+const PAIRS_HEADER: [&str; 14] = [
     "path_a",
     "path_b",
     "split_a",
@@ -31,7 +32,7 @@ pub const PAIRS_HEADER: [&str; 14] = [
 ];
 
 /// Header of `groups.csv`.
-pub const GROUPS_HEADER: [&str; 5] = ["group", "path", "split", "class", "representative"];
+const GROUPS_HEADER: [&str; 5] = ["group", "path", "split", "class", "representative"];
 
 fn tf(b: bool) -> &'static [u8] {
     if b { b"true" } else { b"false" }
@@ -82,27 +83,13 @@ pub fn write_groups<W: io::Write>(w: W, records: &[Record], groups: &[Group]) ->
     Ok(())
 }
 
-/// Creates `path` (and its folder) and hands a buffered writer to `f`.
-pub fn write_file(
-    path: &Path,
-    f: impl FnOnce(&mut io::BufWriter<fs::File>) -> Result<()>,
-) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let file =
-        fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    let mut w = io::BufWriter::new(file);
-    f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
-    io::Write::flush(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-/// Writes `value` as pretty JSON to `path`.
-pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    write_file(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, value)?;
-        io::Write::write_all(w, b"\n")?;
-        Ok(())
-    })
+/// Writes `pairs.csv`, `groups.csv` and `summary.json` into `dir`.
+pub fn write_outputs(dir: &Path, records: &[Record], l: &Leaks) -> Result<()> {
+    write_file(&dir.join("pairs.csv"), |w| {
+        write_pairs(w, records, &l.pairs)
+    })?;
+    write_file(&dir.join("groups.csv"), |w| {
+        write_groups(w, records, &l.groups)
+    })?;
+    write_json(&dir.join("summary.json"), &l.summary)
 }

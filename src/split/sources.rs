@@ -3,17 +3,16 @@
 //! that comes (almost) only from one source, or classes whose source mix differs a lot.
 //!
 //! Used by `merge` on what it writes, by `audit` when ROOT carries a merge manifest, and by
-//! `split --stratify class,source`.
+//! `split --stratify class,source` (here in `split`, below both `merge` and `audit`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::Plan;
 use crate::index::Record;
-use crate::split::Plan;
 
 /// A class is "mostly from one source" when at least this share of its images comes from one
 /// source ...
@@ -208,37 +207,6 @@ impl SourceTable {
                 });
             }
         }
-        out
-    }
-
-    /// The table as text: one row per class, a count and a share per source.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let width = self
-            .classes
-            .iter()
-            .map(|c| c.class.chars().count())
-            .chain(["class".len(), "all".len()])
-            .max()
-            .unwrap_or(5);
-        let cols: Vec<usize> = self.sources.iter().map(|s| s.len().max(11)).collect();
-        let _ = write!(out, "  {:<width$}", "class");
-        for (s, w) in self.sources.iter().zip(&cols) {
-            let _ = write!(out, "  {s:>w$}");
-        }
-        let _ = writeln!(out, "  {:>6}", "total");
-        let mut line = |name: &str, counts: &[usize], total: usize| {
-            let _ = write!(out, "  {name:<width$}");
-            for (&c, w) in counts.iter().zip(&cols) {
-                let cell = format!("{c} ({:.0}%)", 100.0 * c as f64 / total.max(1) as f64);
-                let _ = write!(out, "  {cell:>w$}");
-            }
-            let _ = writeln!(out, "  {total:>6}");
-        };
-        for row in &self.classes {
-            line(&row.class, &row.counts, row.total);
-        }
-        line("all", &self.totals, self.totals.iter().sum());
         out
     }
 }
@@ -469,6 +437,5 @@ mod tests {
         assert!(small.warnings().is_empty());
         let single = table(items(&[("x", "a", 50), ("y", "a", 50)]), &names);
         assert!(single.warnings().is_empty());
-        assert!(single.render().contains("all"));
     }
 }

@@ -1,0 +1,134 @@
+//! [`run`]: the `audit` command as one library call: scan, leaks, balance, the source and
+//! shortcut checks, and the verdict over all of them.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::{
+    AuditReport, Finding, Kinds, shortcut_findings, source_check, source_findings, verdict,
+};
+use crate::balance::{BalanceOptions, BalanceReport, analyze_deduplicated};
+use crate::base::notify::{Notice, Notify};
+use crate::base::severity::Severity;
+use crate::leaks::{self, LeakOptions, Leaks};
+use crate::loader::coverage::Coverage;
+use crate::output::{check_output, write_json};
+use crate::scan::{self, ScanOptions, ScanOutcome};
+use crate::shortcuts::{self, ShortcutReport};
+use crate::split::sources::SourceTable;
+
+/// What `audit` is asked to do.
+#[derive(Debug, Clone)]
+pub struct AuditJob {
+    /// The dataset (ROOT).
+    pub root: PathBuf,
+    pub scan: ScanOptions,
+    pub leak: LeakOptions,
+    pub balance: BalanceOptions,
+    /// Count each duplicate group once in the balance (`--dedup`).
+    pub dedup: bool,
+    /// Write `pairs.csv`, `groups.csv`, `summary.json`, `class_weights.json` and `audit.json`
+    /// here (`--out`; `report::html::write_audit` adds `report.html`).
+    pub out: Option<PathBuf>,
+    /// Skipped entries listed in `audit.json` (and items per section of report.html).
+    pub max_items: usize,
+}
+
+/// The audit: every check's result and the verdict over them.
+#[derive(Debug)]
+pub struct AuditOutcome {
+    pub scan: ScanOutcome,
+    pub leaks: Leaks,
+    /// The balance, or why it was not checked (`balance_note`).
+    pub balance: Option<BalanceReport>,
+    pub balance_note: Option<String>,
+    /// Classes x sources when ROOT was written by `merge`, or why the check was skipped.
+    pub sources: Option<SourceTable>,
+    pub sources_note: Option<String>,
+    pub shortcuts: ShortcutReport,
+    /// The verdict: one finding per topic (the shortcut and source findings included).
+    pub findings: Vec<Finding>,
+    /// Which kinds of findings exist (what `--fail-on` tests).
+    pub kinds: Kinds,
+    pub max_items: usize,
+}
+
+impl AuditOutcome {
+    /// `audit.json`.
+    pub fn report(&self) -> AuditReport<'_> {
+        AuditReport {
+            root: self.scan.root.display().to_string(),
+            findings: &self.findings,
+            kinds: self.kinds,
+            images: self.scan.records.len(),
+            skipped: self.scan.layout.skipped.len(),
+            leaks: &self.leaks.summary,
+            balance: self.balance.as_ref(),
+            sources: self.sources.as_ref(),
+            shortcuts: Some(&self.shortcuts),
+            skipped_entries: self.scan.skipped_list(self.max_items).0,
+            loader: self.scan.loader,
+            coverage: Coverage::of(&self.scan.records, self.scan.loader),
+        }
+    }
+}
+
+/// Scans ROOT, runs every check, and gives the verdict; writes the checks' files into
+/// `job.out` when given. Every option and `out` are checked before anything is scanned.
+pub fn run(job: &AuditJob, notify: Notify) -> Result<AuditOutcome> {
+    job.scan.validate()?;
+    job.balance.validate()?;
+    job.leak.validate()?;
+    if let Some(dir) = &job.out {
+        check_output(&job.root, dir, "--out")?;
+    }
+    let scan = scan::run(&job.root, &job.scan)?;
+    if let Some(w) = scan.unusable_warning() {
+        notify(Notice::Warning(w));
+    }
+    let leaks = leaks::analyze(&scan.records, &job.leak);
+    // Balance needs a split named like train when there are several; without one the audit
+    // still runs and says so.
+    let (balance, balance_note) =
+        match analyze_deduplicated(&scan, job.dedup.then_some(&leaks), &job.balance) {
+            Ok(b) => (Some(b), None),
+            Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
+        };
+    let (mut findings, mut kinds) = verdict(&scan, &leaks, balance.as_ref());
+    // A folder written by `merge` carries its sources in manifest.csv: the source check.
+    let (sources, sources_note) = match source_check(&scan) {
+        Ok(t) => (t, None),
+        Err(e) => (None, Some(format!("source check skipped: {e:#}"))),
+    };
+    if let Some(t) = &sources {
+        findings.extend(source_findings(t));
+    }
+    // The shortcut check tests the class within the split balance weighs (`--split`).
+    let shortcuts = shortcuts::check(&scan.records, job.balance.split.as_deref())?;
+    findings.extend(shortcut_findings(
+        &shortcuts,
+        &scan.root.display().to_string(),
+    ));
+    kinds.shortcut = shortcuts.worst() == Severity::Problem;
+    let o = AuditOutcome {
+        scan,
+        leaks,
+        balance,
+        balance_note,
+        sources,
+        sources_note,
+        shortcuts,
+        findings,
+        kinds,
+        max_items: job.max_items,
+    };
+    if let Some(dir) = &job.out {
+        leaks::write_outputs(dir, &o.scan.records, &o.leaks)?;
+        if let Some(b) = &o.balance {
+            write_json(&dir.join("class_weights.json"), &b.weights)?;
+        }
+        write_json(&dir.join("audit.json"), &o.report())?;
+    }
+    Ok(o)
+}
