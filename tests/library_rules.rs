@@ -163,3 +163,61 @@ fn balance_class_indices_match_the_cli() {
         "the empty folder keeps its index: {lib_json}"
     );
 }
+
+#[test]
+fn entry_points_refuse_before_they_scan_or_write() {
+    use cleansplit::base::notify::Notice;
+    use cleansplit::leaks::LeaksJob;
+    use cleansplit::split::{Mode, SplitJob};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    fs::create_dir_all(root.join("cats")).unwrap();
+    let index = tmp.path().join("i.csv");
+    let scan = ScanOptions {
+        index: Some(index.clone()),
+        ..Default::default()
+    };
+    let mut notices = Vec::new();
+    let mut notify = |n: Notice| notices.push(n);
+    // --out inside ROOT.
+    let leaks = LeaksJob {
+        root: root.clone(),
+        scan: scan.clone(),
+        leak: LeakOptions::default(),
+        out: Some(root.join("cats/out")),
+    };
+    let err = cleansplit::leaks::run(&leaks, &mut notify).unwrap_err();
+    assert!(format!("{err:#}").contains("inside ROOT"), "{err:#}");
+    // --normalize with --mode manifest, and --kfold 1.
+    let job = SplitJob {
+        root: root.clone(),
+        out: tmp.path().join("out"),
+        scan: scan.clone(),
+        split: split_opts(&["train", "val"], Sizes::Ratio(vec![0.8, 0.2])),
+        leak: LeakOptions::default(),
+        mode: Mode::Manifest,
+        verify: false,
+        kfold: None,
+        by_source: false,
+        normalize: Some("8x8,png,gray".parse().unwrap()),
+    };
+    let err = split::run(&job, &mut notify).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--normalize writes images"),
+        "{err:#}"
+    );
+    let folds = SplitJob {
+        mode: Mode::Copy,
+        normalize: None,
+        kfold: Some(1),
+        ..job
+    };
+    let err = split::run(&folds, &mut notify).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--kfold needs at least 2"),
+        "{err:#}"
+    );
+    // Nothing was scanned (no index) or written, and nothing was said.
+    assert!(!index.exists() && !tmp.path().join("out").exists());
+    assert!(notices.is_empty());
+}
