@@ -89,7 +89,6 @@ fn jpegs_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-
 /// The case: hymenoptera plus a generated source with `Ants`/`bee` folders holding
 /// re-encoded copies of hymenoptera photos and new images, and `wasps` only in the new source.
 #[test]

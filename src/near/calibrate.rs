@@ -284,8 +284,8 @@ mod tests {
         let cum = |k: usize| (total * 10f64.powf(-4.0 + (k as f64 - 70.0) / 5.0)).round() as usize;
         let mut hist = vec![0usize; 257];
         hist[70] = cum(70);
-        for k in 71..=85 {
-            hist[k] = cum(k) - cum(k - 1);
+        for (k, h) in hist.iter_mut().enumerate().take(86).skip(71) {
+            *h = cum(k) - cum(k - 1);
         }
         hist[120] = total as usize - cum(85);
         let (k4, per_decade) = tail_fit(&hist, 1e-4).unwrap();
@@ -299,7 +299,10 @@ mod tests {
         // Binomial(256, 1/2), 1 pair in 10,000 within 97.9 bits and 1 in 100 within 108.9.
         let cdf = binomial_cdf_256();
         let (q4, q2) = (quantile(&cdf, 1e-4), quantile(&cdf, 1e-2));
-        assert!((q4 - 97.9).abs() < 0.05 && (q2 - 108.9).abs() < 0.05, "{q4} {q2}");
+        assert!(
+            (q4 - 97.9).abs() < 0.05 && (q2 - 108.9).abs() < 0.05,
+            "{q4} {q2}"
+        );
         let n = 1500;
         let c = choose_radius(&images(n, 3, 4), &[Transform::Identity], false);
         assert!(c.fitted, "{c:?}");

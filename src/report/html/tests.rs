@@ -352,7 +352,12 @@ fn sample_report() {
         for class in std::fs::read_dir(&split).unwrap() {
             for f in std::fs::read_dir(class.unwrap().path()).unwrap() {
                 let p = f.unwrap().path();
-                files.push(p.strip_prefix(&root).unwrap().to_string_lossy().into_owned());
+                files.push(
+                    p.strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
     }
@@ -373,7 +378,10 @@ fn sample_report() {
         count("truncated")
     );
     assert_eq!(undecodable, "1 corrupt, 1 empty, 1 truncated");
-    assert!(page.contains(&undecodable), "{undecodable} not in the report");
+    assert!(
+        page.contains(&undecodable),
+        "{undecodable} not in the report"
+    );
     // Every val copy of a train image is leaked; val's images are its files that decode.
     let copies = [
         "resized",
