@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::balance::BalanceArgs;
-use super::leaks::{LeakArgs, write_outputs};
+use super::leaks::{LeakArgs, stage_outputs};
 use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
 use cleansplit::audit::{self, AuditReport};
 use cleansplit::base::severity::Severity;
 use cleansplit::leaks;
-use cleansplit::report::{self, html, tables, text};
+use cleansplit::output::atomic::Staged;
+use cleansplit::report::{self, html, text};
 use cleansplit::scan;
 use cleansplit::shortcuts;
 
@@ -94,11 +95,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         coverage: cleansplit::loader::coverage::Coverage::of(records, outcome.loader),
     };
     if let Some(dir) = &args.out {
-        write_outputs(dir, records, &l)?;
+        // Every file of the report is complete before any is renamed into place: an
+        // interrupted or failed run leaves the previous report or this one, never a mix.
+        let mut staged = Staged::new();
+        stage_outputs(&mut staged, dir, records, &l)?;
         if let Some(b) = &balance {
-            tables::write_json(&dir.join("class_weights.json"), &b.weights)?;
+            staged.json(&dir.join("class_weights.json"), &b.weights)?;
         }
-        tables::write_json(&dir.join("audit.json"), &json)?;
+        staged.json(&dir.join("audit.json"), &json)?;
         let page = html::render(&html::ReportInput {
             title: format!("cleansplit audit: {}", outcome.root.display()),
             root: &outcome.root,
@@ -110,9 +114,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             skipped: &outcome.layout.skipped,
             loader: outcome.loader,
         });
-        tables::write_file(&dir.join("report.html"), |w| {
-            Ok(std::io::Write::write_all(w, page.as_bytes())?)
-        })?;
+        staged.bytes(&dir.join("report.html"), page.as_bytes())?;
+        staged.commit()?;
     }
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&json)?),

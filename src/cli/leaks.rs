@@ -9,6 +9,7 @@ use anyhow::Result;
 use super::enums::{GeometricArg, SearchArg};
 use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
+use cleansplit::output::atomic::Staged;
 use cleansplit::audit::Kinds;
 use cleansplit::leaks::{self, LeakOptions};
 use cleansplit::report::{tables, text};
@@ -89,19 +90,20 @@ pub struct Args {
     pub top: usize,
 }
 
-/// Writes the leak outputs into `dir`.
-pub fn write_outputs(
+/// Stages the leak outputs for `dir` (written together by [`Staged::commit`]).
+pub fn stage_outputs(
+    staged: &mut Staged,
     dir: &std::path::Path,
     records: &[cleansplit::index::Record],
     l: &leaks::Leaks,
 ) -> Result<()> {
-    tables::write_file(&dir.join("pairs.csv"), |w| {
+    staged.file(&dir.join("pairs.csv"), |w| {
         tables::write_pairs(w, records, &l.pairs)
     })?;
-    tables::write_file(&dir.join("groups.csv"), |w| {
+    staged.file(&dir.join("groups.csv"), |w| {
         tables::write_groups(w, records, &l.groups)
     })?;
-    tables::write_json(&dir.join("summary.json"), &l.summary)
+    staged.json(&dir.join("summary.json"), &l.summary)
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -117,7 +119,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let records = &outcome.records;
     let l = leaks::analyze(records, &leak_opts);
     if let Some(dir) = &args.out {
-        write_outputs(dir, records, &l)?;
+        let mut staged = Staged::new();
+        stage_outputs(&mut staged, dir, records, &l)?;
+        staged.commit()?;
     }
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&l.summary)?),

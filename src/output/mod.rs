@@ -1,7 +1,11 @@
 //! Every file cleansplit writes: where an output lands and the refusal of one inside ROOT
-//! ([`check_output`], [`inside`]), interrupts (Ctrl-C and signals) and the locked work folder
-//! beside an output, removed when a run is cut short ([`interrupt`]).
+//! ([`check_output`], [`inside`]), atomic file writes (a temporary file renamed into place:
+//! [`atomic`]), interrupts (Ctrl-C and signals) and the locked work folder beside an output,
+//! removed when a run is cut short ([`interrupt`]), and the test-only fault hooks that prove
+//! it ([`fault`]).
 
+pub mod atomic;
+pub mod fault;
 pub mod interrupt;
 mod landing;
 

@@ -1,11 +1,11 @@
 //! The CSV files other tools read: `pairs.csv` and `groups.csv` (columns documented in
 //! docs/FORMATS.md; new columns only ever go at the end).
 
-use std::fs;
 use std::io;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::output::atomic::Writer;
+use anyhow::Result;
 
 use crate::base::paths::path_field;
 use crate::index::Record;
@@ -82,27 +82,13 @@ pub fn write_groups<W: io::Write>(w: W, records: &[Record], groups: &[Group]) ->
     Ok(())
 }
 
-/// Creates `path` (and its folder) and hands a buffered writer to `f`.
-pub fn write_file(
-    path: &Path,
-    f: impl FnOnce(&mut io::BufWriter<fs::File>) -> Result<()>,
-) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let file =
-        fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    let mut w = io::BufWriter::new(file);
-    f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
-    io::Write::flush(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+/// Writes `path` atomically (and creates its folder), handing a buffered writer to `f`: see
+/// `output::atomic`.
+pub fn write_file(path: &Path, f: impl FnOnce(&mut Writer) -> Result<()>) -> Result<()> {
+    crate::output::atomic::write_file(path, f)
 }
 
-/// Writes `value` as pretty JSON to `path`.
+/// Writes `value` as pretty JSON to `path`, atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    write_file(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, value)?;
-        io::Write::write_all(w, b"\n")?;
-        Ok(())
-    })
+    crate::output::atomic::write_json(path, value)
 }
