@@ -167,6 +167,17 @@ pub(super) fn problem_files(f: &Facts) -> Finding {
         .filter(|r| r.flags.contains(Flag::ExtMismatch))
         .count();
     let mut parts: Vec<String> = by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let panics: Vec<&Record> = records
+        .iter()
+        .filter(|r| crate::scan::guard::is_decoder_panic(&r.message))
+        .collect();
+    if let Some(first) = panics.first() {
+        parts.push(format!(
+            "{} a decoding library panicked on (counted as corrupt; a bug to report), e.g. {}",
+            panics.len(),
+            first.path.display()
+        ));
+    }
     if ignored > 0 {
         parts.push(format!(
             "{ignored} the {loader} loader does not list (extension)"

@@ -10,6 +10,9 @@
 //! - `CLEANSPLIT_DISK_FULL_AFTER_BYTES=N`: every write of an output (index, reports, OUT's
 //!   files) counts its bytes; once N bytes have been written in the process, writes fail with
 //!   "No space left on device", as on a full disk.
+//! - `CLEANSPLIT_PANIC_MARKERS=1`: a file holding `CLEANSPLIT-PANIC-IN-DECODER` panics inside
+//!   the decoder guard, one holding `CLEANSPLIT-PANIC-IN-SCAN` in the scan's own code
+//!   ([`panic_marker`]).
 
 use std::io;
 
@@ -59,6 +62,18 @@ mod disk {
         };
         WRITTEN.fetch_add(n, Ordering::SeqCst) + n > limit
     }
+}
+
+/// Whether `bytes` hold the marker `CLEANSPLIT-PANIC-IN-{which}` and the variable
+/// `CLEANSPLIT_PANIC_MARKERS` is set: the scan then panics there (`DECODER`: inside the decoder
+/// guard; `SCAN`: in cleansplit's own code), so the tests can tell the two apart. Always
+/// `false` without the feature.
+pub fn panic_marker(bytes: &[u8], which: &str) -> bool {
+    if !ENABLED || std::env::var_os("CLEANSPLIT_PANIC_MARKERS").is_none() {
+        return false;
+    }
+    let marker = format!("CLEANSPLIT-PANIC-IN-{which}");
+    memchr::memmem::find(bytes, marker.as_bytes()).is_some()
 }
 
 /// Counts `n` bytes about to be written to an output; the error a full disk gives when the

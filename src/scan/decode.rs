@@ -56,6 +56,9 @@ fn too_large(w: u64, h: u64, max_pixels: u64) -> DecodeError {
 
 /// Decodes `bytes` (already sniffed as `format`) to grayscale.
 pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
+    if crate::output::fault::panic_marker(bytes, "DECODER") {
+        return guarded(|| panic!("injected decoder panic"));
+    }
     if format == Format::Jpeg {
         match decode_jpeg(bytes, max_pixels) {
             // CMYK/YCCK and other exotic JPEGs: let `image` convert them.
@@ -169,7 +172,17 @@ fn classify(e: ImageError) -> DecodeError {
     }
 }
 
+/// Runs third-party decoder code behind [`super::guard::decoder`]: a panic is a corrupt file
+/// whose message says the decoder panicked.
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, DecodeError>) -> Result<T, DecodeError> {
+    super::guard::decoder(f).unwrap_or_else(|m| Err(DecodeError::Corrupt(m)))
+}
+
 fn decode_generic(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
+    guarded(|| decode_image(format, bytes, max_pixels))
+}
+
+fn decode_image(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
     let fmt = format.decoder_format().ok_or_else(|| {
         DecodeError::Unsupported(format!("{} is not decoded by this build", format.as_str()))
     })?;

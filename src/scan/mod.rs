@@ -138,6 +138,11 @@ pub enum ScanError {
     Root(anyhow::Error),
     #[error("{0:#}")]
     Index(anyhow::Error),
+    /// A panic in cleansplit's own code while scanning a file: a bug, not a broken file.
+    #[error(
+        "internal error while scanning {path}: {message} (a bug in cleansplit, not a problem with the file: please report it with the file)"
+    )]
+    Bug { path: PathBuf, message: String },
 }
 
 /// `--jobs` may ask for at most this many threads per core: more only costs memory and
@@ -255,13 +260,25 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     // ones (one per file), not collected apart and copied over. `opts.jobs` sized the global
     // pool (`set_jobs`); no second pool here.
     let mut records = reused_records;
+    // A panic outside the decoder guard is our bug: the first one stops the scan (naming the
+    // file) instead of becoming a record.
+    let bug: std::sync::Mutex<Option<(PathBuf, String)>> = std::sync::Mutex::new(None);
     records.par_extend(todo.par_iter().map(|c| {
-        let r = scan_file(&root, c, max_pixels);
+        let r = std::panic::catch_unwind(|| scan_file(&root, c, max_pixels)).unwrap_or_else(
+            |payload| {
+                let mut b = bug.lock().unwrap_or_else(|p| p.into_inner());
+                b.get_or_insert_with(|| (root.join(&c.rel), guard::panic_text(&*payload)));
+                blank_record(c)
+            },
+        );
         bar.inc(1);
         r
     }));
     bar.finish_and_clear();
     drop(todo);
+    if let Some((path, message)) = bug.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(ScanError::Bug { path, message });
+    }
     if records.len() > reused {
         // Two runs in path order (kept, then fresh): the sort merges them.
         records.sort_by(|a, b| a.path.cmp(&b.path));
@@ -403,7 +420,8 @@ pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     rec
 }
 
-/// Empty check, content hash, then [`examine`] behind the quiet panic guard.
+/// Empty check, content hash, then [`examine`] (whose decoder calls are guarded: see
+/// [`guard`]).
 fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if bytes.is_empty() {
         rec.status = Status::Empty;
@@ -411,10 +429,10 @@ fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         return;
     }
     rec.set_blake3(Some(index::digest_of(bytes)));
-    if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
-        rec.status = Status::Corrupt;
-        rec.message = message.into();
+    if crate::output::fault::panic_marker(bytes, "SCAN") {
+        panic!("injected panic in the scan's own code");
     }
+    examine(rec, bytes, max_pixels);
 }
 
 /// Format, truncation, decode and hashes; fills `rec` in place.

@@ -69,6 +69,10 @@ pub fn gif_screen(bytes: &[u8]) -> Option<(u16, u16)> {
 /// Decodes the first frame of a GIF with a zero-sized logical screen onto a canvas that holds
 /// it, as Pillow does.
 pub fn gif_zero_screen(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
+    decode::guarded(|| gif_first_frame(bytes, max_pixels))
+}
+
+fn gif_first_frame(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
     let corrupt = |e: gif::DecodingError| DecodeError::Corrupt(format!("GIF: {e}"));
     let mut opts = gif::DecodeOptions::new();
     opts.set_color_output(gif::ColorOutput::RGBA);
