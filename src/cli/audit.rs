@@ -143,11 +143,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 outcome.elapsed.as_secs_f64(),
                 outcome.reused
             );
-            if let Some(dir) = &args.out {
-                outln!(
+            match &args.out {
+                Some(dir) => outln!(
                     "report: open {} in a browser",
                     dir.join("report.html").display()
-                );
+                ),
+                None => outln!("{}", audit::no_report_hint(&outcome)),
             }
         }
     }

@@ -96,9 +96,32 @@ pub struct ScanOutcome {
     pub elapsed: Duration,
     /// The loader chosen with `--loader` (from [`ScanOptions::loader`]).
     pub loader: Loader,
+    /// How ROOT was read (`--splits`, `--labels`): advice that names a command repeats them.
+    pub layout_options: LayoutOptions,
 }
 
 impl ScanOutcome {
+    /// The options that change what a command sees of ROOT, as arguments to repeat in a
+    /// suggested command: `--loader` (unless the default), `--labels`, `--splits`. Empty or
+    /// starting with a space.
+    pub fn repeat_options(&self) -> String {
+        let mut s = String::new();
+        if self.loader != Loader::Keras {
+            s.push_str(&format!(" --loader {}", self.loader));
+        }
+        if let Some(labels) = &self.layout_options.labels {
+            s.push_str(&format!(" --labels {}", shell_word(&labels.display().to_string())));
+        }
+        if let Some(splits) = &self.layout_options.splits {
+            s.push_str(&format!(" --splits {}", shell_word(&splits.join(","))));
+        }
+        s
+    }
+
+    /// ROOT as a shell word, for suggested commands.
+    pub fn root_arg(&self) -> String {
+        shell_word(&self.root.display().to_string())
+    }
     pub fn status_counts(&self) -> BTreeMap<Status, usize> {
         let mut m = BTreeMap::new();
         // Runs of one status (most are `ok`): one map update per run, not per record.
@@ -128,6 +151,19 @@ impl ScanOutcome {
     /// Indexed images without a class: no row in the labels CSV, or no class folders.
     pub fn unlabeled(&self) -> usize {
         self.records.iter().filter(|r| r.class.is_empty()).count()
+    }
+}
+
+/// `w` quoted for a POSIX shell when it holds anything but plain path characters.
+pub fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./,:=+@%".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
     }
 }
 
@@ -313,6 +349,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index_note,
         elapsed: start.elapsed(),
         loader: opts.loader,
+        layout_options: opts.layout.clone(),
     })
 }
 

@@ -67,7 +67,8 @@ pub fn check_out(root: &Path, out: &Path) -> Result<()> {
             .is_none();
         if !empty {
             bail!(
-                "OUT {} exists and is not empty: refusing to write into it",
+                "OUT {} exists and is not empty: refusing to write into it (name a new folder, or remove or rename {} first)",
+                out.display(),
                 out.display()
             );
         }
