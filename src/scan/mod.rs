@@ -5,6 +5,7 @@
 //! the format, check the container's end, decode to grayscale, take one 64 x 64 area
 //! reduction and hash it. Nothing else touches pixels.
 
+pub mod budget;
 pub mod decode;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -39,8 +40,9 @@ use pair::{Pairing, Streamed, pair_whole, stream_previous};
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
-/// Files larger than this are not read at all (status `too_large`).
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
+/// Files larger than this are not read at all (status `too_large`): the memory budget of one
+/// file ([`budget::LARGE`]).
+pub const MAX_FILE_BYTES: u64 = budget::LARGE;
 
 /// Options of `cleansplit scan` (shared by every command that scans first).
 #[derive(Debug, Clone)]
@@ -396,7 +398,7 @@ fn blank_record(c: &Candidate) -> Record {
 /// The file is `root.join(&c.rel)` (a candidate holds only its relative path: at a million
 /// files the absolute copies were ~100 bytes per image at the scan's peak).
 pub fn scan_file(root: &Path, c: &Candidate, max_pixels: u64) -> Record {
-    let mut rec = read_file(&root.join(&c.rel), c, max_pixels);
+    let mut rec = budget::per_file(|| read_file(&root.join(&c.rel), c, max_pixels));
     path_flags(&mut rec);
     rec
 }
@@ -406,12 +408,14 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
     if c.size > MAX_FILE_BYTES {
         rec.status = Status::TooLarge;
         rec.message = format!(
-            "{} bytes; files over {MAX_FILE_BYTES} bytes are not read",
+            "{} bytes; files over {MAX_FILE_BYTES} bytes are not read (the scan's memory budget per file)",
             c.size
         )
         .into();
         return rec;
     }
+    // Over a job's share, the file waits for the large slot before it is read.
+    let _ = budget::reserve(c.size, String::new);
     // Directories named like images, FIFOs, sockets, devices: never opened for reading.
     match fs::metadata(abs) {
         Ok(md) if md.is_file() => {}
@@ -453,7 +457,7 @@ pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     if !format::keras_takes_extension(&c.rel) {
         rec.flags.insert(Flag::KerasSkips);
     }
-    examine_guarded(&mut rec, bytes, max_pixels);
+    budget::per_file(|| examine_guarded(&mut rec, bytes, max_pixels));
     rec
 }
 

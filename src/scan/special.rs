@@ -96,6 +96,10 @@ fn gif_first_frame(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError
             u64::from(w) * u64::from(h)
         )));
     }
+    // The bytes, the frame, the canvas and its gray copy.
+    let need = bytes.len() as u64 + dec.buffer_size() as u64 + 5 * u64::from(w) * u64::from(h);
+    super::budget::reserve(need, || format!("decoding this {w}x{h} GIF"))
+        .map_err(DecodeError::TooLarge)?;
     let mut buf = vec![0u8; dec.buffer_size()];
     dec.read_into_buffer(&mut buf).map_err(corrupt)?;
     let frame_img = RgbaImage::from_raw(fw, fh, buf)
