@@ -73,9 +73,19 @@ fn a_canvas_over_the_budget_is_too_large_not_decoded() {
     make_clean_dataset(&root, 9);
     let bomb = root.join("train/cats/bomb.webp");
     fs::write(&bomb, animated_webp(64, 2_097_216)).unwrap();
-    let o = cleansplit(w, ["scan", &root.display().to_string(), "--jobs", "1", "--format", "json"])
-        .output()
-        .unwrap();
+    let o = cleansplit(
+        w,
+        [
+            "scan",
+            &root.display().to_string(),
+            "--jobs",
+            "1",
+            "--format",
+            "json",
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let index = fs::read_to_string(w.join("index.csv")).unwrap();
     let row = index

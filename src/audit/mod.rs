@@ -102,7 +102,7 @@ mod topics;
 pub use checks::{shortcut_findings, source_check, source_findings};
 use topics::{
     class_folders, drift, duplicates, empty_class_folders, imbalance, label_conflicts, layout,
-    leakage, split_folder_root, no_images, odd_images, problem_files, unlabeled,
+    leakage, no_images, odd_images, problem_files, split_folder_root, unlabeled,
 };
 
 use crate::balance::BalanceReport;

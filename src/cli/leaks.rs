@@ -9,9 +9,9 @@ use anyhow::Result;
 use super::enums::{GeometricArg, SearchArg};
 use super::out::{out, outln};
 use super::{FailOn, OutputFormat, ScanArgs, exit_code};
-use cleansplit::output::atomic::Staged;
 use cleansplit::audit::Kinds;
 use cleansplit::leaks::{self, LeakOptions};
+use cleansplit::output::atomic::Staged;
 use cleansplit::report::{tables, text};
 use cleansplit::scan;
 

@@ -44,7 +44,11 @@ impl Staged {
 
     /// Writes `path`'s new content to a temporary file beside it (creating its folder), through
     /// `fill`; flushed and synced to disk before this returns.
-    pub fn file(&mut self, path: &Path, fill: impl FnOnce(&mut Writer) -> Result<()>) -> Result<()> {
+    pub fn file(
+        &mut self,
+        path: &Path,
+        fill: impl FnOnce(&mut Writer) -> Result<()>,
+    ) -> Result<()> {
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -130,7 +134,11 @@ mod tests {
         .unwrap_err();
         assert!(format!("{e:#}").contains("cannot write"), "{e:#}");
         assert_eq!(fs::read(&p).unwrap(), b"old\n");
-        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]
@@ -140,7 +148,10 @@ mod tests {
         let mut s = Staged::new();
         s.bytes(&a, b"new a").unwrap();
         s.json(&b, &[1, 2]).unwrap();
-        assert!(!a.exists() && !b.exists(), "nothing renamed before the commit");
+        assert!(
+            !a.exists() && !b.exists(),
+            "nothing renamed before the commit"
+        );
         s.commit().unwrap();
         assert_eq!(fs::read(&a).unwrap(), b"new a");
         assert_eq!(fs::read_to_string(&b).unwrap(), "[\n  1,\n  2\n]\n");

@@ -110,7 +110,12 @@ pub fn hold_off() -> Result<HoldOff> {
 fn snapshot() -> Vec<(PathBuf, bool)> {
     ACTIVE
         .lock()
-        .map(|a| a.entries.iter().map(|e| (e.path.clone(), e.folder)).collect())
+        .map(|a| {
+            a.entries
+                .iter()
+                .map(|e| (e.path.clone(), e.folder))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -201,7 +206,10 @@ impl WorkDir {
                 let closed = d.close();
                 self.registered.take();
                 closed.with_context(|| {
-                    format!("interrupted; cannot remove the unfinished {}", path.display())
+                    format!(
+                        "interrupted; cannot remove the unfinished {}",
+                        path.display()
+                    )
                 })?;
             }
             self.registered.take();

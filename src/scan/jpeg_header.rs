@@ -86,7 +86,10 @@ pub fn frame(bytes: &[u8]) -> Option<Frame> {
     let (marker, seg) = frame_segment(bytes)?;
     let n = usize::from(*seg.get(5)?);
     let sampling = (0..n)
-        .map(|k| seg.get(7 + 3 * k).map(|b| ((b >> 4).max(1), (b & 15).max(1))))
+        .map(|k| {
+            seg.get(7 + 3 * k)
+                .map(|b| ((b >> 4).max(1), (b & 15).max(1)))
+        })
         .collect::<Option<Vec<_>>>()?;
     Some(Frame {
         height: u16::from_be_bytes([*seg.get(1)?, *seg.get(2)?]),

@@ -112,7 +112,10 @@ impl ScanOutcome {
             s.push_str(&format!(" --loader {}", self.loader));
         }
         if let Some(labels) = &self.layout_options.labels {
-            s.push_str(&format!(" --labels {}", shell_word(&labels.display().to_string())));
+            s.push_str(&format!(
+                " --labels {}",
+                shell_word(&labels.display().to_string())
+            ));
         }
         if let Some(splits) = &self.layout_options.splits {
             s.push_str(&format!(" --splits {}", shell_word(&splits.join(","))));
@@ -159,8 +162,7 @@ impl ScanOutcome {
 /// `w` quoted for a POSIX shell when it holds anything but plain path characters.
 pub fn shell_word(w: &str) -> String {
     let plain = !w.is_empty()
-        && w
-            .chars()
+        && w.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-./,:=+@%".contains(c));
     if plain {
         w.to_string()
