@@ -65,7 +65,7 @@ fn why_nothing_placed(by_fate: &BTreeMap<Fate, usize>, loader: Loader) -> String
             (n, format!("{n} {what}"))
         })
         .collect();
-    parts.sort_by(|a, b| b.0.cmp(&a.0));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
     let list: Vec<String> = parts.into_iter().map(|(_, p)| p).collect();
     format!("of {total} images, {}", list.join("; "))
 }
