@@ -35,6 +35,8 @@ pub enum Topic {
     Drift,
     /// Split folders whose class folders are not the training split's.
     ClassFolders,
+    /// ROOT is one split folder of a dataset (its siblings are other splits).
+    SplitFolder,
     /// A merged dataset's classes x sources table (from its `manifest.csv`).
     Sources,
     /// File metadata predicts the class.
@@ -61,6 +63,7 @@ impl Topic {
             Topic::Imbalance => "imbalance",
             Topic::Drift => "drift",
             Topic::ClassFolders => "class folders",
+            Topic::SplitFolder => "split folder",
             Topic::Sources => "sources",
             Topic::Shortcut => "shortcut",
             Topic::SplitShortcut => "split shortcut",
@@ -101,7 +104,7 @@ pub use checks::{shortcut_findings, source_check, source_findings};
 pub use run::{AuditJob, AuditOutcome, run};
 use topics::{
     class_folders, drift, duplicates, empty_class_folders, imbalance, label_conflicts, layout,
-    leakage, no_images, odd_images, problem_files, unlabeled,
+    leakage, no_images, odd_images, problem_files, split_folder_root, unlabeled,
 };
 
 use crate::balance::BalanceReport;
@@ -236,6 +239,38 @@ fn finding(
     }
 }
 
+impl Facts<'_> {
+    /// Where the files a finding counts are listed (every run can list them; the report only
+    /// exists with `--out`).
+    fn listed(&self) -> String {
+        format!(
+            "`cleansplit scan {}{} --format json` lists them; so do audit.json and report.html with audit --out DIR",
+            self.scan.root_arg(),
+            self.scan.repeat_options()
+        )
+    }
+}
+
+/// The line `audit` prints when it wrote no report: where one would go and how to write it.
+/// The suggested folder sits beside ROOT (never inside it).
+pub fn no_report_hint(scan: &ScanOutcome) -> String {
+    let name = scan
+        .root
+        .file_name()
+        .map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
+    let dir = scan
+        .root
+        .parent()
+        .unwrap_or(&scan.root)
+        .join(format!("{name}-audit"));
+    format!(
+        "report: none written (no --out); `cleansplit audit {}{} --out {}` writes report.html, audit.json, pairs.csv, groups.csv, summary.json and class_weights.json there",
+        scan.root_arg(),
+        scan.repeat_options(),
+        crate::scan::shell_word(&dir.display().to_string())
+    )
+}
+
 fn ok(topic: Topic, headline: &str) -> Finding {
     finding(Severity::Ok, topic, headline.into(), "", String::new())
 }
@@ -249,7 +284,7 @@ struct Facts<'a> {
     loader: Loader,
     /// Images with and without a class, and how many the loader reads.
     coverage: Coverage,
-    /// `cleansplit split ROOT OUT`, the fix of most findings.
+    /// `cleansplit split ROOT OUT` with the options of this run, the fix of most findings.
     split_cmd: String,
 }
 
@@ -265,10 +300,16 @@ pub fn verdict(
         kinds: Kinds::of_loader(&scan.records, &leaks.summary, scan.loader),
         loader: scan.loader,
         coverage: Coverage::of(&scan.records, scan.loader),
-        split_cmd: format!("cleansplit split {} OUT", scan.root.display()),
+        // The fix repeats the options that change the answer (loader, labels, splits).
+        split_cmd: format!(
+            "cleansplit split {} OUT{}",
+            scan.root_arg(),
+            scan.repeat_options()
+        ),
     };
     let mut out = Vec::new();
     out.extend(no_images(&facts));
+    out.extend(split_folder_root(&facts));
     // Without any class the verdict leads with it; some unlabeled images come last.
     let unlabeled = unlabeled(&facts);
     if facts.coverage.classless() {

@@ -13,7 +13,8 @@ use crate::base::notify::{Notice, Notify};
 use crate::base::severity::Severity;
 use crate::leaks::{self, LeakOptions, Leaks};
 use crate::loader::coverage::Coverage;
-use crate::output::{check_output, write_json};
+use crate::output::atomic::Staged;
+use crate::output::check_output;
 use crate::scan::{self, ScanOptions, ScanOutcome};
 use crate::shortcuts::{self, ShortcutReport};
 use crate::split::sources::SourceTable;
@@ -29,8 +30,11 @@ pub struct AuditJob {
     /// Count each duplicate group once in the balance (`--dedup`).
     pub dedup: bool,
     /// Write `pairs.csv`, `groups.csv`, `summary.json`, `class_weights.json` and `audit.json`
-    /// here (`--out`; `report::html::write_audit` adds `report.html`).
+    /// here (`--out`), and `report.html` when `page` is given; all appear together or none.
     pub out: Option<PathBuf>,
+    /// Renders `report.html` from the outcome (`report::html::audit_page`): the report layer
+    /// sits above the audit, so the caller hands it in.
+    pub page: Option<fn(&AuditOutcome, u64) -> String>,
     /// Skipped entries listed in `audit.json` (and items per section of report.html).
     pub max_items: usize,
 }
@@ -124,11 +128,21 @@ pub fn run(job: &AuditJob, notify: Notify) -> Result<AuditOutcome> {
         max_items: job.max_items,
     };
     if let Some(dir) = &job.out {
-        leaks::write_outputs(dir, &o.scan.records, &o.leaks)?;
+        // Every file of the report is complete before any is renamed into place: an
+        // interrupted or failed run leaves the previous report or this one, never a mix.
+        let mut staged = Staged::new();
+        leaks::stage_outputs(&mut staged, dir, &o.scan.records, &o.leaks)?;
         if let Some(b) = &o.balance {
-            write_json(&dir.join("class_weights.json"), &b.weights)?;
+            staged.json(&dir.join("class_weights.json"), &b.weights)?;
         }
-        write_json(&dir.join("audit.json"), &o.report())?;
+        staged.json(&dir.join("audit.json"), &o.report())?;
+        if let Some(page) = job.page {
+            staged.bytes(
+                &dir.join("report.html"),
+                page(&o, job.scan.max_pixels).as_bytes(),
+            )?;
+        }
+        staged.commit()?;
     }
     Ok(o)
 }

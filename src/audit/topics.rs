@@ -167,6 +167,17 @@ pub(super) fn problem_files(f: &Facts) -> Finding {
         .filter(|r| r.flags.contains(Flag::ExtMismatch))
         .count();
     let mut parts: Vec<String> = by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let panics: Vec<&Record> = records
+        .iter()
+        .filter(|r| crate::scan::guard::is_decoder_panic(&r.message))
+        .collect();
+    if let Some(first) = panics.first() {
+        parts.push(format!(
+            "{} a decoding library panicked on (counted as corrupt; a bug to report), e.g. {}",
+            panics.len(),
+            first.path.display()
+        ));
+    }
     if ignored > 0 {
         parts.push(format!(
             "{ignored} the {loader} loader does not list (extension)"
@@ -198,7 +209,8 @@ pub(super) fn problem_files(f: &Facts) -> Finding {
         parts.join(", "),
         "broken files crash or silently shrink a training run; skipped formats make folder counts lie",
         format!(
-            "re-encode or remove them (listed in the report); {} leaves broken files out",
+            "re-encode or remove them ({}); {} leaves broken files out",
+            f.listed(),
             f.split_cmd
         ),
     )
@@ -242,7 +254,7 @@ pub(super) fn odd_images(f: &Facts) -> Option<Finding> {
             Topic::OddImages,
             odd.join(", "),
             "unusual modes are converted silently by loaders; tiny and blank images carry little signal",
-            "review them in the report; convert or remove as needed".into(),
+            format!("review them ({}); convert or remove as needed", f.listed()),
         )
     })
 }
@@ -269,8 +281,9 @@ pub(super) fn layout(f: &Facts) -> Option<Finding> {
             format!("{lost} files or folders sit outside the class folders (loose or unreadable)"),
             "loaders ignore them, so they are not part of training or validation",
             format!(
-                "audit.json, report.html and `cleansplit scan {} --format json` list them by path and reason",
-                f.scan.root.display()
+                "audit.json, report.html and `cleansplit scan {}{} --format json` list them by path and reason",
+                f.scan.root_arg(),
+                f.scan.repeat_options()
             ),
         )
     })
@@ -309,8 +322,8 @@ pub(super) fn imbalance(f: &Facts, b: &BalanceReport) -> Option<Finding> {
         h,
         "accuracy is dominated by the large classes; small classes are learned poorly",
         format!(
-            "cleansplit balance {} writes class_weights.json for Keras' class_weight= / PyTorch's weight=",
-            f.scan.root.display()
+            "{} writes OUT/class_weights.json, the weights of its new training split: pass them to Keras' class_weight= / PyTorch's weight= (weights of this ROOT's train split would count its duplicates)",
+            f.split_cmd
         ),
     ))
 }
@@ -471,4 +484,45 @@ pub(super) fn empty_class_folders(f: &Facts) -> Option<Finding> {
             "add images the loader lists to each, or remove the folders".into(),
         )
     })
+}
+
+/// ROOT that looks like one split folder of a dataset (named like a split, with sibling
+/// folders named like splits): the other splits were never looked at, so leaks into them
+/// cannot show.
+pub(super) fn split_folder_root(f: &Facts) -> Option<Finding> {
+    let (name, siblings) = split_siblings(&f.scan.root)?;
+    let parent = f.scan.root.parent()?;
+    Some(finding(
+        Severity::Warning,
+        Topic::SplitFolder,
+        format!(
+            "ROOT is the {name} split of {} (beside it: {})",
+            parent.display(),
+            siblings.join(", ")
+        ),
+        "leaks and duplicates across splits are only found when every split is scanned together",
+        format!(
+            "cleansplit audit {}{}",
+            crate::scan::shell_word(&parent.display().to_string()),
+            f.scan.repeat_options()
+        ),
+    ))
+}
+
+/// ROOT's name and its sibling folders' names when both are split names (`train` beside
+/// `val`, ...); `None` otherwise.
+pub fn split_siblings(root: &std::path::Path) -> Option<(String, Vec<String>)> {
+    let name = root.file_name()?.to_str()?.to_string();
+    if split_role(&name) == Role::Other {
+        return None;
+    }
+    let mut siblings: Vec<String> = std::fs::read_dir(root.parent()?)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| *n != name && split_role(n) != Role::Other)
+        .collect();
+    siblings.sort();
+    (!siblings.is_empty()).then_some((name, siblings))
 }

@@ -52,11 +52,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         dedup: args.balance.dedup,
         out: args.out.clone(),
         max_items: args.max_items,
+        page: Some(html::audit_page),
     };
     let o = audit::run(&job, &mut print_notices(Notes::Stdout))?;
-    if let Some(dir) = &args.out {
-        html::write_audit(dir, &o, args.scan.max_pixels)?;
-    }
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&o.report())?),
         OutputFormat::Text => {

@@ -73,12 +73,18 @@ pub fn man(args: ManArgs) -> Result<ExitCode> {
                 // short names live until the process ends a moment later.
                 pages.push((file, sub.clone().name(String::leak(name) as &str)));
             }
+            // All pages appear together, each written atomically (`output::atomic`).
+            let mut staged = cleansplit::output::atomic::Staged::new();
+            let mut written = Vec::new();
             for (file, page) in pages {
                 let mut bytes = Vec::new();
                 clap_mangen::Man::new(page).render(&mut bytes)?;
                 let path = dir.join(&file);
-                std::fs::write(&path, bytes)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                staged.bytes(&path, &bytes)?;
+                written.push(path);
+            }
+            staged.commit()?;
+            for path in written {
                 outln!("{}", path.display());
             }
         }

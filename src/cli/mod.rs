@@ -165,9 +165,21 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
     }
 }
 
+/// The binary's panic hook: a panic inside a decoder guard is caught and counted by the scan
+/// (`scan::guard`), so it prints nothing; every other panic prints as usual (our bug).
+fn quiet_decoder_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !cleansplit::scan::guard::inside_decoder() {
+            previous(info);
+        }
+    }));
+}
+
 /// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    quiet_decoder_panics();
     if let Err(e) = cleansplit::output::interrupt::install_handler() {
         errln!("cleansplit: warning: {e:#}");
     }
@@ -210,6 +222,18 @@ pub fn main() -> ExitCode {
         Err(e) if e.chain().any(|c| c.is::<interrupt::Interrupted>()) => {
             errln!("cleansplit: {e:#}");
             ExitCode::from(interrupt::EXIT_INTERRUPTED)
+        }
+        // Our own bug: Rust's exit code for a panic, after the panic message itself.
+        Err(e)
+            if e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<cleansplit::scan::ScanError>(),
+                    Some(cleansplit::scan::ScanError::Bug { .. })
+                )
+            }) =>
+        {
+            errln!("cleansplit: {e:#}");
+            ExitCode::from(101)
         }
         Err(e) => {
             errln!("cleansplit: {e:#}");

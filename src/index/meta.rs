@@ -95,17 +95,7 @@ impl Meta {
 
     /// Writes the sidecar of `index` atomically.
     pub fn write(&self, index: &Path) -> Result<()> {
-        let path = path_of(index);
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-        serde_json::to_writer_pretty(tmp.as_file(), self)?;
-        tmp.persist(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        crate::output::atomic::write_json(&path_of(index), self)
     }
 
     /// Reads the sidecar of `index`; `Ok(None)` when there is none.

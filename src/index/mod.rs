@@ -92,18 +92,8 @@ pub fn read(path: &Path) -> Result<Vec<Record>> {
 /// Writes `records` to `path` atomically: a temporary file in the same folder, then a rename,
 /// so a reader never sees half an index and a crash never destroys the previous one.
 pub fn write_atomic(path: &Path, records: &[Record]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    write_to(io::BufWriter::new(tmp.as_file()), records)?;
-    tmp.as_file().sync_all().ok();
-    tmp.persist(path)
-        .with_context(|| format!("cannot write index {}", path.display()))?;
-    Ok(())
+    crate::output::atomic::write_file(path, |w| write_to(w, records))
+        .with_context(|| format!("cannot write index {}", path.display()))
 }
 
 /// Records keyed by path, for incremental reuse.

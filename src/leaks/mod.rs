@@ -29,7 +29,7 @@ mod tables;
 
 pub use run::{LeaksJob, LeaksOutcome, run};
 pub use search::{AUTO_EXACT_UP_TO, Search, SearchReport, default_rounds};
-pub use tables::{write_groups, write_outputs, write_pairs};
+pub use tables::{stage_outputs, write_groups, write_outputs, write_pairs};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

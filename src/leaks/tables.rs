@@ -11,7 +11,7 @@ use super::{Leaks, Pair};
 use crate::base::paths::path_field;
 use crate::index::Record;
 use crate::near::groups::Group;
-use crate::output::{write_file, write_json};
+use crate::output::atomic::Staged;
 
 /// Header of `pairs.csv`.
 const PAIRS_HEADER: [&str; 14] = [
@@ -83,13 +83,21 @@ pub fn write_groups<W: io::Write>(w: W, records: &[Record], groups: &[Group]) ->
     Ok(())
 }
 
-/// Writes `pairs.csv`, `groups.csv` and `summary.json` into `dir`.
-pub fn write_outputs(dir: &Path, records: &[Record], l: &Leaks) -> Result<()> {
-    write_file(&dir.join("pairs.csv"), |w| {
+/// Stages `pairs.csv`, `groups.csv` and `summary.json` for `dir`: they appear together when
+/// `staged` is committed (with the audit's files, for `audit --out`).
+pub fn stage_outputs(staged: &mut Staged, dir: &Path, records: &[Record], l: &Leaks) -> Result<()> {
+    staged.file(&dir.join("pairs.csv"), |w| {
         write_pairs(w, records, &l.pairs)
     })?;
-    write_file(&dir.join("groups.csv"), |w| {
+    staged.file(&dir.join("groups.csv"), |w| {
         write_groups(w, records, &l.groups)
     })?;
-    write_json(&dir.join("summary.json"), &l.summary)
+    staged.json(&dir.join("summary.json"), &l.summary)
+}
+
+/// Writes `pairs.csv`, `groups.csv` and `summary.json` into `dir`, all or none.
+pub fn write_outputs(dir: &Path, records: &[Record], l: &Leaks) -> Result<()> {
+    let mut staged = Staged::new();
+    stage_outputs(&mut staged, dir, records, l)?;
+    staged.commit()
 }

@@ -254,6 +254,8 @@ impl Prepared {
             keep_unlabeled: false,
         };
         let mut plan = split::plan(&self.records, &self.leaks.groups, &opts)?;
+        // Never an empty OUT: the message names what removed the images.
+        split::check_placed(&plan, self.opts.loader)?;
         let names: Vec<String> = if self.opts.keep_splits {
             plan.placements
                 .iter()

@@ -1,18 +1,20 @@
 //! Interrupted runs leave nothing behind.
 //!
 //! `split` builds OUT in a hidden work folder beside it (`.OUT.cleansplit-tmp-XXXXXX`), which
-//! holds an OS lock (`flock` on the folder) for as long as the writing process lives.
-//! - Ctrl-C, SIGTERM or SIGHUP ([`install_handler`], via the `ctrlc` crate): the writer stops
-//!   after the file it is placing, removes its work folder, and the command exits 130. Outside
-//!   a write the process exits 130 at once (nothing of ours is half-written: the index is
-//!   written by rename).
+//! holds an OS lock (`flock` on the folder) for as long as the writing process lives; every
+//! other output is written to a temporary file beside it and renamed (`output::atomic`).
+//! Both register with this module while they exist ([`register`]; any number at once).
+//! - Ctrl-C, SIGTERM or SIGHUP ([`install_handler`], via the `ctrlc` crate): a writer stops
+//!   after the file it is placing and removes its work folder; renames already under way
+//!   ([`hold_off`]) finish; then whatever is still registered is removed, each path named as
+//!   removed only when it was, and the command exits 130.
 //! - SIGKILL or a power cut cannot be caught: the next `split` to the same OUT finds work
 //!   folders whose lock nobody holds ([`remove_stale`]), removes them and says so.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -21,8 +23,27 @@ use anyhow::{Context, Result};
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
-/// The work folder being written, if any.
-static ACTIVE: Mutex<Option<PathBuf>> = Mutex::new(None);
+/// Renames under way ([`hold_off`]): the handler waits for them.
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// A registered temporary output: its id, path, and whether it is a work folder (whose
+/// writer cleans it up itself when it sees the interrupt).
+struct Entry {
+    id: u64,
+    path: PathBuf,
+    folder: bool,
+}
+
+struct Registry {
+    next: u64,
+    entries: Vec<Entry>,
+}
+
+/// Every temporary output of the process (work folders and temporary files).
+static ACTIVE: Mutex<Registry> = Mutex::new(Registry {
+    next: 0,
+    entries: Vec::new(),
+});
 
 /// The error a write returns when it stopped for an interrupt (after removing its work).
 #[derive(Debug, thiserror::Error)]
@@ -39,32 +60,102 @@ pub fn install_handler() -> Result<()> {
     ctrlc::set_handler(on_signal).context("cannot install the Ctrl-C handler")
 }
 
-fn on_signal() {
-    REQUESTED.store(true, Ordering::SeqCst);
-    let active = |a: &Mutex<Option<PathBuf>>| a.lock().map(|g| g.clone()).unwrap_or(None);
-    let Some(work) = active(&ACTIVE) else {
-        std::process::exit(EXIT_INTERRUPTED.into());
-    };
-    // The writer checks between files; give it time to finish the one it is copying and
-    // clean up itself, then clean up from here.
-    let start = Instant::now();
-    while active(&ACTIVE).is_some() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if active(&ACTIVE).is_some() {
-        let _ = fs::remove_dir_all(&work);
-        eprintln!(
-            "cleansplit: interrupted; removed the unfinished {}",
-            work.display()
-        );
-        std::process::exit(EXIT_INTERRUPTED.into());
+/// A temporary output registered for removal on Ctrl-C; unregistered on drop.
+#[must_use]
+pub struct Registered(u64);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut a) = ACTIVE.lock() {
+            a.entries.retain(|e| e.id != self.0);
+        }
     }
 }
 
-/// Test hook (`CLEANSPLIT_PAUSE_AFTER_FILES`, see `split::write`): waits up to a minute for
+/// Registers `path` (a temporary file, or a work folder when `folder`) for removal if the
+/// process is interrupted before the returned guard is dropped.
+pub fn register(path: &Path, folder: bool) -> Registered {
+    let mut a = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+    a.next += 1;
+    let id = a.next;
+    a.entries.push(Entry {
+        id,
+        path: path.to_path_buf(),
+        folder,
+    });
+    Registered(id)
+}
+
+/// Renames under way: Ctrl-C waits for the guard to drop.
+#[must_use]
+pub struct HoldOff(());
+
+impl Drop for HoldOff {
+    fn drop(&mut self) {
+        HELD.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Holds interrupts off while a set of outputs is renamed into place, so a run leaves the
+/// previous set or the new one. Fails with [`Interrupted`] if Ctrl-C has already arrived.
+pub fn hold_off() -> Result<HoldOff> {
+    HELD.fetch_add(1, Ordering::SeqCst);
+    let guard = HoldOff(());
+    if requested() {
+        return Err(Interrupted(PathBuf::from("output (nothing was replaced)")).into());
+    }
+    Ok(guard)
+}
+
+fn snapshot() -> Vec<(PathBuf, bool)> {
+    ACTIVE
+        .lock()
+        .map(|a| {
+            a.entries
+                .iter()
+                .map(|e| (e.path.clone(), e.folder))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn on_signal() {
+    REQUESTED.store(true, Ordering::SeqCst);
+    // Renames under way finish; writers check between files and remove their own work
+    // folders: give them time, then clean up from here what is left.
+    let start = Instant::now();
+    let busy = || HELD.load(Ordering::SeqCst) > 0 || snapshot().iter().any(|&(_, folder)| folder);
+    while busy() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (path, folder) in snapshot() {
+        let removed = match folder {
+            true => fs::remove_dir_all(&path),
+            false => fs::remove_file(&path),
+        };
+        match removed {
+            Ok(()) if folder => eprintln!(
+                "cleansplit: interrupted; removed the unfinished {}",
+                path.display()
+            ),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "cleansplit: interrupted; could not remove the unfinished {}: {e}",
+                path.display()
+            ),
+        }
+    }
+    std::process::exit(EXIT_INTERRUPTED.into());
+}
+
+/// Test hook (`CLEANSPLIT_PAUSE_AFTER_FILES`, see `output::fault`): waits up to a minute for
 /// Ctrl-C, telling the test on stderr that it is waiting.
 #[doc(hidden)]
 pub fn pause_for_test() {
+    if !crate::output::fault::ENABLED {
+        return;
+    }
     eprintln!("cleansplit: paused for a test");
     let start = Instant::now();
     while !requested() && start.elapsed() < Duration::from_secs(60) {
@@ -81,6 +172,7 @@ pub fn work_prefix(name: &str) -> String {
 pub struct WorkDir {
     dir: Option<tempfile::TempDir>,
     _lock: Option<File>,
+    registered: Option<Registered>,
 }
 
 impl WorkDir {
@@ -94,12 +186,11 @@ impl WorkDir {
         // Where folders cannot be opened as files (Windows), there is no lock, and
         // `remove_stale` leaves such folders alone.
         let lock = File::open(dir.path()).ok().filter(|f| f.lock().is_ok());
-        if let Ok(mut a) = ACTIVE.lock() {
-            *a = Some(dir.path().to_path_buf());
-        }
+        let registered = Some(register(dir.path(), true));
         Ok(WorkDir {
             dir: Some(dir),
             _lock: lock,
+            registered,
         })
     }
 
@@ -112,10 +203,16 @@ impl WorkDir {
         if requested() {
             let path = self.path().to_path_buf();
             if let Some(d) = self.dir.take() {
-                d.close()
-                    .with_context(|| format!("cannot remove {}", path.display()))?;
+                let closed = d.close();
+                self.registered.take();
+                closed.with_context(|| {
+                    format!(
+                        "interrupted; cannot remove the unfinished {}",
+                        path.display()
+                    )
+                })?;
             }
-            unregister();
+            self.registered.take();
             return Err(Interrupted(path).into());
         }
         Ok(())
@@ -128,11 +225,14 @@ impl WorkDir {
             return Ok(());
         };
         let path = dir.keep();
-        let moved = fs::rename(&path, out);
-        unregister();
+        let moved = {
+            let _hold = hold_off();
+            fs::rename(&path, out)
+        };
         if moved.is_err() {
             let _ = fs::remove_dir_all(&path);
         }
+        self.registered.take();
         moved.with_context(|| format!("cannot move the result to {}", out.display()))
     }
 }
@@ -141,13 +241,7 @@ impl Drop for WorkDir {
     fn drop(&mut self) {
         // `TempDir` removes the folder itself.
         self.dir.take();
-        unregister();
-    }
-}
-
-fn unregister() {
-    if let Ok(mut a) = ACTIVE.lock() {
-        *a = None;
+        self.registered.take();
     }
 }
 

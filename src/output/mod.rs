@@ -1,10 +1,13 @@
-//! Every file cleansplit writes: one file at a time ([`write_file`], [`write_json`]), where an output lands and the refusal of one inside ROOT
-//! ([`check_output`], [`inside`]), interrupts (Ctrl-C and signals) and the locked work folder
-//! beside an output, removed when a run is cut short ([`interrupt`]).
+//! Every file cleansplit writes: where an output lands and the refusal of one inside ROOT
+//! ([`check_output`], [`inside`]), atomic file writes (a temporary file renamed into place:
+//! [`write_file`], [`write_json`], and sets of files that appear together: [`atomic::Staged`]),
+//! interrupts (Ctrl-C and signals) and the locked work folder beside an output, removed when a
+//! run is cut short ([`interrupt`]), and the test-only fault hooks that prove it ([`fault`]).
 
-mod files;
+pub mod atomic;
+pub mod fault;
 pub mod interrupt;
 mod landing;
 
-pub use files::{write_file, write_json};
+pub use atomic::{write_file, write_json};
 pub use landing::{check_output, inside, landing};

@@ -52,6 +52,9 @@ pub struct ScanReport {
     pub reused: usize,
     pub dropped: usize,
     pub seconds: f64,
+    /// Files a decoding library panicked on (status `corrupt`, message starting with
+    /// `scan::guard::PANIC_MESSAGE`): a bug in that library, to report.
+    pub decoder_panics: Vec<String>,
 }
 
 /// Builds the report of a scan as `loader` sees it.
@@ -112,5 +115,11 @@ pub fn report(o: &ScanOutcome, loader: Loader) -> ScanReport {
         reused: o.reused,
         dropped: o.dropped,
         seconds: (o.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        decoder_panics: o
+            .records
+            .iter()
+            .filter(|r| crate::scan::guard::is_decoder_panic(&r.message))
+            .map(|r| r.path.display().to_string())
+            .collect(),
     }
 }

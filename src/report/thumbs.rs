@@ -6,7 +6,6 @@
 
 use std::fs;
 use std::io::{BufReader, Cursor};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -26,9 +25,10 @@ const BACKDROP: [u8; 3] = [243, 244, 246];
 /// on its longer side (never upscaled), upright according to its EXIF orientation; `None`
 /// if the file is too large (bytes, or pixels above `max_pixels`), cannot be decoded, or the decoder panics.
 pub fn data_uri(path: &Path, max_side: u32, max_pixels: u64) -> Option<String> {
-    catch_unwind(AssertUnwindSafe(|| {
-        thumbnail_jpeg(path, max_side, max_pixels)
-    }))
+    // The decoder guard (a panic is no thumbnail) and the scan's memory budget per file.
+    crate::scan::budget::per_file(|| {
+        crate::scan::guard::decoder(|| thumbnail_jpeg(path, max_side, max_pixels))
+    })
     .ok()
     .flatten()
     .map(|jpeg| format!("data:image/jpeg;base64,{}", STANDARD.encode(jpeg)))
@@ -58,6 +58,9 @@ fn thumbnail_jpeg(path: &Path, max_side: u32, max_pixels: u64) -> Option<Vec<u8>
     if pixels == 0 || pixels > max_pixels {
         return None;
     }
+    let bpp = u64::from(decoder.color_type().bytes_per_pixel());
+    // The bytes read, the decoded image, an animation's canvas and the RGB copy.
+    crate::scan::budget::reserve(meta.len() + pixels * (bpp + 4 + 3), String::new).ok()?;
     let orientation = decoder.orientation().ok();
     let image = DynamicImage::from_decoder(decoder).ok()?;
     let side = max_side.max(1);

@@ -56,6 +56,9 @@ fn too_large(w: u64, h: u64, max_pixels: u64) -> DecodeError {
 
 /// Decodes `bytes` (already sniffed as `format`) to grayscale.
 pub fn decode(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
+    if crate::output::fault::panic_marker(bytes, "DECODER") {
+        return guarded(|| panic!("injected decoder panic"));
+    }
     if format == Format::Jpeg {
         match decode_jpeg(bytes, max_pixels) {
             // CMYK/YCCK and other exotic JPEGs: let `image` convert them.
@@ -103,6 +106,13 @@ fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
         if (w as u64) * (h as u64) > max_pixels {
             return Err(too_large(w as u64, h as u64, max_pixels));
         }
+        // The bytes, libjpeg's whole-image coefficients (progressive or multi-scan files), and
+        // the scaled gray output.
+        let need = bytes.len() as u64
+            + super::budget::jpeg_coefficient_bytes(bytes)
+            + (w as u64 * h as u64) / 16;
+        super::budget::reserve(need, || format!("decoding this {w}x{h} JPEG"))
+            .map_err(DecodeError::TooLarge)?;
         if w == 0 || h == 0 {
             return Err(DecodeError::Corrupt("JPEG: zero width or height".into()));
         }
@@ -169,7 +179,17 @@ fn classify(e: ImageError) -> DecodeError {
     }
 }
 
+/// Runs third-party decoder code behind [`super::guard::decoder`]: a panic is a corrupt file
+/// whose message says the decoder panicked.
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, DecodeError>) -> Result<T, DecodeError> {
+    super::guard::decoder(f).unwrap_or_else(|m| Err(DecodeError::Corrupt(m)))
+}
+
 fn decode_generic(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
+    guarded(|| decode_image(format, bytes, max_pixels))
+}
+
+fn decode_image(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
     let fmt = format.decoder_format().ok_or_else(|| {
         DecodeError::Unsupported(format!("{} is not decoded by this build", format.as_str()))
     })?;
@@ -185,10 +205,27 @@ fn decode_generic(format: Format, bytes: &[u8], max_pixels: u64) -> Result<Decod
             format.as_str().to_ascii_uppercase()
         )));
     }
+    // The budget: the file's bytes, the decoded image, its gray copy, and an animation's
+    // canvas, before any pixel buffer exists.
+    let ct = dec.color_type();
+    let px = u64::from(w) * u64::from(h);
+    let canvas = if crate::base::format::is_animated(format, bytes) {
+        4 * px
+    } else {
+        0
+    };
+    let need = bytes.len() as u64 + px * (ct.bytes_per_pixel() as u64 + 1) + canvas;
+    super::budget::reserve(need, || {
+        format!(
+            "decoding this {w}x{h} {}{}",
+            format.as_str().to_ascii_uppercase(),
+            if canvas > 0 { " animation" } else { "" }
+        )
+    })
+    .map_err(DecodeError::TooLarge)?;
     let orientation = dec.orientation().map_or(1, |o| o.to_exif());
     let original = dec.original_color_type();
     let color = format!("{original:?}").to_ascii_lowercase();
-    let ct = dec.color_type();
     let mut flags = Flags::default();
     if ct.channel_count() <= 2 {
         flags.insert(Flag::Gray);

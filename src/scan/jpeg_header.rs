@@ -70,6 +70,68 @@ pub fn colour(bytes: &[u8]) -> Option<JpegColour> {
     }
 }
 
+/// What a JPEG's frame header (SOFn) says about its size and layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub width: u16,
+    pub height: u16,
+    /// SOF2, SOF6, SOF10, SOF14: progressive (libjpeg buffers every coefficient).
+    pub progressive: bool,
+    /// Each component's horizontal and vertical sampling factors.
+    pub sampling: Vec<(u8, u8)>,
+}
+
+/// The frame header of a JPEG (the first SOFn before any scan); `None` when there is none.
+pub fn frame(bytes: &[u8]) -> Option<Frame> {
+    let (marker, seg) = frame_segment(bytes)?;
+    let n = usize::from(*seg.get(5)?);
+    let sampling = (0..n)
+        .map(|k| {
+            seg.get(7 + 3 * k)
+                .map(|b| ((b >> 4).max(1), (b & 15).max(1)))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Frame {
+        height: u16::from_be_bytes([*seg.get(1)?, *seg.get(2)?]),
+        width: u16::from_be_bytes([*seg.get(3)?, *seg.get(4)?]),
+        progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+        sampling,
+    })
+}
+
+/// The first frame header's marker and segment.
+fn frame_segment(bytes: &[u8]) -> Option<(u8, &[u8])> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut i = 2usize;
+    loop {
+        while bytes.get(i) == Some(&0xFF) && bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        if *bytes.get(i)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(i + 1)?;
+        i += 2;
+        if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            continue;
+        }
+        if marker == 0xD9 || marker == 0xDA {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([*bytes.get(i)?, *bytes.get(i + 1)?]));
+        if len < 2 {
+            return None;
+        }
+        let seg = bytes.get(i + 2..i + len)?;
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            return Some((marker, seg));
+        }
+        i += len;
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

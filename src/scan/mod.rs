@@ -5,6 +5,7 @@
 //! the format, check the container's end, decode to grayscale, take one 64 x 64 area
 //! reduction and hash it. Nothing else touches pixels.
 
+pub mod budget;
 pub mod decode;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -39,8 +40,9 @@ use pair::{Pairing, Streamed, pair_whole, stream_previous};
 
 /// Default `--max-pixels`: Pillow's decompression-bomb error threshold.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
-/// Files larger than this are not read at all (status `too_large`).
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
+/// Files larger than this are not read at all (status `too_large`): the memory budget of one
+/// file ([`budget::LARGE`]).
+pub const MAX_FILE_BYTES: u64 = budget::LARGE;
 
 /// Options of `cleansplit scan` (shared by every command that scans first).
 #[derive(Debug, Clone)]
@@ -96,9 +98,35 @@ pub struct ScanOutcome {
     pub elapsed: Duration,
     /// The loader chosen with `--loader` (from [`ScanOptions::loader`]).
     pub loader: Loader,
+    /// How ROOT was read (`--splits`, `--labels`): advice that names a command repeats them.
+    pub layout_options: LayoutOptions,
 }
 
 impl ScanOutcome {
+    /// The options that change what a command sees of ROOT, as arguments to repeat in a
+    /// suggested command: `--loader` (unless the default), `--labels`, `--splits`. Empty or
+    /// starting with a space.
+    pub fn repeat_options(&self) -> String {
+        let mut s = String::new();
+        if self.loader != Loader::Keras {
+            s.push_str(&format!(" --loader {}", self.loader));
+        }
+        if let Some(labels) = &self.layout_options.labels {
+            s.push_str(&format!(
+                " --labels {}",
+                shell_word(&labels.display().to_string())
+            ));
+        }
+        if let Some(splits) = &self.layout_options.splits {
+            s.push_str(&format!(" --splits {}", shell_word(&splits.join(","))));
+        }
+        s
+    }
+
+    /// ROOT as a shell word, for suggested commands.
+    pub fn root_arg(&self) -> String {
+        shell_word(&self.root.display().to_string())
+    }
     pub fn status_counts(&self) -> BTreeMap<Status, usize> {
         let mut m = BTreeMap::new();
         // Runs of one status (most are `ok`): one map update per run, not per record.
@@ -151,6 +179,18 @@ impl ScanOutcome {
     }
 }
 
+/// `w` quoted for a POSIX shell when it holds anything but plain path characters.
+pub fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./,:=+@%".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
 /// Errors that mean ROOT or the index cannot be used (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -158,6 +198,11 @@ pub enum ScanError {
     Root(anyhow::Error),
     #[error("{0:#}")]
     Index(anyhow::Error),
+    /// A panic in cleansplit's own code while scanning a file: a bug, not a broken file.
+    #[error(
+        "internal error while scanning {path}: {message} (a bug in cleansplit, not a problem with the file: please report it with the file)"
+    )]
+    Bug { path: PathBuf, message: String },
 }
 
 /// `--jobs` may ask for at most this many threads per core: more only costs memory and
@@ -275,13 +320,25 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     // ones (one per file), not collected apart and copied over. `opts.jobs` sized the global
     // pool (`set_jobs`); no second pool here.
     let mut records = reused_records;
+    // A panic outside the decoder guard is our bug: the first one stops the scan (naming the
+    // file) instead of becoming a record.
+    let bug: std::sync::Mutex<Option<(PathBuf, String)>> = std::sync::Mutex::new(None);
     records.par_extend(todo.par_iter().map(|c| {
-        let r = scan_file(&root, c, max_pixels);
+        let r = std::panic::catch_unwind(|| scan_file(&root, c, max_pixels)).unwrap_or_else(
+            |payload| {
+                let mut b = bug.lock().unwrap_or_else(|p| p.into_inner());
+                b.get_or_insert_with(|| (root.join(&c.rel), guard::panic_text(&*payload)));
+                blank_record(c)
+            },
+        );
         bar.inc(1);
         r
     }));
     bar.finish_and_clear();
     drop(todo);
+    if let Some((path, message)) = bug.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(ScanError::Bug { path, message });
+    }
     if records.len() > reused {
         // Two runs in path order (kept, then fresh): the sort merges them.
         records.sort_by(|a, b| a.path.cmp(&b.path));
@@ -316,6 +373,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index_note,
         elapsed: start.elapsed(),
         loader: opts.loader,
+        layout_options: opts.layout.clone(),
     })
 }
 
@@ -362,7 +420,7 @@ fn blank_record(c: &Candidate) -> Record {
 /// The file is `root.join(&c.rel)` (a candidate holds only its relative path: at a million
 /// files the absolute copies were ~100 bytes per image at the scan's peak).
 pub fn scan_file(root: &Path, c: &Candidate, max_pixels: u64) -> Record {
-    let mut rec = read_file(&root.join(&c.rel), c, max_pixels);
+    let mut rec = budget::per_file(|| read_file(&root.join(&c.rel), c, max_pixels));
     path_flags(&mut rec);
     rec
 }
@@ -372,12 +430,14 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
     if c.size > MAX_FILE_BYTES {
         rec.status = Status::TooLarge;
         rec.message = format!(
-            "{} bytes; files over {MAX_FILE_BYTES} bytes are not read",
+            "{} bytes; files over {MAX_FILE_BYTES} bytes are not read (the scan's memory budget per file)",
             c.size
         )
         .into();
         return rec;
     }
+    // Over a job's share, the file waits for the large slot before it is read.
+    let _ = budget::reserve(c.size, String::new);
     // Directories named like images, FIFOs, sockets, devices: never opened for reading.
     match fs::metadata(abs) {
         Ok(md) if md.is_file() => {}
@@ -419,11 +479,12 @@ pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     if !format::keras_takes_extension(&c.rel) {
         rec.flags.insert(Flag::KerasSkips);
     }
-    examine_guarded(&mut rec, bytes, max_pixels);
+    budget::per_file(|| examine_guarded(&mut rec, bytes, max_pixels));
     rec
 }
 
-/// Empty check, content hash, then [`examine`] behind the quiet panic guard.
+/// Empty check, content hash, then [`examine`] (whose decoder calls are guarded: see
+/// [`guard`]).
 fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if bytes.is_empty() {
         rec.status = Status::Empty;
@@ -431,10 +492,10 @@ fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         return;
     }
     rec.set_blake3(Some(index::digest_of(bytes)));
-    if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
-        rec.status = Status::Corrupt;
-        rec.message = message.into();
+    if crate::output::fault::panic_marker(bytes, "SCAN") {
+        panic!("injected panic in the scan's own code");
     }
+    examine(rec, bytes, max_pixels);
 }
 
 /// Format, truncation, decode and hashes; fills `rec` in place.

@@ -69,6 +69,10 @@ pub fn gif_screen(bytes: &[u8]) -> Option<(u16, u16)> {
 /// Decodes the first frame of a GIF with a zero-sized logical screen onto a canvas that holds
 /// it, as Pillow does.
 pub fn gif_zero_screen(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
+    decode::guarded(|| gif_first_frame(bytes, max_pixels))
+}
+
+fn gif_first_frame(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
     let corrupt = |e: gif::DecodingError| DecodeError::Corrupt(format!("GIF: {e}"));
     let mut opts = gif::DecodeOptions::new();
     opts.set_color_output(gif::ColorOutput::RGBA);
@@ -92,6 +96,10 @@ pub fn gif_zero_screen(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeE
             u64::from(w) * u64::from(h)
         )));
     }
+    // The bytes, the frame, the canvas and its gray copy.
+    let need = bytes.len() as u64 + dec.buffer_size() as u64 + 5 * u64::from(w) * u64::from(h);
+    super::budget::reserve(need, || format!("decoding this {w}x{h} GIF"))
+        .map_err(DecodeError::TooLarge)?;
     let mut buf = vec![0u8; dec.buffer_size()];
     dec.read_into_buffer(&mut buf).map_err(corrupt)?;
     let frame_img = RgbaImage::from_raw(fw, fh, buf)

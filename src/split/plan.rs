@@ -22,14 +22,52 @@ use crate::index::Record;
 use crate::loader::Loader;
 use crate::near::groups::Group;
 
-/// Refuses to write an OUT with no image in it (nothing the loader reads was placed).
+/// Refuses to write an OUT with no image in it, naming what removed the images: label
+/// conflicts, duplicates, unlabeled images, the loader, unreadable files (with counts).
 pub fn check_placed(plan: &Plan, loader: Loader) -> Result<()> {
-    if !plan.placements.iter().any(|p| p.split().is_some()) {
-        bail!(
-            "no usable images: the {loader} loader reads none of the files, so OUT would be empty; refusing to write it"
-        );
+    if plan.placements.iter().any(|p| p.split().is_some()) {
+        return Ok(());
     }
-    Ok(())
+    let mut by_fate: BTreeMap<Fate, usize> = BTreeMap::new();
+    for p in &plan.placements {
+        *by_fate.entry(p.fate()).or_default() += 1;
+    }
+    bail!(
+        "no usable images: {}, so OUT would be empty; refusing to write it",
+        why_nothing_placed(&by_fate, loader)
+    )
+}
+
+/// What removed every image, largest cause first, e.g. "all 4 images are label conflicts (the
+/// same picture under two classes: 2 groups)".
+fn why_nothing_placed(by_fate: &BTreeMap<Fate, usize>, loader: Loader) -> String {
+    let total: usize = by_fate.values().sum();
+    if total == 0 {
+        return "there are no images".into();
+    }
+    let mut parts: Vec<(usize, String)> = by_fate
+        .iter()
+        .filter(|&(_, &n)| n > 0)
+        .map(|(&fate, &n)| {
+            let what = match fate {
+                Fate::LabelConflict => {
+                    "in label conflicts (the same picture under different classes; --conflicts majority keeps the most common class)"
+                        .to_string()
+                }
+                Fate::DuplicateOf => "duplicates of another image".into(),
+                Fate::Unlabeled | Fate::UnlabeledCopyOf => {
+                    "unlabeled (--keep-unlabeled places them; --labels gives them classes)".into()
+                }
+                Fate::NotLoaded => format!("not read by the {loader} loader (see --loader)"),
+                Fate::Status => "unreadable, corrupt or too large (see the scan summary)".into(),
+                Fate::Placed | Fate::KeptUnlabeled => "placed".into(),
+            };
+            (n, format!("{n} {what}"))
+        })
+        .collect();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+    let list: Vec<String> = parts.into_iter().map(|(_, p)| p).collect();
+    format!("of {total} images, {}", list.join("; "))
 }
 
 /// The complete placement of every record.

@@ -8,7 +8,7 @@ use crate::base::flags::Status;
 
 /// What happens to one source file: placed (in a split, or apart as unlabeled), or the kind
 /// of reason it is dropped for (the reason itself: [`super::Plan::reason`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Fate {
     /// Placed in one of the named splits.

@@ -13,6 +13,7 @@ use super::manifest::Destinations;
 use super::options::Mode;
 use super::plan::Plan;
 use crate::index::Record;
+use crate::output::fault::{Counted, disk_write};
 
 /// Every destination must be a relative path of plain components (split, class, file; split
 /// and file without classes; or class, file where `merge` pools the splits), so no label or
@@ -66,7 +67,8 @@ pub fn check_out(root: &Path, out: &Path) -> Result<()> {
             .is_none();
         if !empty {
             bail!(
-                "OUT {} exists and is not empty: refusing to write into it",
+                "OUT {} exists and is not empty: refusing to write into it (name a new folder, or remove or rename {} first)",
+                out.display(),
                 out.display()
             );
         }
@@ -97,6 +99,9 @@ fn place(
     }
     if let Some(dir) = dst.parent() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    if mode == Mode::Copy {
+        disk_write(expect_size).with_context(|| format!("cannot copy {}", src.display()))?;
     }
     match mode {
         Mode::Copy => {
@@ -148,27 +153,6 @@ pub struct WriteJob<'a> {
     pub loader: crate::loader::Loader,
 }
 
-/// Test hook simulating a crash or kill midway through [`write`]: when the environment
-/// variable `CLEANSPLIT_ABORT_AFTER_FILES` is set to N (N >= 1), the process calls
-/// [`std::process::abort`] right after the N-th file is placed. `abort` skips destructors
-/// (such as the temporary folder's cleanup) just as SIGKILL does, so a test can check that
-/// an interrupted run leaves no OUT behind. Unset (or not a positive number): no effect.
-///
-/// `CLEANSPLIT_PAUSE_AFTER_FILES=N` instead pauses after the N-th file (up to a minute, or
-/// until Ctrl-C), so a test can send a real signal at a known point.
-fn abort_after_files() -> Option<usize> {
-    fault_after_files("CLEANSPLIT_ABORT_AFTER_FILES")
-}
-
-fn fault_after_files(var: &str) -> Option<usize> {
-    std::env::var(var)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&n| n > 0)
-}
-
 /// An extra file of OUT written by a function through a buffer (`manifest.csv` has a row per
 /// source: held in memory it cost ~100 bytes per image at a million).
 pub type Streamed<'a> = (&'a str, &'a dyn Fn(&mut dyn Write) -> Result<()>);
@@ -204,8 +188,9 @@ pub fn write_streamed(
         .collect();
     let mut tmp = crate::output::interrupt::WorkDir::create(parent, &name)?;
     let mut warned = false;
-    let abort_after = abort_after_files();
-    let pause_after = fault_after_files("CLEANSPLIT_PAUSE_AFTER_FILES");
+    // Test hooks (`output::fault`; `None` in a build without them).
+    let abort_after = crate::output::fault::abort_after_files();
+    let pause_after = crate::output::fault::pause_after_files();
     let mut placed = 0usize;
     // The manifest mode places no file: no source and destination paths to build per image.
     let places_files = job.normalize.is_some() || job.mode != Mode::Manifest;
@@ -260,12 +245,16 @@ pub fn write_streamed(
         job.loader,
     )?);
     for (file, bytes) in extra {
-        fs::write(tmp.path().join(file), bytes).with_context(|| format!("cannot write {file}"))?;
+        let f = fs::File::create(tmp.path().join(file))
+            .with_context(|| format!("cannot write {file}"))?;
+        let mut w = Counted(f);
+        w.write_all(bytes)
+            .with_context(|| format!("cannot write {file}"))?;
     }
     for (file, write_to) in streamed {
         let f = fs::File::create(tmp.path().join(file))
             .with_context(|| format!("cannot write {file}"))?;
-        let mut w = BufWriter::new(f);
+        let mut w = BufWriter::new(Counted(f));
         write_to(&mut w)
             .and_then(|()| Ok(w.flush()?))
             .with_context(|| format!("cannot write {file}"))?;

@@ -85,15 +85,9 @@ pub fn render(input: &ReportInput) -> String {
     render_view(&View::prepare(input))
 }
 
-/// Writes `report.html` of an audit into `dir`: thumbnails of images up to `max_pixels`
-/// (`--max-pixels`, as in the scan). `audit::run` writes the audit's other files; the page is
-/// rendered here, a layer above it.
-pub fn write_audit(
-    dir: &Path,
-    o: &crate::audit::AuditOutcome,
-    max_pixels: u64,
-) -> anyhow::Result<()> {
-    let page = render(&ReportInput {
+/// `report.html` of an audit (what `AuditJob::page` is given).
+pub fn audit_page(o: &crate::audit::AuditOutcome, max_pixels: u64) -> String {
+    render(&ReportInput {
         title: format!("cleansplit audit: {}", o.scan.root.display()),
         root: &o.scan.root,
         records: &o.scan.records,
@@ -103,9 +97,6 @@ pub fn write_audit(
         max_pixels,
         skipped: &o.scan.layout.skipped,
         loader: o.scan.loader,
-    });
-    crate::output::write_file(&dir.join("report.html"), |w| {
-        Ok(std::io::Write::write_all(w, page.as_bytes())?)
     })
 }
 

@@ -77,12 +77,17 @@ pub fn details(o: &crate::audit::AuditOutcome, out: Option<&std::path::Path>) ->
         o.scan.elapsed.as_secs_f64(),
         o.scan.reused
     );
-    if let Some(dir) = out {
-        let _ = writeln!(
-            text,
-            "report: open {} in a browser",
-            dir.join("report.html").display()
-        );
+    match out {
+        Some(dir) => {
+            let _ = writeln!(
+                text,
+                "report: open {} in a browser",
+                dir.join("report.html").display()
+            );
+        }
+        None => {
+            let _ = writeln!(text, "{}", crate::audit::no_report_hint(&o.scan));
+        }
     }
     text
 }

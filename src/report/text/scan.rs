@@ -28,6 +28,9 @@ struct Tally {
     /// Files the loader does not list, and files it lists but cannot decode.
     ignored: usize,
     fails: usize,
+    /// Files a decoding library panicked on (`scan::guard`), and the first of them.
+    decoder_panics: usize,
+    first_panics: Vec<usize>,
     coverage: crate::loader::coverage::Coverage,
 }
 
@@ -50,6 +53,12 @@ impl Tally {
                     t.problems += 1;
                     if t.first_problems.len() < SHOWN_PROBLEMS {
                         t.first_problems.push(i);
+                    }
+                    if crate::scan::guard::is_decoder_panic(&r.message) {
+                        t.decoder_panics += 1;
+                        if t.first_panics.len() < SHOWN_PROBLEMS {
+                            t.first_panics.push(i);
+                        }
                     }
                 }
                 match loader.verdict(r) {
@@ -79,6 +88,9 @@ impl Tally {
                 a.problems += b.problems;
                 a.first_problems.extend(b.first_problems);
                 a.first_problems.truncate(SHOWN_PROBLEMS);
+                a.decoder_panics += b.decoder_panics;
+                a.first_panics.extend(b.first_panics);
+                a.first_panics.truncate(SHOWN_PROBLEMS);
                 a.ignored += b.ignored;
                 a.fails += b.fails;
                 a.coverage = a.coverage.plus(b.coverage);
@@ -181,6 +193,16 @@ pub fn summary(o: &ScanOutcome) -> String {
                 "  ... and {} more (see the index)",
                 tally.problems - SHOWN_PROBLEMS
             );
+        }
+    }
+    if tally.decoder_panics > 0 {
+        let _ = writeln!(
+            s,
+            "\ndecoder panics ({}): a decoding library crashed on these files (counted as corrupt; please report them):",
+            tally.decoder_panics
+        );
+        for &i in &tally.first_panics {
+            let _ = writeln!(s, "  {}", o.records[i].path.display());
         }
     }
     let (ignored, fails) = (tally.ignored, tally.fails);
