@@ -98,16 +98,26 @@ fn classify(e: &anyhow::Error, scanned: bool) -> Failure {
     if interrupted(e) {
         return Failure::Interrupted(message);
     }
+    let not_found = |e: &anyhow::Error| {
+        e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+        })
+    };
     let root = e.chain().find_map(|c| match c.downcast_ref() {
         Some(ScanError::Root(inner)) => Some(inner),
         _ => None,
     });
     if let Some(inner) = root {
-        let missing = inner.chain().any(|c| {
-            c.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
-        });
+        let missing = not_found(inner);
         return Failure::Root { message, missing };
+    }
+    // A merge opens its sources before it scans them.
+    if !scanned && not_found(e) {
+        return Failure::Root {
+            message,
+            missing: true,
+        };
     }
     if !scanned {
         return Failure::Options(message);
