@@ -28,3 +28,9 @@ class RootNotFoundError(RootError, FileNotFoundError):
 
 class CleansplitWarning(UserWarning):
     """A warning the command printed (e.g. the loader reads none of ROOT's images)."""
+
+
+# Shown as cleansplit.OptionError (where they are exported), not cleansplit._errors.OptionError.
+for _cls in (Error, OptionError, RootError, RootNotFoundError, CleansplitWarning):
+    _cls.__module__ = "cleansplit"
+del _cls
