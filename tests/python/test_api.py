@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 import cleansplit
 
@@ -134,3 +135,11 @@ def test_progress_callback_and_warning(demo, tmp_path):
     cleansplit.scan(demo, index=tmp_path / "i.csv", rehash=True, progress=lambda d, t: seen.append((d, t)))
     # A 56-file scan may finish between two looks; when one is seen it counts up to the total.
     assert all(0 <= d <= t for d, t in seen)
+
+
+def test_tqdm_bar_when_tqdm_is_installed(many, tmp_path, capsys):
+    pytest.importorskip("tqdm", reason="tqdm is not installed: the default progress is silent")
+    s = cleansplit.scan(many, index=tmp_path / "i.csv")
+    assert len(s.records) == 2400
+    # tqdm draws on stderr (a notebook widget under Jupyter); it closes its bar when done.
+    assert "img" in capsys.readouterr().err
