@@ -18,24 +18,6 @@ from cleansplit._errors import CleansplitWarning
 PathLike = Union[str, "os.PathLike[str]"]
 Progress = Union[bool, Callable[[int, int], object]]
 
-__all__ = [
-    "scan",
-    "leaks",
-    "class_weight",
-    "balance",
-    "split",
-    "audit",
-    "merge",
-    "shortcuts",
-    "ScanResult",
-    "LeaksResult",
-    "BalanceResult",
-    "SplitResult",
-    "AuditResult",
-    "MergeResult",
-    "ShortcutsResult",
-]
-
 # Column types of the CSV contracts (docs/FORMATS.md): every other column is text. Columns
 # that can be empty are pandas' nullable types.
 _INT = {"size", "mtime_ns", "distance", "distance256", "group", "fold"}
@@ -70,6 +52,25 @@ def _frame(csv_text: str):
         elif col in _NULLABLE_INT:
             df[col] = pd.to_numeric(df[col].replace("", None)).astype("Int64")
     return df
+
+
+class _Table:
+    """A DataFrame attribute of a result, parsed from the CSV text ``obj._csv[name]`` on first
+    use (so the results that need no table need no pandas)."""
+
+    def __init__(self, doc: str):
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+        if obj is None:
+            return self
+        frames = obj.__dict__.setdefault("_frames", {})
+        if self.name not in frames:
+            frames[self.name] = _frame(obj._csv[self.name])
+        return frames[self.name]
 
 
 def _read(path: str) -> str:
@@ -195,15 +196,9 @@ class ScanResult:
     def __init__(self, summary: Dict[str, Any], index_csv: str):
         self.summary = summary
         self.index_path: str = summary["index"]
-        self._csv = index_csv
-        self._records = None
+        self._csv = {"records": index_csv}
 
-    @property
-    def records(self):
-        """The index as a pandas DataFrame (columns and types: docs/FORMATS.md)."""
-        if self._records is None:
-            self._records = _frame(self._csv)
-        return self._records
+    records = _Table("The index as a pandas DataFrame (columns and types: docs/FORMATS.md).")
 
     def __repr__(self) -> str:
         return f"<cleansplit.ScanResult {self.summary.get('indexed')} images in {self.summary.get('root')}>"
@@ -215,29 +210,13 @@ class LeaksResult:
 
     def __init__(self, pairs_csv: str, groups_csv: str, summary: Dict[str, Any]):
         self.summary = summary
-        self._pairs_csv, self._groups_csv = pairs_csv, groups_csv
-        self._pairs = self._groups = None
+        self._csv = {"pairs": pairs_csv, "groups": groups_csv}
 
-    @property
-    def pairs(self):
-        """pairs.csv as a DataFrame: one row per matching pair."""
-        if self._pairs is None:
-            self._pairs = _frame(self._pairs_csv)
-        return self._pairs
-
-    @property
-    def groups(self):
-        """groups.csv as a DataFrame: one row per member of a group of copies."""
-        if self._groups is None:
-            self._groups = _frame(self._groups_csv)
-        return self._groups
+    pairs = _Table("pairs.csv as a DataFrame: one row per matching pair.")
+    groups = _Table("groups.csv as a DataFrame: one row per member of a group of copies.")
 
     def __repr__(self) -> str:
-        return f"<cleansplit.LeaksResult {self.pairs_count} pairs>"
-
-    @property
-    def pairs_count(self) -> int:
-        return max(0, self._pairs_csv.count("\n") - 1)
+        return f"<cleansplit.LeaksResult {self.summary.get('pairs')} pairs>"
 
 
 class BalanceResult:
@@ -263,16 +242,11 @@ class SplitResult:
     def __init__(self, out: str, report: Dict[str, Any], manifest_csv: str, weights: Optional[Dict[str, Any]]):
         self.out = out
         self.report = report
-        self._csv = manifest_csv
-        self._manifest = None
+        self._csv = {"manifest": manifest_csv}
         self.weights = weights
         self.class_weight: Optional[Dict[int, float]] = _weights(weights["class_weight"]) if weights else None
 
-    @property
-    def manifest(self):
-        if self._manifest is None:
-            self._manifest = _frame(self._csv)
-        return self._manifest
+    manifest = _Table("manifest.csv (folds.csv with ``kfold``) as a DataFrame.")
 
     def __repr__(self) -> str:
         return f"<cleansplit.SplitResult {self.report.get('copied')} images placed in {self.out}>"
@@ -397,7 +371,7 @@ def leaks(
 
     >>> l = cleansplit.leaks("data/")
     >>> l.pairs[l.pairs.cross_split][["path_a", "path_b", "match", "distance"]]
-    >>> l.summary["cross_split_pairs"]
+    >>> l.summary["pairs"], l.summary["exact_pairs"], l.summary["near_pairs"]
     """
     with _Work() as work:
         out = os.path.join(work, "leaks")
