@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 
 use crate::base::rel_path;
 use crate::cli::embedded::{self, Failure, Ran};
-use crate::interrupt;
+use crate::output::interrupt;
 use crate::scan::progress::Progress;
 
 /// Held by the thread running a call's command, from before it starts until the arena is freed

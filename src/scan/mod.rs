@@ -162,7 +162,7 @@ pub enum ScanError {
     Index(anyhow::Error),
     /// An interrupt was requested (`interrupt::request`) before the scan finished.
     #[error(transparent)]
-    Interrupted(#[from] crate::interrupt::Stopped),
+    Interrupted(#[from] crate::output::interrupt::Stopped),
 }
 
 /// `--jobs` may ask for at most this many threads per core: more only costs memory and
@@ -289,7 +289,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut records = reused_records;
     records.par_extend(todo.par_iter().map(|c| {
         // After an interrupt request the rest are left unread (the scan fails below).
-        if crate::interrupt::requested() {
+        if crate::output::interrupt::requested() {
             return blank_record(c);
         }
         let r = scan_file(&root, c, max_pixels);
@@ -301,8 +301,8 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     }));
     bar.finish_and_clear();
     drop(todo);
-    if crate::interrupt::requested() {
-        return Err(crate::interrupt::Stopped.into());
+    if crate::output::interrupt::requested() {
+        return Err(crate::output::interrupt::Stopped.into());
     }
     if records.len() > reused {
         // Two runs in path order (kept, then fresh): the sort merges them.
