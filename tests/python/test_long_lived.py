@@ -13,6 +13,15 @@ import cleansplit
 from cleansplit import _native
 
 
+@pytest.fixture
+def sigint():
+    """Python's own Ctrl-C handler, as in a terminal or a notebook: a process started in the
+    background (CI, `cmd &`) inherits SIGINT ignored, and Python then installs no handler."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 def rss_kb() -> int:
     with open("/proc/self/status") as f:
         for line in f:
@@ -56,7 +65,7 @@ def test_two_roots_do_not_see_each_other(demo, many, tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT to itself")
-def test_ctrl_c_interrupts_a_scan_and_leaves_nothing(many, tmp_path):
+def test_ctrl_c_interrupts_a_scan_and_leaves_nothing(many, tmp_path, sigint):
     idx = tmp_path / "index.csv"
     sent = {}
 
@@ -89,7 +98,7 @@ def wait_idle():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT to itself")
-def test_interrupted_split_removes_its_output(many, tmp_path, monkeypatch):
+def test_interrupted_split_removes_its_output(many, tmp_path, monkeypatch, sigint):
     idx = tmp_path / "index.csv"
     cleansplit.scan(many, index=idx, progress=False)
     out = tmp_path / "out"
