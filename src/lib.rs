@@ -11,9 +11,16 @@
 //!
 //! See ARCHITECTURE.md for where each command-line option lands.
 
+// The command-line code lives in the library (feature `cli`) so that both the binary and the
+// Python module's `cleansplit` program run it; it names the library `cleansplit::`, as the
+// binary did.
+extern crate self as cleansplit;
+
 pub mod audit;
 pub mod balance;
 pub mod base;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod index;
 pub mod layout;
 pub mod leaks;
@@ -21,6 +28,8 @@ pub mod loader;
 pub mod merge;
 pub mod near;
 pub mod output;
+#[cfg(feature = "python")]
+mod python;
 pub mod report;
 pub mod scan;
 pub mod shortcuts;

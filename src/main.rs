@@ -1,7 +1,6 @@
-//! The `cleansplit` binary: a thin shell over the library (see `src/cli/`).
-
-mod cli;
+//! The `cleansplit` binary: a thin shell over the library's command line (`cleansplit::cli`,
+//! which the Python module's `cleansplit` program runs too).
 
 fn main() -> std::process::ExitCode {
-    cli::main()
+    cleansplit::cli::main()
 }

@@ -1,50 +1,71 @@
-"""cleansplit: audit image-classification datasets and write clean splits.
+"""cleansplit: audit image-classification datasets (class folders) and write clean splits.
 
-The wheel installs the `cleansplit` command-line program (a Rust binary) into the
-environment's scripts folder. This package only finds it, so that
-``python -m cleansplit ...`` and notebooks can run it:
+The functions run the `cleansplit` commands in this process (Rust, through the native module
+`cleansplit._native`: the same options, defaults, checks and files as the program) and
+return their outputs as Python objects: pandas DataFrames with the columns of the program's
+CSV files, dicts as its JSON files. The GIL is released while they work; Ctrl-C or a
+notebook's stop button raises KeyboardInterrupt and leaves no partial output; a tqdm bar
+shows the scan's progress when tqdm is installed (``progress=False`` for none).
 
-    import subprocess, cleansplit
-    subprocess.run([cleansplit.find_binary(), "audit", "data/", "--out", "audit"], check=True)
+    import cleansplit
+    report = cleansplit.audit("data/")          # renders inline in Jupyter
+    pairs = cleansplit.leaks("data/").pairs     # a DataFrame: pairs.csv
+    model.fit(train_ds, class_weight=cleansplit.class_weight("data/"))
+
+Errors raise `cleansplit.Error` subclasses carrying the program's one-line message:
+`OptionError` (a ValueError) for a bad option, `RootNotFoundError` (a FileNotFoundError) for
+a missing ROOT. The walkthrough: docs/PYTHON.md. The `cleansplit` program is installed too
+(``cleansplit --help``, or ``python -m cleansplit --help``).
 """
 
-import os
-import shutil
-import sys
-import sysconfig
+from cleansplit._api import (
+    AuditResult,
+    BalanceResult,
+    LeaksResult,
+    MergeResult,
+    ScanResult,
+    ShortcutsResult,
+    SplitResult,
+    audit,
+    balance,
+    class_weight,
+    leaks,
+    merge,
+    scan,
+    shortcuts,
+    split,
+)
+from cleansplit._binary import find_binary
+from cleansplit._errors import (
+    CleansplitWarning,
+    Error,
+    OptionError,
+    RootError,
+    RootNotFoundError,
+)
+from cleansplit._native import __version__
 
-__all__ = ["find_binary"]
-
-_EXE = "cleansplit" + (".exe" if sys.platform == "win32" else "")
-
-
-def _candidates():
-    # The scheme the package was installed with (a venv, the system, --prefix) ...
-    yield sysconfig.get_path("scripts")
-    # ... a `pip install --user` ...
-    if hasattr(sysconfig, "get_preferred_scheme"):  # Python 3.10+
-        yield sysconfig.get_path("scripts", sysconfig.get_preferred_scheme("user"))
-    else:
-        yield sysconfig.get_path("scripts", "nt_user" if os.name == "nt" else "posix_user")
-    # ... or `pip install --target DIR`, which puts scripts in DIR/bin next to the package.
-    yield os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin")
-
-
-def find_binary():
-    """The path of the installed `cleansplit` program.
-
-    Looks where pip puts scripts for the scheme this package came from, then on PATH;
-    raises FileNotFoundError when neither has it (a broken install).
-    """
-    for folder in _candidates():
-        if folder:
-            path = os.path.join(folder, _EXE)
-            if os.path.isfile(path) and os.access(path, os.X_OK):
-                return path
-    found = shutil.which(_EXE)
-    if found:
-        return found
-    raise FileNotFoundError(
-        "the cleansplit program is not installed next to this Python package; "
-        "reinstall it with `pip install --force-reinstall cleansplit`"
-    )
+__all__ = [
+    "scan",
+    "leaks",
+    "class_weight",
+    "balance",
+    "split",
+    "audit",
+    "merge",
+    "shortcuts",
+    "ScanResult",
+    "LeaksResult",
+    "BalanceResult",
+    "SplitResult",
+    "AuditResult",
+    "MergeResult",
+    "ShortcutsResult",
+    "Error",
+    "OptionError",
+    "RootError",
+    "RootNotFoundError",
+    "CleansplitWarning",
+    "find_binary",
+    "__version__",
+]

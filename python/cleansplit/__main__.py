@@ -1,23 +1,13 @@
-"""`python -m cleansplit ARGS` runs the installed `cleansplit` program with ARGS."""
+"""The `cleansplit` program: ``cleansplit ARGS`` and ``python -m cleansplit ARGS`` run the
+command line (the same Rust ``main`` as the standalone binary) in this process."""
 
-import os
-import subprocess
 import sys
 
-from cleansplit import find_binary
 
+def main() -> int:
+    from cleansplit import _native
 
-def main():
-    try:
-        binary = find_binary()
-    except FileNotFoundError as e:
-        print(f"cleansplit: {e}", file=sys.stderr)
-        return 2
-    args = [binary, *sys.argv[1:]]
-    if sys.platform == "win32":
-        # No exec on Windows: run it as a child and pass its exit code on.
-        return subprocess.call(args)
-    os.execv(binary, args)
+    return _native.cli_main(["cleansplit", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

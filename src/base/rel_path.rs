@@ -3,12 +3,13 @@
 //!
 //! The bytes live in a process-wide arena of append-only chunks, each path stored once as a
 //! length (LEB128) and its bytes. Every thread fills a chunk of its own, so the parallel index
-//! parse takes no lock; a long path gets a block of its own. Like `Name`'s table, the arena
-//! is never freed: a path made once stays for the process's lifetime (a command makes one
-//! per record it loads or scans; a million paths are ~26 MB, which a `PathBuf` each cost
-//! ~56 bytes for).
+//! parse takes no lock; a long path gets a block of its own. A command never frees the arena:
+//! a path made once stays until the process ends (a command makes one per record it loads or
+//! scans; a million paths are ~26 MB, which a `PathBuf` each cost ~56 bytes for). A
+//! long-lived host (the Python module) frees it after each call with [`release_all`], when
+//! nothing made during the call is left.
 
-use std::alloc::{Layout, alloc, handle_alloc_error};
+use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use std::borrow::Borrow;
 use std::cell::Cell;
 use std::ffi::OsStr;
@@ -17,6 +18,8 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes per arena chunk (a thread's unused rest of one is all the waste).
 const CHUNK: usize = 256 << 10;
@@ -33,27 +36,67 @@ const OWN_BLOCK: usize = CHUNK / 8;
 pub struct RelPath(NonNull<u8>);
 
 // SAFETY: the handle points to bytes that are written once, before the handle exists, and
-// never changed or freed; sharing or sending it across threads only reads them.
+// never changed, nor freed while it is in use (`release_all`'s contract); sharing or sending it across threads only reads them.
 unsafe impl Send for RelPath {}
 unsafe impl Sync for RelPath {}
 
 thread_local! {
-    /// This thread's chunk: where its next path goes and how many bytes are left there.
-    static CURRENT: Cell<(*mut u8, usize)> = const { Cell::new((std::ptr::null_mut(), 0)) };
+    /// This thread's chunk: where its next path goes, how many bytes are left there, and the
+    /// arena generation it belongs to (a chunk of an older one was freed).
+    static CURRENT: Cell<(*mut u8, usize, usize)> =
+        const { Cell::new((std::ptr::null_mut(), 0, 0)) };
 }
+
+/// Every block allocated since the last [`release_all`], as address and size.
+static BLOCKS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+/// Advanced by [`release_all`]: every thread's chunk from before it is gone.
+static GENERATION: AtomicUsize = AtomicUsize::new(0);
 
 /// The empty path: a zero length, no bytes (so `RelPath::default()` allocates nothing).
 static EMPTY: u8 = 0;
 
-/// `n` bytes that are never freed.
+fn block_layout(n: usize) -> Layout {
+    Layout::from_size_align(n.max(1), 1).expect("an arena block fits in memory")
+}
+
+/// `n` bytes, freed only by [`release_all`].
 fn block(n: usize) -> *mut u8 {
-    let layout = Layout::from_size_align(n.max(1), 1).expect("an arena block fits in memory");
+    let layout = block_layout(n);
     // SAFETY: the layout's size is not zero.
     let p = unsafe { alloc(layout) };
     if p.is_null() {
         handle_alloc_error(layout);
     }
+    BLOCKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((p as usize, n));
     p
+}
+
+/// Bytes the arena holds: every path made since the last [`release_all`], in its blocks.
+pub fn arena_bytes() -> usize {
+    let blocks = BLOCKS.lock().unwrap_or_else(|e| e.into_inner());
+    blocks.iter().map(|&(_, n)| n).sum()
+}
+
+/// Frees every path made so far, for a long-lived process that runs one command after
+/// another (the Python module: 100 scans of a dataset hold no more than one).
+///
+/// # Safety
+/// No [`RelPath`] made before this call may be used after it, and none may be made while it
+/// runs: call it only when every record, outcome and table of the commands run so far has been
+/// dropped, with no command running.
+pub unsafe fn release_all() {
+    let mut blocks = BLOCKS.lock().unwrap_or_else(|e| e.into_inner());
+    // Threads notice the new generation at their next path and take a fresh chunk.
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+    for (p, n) in blocks.drain(..) {
+        // SAFETY: `p` came from `alloc` with this layout (`block`), and by the caller's
+        // promise nothing reads it any more.
+        unsafe { dealloc(p as *mut u8, block_layout(n)) };
+    }
+    blocks.shrink_to_fit();
 }
 
 /// `n` as LEB128 into `out`; the number of bytes written.
@@ -102,12 +145,13 @@ impl RelPath {
             block(need)
         } else {
             CURRENT.with(|c| {
-                let (mut at, mut left) = c.get();
-                if left < need {
+                let (mut at, mut left, born) = c.get();
+                let now = GENERATION.load(Ordering::Relaxed);
+                if left < need || born != now {
                     (at, left) = (block(CHUNK), CHUNK);
                 }
                 // SAFETY: `need <= left`, so `at + need` is inside (or one past) the chunk.
-                c.set((unsafe { at.add(need) }, left - need));
+                c.set((unsafe { at.add(need) }, left - need, now));
                 at
             })
         };

@@ -8,6 +8,7 @@ mod audit;
 mod balance;
 mod colour;
 mod completions;
+pub mod embedded;
 mod enums;
 mod leaks;
 mod merge;
@@ -17,6 +18,7 @@ mod scan;
 mod shortcuts;
 mod split;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,7 +30,7 @@ use cleansplit::audit::Kinds;
 use cleansplit::base::notify::Notice;
 use cleansplit::layout::LayoutOptions;
 use cleansplit::output::interrupt;
-use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanOptions};
+use cleansplit::scan::{DEFAULT_MAX_PIXELS, ScanError, ScanOptions};
 
 #[derive(Parser)]
 #[command(name = "cleansplit", version, about, long_about = None)]
@@ -165,6 +167,46 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
     }
 }
 
+/// The binary's `main`: parses the process's arguments, runs the command, and maps errors to
+/// exit code 2 with a one-line message (130 after Ctrl-C).
+pub fn main() -> ExitCode {
+    main_from(std::env::args_os())
+}
+
+/// [`main`] with the given arguments, the program's name first (the Python module's
+/// `cleansplit` program runs this).
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
+    quiet_decoder_panics();
+    if let Err(e) = cleansplit::output::interrupt::install_handler() {
+        errln!("cleansplit: warning: {e:#}");
+    }
+    match run(cli, true) {
+        Ok(code) => code,
+        Err(e) => {
+            errln!("cleansplit: {e:#}");
+            if interrupted(&e) {
+                ExitCode::from(interrupt::EXIT_INTERRUPTED)
+            } else if is_bug(&e) {
+                // Our own bug: Rust's exit code for a panic, after the panic message itself.
+                ExitCode::from(101)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+/// A panic in cleansplit's own code during the scan (not a decoder's).
+fn is_bug(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| matches!(c.downcast_ref(), Some(ScanError::Bug { .. })))
+}
+
 /// The binary's panic hook: a panic inside a decoder guard is caught and counted by the scan
 /// (`scan::guard`), so it prints nothing; every other panic prints as usual (our bug).
 fn quiet_decoder_panics() {
@@ -176,13 +218,17 @@ fn quiet_decoder_panics() {
     }));
 }
 
-/// Parses arguments, runs the command, and maps errors to exit code 2 with a one-line message.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    quiet_decoder_panics();
-    if let Err(e) = cleansplit::output::interrupt::install_handler() {
-        errln!("cleansplit: warning: {e:#}");
-    }
+fn interrupted(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<interrupt::Interrupted>()
+            || c.is::<interrupt::Stopped>()
+            || matches!(c.downcast_ref(), Some(ScanError::Interrupted(_)))
+    })
+}
+
+/// Runs a parsed command; `process` is false inside a host program ([`embedded`]), which
+/// sizes its own thread pool.
+fn run(cli: Cli, process: bool) -> anyhow::Result<ExitCode> {
     let scan_args = match &cli.command {
         Command::Scan(a) => Some(&a.scan),
         Command::Leaks(a) => Some(&a.scan),
@@ -196,16 +242,13 @@ pub fn main() -> ExitCode {
     };
     // Options are checked before anything is scanned or written (merge checks its own).
     if let Some(Err(e)) = scan_args.map(|a| a.options().validate()) {
-        errln!("cleansplit: {e:#}");
-        return ExitCode::from(2);
+        return Err(e);
     }
-    let jobs = match &cli.command {
-        Command::Merge(a) => a.jobs,
-        _ => scan_args.and_then(|a| a.jobs),
-    };
-    // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
-    cleansplit::scan::set_jobs(jobs);
-    let result = match cli.command {
+    if process {
+        // --jobs bounds every parallel step (scan, search, thumbnails), not only the scan.
+        cleansplit::scan::set_jobs(jobs_of(&cli));
+    }
+    match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Leaks(a) => leaks::run(a),
         Command::Balance(a) => balance::run(a),
@@ -216,28 +259,19 @@ pub fn main() -> ExitCode {
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
         Command::Shortcuts(a) => shortcuts::run(a),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) if e.chain().any(|c| c.is::<interrupt::Interrupted>()) => {
-            errln!("cleansplit: {e:#}");
-            ExitCode::from(interrupt::EXIT_INTERRUPTED)
-        }
-        // Our own bug: Rust's exit code for a panic, after the panic message itself.
-        Err(e)
-            if e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<cleansplit::scan::ScanError>(),
-                    Some(cleansplit::scan::ScanError::Bug { .. })
-                )
-            }) =>
-        {
-            errln!("cleansplit: {e:#}");
-            ExitCode::from(101)
-        }
-        Err(e) => {
-            errln!("cleansplit: {e:#}");
-            ExitCode::from(2)
-        }
+    }
+}
+
+/// `--jobs` of the command, if it has one.
+fn jobs_of(cli: &Cli) -> Option<usize> {
+    match &cli.command {
+        Command::Scan(a) => a.scan.jobs,
+        Command::Leaks(a) => a.scan.jobs,
+        Command::Balance(a) => a.scan.jobs,
+        Command::Split(a) => a.scan.jobs,
+        Command::Audit(a) => a.scan.jobs,
+        Command::Shortcuts(a) => a.scan.jobs,
+        Command::Merge(a) => a.jobs,
+        Command::MergeIndex(_) | Command::Completions(_) | Command::Man(_) => None,
     }
 }

@@ -8,6 +8,10 @@
 //!   after the file it is placing and removes its work folder; renames already under way
 //!   ([`hold_off`]) finish; then whatever is still registered is removed, each path named as
 //!   removed only when it was, and the command exits 130.
+//! - Inside a host program (the Python module: KeyboardInterrupt, a notebook's stop button),
+//!   the host calls [`request`] instead of a signal ending the process: the scan stops within a
+//!   few files with [`Stopped`] (nothing written: the index is written at its end), a split's
+//!   writer as above; the host calls [`reset`] before its next call.
 //! - SIGKILL or a power cut cannot be caught: the next `split` to the same OUT finds work
 //!   folders whose lock nobody holds ([`remove_stale`]), removes them and says so.
 
@@ -49,6 +53,23 @@ static ACTIVE: Mutex<Registry> = Mutex::new(Registry {
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted; removed the unfinished {0}")]
 pub struct Interrupted(pub PathBuf);
+
+/// The error a scan returns when an interrupt was requested before it finished (it wrote
+/// nothing).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Stopped;
+
+/// Asks the running command to stop, as Ctrl-C does, without ending the process (for a host
+/// program that handles the signal itself, see the module doc).
+pub fn request() {
+    REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Forgets an earlier [`request`] (a host program, before its next call).
+pub fn reset() {
+    REQUESTED.store(false, Ordering::SeqCst);
+}
 
 /// Has Ctrl-C (or SIGTERM/SIGHUP) arrived?
 pub fn requested() -> bool {

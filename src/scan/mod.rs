@@ -14,6 +14,7 @@ pub mod hash;
 pub mod hash256;
 pub mod jpeg_header;
 mod pair;
+pub mod progress;
 pub mod quality;
 pub mod reduce;
 pub mod special;
@@ -21,6 +22,7 @@ pub mod special;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -203,6 +205,9 @@ pub enum ScanError {
         "internal error while scanning {path}: {message} (a bug in cleansplit, not a problem with the file: please report it with the file)"
     )]
     Bug { path: PathBuf, message: String },
+    /// An interrupt was requested (`interrupt::request`) before the scan finished.
+    #[error(transparent)]
+    Interrupted(#[from] crate::output::interrupt::Stopped),
 }
 
 /// `--jobs` may ask for at most this many threads per core: more only costs memory and
@@ -245,6 +250,10 @@ pub fn set_jobs(jobs: Option<usize>) {
 /// Scans ROOT incrementally and writes the index.
 pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let start = Instant::now();
+    let watch = progress::current();
+    if let Some(w) = &watch {
+        w.started.store(true, Ordering::Relaxed);
+    }
     opts.validate().map_err(ScanError::Root)?;
     let root = fs::canonicalize(root)
         .with_context(|| format!("cannot open ROOT {}", root.display()))
@@ -314,7 +323,10 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     }
     let reused = reused_records.len();
 
-    let bar = progress_bar(opts.progress, todo.len() as u64);
+    let bar = progress_bar(opts.progress && watch.is_none(), todo.len() as u64);
+    if let Some(w) = &watch {
+        w.total.fetch_add(todo.len() as u64, Ordering::Relaxed);
+    }
     let max_pixels = opts.max_pixels;
     // The fresh records are written straight into the room the pairing left after the kept
     // ones (one per file), not collected apart and copied over. `opts.jobs` sized the global
@@ -324,6 +336,10 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     // file) instead of becoming a record.
     let bug: std::sync::Mutex<Option<(PathBuf, String)>> = std::sync::Mutex::new(None);
     records.par_extend(todo.par_iter().map(|c| {
+        // After an interrupt request the rest are left unread (the scan fails below).
+        if crate::output::interrupt::requested() {
+            return blank_record(c);
+        }
         let r = std::panic::catch_unwind(|| scan_file(&root, c, max_pixels)).unwrap_or_else(
             |payload| {
                 let mut b = bug.lock().unwrap_or_else(|p| p.into_inner());
@@ -332,12 +348,18 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             },
         );
         bar.inc(1);
+        if let Some(w) = &watch {
+            w.done.fetch_add(1, Ordering::Relaxed);
+        }
         r
     }));
     bar.finish_and_clear();
     drop(todo);
     if let Some((path, message)) = bug.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(ScanError::Bug { path, message });
+    }
+    if crate::output::interrupt::requested() {
+        return Err(crate::output::interrupt::Stopped.into());
     }
     if records.len() > reused {
         // Two runs in path order (kept, then fresh): the sort merges them.
