@@ -75,7 +75,10 @@ fn main() -> Result<()> {
         }
     }
     if 2 * per * distances.len() > n {
-        bail!("--n is too small for {per} pairs at each of {} distances", distances.len());
+        bail!(
+            "--n is too small for {per} pairs at each of {} distances",
+            distances.len()
+        );
     }
     let mut rng = Rng(seed);
     let mut hashes: Vec<Hashes256> = (0..n)
@@ -108,7 +111,10 @@ fn main() -> Result<()> {
         bits,
     );
     let secs = t0.elapsed().as_secs_f64();
-    let mut found: Vec<(u32, u32)> = matches.iter().map(|m| (m.a.min(m.b), m.a.max(m.b))).collect();
+    let mut found: Vec<(u32, u32)> = matches
+        .iter()
+        .map(|m| (m.a.min(m.b), m.a.max(m.b)))
+        .collect();
     found.sort_unstable();
     println!(
         "n = {n}, {} pairs found, search {secs:.2} s; {}",

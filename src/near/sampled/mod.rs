@@ -31,9 +31,9 @@
 //!   than photos); `w` is the narrowest key that keeps that at about one chance candidate per
 //!   four queries per table ([`plan`]).
 
+use crate::base::hash::Hash256;
 use crate::base::hash::{HashList, Transform};
 use crate::base::rng::{shuffle, splitmix};
-use crate::base::hash::Hash256;
 use crate::near::view::{EntryId, View};
 
 pub use codes::{Codes, ImageViews, stored_count};
@@ -63,7 +63,6 @@ const DEFAULT_CHECK_BITS: u32 = 32;
 const SAMPLES: usize = 100_000;
 /// Seed of the bit partitions and the sample: the same data always gives the same tables.
 const SEED: u64 = 0x5A3D_1E5E_ED25_6B17;
-
 
 /// One table: which hash bit goes to each key bit. Slots `0..pairs` hold transpose pairs
 /// (`2k` is `(u, v)`, `2k + 1` is `(v, u)`); the diagonal positions follow.
@@ -215,7 +214,11 @@ pub struct Plan {
 impl Plan {
     /// `rounds` rounds of keys of `width` bits, with 32-bit checks.
     pub fn new(width: u32, rounds: u32) -> Self {
-        Plan::with(width, rounds as usize * per_round(width), DEFAULT_CHECK_BITS)
+        Plan::with(
+            width,
+            rounds as usize * per_round(width),
+            DEFAULT_CHECK_BITS,
+        )
     }
 
     /// `tables` keys of `width` bits, in rounds of [`per_round`] disjoint keys (the last round
@@ -236,7 +239,11 @@ impl Plan {
             .collect();
         // The check each table really got (wide keys leave fewer free pairs); the threshold
         // follows the narrowest.
-        let check_bits = checks.iter().map(KeyTable::width).min().unwrap_or(check_bits);
+        let check_bits = checks
+            .iter()
+            .map(KeyTable::width)
+            .min()
+            .unwrap_or(check_bits);
         let check_max = check_max_for(width, check_bits);
         // Pigeonhole over one whole round's disjoint keys; a pair that close passes any check
         // within `check_max`.
@@ -406,13 +413,25 @@ pub fn plan<L: HashList + ?Sized>(
     let stored = stored_count(&views);
     let id_limit = views.id_limit();
     let width = width
-        .unwrap_or_else(|| width_for(stored, id_limit, &sample_distances(hashes, transforms, crops)))
+        .unwrap_or_else(|| {
+            width_for(
+                stored,
+                id_limit,
+                &sample_distances(hashes, transforms, crops),
+            )
+        })
         .clamp(MIN_WIDTH, MAX_WIDTH);
     let check_bits = check_bits_for(width, stored, id_limit);
     let tables = match rounds {
         Some(r) => r as usize * per_round(width),
-        None => tables_for(width, check_bits, TARGET_DISTANCE, TARGET_RECALL, MAX_TABLES)
-            .max((MIN_IMAGE_TABLES / hashes.count().max(1)).min(MAX_TABLES)),
+        None => tables_for(
+            width,
+            check_bits,
+            TARGET_DISTANCE,
+            TARGET_RECALL,
+            MAX_TABLES,
+        )
+        .max((MIN_IMAGE_TABLES / hashes.count().max(1)).min(MAX_TABLES)),
     };
     Plan::with(width, tables, check_bits)
 }

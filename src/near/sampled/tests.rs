@@ -168,11 +168,17 @@ fn a_check_lies_outside_its_key_and_never_drops_a_guaranteed_pair() {
         // (the rule), unrelated ones rarely.
         assert!(plan.guaranteed <= max);
         for d in 0..=max {
-            assert!((check_passes(width, d, bits, max) - 1.0).abs() < 1e-9, "{d}");
+            assert!(
+                (check_passes(width, d, bits, max) - 1.0).abs() < 1e-9,
+                "{d}"
+            );
         }
         assert!(check_passes(width, 40, bits, max) >= 0.95);
         assert!(check_passes(width, 40, bits, max - 1) < 0.95);
-        assert!(check_passes(width, 128, bits, max) < 0.02, "{width} {bits} {max}");
+        assert!(
+            check_passes(width, 128, bits, max) < 0.02,
+            "{width} {bits} {max}"
+        );
     }
 }
 
@@ -297,7 +303,11 @@ fn the_default_effort_reaches_its_target_and_follows_the_data() {
     let mut s = 29;
     let hashes: Vec<Hashes256> = (0..60_000).map(|_| random_image(&mut s)).collect();
     let p = plan(&hashes, &Transform::ALL, true, None, None);
-    assert!(p.recall_at(TARGET_DISTANCE) >= TARGET_RECALL, "{}", p.recall_at(32));
+    assert!(
+        p.recall_at(TARGET_DISTANCE) >= TARGET_RECALL,
+        "{}",
+        p.recall_at(32)
+    );
     // The fewest tables for the target, or the floor of image-tables for a small set.
     let fewer = Plan::with(p.width, p.tables.len() - 1, p.check_bits());
     assert!(
@@ -365,5 +375,9 @@ fn the_search_runs_over_any_codes_with_any_ids() {
         *votes.entry((q / 8, e / 8)).or_insert(0) += 1;
     }
     assert_eq!(votes.len(), 50);
-    assert!(votes.iter().all(|(&(a, b), &v)| b == a + 1 && a % 2 == 0 && v == 3));
+    assert!(
+        votes
+            .iter()
+            .all(|(&(a, b), &v)| b == a + 1 && a % 2 == 0 && v == 3)
+    );
 }
