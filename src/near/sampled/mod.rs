@@ -388,14 +388,17 @@ pub fn width_for(stored: usize, id_limit: u64, hist: &[u64]) -> u32 {
             .sum::<f64>()
             / total as f64
     };
-    (MIN_WIDTH..=MAX_WIDTH)
+    // Never wider than 16 keys per stored code: wider keys only split empty buckets, and the
+    // collisions left then are true near pairs (a small set of copies), which no width removes.
+    let widest = (usize::BITS - stored.leading_zeros() + 4).clamp(MIN_WIDTH, MAX_WIDTH);
+    (MIN_WIDTH..=widest)
         .find(|&w| {
             let s = check_bits_for(w, stored, id_limit);
             let t = check_max_for(w, s);
             stored_f * mean(&|d| survive(w, d)) <= CHANCE_PER_QUERY
                 && stored_f * mean(&|d| table_recall(w, s, t, d)) <= VERIFIED_PER_QUERY
         })
-        .unwrap_or(MAX_WIDTH)
+        .unwrap_or(widest)
 }
 
 /// The plan for these hashes: keys of `width` bits (default [`width_for`] the data), `rounds`
