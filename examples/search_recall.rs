@@ -15,17 +15,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use cleansplit::base::hash::{Hash256, Hashes256, Transform};
+use cleansplit::base::rng::splitmix;
 use cleansplit::leaks::{Search, search_run};
 
 struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        splitmix(&mut self.0)
     }
     fn hash(&mut self) -> Hash256 {
         let mut h = Hash256([self.next(), self.next(), self.next(), self.next()]);
