@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example synth -- OUT [--n 1000000] [--copies 10000] [--big-group 0]
 //!                                            [--classes 1000] [--seed 1]
+//!                                            [--plant 8,12,16,...] [--per-distance 1000]
 //! ```
 //!
 //! writes
@@ -18,7 +19,12 @@
 //!   byte-identical: same BLAKE3 and hashes; 60% near: 1-3 pHash bits and 0-2 dHash bits
 //!   flipped), in a random split, so most are cross-split leaks; `--big-group K` more records
 //!   that are all byte-identical (a scraped "image not available" placeholder); 0.1% of the
-//!   records are `corrupt` with a message.
+//!   records are `corrupt` with a message;
+//! - with `--plant D1,D2,...`: `--per-distance` pairs of unrelated records at each distance
+//!   `D` become far copies: the second's full 256-bit hash is the first's under a random flip
+//!   or turn with exactly `D` of its 255 informative bits changed (its other views stay
+//!   random), listed in `OUT/planted.csv` (`path_a,path_b,distance`) for
+//!   `scripts/scale_bench.sh` to score `pairs.csv` against.
 //!
 //! OUT must not exist or be empty. Deterministic for a seed.
 
@@ -28,7 +34,7 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use cleansplit::base::flags::Status;
-use cleansplit::base::hash::{Hash256, Hashes256};
+use cleansplit::base::hash::{Hash256, Hashes256, Transform};
 use cleansplit::index::{self, Record};
 
 /// Links per source file, below ext4's 65,000 links per inode.
@@ -41,6 +47,8 @@ struct Opts {
     big_group: usize,
     classes: usize,
     seed: u64,
+    plant: Vec<u32>,
+    per_distance: usize,
 }
 
 fn parse_args() -> Result<Opts> {
@@ -52,6 +60,8 @@ fn parse_args() -> Result<Opts> {
         big_group: 0,
         classes: 1000,
         seed: 1,
+        plant: Vec::new(),
+        per_distance: 1000,
     };
     let mut out = None;
     while let Some(a) = args.next() {
@@ -68,15 +78,32 @@ fn parse_args() -> Result<Opts> {
             "--big-group" => o.big_group = num("--big-group")? as usize,
             "--classes" => o.classes = num("--classes")?.max(1) as usize,
             "--seed" => o.seed = num("--seed")?,
+            "--per-distance" => o.per_distance = num("--per-distance")? as usize,
+            "--plant" => {
+                o.plant = args
+                    .next()
+                    .context("--plant needs a value")?
+                    .split(',')
+                    .map(|d| d.trim().parse::<u32>())
+                    .collect::<Result<_, _>>()
+                    .context("--plant takes distances like 8,16,24")?;
+                if o.plant.iter().any(|&d| d > 255) {
+                    bail!("--plant distances are at most 255 bits");
+                }
+            }
             s if s.starts_with("--") => bail!("unknown option {s}"),
             s => out = Some(PathBuf::from(s)),
         }
     }
     o.out = out.context(
-        "usage: synth OUT [--n N] [--copies N] [--big-group K] [--classes C] [--seed S]",
+        "usage: synth OUT [--n N] [--copies N] [--big-group K] [--classes C] [--seed S] \
+         [--plant D1,D2,.. --per-distance K]",
     )?;
     if o.copies + o.big_group > o.n {
         bail!("--copies plus --big-group must not exceed --n");
+    }
+    if 4 * o.plant.len() * o.per_distance > o.n - o.copies - o.big_group {
+        bail!("--plant needs at most a quarter of the unique records (--n minus the copies)");
     }
     Ok(o)
 }
@@ -94,6 +121,20 @@ impl Rng {
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
+    }
+    /// `h` with exactly `k` of its 255 informative bits (all but bit 0) flipped.
+    fn flip_exact(&mut self, mut h: Hash256, k: u32) -> Hash256 {
+        let mut seen = [false; 256];
+        let mut done = 0;
+        while done < k {
+            let p = 1 + self.below(255);
+            if !seen[p] {
+                seen[p] = true;
+                h.0[p / 64] ^= 1 << (p % 64);
+                done += 1;
+            }
+        }
+        h
     }
     /// `h` with `k` distinct random bits flipped.
     fn flip_bits(&mut self, h: u64, k: u32) -> u64 {
@@ -182,6 +223,45 @@ fn record(path: PathBuf, split: &str, class: String, rng: &mut Rng) -> Record {
     r
 }
 
+/// Far copies at exact distances (`--plant`): pairs of distinct unique, hashed records, each
+/// record in at most one pair; the second's full hash becomes the first's under a random flip
+/// or turn with exactly `d` informative bits changed. Returns `(path_a, path_b, d)`.
+fn plant(
+    o: &Opts,
+    unique: usize,
+    records: &mut [Record],
+    rng: &mut Rng,
+) -> Vec<(String, String, u32)> {
+    // Only hashed records; each used once.
+    let mut used: Vec<bool> = records[..unique]
+        .iter()
+        .map(|r| r.hash256().is_none())
+        .collect();
+    let mut pick = |rng: &mut Rng| loop {
+        let i = rng.below(unique);
+        if !used[i] {
+            used[i] = true;
+            return i;
+        }
+    };
+    let mut out = Vec::new();
+    for &d in &o.plant {
+        for _ in 0..o.per_distance {
+            let (a, b) = (pick(rng), pick(rng));
+            let t = Transform::ALL[rng.below(8)];
+            let Some(mut hb) = records[b].hash256() else {
+                continue;
+            };
+            let ha = records[a].hash256().expect("picked hashed");
+            hb.full = rng.flip_exact(ha.full.transformed(t), d);
+            records[b].set_hash256(Some(hb));
+            let path = |r: &Record| r.path.to_string_lossy().into_owned();
+            out.push((path(&records[a]), path(&records[b]), d));
+        }
+    }
+    out
+}
+
 fn main() -> Result<()> {
     let o = parse_args()?;
     let t0 = Instant::now();
@@ -267,6 +347,7 @@ fn main() -> Result<()> {
         }
         records.push(r);
     }
+    let planted = plant(&o, unique, &mut records, &mut rng);
     for (i, r) in records.iter_mut().enumerate() {
         let (src, size, mtime) = &sources[i / LINKS_PER_SOURCE];
         let link = root.join(&r.path);
@@ -278,6 +359,13 @@ fn main() -> Result<()> {
     }
     records.sort_by(|a, b| a.path.cmp(&b.path));
     index::write_atomic(&o.out.join("index.csv"), &records)?;
+    if !o.plant.is_empty() {
+        let mut csv = String::from("path_a,path_b,distance\n");
+        for (a, b, d) in &planted {
+            csv.push_str(&format!("{a},{b},{d}\n"));
+        }
+        fs::write(o.out.join("planted.csv"), csv)?;
+    }
     eprintln!(
         "synth: {} files under {}, index {}, {} planted copies + a group of {}, {:.1} s",
         o.n,

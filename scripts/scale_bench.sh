@@ -17,6 +17,10 @@
 # JOBS (default 2) sets --jobs; LIMIT (default 1800) stops a command after that many seconds.
 # BIN=path/to/cleansplit SYNTH=path/to/synth skip the build (to measure another build, e.g. a
 # copy of main's binaries).
+# PLANT=8,12,16,20,24,28,32,36,40,44 (PER_DISTANCE=1000 each) also plants far copies at those
+# exact 256-bit distances (`synth --plant`, listed in planted.csv) and prints, after the table,
+# the share of each distance that `leaks` found in its pairs.csv. LEAKS_ARGS adds options to
+# `leaks` (e.g. "--search-rounds 2"); ONLY=leaks runs the scans and `leaks` alone.
 set -euo pipefail
 
 N=${1:?usage: scale_bench.sh N [WORK]}
@@ -25,6 +29,9 @@ JOBS=${JOBS:-2}
 LIMIT=${LIMIT:-1800}
 COPIES=${COPIES:-$((N / 100))}
 BIG_GROUP=${BIG_GROUP:-0}
+PLANT=${PLANT:-}
+PER_DISTANCE=${PER_DISTANCE:-1000}
+read -r -a leaks_args <<<"${LEAKS_ARGS:-}"
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 bin=${BIN:-$here/target/release/cleansplit}
@@ -34,11 +41,13 @@ if [[ -z "${BIN:-}" ]]; then
     cargo build --release --quiet --manifest-path "$here/Cargo.toml" --bin cleansplit --example synth
 fi
 
-data="$WORK/synth-$N"
+data="$WORK/synth-$N${PLANT:+-planted}"
 if [[ ! -f "$data/index.csv" ]]; then
     rm -rf "$data"
     mkdir -p "$WORK"
-    "$synth" "$data" --n "$N" --copies "$COPIES" --big-group "$BIG_GROUP"
+    plant=()
+    [[ -n "$PLANT" ]] && plant=(--plant "$PLANT" --per-distance "$PER_DISTANCE")
+    "$synth" "$data" --n "$N" --copies "$COPIES" --big-group "$BIG_GROUP" "${plant[@]}"
 fi
 # The index is rewritten by commands that rescan; keep the generated one pristine.
 cp "$data/index.csv" "$data/run-index.csv"
@@ -73,12 +82,28 @@ echo '|---|---|---|---|---|'
 common=(--index "$index" -q -j "$JOBS")
 row "scan" "$bin" scan "$data/root" "${common[@]}"
 row "scan (unchanged rescan)" "$bin" scan "$data/root" "${common[@]}"
-row "leaks" "$bin" leaks "$data/root" "${common[@]}" --out "$data/leaks-out"
-row "balance" "$bin" balance "$data/root" "${common[@]}" --out "$data/class_weights.json"
-rm -rf "$data/split-out"
-row "split --mode manifest" "$bin" split "$data/root" "$data/split-out" --mode manifest "${common[@]}"
+rm -rf "$data/leaks-out"
+row "leaks" "$bin" leaks "$data/root" "${common[@]}" "${leaks_args[@]}" --out "$data/leaks-out"
+if [[ "${ONLY:-}" != leaks ]]; then
+    row "balance" "$bin" balance "$data/root" "${common[@]}" --out "$data/class_weights.json"
+    rm -rf "$data/split-out"
+    row "split --mode manifest" "$bin" split "$data/root" "$data/split-out" --mode manifest "${common[@]}"
+fi
 echo
 grep -h -m1 -i "radius" "$data/leaks.out" || true
+grep -h -i "search\|estimated\|effort" "$data/leaks.out" | head -4 || true
+
+if [[ -f "$data/planted.csv" && -f "$data/leaks-out/pairs.csv" ]]; then
+    # Recall by distance: a planted pair counts as found when pairs.csv lists it (either order).
+    echo
+    echo '| planted distance (bits) | found | share |'
+    echo '|---|---|---|'
+    awk -F, 'FNR == 1 { next }
+        FNR == NR { d[$1 "," $2] = $3; d[$2 "," $1] = $3; n[$3]++; next }
+        ($1 "," $2) in d { hit[d[$1 "," $2]]++ }
+        END { for (k in n) printf "| %d | %d/%d | %.1f%% |\n", k, hit[k], n[k], 100 * hit[k] / n[k] }' \
+        "$data/planted.csv" "$data/leaks-out/pairs.csv" | sort -t'|' -k2 -n
+fi
 
 if [[ "${KEEP:-0}" != 1 ]]; then
     rm -rf "$data"

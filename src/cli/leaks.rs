@@ -34,13 +34,14 @@ pub struct LeakArgs {
     /// up to 50,000 images).
     #[arg(long, value_enum, default_value_t = SearchArg::Auto)]
     pub search: SearchArg,
-    /// Rounds of keys of the sampled search, 1..=40 (default: 8 up to 300,000 images, fewer
-    /// above, 2 from 1,250,000; each round is about ten tables: more recall for far pairs,
-    /// more time).
+    /// Rounds of keys of the sampled search, 1..=40 (default: the fewest tables estimated to
+    /// find 95% of pairs 32 bits apart, about 2.5 rounds; each round is 255 / bits tables:
+    /// more recall for far pairs, more time).
     #[arg(long, value_name = "N")]
     pub search_rounds: Option<u32>,
-    /// Bits per key of the sampled search, 10..=31 (default: chosen from the data, about one
-    /// chance candidate per 16 queries; fewer bits find more far pairs and cost more time).
+    /// Bits per key of the sampled search, 10..=31 (default: chosen from the data, about six
+    /// chance key collisions per query and table; fewer bits find more far pairs per table
+    /// and cost more per probe).
     #[arg(long, value_name = "N")]
     pub search_bits: Option<u32>,
 }

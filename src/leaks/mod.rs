@@ -28,7 +28,7 @@ mod search;
 mod tables;
 
 pub use run::{LeaksJob, LeaksOutcome, run};
-pub use search::{AUTO_EXACT_UP_TO, Search, SearchReport, default_rounds};
+pub use search::{AUTO_EXACT_UP_TO, Search, SearchReport, run as search_run};
 pub use tables::{stage_outputs, write_groups, write_outputs, write_pairs};
 
 /// Which flips and quarter turns near-duplicate search tries (`--geometric`).
@@ -74,7 +74,7 @@ pub struct LeakOptions {
     pub no_crop: bool,
     /// Exact or sampled search (`--search`).
     pub search: Search,
-    /// Rounds of keys of the sampled search (`--search-rounds`; default [`default_rounds`]).
+    /// Rounds of keys of the sampled search (`--search-rounds`; default: the fewest tables estimated to find 95% of pairs 32 bits apart).
     pub search_rounds: Option<u32>,
     /// Bits per key of the sampled search (`--search-bits`; default: chosen from the data).
     pub search_bits: Option<u32>,

@@ -27,23 +27,6 @@ pub enum Search {
 /// Up to this many hashed images `auto` runs the exact search (about 25 s of CPU at this size
 /// with all transforms and crops, 2 cores: docs/BENCHMARKS.md "At a million images").
 pub const AUTO_EXACT_UP_TO: usize = 50_000;
-/// Rounds of keys of the sampled search by default: about this many image-rounds in all
-/// (each round is `255 / w` tables, and a table's time grows with the images), so the search
-/// takes about the same time at any size: 2 rounds at a million images (leaks in about 8.5 s
-/// on 2 cores), 8 up to 300,000 ...
-pub const IMAGE_ROUNDS: usize = 2_500_000;
-/// ... never fewer than this ...
-pub const MIN_ROUNDS: u32 = 2;
-/// ... nor more than this by default (measured: 8 rounds of 26-bit keys find every true pair
-/// of the shared sets, docs/DESIGN.md "Near-duplicate search").
-pub const MAX_DEFAULT_ROUNDS: u32 = 8;
-
-/// The default rounds for `n` images.
-pub fn default_rounds(n: usize) -> u32 {
-    let r = IMAGE_ROUNDS / n.max(1);
-    (r.min(MAX_DEFAULT_ROUNDS as usize) as u32).max(MIN_ROUNDS)
-}
-
 /// What the search that ran promises (`summary.json` `search`).
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchReport {
@@ -57,9 +40,12 @@ pub struct SearchReport {
     pub key_bits: Option<u32>,
     pub tables: Option<usize>,
     pub guaranteed_bits: Option<u32>,
-    /// Sampled only: estimated share of pairs found at 16, 24, 32 bits and at the radius,
-    /// when their differing bits fall at random (`sampled::Plan::recall_at`).
+    /// Sampled only: estimated share of pairs found at 16, 24, 32, 36 bits and at the
+    /// radius, when their differing bits fall at random (`sampled::Plan::recall_at`).
     pub estimated_recall: Option<BTreeMap<u32, f64>>,
+    /// Sampled only: how the number of tables was chosen (the default rule, or the
+    /// `--search-rounds` override).
+    pub effort: Option<String>,
 }
 
 /// Runs the chosen search over `hashes` (positions are the caller's).
@@ -94,13 +80,23 @@ pub fn run<L: HashList + ?Sized>(
             tables: None,
             guaranteed_bits: None,
             estimated_recall: None,
+            effort: None,
         };
         return (found, report);
     }
-    let rounds = rounds.unwrap_or_else(|| default_rounds(n));
     let plan = sampled::plan(hashes, transforms, crops, rounds, width);
     let found = decide::find_matches_sampled(hashes, radius, transforms, crops, &plan);
-    let recall = [16, 24, 32, radius]
+    let effort = match rounds {
+        Some(r) => format!("{r} rounds (--search-rounds)"),
+        None => format!(
+            "default: the fewest estimated to find {:.0}% of pairs {} bits apart, at least {} \
+             million image-tables",
+            100.0 * sampled::TARGET_RECALL,
+            sampled::TARGET_DISTANCE,
+            sampled::MIN_IMAGE_TABLES / 1_000_000
+        ),
+    };
+    let recall = [16, 24, 32, 36, radius]
         .into_iter()
         .map(|d| (d, (plan.recall_at(d) * 1000.0).round() / 1000.0))
         .collect();
@@ -112,19 +108,7 @@ pub fn run<L: HashList + ?Sized>(
         tables: Some(plan.tables.len()),
         guaranteed_bits: Some(plan.guaranteed.min(radius)),
         estimated_recall: Some(recall),
+        effort: Some(effort),
     };
     (found, report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_rounds_keep_the_work_about_constant() {
-        assert_eq!(default_rounds(60_000), MAX_DEFAULT_ROUNDS);
-        assert_eq!(default_rounds(500_000), 5);
-        assert_eq!(default_rounds(1_000_000), 2);
-        assert_eq!(default_rounds(14_000_000), MIN_ROUNDS);
-    }
 }

@@ -39,9 +39,14 @@ pub(super) struct Pairing {
 
 impl Pairing {
     pub(super) fn new(files: Files, reuse_decoded: bool) -> Pairing {
+        // Room for every file, so keeping records never copies them to grow.
+        let room = files.len();
+        Pairing::with_room(files, reuse_decoded, room)
+    }
+
+    fn with_room(files: Files, reuse_decoded: bool, room: usize) -> Pairing {
         Pairing {
-            // Room for every file, so keeping records never copies them to grow.
-            kept: Vec::with_capacity(files.len()),
+            kept: Vec::with_capacity(room),
             files: files.into_cursor(),
             reuse_decoded,
             last: None,
@@ -54,7 +59,7 @@ impl Pairing {
 
     /// Pairs the next previous record; `false` (and nothing done) when it comes before the
     /// last one in path order: then the index must be read whole and sorted first.
-    pub(super) fn record(&mut self, mut r: Record) -> bool {
+    pub(super) fn record(&mut self, r: Record) -> bool {
         if self
             .last
             .as_ref()
@@ -63,6 +68,16 @@ impl Pairing {
             return false;
         }
         self.last = Some(r.path.clone());
+        if let Some(r) = self.pair(r) {
+            self.kept.push(r);
+        }
+        true
+    }
+
+    /// Pairs the next previous record (in path order): the record when its file is unchanged
+    /// (relabelled to the file's split and class), `None` when it is dropped or its file
+    /// queued for reading.
+    fn pair(&mut self, mut r: Record) -> Option<Record> {
         self.fed += 1;
         if self.fed.is_multiple_of(TRIM_EVERY) {
             // The folders passed since were freed in small blocks, which glibc would keep
@@ -83,7 +98,7 @@ impl Pairing {
             .filter(|c| c.rel.as_os_str() == r.path.as_os_str())
         else {
             self.dropped += 1;
-            return true;
+            return None;
         };
         if r.size == c.size
             && r.mtime_ns == c.mtime_ns
@@ -96,12 +111,13 @@ impl Pairing {
                 r.split = c.split;
                 r.class = c.class;
             }
-            self.kept.push(r);
+            self.files.advance();
+            Some(r)
         } else {
             self.todo.push(c.to_candidate());
+            self.files.advance();
+            None
         }
-        self.files.advance();
-        true
     }
 
     /// Queues the files after the last record; the merge is done.
@@ -159,7 +175,9 @@ pub(super) fn stream_previous(index_path: &Path, files: layout::Files) -> Stream
 
 /// Reads the previous index whole (serially when it needs it), sorts it when it is not in
 /// path order, and pairs it with `files`. Only for an index the streamed pairing cannot take
-/// (hand-edited or out of order): it holds the index and the kept records at once.
+/// (hand-edited or out of order). The kept records stay where the index was read (an in-place
+/// filter), so the index and the kept records are never held side by side: a rescan's
+/// memory, not twice the records.
 pub(super) fn pair_whole(
     index_path: &Path,
     files: layout::Files,
@@ -169,10 +187,10 @@ pub(super) fn pair_whole(
             if !previous.is_sorted_by(|a, b| path_cmp(&a.path, &b.path).is_le()) {
                 previous.sort_by(|a, b| path_cmp(&a.path, &b.path));
             }
-            let mut p = Pairing::new(files, !schema.missing_pixels);
-            for r in previous {
-                p.record(r);
-            }
+            let mut p = Pairing::with_room(files, !schema.missing_pixels, 0);
+            // `into_iter().filter_map().collect()` of one type reuses the allocation.
+            let kept: Vec<Record> = previous.into_iter().filter_map(|r| p.pair(r)).collect();
+            p.kept = kept;
             (p, Some(schema), None)
         }
         Err(e) => (

@@ -15,7 +15,13 @@ use super::KeyTable;
 use crate::base::hash::Hash256;
 
 /// `(table.key(h), check.key(h))`, by whichever way this machine does fastest.
-pub(super) enum FastKey {
+pub(super) struct FastKey {
+    way: Way,
+    /// The key's bits (the check's sit above them in the combined word).
+    width: u32,
+}
+
+enum Way {
     #[cfg(target_arch = "x86_64")]
     Gathered(Gathered),
     Bytewise(Vec<(usize, Box<[u64; 256]>)>),
@@ -23,9 +29,16 @@ pub(super) enum FastKey {
 
 impl FastKey {
     pub(super) fn new(table: &KeyTable, check: &KeyTable) -> Self {
+        assert!(
+            table.width() + check.width() <= 64,
+            "a key and its check fit one word"
+        );
         #[cfg(target_arch = "x86_64")]
         if fast_pext() {
-            return FastKey::Gathered(Gathered::new(table, check));
+            return FastKey {
+                way: Way::Gathered(Gathered::new(table, check)),
+                width: table.width(),
+            };
         }
         FastKey::bytewise(table, check)
     }
@@ -44,17 +57,20 @@ impl FastKey {
                 bytes.push((b, lut));
             }
         }
-        FastKey::Bytewise(bytes)
+        FastKey {
+            way: Way::Bytewise(bytes),
+            width: table.width(),
+        }
     }
 
     /// `(table.key(h), check.key(h))`.
     #[inline]
-    pub(super) fn key(&self, h: &Hash256) -> (u32, u32) {
-        let k = match self {
+    pub(super) fn key(&self, h: &Hash256) -> (u32, u64) {
+        let k = match &self.way {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: a `Gathered` is only made when the CPU has BMI2 (`fast_pext`).
-            FastKey::Gathered(g) => unsafe { g.key(h) },
-            FastKey::Bytewise(bytes) => {
+            Way::Gathered(g) => unsafe { g.key(h) },
+            Way::Bytewise(bytes) => {
                 let mut k = 0u64;
                 for (b, lut) in bytes {
                     k |= lut[((h.0[b / 8] >> (8 * (b % 8))) & 0xFF) as usize];
@@ -62,13 +78,14 @@ impl FastKey {
                 k
             }
         };
-        (k as u32, (k >> 32) as u32)
+        // The key is at most 31 bits, so `width < 64`.
+        ((k & ((1 << self.width) - 1)) as u32, k >> self.width)
     }
 }
 
-/// `table.key(h) | check.key(h) << 32`.
+/// `table.key(h) | check.key(h) << table.width()`.
 fn both(table: &KeyTable, check: &KeyTable, h: &Hash256) -> u64 {
-    u64::from(table.key(h)) | u64::from(check.key(h)) << 32
+    table.key(h) | check.key(h) << table.width()
 }
 
 /// The key and check bits of each word gathered with `pext`, then placed by byte lookups.
@@ -118,7 +135,7 @@ impl Gathered {
         Gathered { masks, at, luts }
     }
 
-    /// `table.key(h) | check.key(h) << 32`.
+    /// `table.key(h) | check.key(h) << table.width()`.
     ///
     /// # Safety
     /// The CPU must have BMI2.
@@ -182,7 +199,7 @@ mod tests {
                 for _ in 0..200 {
                     let h = random_hash(&mut state);
                     for fast in &ways {
-                        assert_eq!(fast.key(&h), (table.key(&h), check.key(&h)));
+                        assert_eq!(fast.key(&h), (table.key(&h) as u32, check.key(&h)));
                     }
                 }
             }
@@ -199,10 +216,13 @@ mod tests {
         let mut state = 5;
         let plan = Plan::new(31, 1);
         for (table, check) in plan.tables.iter().zip(&plan.checks) {
-            let gathered = FastKey::Gathered(Gathered::new(table, check));
+            let gathered = FastKey {
+                way: Way::Gathered(Gathered::new(table, check)),
+                width: table.width(),
+            };
             for _ in 0..200 {
                 let h = random_hash(&mut state);
-                assert_eq!(gathered.key(&h), (table.key(&h), check.key(&h)));
+                assert_eq!(gathered.key(&h), (table.key(&h) as u32, check.key(&h)));
             }
         }
     }

@@ -36,24 +36,29 @@ use crate::base::hash::{HashList, Transform};
 use crate::base::rng::{shuffle, splitmix};
 use crate::near::view::{EntryId, View};
 
+pub use codes::{Codes, ImageViews, stored_count};
+
 /// Informative bits (bit 0, the DC term, is always clear).
 const BITS: u32 = 255;
 /// Narrowest and widest key.
 pub const MIN_WIDTH: u32 = 10;
 pub const MAX_WIDTH: u32 = 31;
-/// Chance candidates allowed per query and table (a candidate that passes the check costs
-/// random reads of two records and a hash transform; a query costs one probe of a cache-sized
-/// stretch of the buckets: measured at a million images, one chance candidate per 16 queries
-/// balances recall per second of CPU).
-const CHANCE_PER_QUERY: f64 = 1.0 / 16.0;
-/// Bits of a table's check: 16 transpose pairs outside its key, compared before a candidate's
-/// hashes are read ...
-const CHECK_PAIRS: usize = 16;
-/// ... and the most of them two candidates may differ in to be verified. A pair within the
-/// guarantee differs in at most that many bits anywhere, so it always passes; unrelated
-/// hashes differ in 16 of 32 on average and pass 11% of the time; a true pair 48 bits apart
-/// differs in about 6 of them and fails one time in a thousand ([`Plan::recall_at`] counts it).
-const CHECK_MAX: u32 = 12;
+/// Chance key collisions allowed per query and table: the slots a probe compares beyond its
+/// own (each one word, in one stretch of memory) ...
+pub const CHANCE_PER_QUERY: f64 = 6.0;
+/// ... and chance candidates that pass the check, per query and table (each costs random
+/// reads of two records and a hash transform).
+pub const VERIFIED_PER_QUERY: f64 = 1.0 / 32.0;
+/// Bits of a table's check (transpose pairs outside its key, compared in the slot before a
+/// candidate's hashes are read): as many as a slot holds beside the id and the rest of the
+/// key, at most this many ...
+pub const MAX_CHECK_BITS: u32 = 44;
+/// ... and the most of them a candidate may differ in is the fewest that keeps this share of
+/// pairs 40 bits apart (beyond the farthest true copies measured, 36: README "Calibration").
+const CHECK_KEEPS_AT_40: f64 = 0.95;
+/// The check of [`Plan::new`] (the fixed plans of the tests and of `--search-rounds` with
+/// `--search-bits` on small sets): 32 bits.
+const DEFAULT_CHECK_BITS: u32 = 32;
 /// Random pairs sampled to estimate chance collisions.
 const SAMPLES: usize = 100_000;
 /// Seed of the bit partitions and the sample: the same data always gives the same tables.
@@ -66,7 +71,7 @@ pub struct KeyTable {
     positions: Vec<u8>,
     pairs: u32,
     /// Key of each transform's XOR mask, indexed by `Transform as usize`.
-    mask_keys: [u32; 8],
+    mask_keys: [u64; 8],
 }
 
 impl KeyTable {
@@ -77,7 +82,7 @@ impl KeyTable {
             mask_keys: [0; 8],
         };
         for t in Transform::ALL {
-            // `Hash256([0; 4]).transformed(t)` is the transform's XOR mask (a transpose of zero is zero).
+            // The transform of 0 is its XOR mask (a transpose of zero is zero).
             table.mask_keys[t as usize] = table.key(&Hash256([0; 4]).transformed(t));
         }
         table
@@ -85,23 +90,25 @@ impl KeyTable {
 
     /// The key of `h`.
     #[inline]
-    pub fn key(&self, h: &Hash256) -> u32 {
-        let mut k = 0u32;
+    pub fn key(&self, h: &Hash256) -> u64 {
+        let mut k = 0u64;
         for (slot, &p) in self.positions.iter().enumerate() {
             let bit = (h.0[usize::from(p >> 6)] >> (p & 63)) & 1;
-            k |= (bit as u32) << slot;
+            k |= bit << slot;
         }
         k
     }
 
     /// The key of `h.transformed(t)` from the key of `h`.
     #[inline]
-    pub fn key_under(&self, key: u32, t: Transform) -> u32 {
+    pub fn key_under(&self, key: u64, t: Transform) -> u64 {
         let (transpose, _, _) = t.parts();
         let k = if transpose {
-            let even = 0x5555_5555u32 & ((1u64 << self.pairs) - 1) as u32;
+            // The slots `0..pairs` hold transpose pairs (`pairs` at most 64, even).
+            let paired = u64::MAX.checked_shr(64 - self.pairs).unwrap_or(0);
+            let even = 0x5555_5555_5555_5555u64 & paired;
             let swapped = ((key & even) << 1) | ((key >> 1) & even);
-            swapped | (key & !((1u64 << self.pairs) - 1) as u32)
+            swapped | (key & !paired)
         } else {
             key
         };
@@ -173,9 +180,9 @@ fn round(width: u32, state: &mut u64) -> Vec<KeyTable> {
         .collect()
 }
 
-/// A check for `table`: [`CHECK_PAIRS`] transpose pairs none of whose bits are in its key
-/// (so a transform maps it like a key).
-fn check_for(table: &KeyTable, state: &mut u64) -> KeyTable {
+/// A check for `table`: `pairs` transpose pairs none of whose bits are in its key (so a
+/// transform maps it like a key).
+fn check_for(table: &KeyTable, pairs: usize, state: &mut u64) -> KeyTable {
     let mut free: Vec<(u8, u8)> = Vec::with_capacity(120);
     for u in 0..16u8 {
         for v in u + 1..16u8 {
@@ -186,7 +193,7 @@ fn check_for(table: &KeyTable, state: &mut u64) -> KeyTable {
         }
     }
     shuffle(&mut free, state);
-    let chosen = &free[..CHECK_PAIRS.min(free.len())];
+    let chosen = &free[..pairs.min(free.len())];
     let positions = chosen.iter().flat_map(|&(p, q)| [p, q]).collect();
     KeyTable::new(positions, 2 * chosen.len() as u32)
 }
@@ -196,26 +203,61 @@ fn check_for(table: &KeyTable, state: &mut u64) -> KeyTable {
 pub struct Plan {
     pub width: u32,
     pub tables: Vec<KeyTable>,
-    /// Each table's check (`CHECK_PAIRS` pairs of bits outside its key).
+    /// Each table's check (pairs of bits outside its key) ...
     pub checks: Vec<KeyTable>,
+    /// ... and the most check bits a candidate may differ in.
+    pub check_max: u32,
     /// Every pair within this many bits (under a tried transform and view) is found.
     pub guaranteed: u32,
 }
 
 impl Plan {
-    /// `rounds` rounds of keys of `width` bits.
+    /// `rounds` rounds of keys of `width` bits, with 32-bit checks.
     pub fn new(width: u32, rounds: u32) -> Self {
+        Plan::with(
+            width,
+            rounds as usize * per_round(width),
+            DEFAULT_CHECK_BITS,
+        )
+    }
+
+    /// `tables` keys of `width` bits, in rounds of [`per_round`] disjoint keys (the last round
+    /// may be cut short), each with a check of about `check_bits` bits (even, at most
+    /// `64 - width`).
+    pub fn with(width: u32, tables: usize, check_bits: u32) -> Self {
         let width = width.clamp(MIN_WIDTH, MAX_WIDTH);
+        let check_bits = check_bits.min(64 - width) & !1;
         let mut state = SEED;
-        let tables: Vec<KeyTable> = (0..rounds).flat_map(|_| round(width, &mut state)).collect();
-        let checks = tables.iter().map(|t| check_for(t, &mut state)).collect();
-        // Pigeonhole over one round's disjoint keys; the narrowest key decides the width.
-        let per_round = (BITS / width).max(1);
+        let mut keys: Vec<KeyTable> = Vec::with_capacity(tables);
+        while keys.len() < tables {
+            keys.extend(round(width, &mut state));
+        }
+        keys.truncate(tables);
+        let checks: Vec<KeyTable> = keys
+            .iter()
+            .map(|t| check_for(t, check_bits as usize / 2, &mut state))
+            .collect();
+        // The check each table really got (wide keys leave fewer free pairs); the threshold
+        // follows the narrowest.
+        let check_bits = checks
+            .iter()
+            .map(KeyTable::width)
+            .min()
+            .unwrap_or(check_bits);
+        let check_max = check_max_for(width, check_bits);
+        // Pigeonhole over one whole round's disjoint keys; a pair that close passes any check
+        // within `check_max`.
+        let guaranteed = if tables >= per_round(width) {
+            (per_round(width) as u32 - 1).min(check_max)
+        } else {
+            0
+        };
         Plan {
             width,
-            tables,
+            tables: keys,
             checks,
-            guaranteed: if rounds == 0 { 0 } else { per_round - 1 },
+            check_max,
+            guaranteed,
         }
     }
 
@@ -228,16 +270,56 @@ impl Plan {
         let miss: f64 = self
             .tables
             .iter()
-            .map(|t| 1.0 - survive(t.width(), d) * check_passes(t.width(), d))
+            .zip(&self.checks)
+            .map(|(t, c)| 1.0 - table_recall(t.width(), c.width(), self.check_max, d))
             .product();
         1.0 - miss
     }
+
+    /// Check bits of this plan's tables (the narrowest).
+    pub fn check_bits(&self) -> u32 {
+        self.checks.iter().map(KeyTable::width).min().unwrap_or(0)
+    }
+}
+
+/// The most of `check_bits` bits a candidate may differ in: the fewest that keeps
+/// [`CHECK_KEEPS_AT_40`] of pairs 40 bits apart.
+fn check_max_for(width: u32, check_bits: u32) -> u32 {
+    (0..=check_bits)
+        .find(|&t| check_passes(width, 40, check_bits, t) >= CHECK_KEEPS_AT_40)
+        .unwrap_or(check_bits)
+}
+
+/// Share of pairs `d` bits apart one table finds (key equal, check within `check_max`).
+fn table_recall(width: u32, check_bits: u32, check_max: u32, d: u32) -> f64 {
+    survive(width, d) * check_passes(width, d, check_bits, check_max)
+}
+
+/// Disjoint keys of `width` bits one round holds.
+pub fn per_round(width: u32) -> usize {
+    (BITS / width.clamp(MIN_WIDTH, MAX_WIDTH)) as usize
+}
+
+/// The fewest tables of `width`-bit keys with `check_bits`-bit checks whose estimated recall
+/// at `d` bits reaches `target`: at least one round, at most `max_tables`.
+pub fn tables_for(width: u32, check_bits: u32, d: u32, target: f64, max_tables: usize) -> usize {
+    let width = width.clamp(MIN_WIDTH, MAX_WIDTH);
+    let check_bits = check_bits.min(64 - width) & !1;
+    let p = table_recall(width, check_bits, check_max_for(width, check_bits), d);
+    let need = if p <= 0.0 {
+        max_tables
+    } else if p >= 1.0 {
+        1
+    } else {
+        ((1.0 - target).ln() / (1.0 - p).ln()).ceil() as usize
+    };
+    need.clamp(per_round(width), max_tables.max(per_round(width)))
 }
 
 /// Probability that a pair `d` bits apart whose differences all fall outside a `w`-bit key
-/// differs in at most [`CHECK_MAX`] of the check's bits (drawn from the other `255 - w`):
-/// a hypergeometric tail.
-fn check_passes(w: u32, d: u32) -> f64 {
+/// differs in at most `max` of the `n` check bits (drawn from the other `255 - w`): a
+/// hypergeometric tail.
+fn check_passes(w: u32, d: u32, n: u32, max: u32) -> f64 {
     let ln_choose = |n: u32, k: u32| -> f64 {
         if k > n {
             return f64::NEG_INFINITY;
@@ -246,12 +328,12 @@ fn check_passes(w: u32, d: u32) -> f64 {
             .map(|i| f64::from(n - i).ln() - f64::from(i + 1).ln())
             .sum()
     };
-    let (pool, n) = (BITS.saturating_sub(w), 2 * CHECK_PAIRS as u32);
-    if d > pool {
+    let pool = BITS.saturating_sub(w);
+    if d > pool || n > pool {
         return 0.0;
     }
     let total = ln_choose(pool, n);
-    (0..=CHECK_MAX.min(n).min(d))
+    (0..=max.min(n).min(d))
         .map(|x| (ln_choose(d, x) + ln_choose(pool - d, n - x) - total).exp())
         .sum::<f64>()
         .min(1.0)
@@ -267,45 +349,94 @@ fn survive(w: u32, d: u32) -> f64 {
         .product()
 }
 
-/// The hash of entry `id` (an [`EntryId`]: image and view); an untrimmed view the image
-/// lacks is its trimmed one.
-fn entry_hash<L: HashList + ?Sized>(hashes: &L, id: u32) -> Hash256 {
-    let id = EntryId(id);
-    let h = hashes.hashes(id.image() as usize);
-    id.view().hash(&h).unwrap_or(h.full)
+/// Recall the default effort aims at: this share of pairs ...
+pub const TARGET_RECALL: f64 = 0.95;
+/// ... this many bits apart (their differing bits spread at random: [`Plan::recall_at`]).
+pub const TARGET_DISTANCE: u32 = 32;
+/// At least this many image-tables by default (each table's time is linear in the images):
+/// below ~300,000 images the search is cheap and this buys more than the target (100 tables
+/// at 100,000 images) ...
+pub const MIN_IMAGE_TABLES: usize = 10_000_000;
+/// ... and at most this many tables (16 rounds of the narrowest keys).
+pub const MAX_TABLES: usize = 400;
+
+/// Check bits a table of `width`-bit keys gets over `stored` codes with ids below
+/// `id_limit`: what a slot holds beside the id and the rest of the key, at most
+/// [`MAX_CHECK_BITS`] and `64 - width`, even.
+pub fn check_bits_for(width: u32, stored: usize, id_limit: u64) -> u32 {
+    let (_, shift, id_bits) = table::layout(width, stored, id_limit, 0);
+    MAX_CHECK_BITS
+        .min(64 - width)
+        .min(64u32.saturating_sub(id_bits + shift))
+        & !1
 }
 
-/// Chooses the key width for these hashes (unless `width` is given): the narrowest whose
-/// estimated chance candidates stay within `CHANCE_PER_QUERY` per query and table; then
-/// `rounds` rounds.
+/// The narrowest key width for `stored` codes (ids below `id_limit`) whose chance key
+/// collisions stay within [`CHANCE_PER_QUERY`] per query and table and whose chance
+/// candidates past the check within [`VERIFIED_PER_QUERY`], given `hist`, the distances of
+/// random unrelated pairs (`hist[d]` pairs `d` bits apart).
+pub fn width_for(stored: usize, id_limit: u64, hist: &[u64]) -> u32 {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return MIN_WIDTH;
+    }
+    let stored_f = stored as f64;
+    let mean = |f: &dyn Fn(u32) -> f64| -> f64 {
+        hist.iter()
+            .enumerate()
+            .map(|(d, &c)| c as f64 * f(d as u32))
+            .sum::<f64>()
+            / total as f64
+    };
+    // Never wider than 16 keys per stored code: wider keys only split empty buckets, and the
+    // collisions left then are true near pairs (a small set of copies), which no width removes.
+    let widest = (usize::BITS - stored.leading_zeros() + 4).clamp(MIN_WIDTH, MAX_WIDTH);
+    (MIN_WIDTH..=widest)
+        .find(|&w| {
+            let s = check_bits_for(w, stored, id_limit);
+            let t = check_max_for(w, s);
+            stored_f * mean(&|d| survive(w, d)) <= CHANCE_PER_QUERY
+                && stored_f * mean(&|d| table_recall(w, s, t, d)) <= VERIFIED_PER_QUERY
+        })
+        .unwrap_or(widest)
+}
+
+/// The plan for these hashes: keys of `width` bits (default [`width_for`] the data), `rounds`
+/// whole rounds of them (default: the fewest tables whose estimated recall at
+/// [`TARGET_DISTANCE`] bits reaches [`TARGET_RECALL`], and at least [`MIN_IMAGE_TABLES`]
+/// image-tables, at most [`MAX_TABLES`]), each with the widest check a slot holds.
 pub fn plan<L: HashList + ?Sized>(
     hashes: &L,
     transforms: &[Transform],
     crops: bool,
-    rounds: u32,
+    rounds: Option<u32>,
     width: Option<u32>,
 ) -> Plan {
-    let entries = table::stored_count(hashes, crops) as f64;
-    let hist = sample_distances(hashes, transforms, crops);
-    let total: u64 = hist.iter().sum();
-    let chance = |w: u32| -> f64 {
-        if total == 0 {
-            return 0.0;
-        }
-        let p: f64 = hist
-            .iter()
-            .enumerate()
-            .map(|(d, &c)| c as f64 * survive(w, d as u32))
-            .sum::<f64>()
-            / total as f64;
-        p * entries
+    let views = ImageViews { hashes, crops };
+    let stored = stored_count(&views);
+    let id_limit = views.id_limit();
+    let width = width
+        .unwrap_or_else(|| {
+            width_for(
+                stored,
+                id_limit,
+                &sample_distances(hashes, transforms, crops),
+            )
+        })
+        .clamp(MIN_WIDTH, MAX_WIDTH);
+    let check_bits = check_bits_for(width, stored, id_limit);
+    let tables = match rounds {
+        Some(r) => r as usize * per_round(width),
+        None => tables_for(
+            width,
+            check_bits,
+            TARGET_DISTANCE,
+            TARGET_RECALL,
+            MAX_TABLES,
+        )
+        .max((MIN_IMAGE_TABLES / hashes.count().max(1)).min(MAX_TABLES)),
     };
-    let width = width.unwrap_or_else(|| {
-        (MIN_WIDTH..=MAX_WIDTH)
-            .find(|&w| chance(w) <= CHANCE_PER_QUERY)
-            .unwrap_or(MAX_WIDTH)
-    });
-    Plan::new(width, rounds)
+    Plan::with(width, tables, check_bits)
 }
 
 /// Distances of random (full view under a random transform, any stored view) pairs of
@@ -325,18 +456,45 @@ fn sample_distances<L: HashList + ?Sized>(
         let i = splitmix(&mut state) % n;
         let j = (i + 1 + splitmix(&mut state) % (n - 1)) % n;
         let t = transforms[(splitmix(&mut state) % transforms.len() as u64) as usize];
-        let view = splitmix(&mut state) % View::queried(crops).count() as u64;
-        let view = View::queried(crops).nth(view as usize).expect("in range");
-        let e = entry_hash(hashes, EntryId::new(j as usize, view).0);
+        let view = View::ALL[(splitmix(&mut state) % if crops { 4 } else { 2 }) as usize];
+        let e = codes::view(&hashes.hashes(j as usize), view);
         let d = hashes.hashes(i as usize).full.transformed(t).distance(&e);
         hist[d as usize] += 1;
     }
     hist
 }
 
+/// The sampled search over any code set: for each table of `plan` (built one at a time, in
+/// parallel), each query code under each of `transforms` is probed, and each stored code with
+/// its key whose check differs in at most `plan.check_max` bits is offered to
+/// `accept(query id, stored id, transform)`; what it returns is collected, sorted and
+/// deduplicated after each table (so memory holds one table and the distinct results).
+///
+/// The image search below is one caller; a caller with codes that have no flip or turn
+/// structure (local-feature descriptors) passes `&[Transform::Identity]`. `accept` is where
+/// the caller reads the codes (its own storage) and keeps a candidate or not.
+pub fn search<C, F>(codes: &C, plan: &Plan, transforms: &[Transform], accept: F) -> Vec<u64>
+where
+    C: Codes + ?Sized,
+    F: Fn(u32, u32, Transform) -> Option<u64> + Sync,
+{
+    let stored = stored_count(codes);
+    let mut found: Vec<u64> = Vec::new();
+    for (key, check) in plan.tables.iter().zip(&plan.checks) {
+        let built = table::Stored::new(codes, key, check, stored);
+        found.extend(table::table_pairs(
+            codes, transforms, key, check, plan, &built, &accept,
+        ));
+        drop(built);
+        found.sort_unstable();
+        found.dedup();
+    }
+    found
+}
+
 /// Pairs of images `(a, b)`, `a < b`, that some table makes candidates and whose hashes under
 /// the candidate's transform are within `radius`: sorted, each once. One table at a time is
-/// built (in parallel) and probed (`table.rs`: 8 bytes per stored view, and 12 per query of
+/// built (in parallel) and probed ([`table`]: 8 bytes per stored view, and 16 per query of
 /// the batches in flight).
 pub fn candidate_pairs<L: HashList + ?Sized>(
     hashes: &L,
@@ -349,23 +507,20 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         hashes.count() <= EntryId::MAX_IMAGES,
         "sampled search: an entry id holds the image and its view in 32 bits"
     );
-    let stored = table::stored_count(hashes, crops);
-    let mut found: Vec<u64> = Vec::new();
-    for (key, check) in plan.tables.iter().zip(&plan.checks) {
-        let built = table::Stored::new(hashes, crops, key, check, stored);
-        found.extend(table::table_pairs(
-            hashes, radius, transforms, key, check, &built,
-        ));
-        drop(built);
-        found.sort_unstable();
-        found.dedup();
-    }
-    found
-        .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
-        .collect()
+    let views = ImageViews { hashes, crops };
+    search(&views, plan, transforms, |q, e, t| {
+        let (i, j) = (EntryId(q).image(), EntryId(e).image());
+        if i == j || views.hash(q).transformed(t).distance(&views.hash(e)) > radius {
+            return None;
+        }
+        Some((u64::from(i.min(j)) << 32) | u64::from(i.max(j)))
+    })
+    .into_iter()
+    .map(|p| ((p >> 32) as u32, p as u32))
+    .collect()
 }
 
+pub mod codes;
 mod fast_key;
 mod table;
 

@@ -10,11 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
+use super::codes::Codes;
 use super::fast_key::FastKey;
-use super::{CHECK_MAX, KeyTable, entry_hash};
-use crate::base::hash::{Hash256, Hashes256};
-use crate::base::hash::{HashList, Transform};
-use crate::near::view::{EntryId, View};
+use super::{KeyTable, Plan};
+use crate::base::hash::Transform;
 
 /// Stored views per bucket, 2 to 4 (fewer buckets: a smaller offset array, a few more slots
 /// compared per probe, mostly in one cache line).
@@ -25,49 +24,14 @@ const BATCH: usize = 1 << 18;
 /// Parts of the images built in parallel, at most: each keeps its own cursor per bucket (4
 /// bytes per bucket, a bucket per 2 to 4 stored views), the first one becoming the offsets.
 const BUILD_PARTS: usize = 2;
-/// Images whose keys are computed before their views are counted or placed: the random
+/// Units (images) whose keys are computed before their views are counted or placed: the random
 /// writes then come in a tight loop, many in flight at once (interleaved with the key
 /// computations, a build took 4x as long).
 const BLOCK: usize = 1024;
 /// Queries between a probe's prefetch of its slots and the probe (its offsets twice as far).
 const AHEAD: usize = 16;
-/// Fewest images per query batch.
+/// Fewest units (images) per query batch.
 const MIN_BATCH: usize = 4096;
-
-/// Calls `f(id, hash)` (`id` an [`EntryId`]) for each view of image `i` a table stores (every
-/// view, crops when `crops`) or queries with (`queries`: the full views). An untrimmed view
-/// equal to the trimmed one is left out (it would only find the same pairs again).
-#[inline]
-fn each_view(
-    h: &Hashes256,
-    i: usize,
-    crops: bool,
-    queries: bool,
-    mut f: impl FnMut(u32, &Hash256),
-) {
-    for view in View::ALL {
-        if view.is_crop() && (queries || !crops) {
-            continue;
-        }
-        match view.hash(h) {
-            Some(x) if view != View::Untrimmed || x != h.full => f(EntryId::new(i, view).0, &x),
-            _ => {}
-        }
-    }
-}
-
-/// Stored views of all images (every view, crops included when `crops`).
-pub(super) fn stored_count<L: HashList + ?Sized>(hashes: &L, crops: bool) -> usize {
-    (0..hashes.count())
-        .into_par_iter()
-        .with_min_len(MIN_BATCH)
-        .map(|i| {
-            let mut count = 0;
-            each_view(&hashes.hashes(i), i, crops, false, |_, _| count += 1);
-            count
-        })
-        .sum()
-}
 
 /// A hint to bring `p`'s cache line in (no fault whatever the address; nothing elsewhere).
 #[inline(always)]
@@ -93,13 +57,25 @@ fn blocks(range: std::ops::Range<usize>) -> impl Iterator<Item = std::ops::Range
 pub(super) struct Stored {
     /// Key bits below the bucket (kept in each slot above the id).
     shift: u32,
-    /// Bits of an id (an [`EntryId`]: image and view) at the bottom of a slot.
+    /// Bits of an id at the bottom of a slot.
     id_bits: u32,
     /// Bucket `b` is `slots[offsets[b]..offsets[b + 1]]`.
     offsets: Vec<u32>,
-    /// `check << 32 | key_rest << id_bits | id`, where `key_rest` is the key's low `shift`
-    /// bits: a probe reads one stretch of memory.
+    /// `check << (id_bits + shift) | key_rest << id_bits | id`, where `key_rest` is the key's
+    /// low `shift` bits: a probe reads one stretch of memory.
     slots: Vec<u64>,
+}
+
+/// How a table of `width`-bit keys over `stored` codes with ids below `id_limit` lays out a
+/// slot: `(bucket bits, shift, id bits)`, leaving `64 - shift - id_bits` bits for the check.
+pub(super) fn layout(width: u32, stored: usize, id_limit: u64, check_bits: u32) -> (u32, u32, u32) {
+    let id_bits = u64::BITS - id_limit.saturating_sub(1).leading_zeros();
+    // About PER_BUCKET views per bucket, and never so few buckets that the rest of the key,
+    // an id and the check overflow a slot.
+    let bits = (usize::BITS - (stored / PER_BUCKET).max(1).leading_zeros()).clamp(4, width);
+    let room = 64u32.saturating_sub(id_bits + check_bits);
+    let bits = bits.max(width.saturating_sub(room)).min(width);
+    (bits, width - bits, id_bits)
 }
 
 impl Stored {
@@ -109,35 +85,28 @@ impl Stored {
     /// part keeps its own bucket cursors, so no update is shared (an atomic update per view
     /// stalls on its cache miss: 2x the CPU), the views are written with plain stores to
     /// places no other part writes, and the layout is the same on every run.
-    pub(super) fn new<L: HashList + ?Sized>(
-        hashes: &L,
-        crops: bool,
+    pub(super) fn new<C: Codes + ?Sized>(
+        codes: &C,
         table: &KeyTable,
         check: &KeyTable,
         stored: usize,
     ) -> Self {
-        let n = hashes.count();
+        let n = codes.units();
         let width = table.width();
-        let id_bits = u64::BITS
-            - ((n as u64) << View::ID_BITS)
-                .saturating_sub(1)
-                .leading_zeros();
-        // About PER_BUCKET views per bucket, and never so few buckets that the rest of the
-        // key and an id overflow a slot (at most 2n buckets then: 8 bytes per image).
-        let bits = (usize::BITS - (stored / PER_BUCKET).max(1).leading_zeros()).clamp(4, width);
-        let bits = bits
-            .max(width.saturating_sub(u32::BITS - id_bits))
-            .min(width);
-        let shift = width - bits;
+        let (bits, shift, id_bits) = layout(width, stored, codes.id_limit(), check.width());
+        assert!(
+            id_bits + shift + check.width() <= 64,
+            "an id, the rest of the key and the check fit a slot"
+        );
         let buckets = 1usize << bits;
         let parts = rayon::current_num_threads().clamp(1, BUILD_PARTS);
         let part_len = n.div_ceil(parts).max(1);
         let fast = FastKey::new(table, check);
-        // The (key, id, check) of the stored views of the images in `block`, into `out`.
-        let keys = |block: std::ops::Range<usize>, out: &mut Vec<(u32, u32, u32)>| {
+        // The (key, id, check) of the stored codes of the units in `block`, into `out`.
+        let keys = |block: std::ops::Range<usize>, out: &mut Vec<(u32, u32, u64)>| {
             out.clear();
-            for i in block {
-                each_view(&hashes.hashes(i), i, crops, false, |id, v| {
+            for u in block {
+                codes.stored(u, |id, v| {
                     let (key, c) = fast.key(v);
                     out.push((key, id, c));
                 });
@@ -180,7 +149,7 @@ impl Stored {
                     let at = &mut cursor[(key >> shift) as usize];
                     *at -= 1;
                     let slot = (u64::from(key & rest_mask) << id_bits) | u64::from(id);
-                    slots[*at as usize].store(u64::from(c) << 32 | (slot & 0xFFFF_FFFF), Relaxed);
+                    slots[*at as usize].store(c << (id_bits + shift) | slot, Relaxed);
                 }
             }
         });
@@ -213,53 +182,64 @@ impl Stored {
         prefetch(self.slots.as_ptr().wrapping_add(start));
     }
 
-    /// The stored views whose key is `key`, as `(id, check)`: the bucket's slots, those with
-    /// another key skipped before anything else is read.
+    /// The ids of the stored codes whose key is `key` and whose check differs from `check`
+    /// in at most `check_max` bits: the bucket's slots, each compared in one word.
     #[inline]
-    fn get(&self, key: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+    fn get(&self, key: u32, check: u64, check_max: u32) -> impl Iterator<Item = u32> + '_ {
         let b = (key >> self.shift) as usize;
         let range = self.offsets[b] as usize..self.offsets[b + 1] as usize;
-        let id_mask = ((1u64 << self.id_bits) - 1) as u32;
-        let want = (u64::from(key & ((1u32 << self.shift) - 1)) << self.id_bits) as u32;
-        self.slots[range]
-            .iter()
-            .filter(move |&&slot| slot as u32 & !id_mask == want)
-            .map(move |&slot| (slot as u32 & id_mask, (slot >> 32) as u32))
+        let id_mask = (1u64 << self.id_bits) - 1;
+        let rest_mask = ((1u64 << self.shift) - 1) << self.id_bits;
+        let check_at = self.id_bits + self.shift;
+        let want = (u64::from(key) << self.id_bits) & rest_mask | check << check_at;
+        self.slots[range].iter().filter_map(move |&slot| {
+            let diff = slot ^ want;
+            (diff & rest_mask == 0 && (diff >> check_at).count_ones() <= check_max)
+                .then_some((slot & id_mask) as u32)
+        })
     }
 }
 
-/// One table's pairs within the radius, as `a << 32 | b` (`a < b`, unsorted, repeats
-/// possible).
+/// One table's accepted candidates: for each query code under each transform, the stored
+/// codes with its key whose check differs in at most `plan.check_max` bits are offered to
+/// `accept(query id, stored id, transform)`, and what it returns is collected (unsorted,
+/// repeats possible).
 ///
-/// The images are taken in batches, in parallel; a batch's full views (key, check, id) are
+/// The units are taken in batches, in parallel; a batch's queries (key, check, id) are
 /// grouped by the top bits of their key ([`KeyTable::group_bits`]) and, for each transform,
 /// each picks one bucket by its key under the transform ([`KeyTable::key_under`], no
 /// hashing). A transform maps a group into one group, so a batch's probes under one
 /// transform sweep the buckets in order instead of jumping across them.
-pub(super) fn table_pairs<L: HashList + ?Sized>(
-    hashes: &L,
-    radius: u32,
+pub(super) fn table_pairs<C, F>(
+    codes: &C,
     transforms: &[Transform],
     table: &KeyTable,
     check: &KeyTable,
+    plan: &Plan,
     stored: &Stored,
-) -> Vec<u64> {
-    let n = hashes.count();
+    accept: &F,
+) -> Vec<u64>
+where
+    C: Codes + ?Sized,
+    F: Fn(u32, u32, Transform) -> Option<u64> + Sync,
+{
+    let n = codes.units();
     let batch = n
         .div_ceil(4 * rayon::current_num_threads())
         .clamp(MIN_BATCH, BATCH);
     let fast = FastKey::new(table, check);
     let group_bits = table.group_bits();
     let group_shift = table.width() - group_bits;
+    let check_max = plan.check_max;
     (0..n.div_ceil(batch))
         .into_par_iter()
-        .map_init(Vec::new, |grouped: &mut Vec<(u32, u32, u32)>, b| {
-            let images = b * batch..n.min((b + 1) * batch);
+        .map_init(Vec::new, |grouped: &mut Vec<(u32, u32, u64)>, b| {
+            let units = b * batch..n.min((b + 1) * batch);
             // Queries per group, then each placed in its group: keys computed twice
             // rather than a second buffer kept.
             let mut starts = vec![0usize; (1 << group_bits) + 1];
-            for i in images.clone() {
-                each_view(&hashes.hashes(i), i, false, true, |_, v| {
+            for u in units.clone() {
+                codes.queries(u, |_, v| {
                     starts[(fast.key(v).0 >> group_shift) as usize + 1] += 1;
                 });
             }
@@ -268,11 +248,11 @@ pub(super) fn table_pairs<L: HashList + ?Sized>(
             }
             grouped.clear();
             grouped.resize(starts[1 << group_bits], (0, 0, 0));
-            for i in images {
-                each_view(&hashes.hashes(i), i, false, true, |id, v| {
+            for u in units {
+                codes.queries(u, |id, v| {
                     let (key, c) = fast.key(v);
                     let at = &mut starts[(key >> group_shift) as usize];
-                    grouped[*at] = (key, c, id);
+                    grouped[*at] = (key, id, c);
                     *at += 1;
                 });
             }
@@ -281,8 +261,8 @@ pub(super) fn table_pairs<L: HashList + ?Sized>(
                 // The probes' memory is asked for ahead of its use: a bucket's offsets
                 // 2 * AHEAD queries ahead, its slots AHEAD ahead (their offsets arrived by
                 // then), so the random reads overlap instead of waiting one by one.
-                let want_of = |k: usize| table.key_under(grouped[k].0, t);
-                for (k, &(key, qcheck, q)) in grouped.iter().enumerate() {
+                let want_of = |k: usize| table.key_under(u64::from(grouped[k].0), t) as u32;
+                for (k, &(key, q, qcheck)) in grouped.iter().enumerate() {
                     if k + 2 * AHEAD < grouped.len() {
                         stored.prefetch_offsets(want_of(k + 2 * AHEAD));
                     }
@@ -290,16 +270,10 @@ pub(super) fn table_pairs<L: HashList + ?Sized>(
                         stored.prefetch_slots(want_of(k + AHEAD));
                     }
                     let qcheck = check.key_under(qcheck, t);
-                    let want = table.key_under(key, t);
-                    for (e, echeck) in stored.get(want) {
-                        let (i, j) = (EntryId(q).image(), EntryId(e).image());
-                        if i != j && (qcheck ^ echeck).count_ones() <= CHECK_MAX {
-                            let d = entry_hash(hashes, q)
-                                .transformed(t)
-                                .distance(&entry_hash(hashes, e));
-                            if d <= radius {
-                                out.push((u64::from(i.min(j)) << 32) | u64::from(i.max(j)));
-                            }
+                    let want = table.key_under(u64::from(key), t) as u32;
+                    for e in stored.get(want, qcheck, check_max) {
+                        if let Some(hit) = accept(q, e, t) {
+                            out.push(hit);
                         }
                     }
                 }

@@ -137,8 +137,8 @@ fn the_width_grows_with_the_data_and_with_look_alike_hashes() {
     let mut s = 3;
     let small: Vec<Hashes256> = (0..500).map(|_| random_image(&mut s)).collect();
     let large: Vec<Hashes256> = (0..20_000).map(|_| random_image(&mut s)).collect();
-    let w_small = plan(&small, &[Transform::Identity], false, 1, None).width;
-    let w_large = plan(&large, &[Transform::Identity], false, 1, None).width;
+    let w_small = plan(&small, &[Transform::Identity], false, Some(1), None).width;
+    let w_large = plan(&large, &[Transform::Identity], false, Some(1), None).width;
     assert!(w_large > w_small, "{w_small} {w_large}");
     // Look-alike: every hash a few bits from one template; chance collisions are frequent,
     // so keys must be wider for the same number of images.
@@ -150,29 +150,41 @@ fn the_width_grows_with_the_data_and_with_look_alike_hashes() {
             crops: [template, template],
         })
         .collect();
-    let w_alike = plan(&alike, &[Transform::Identity], false, 1, None).width;
+    let w_alike = plan(&alike, &[Transform::Identity], false, Some(1), None).width;
     assert!(w_alike > w_large, "{w_large} {w_alike}");
 }
 
 #[test]
 fn a_check_lies_outside_its_key_and_never_drops_a_guaranteed_pair() {
-    let plan = Plan::new(26, 2);
-    assert_eq!(plan.checks.len(), plan.tables.len());
-    for (t, c) in plan.tables.iter().zip(&plan.checks) {
-        assert_eq!(c.width(), 2 * CHECK_PAIRS as u32);
-        assert!(c.positions.iter().all(|p| !t.positions.contains(p)));
+    for (width, bits) in [(26, 32), (18, 42), (21, 38)] {
+        let plan = Plan::with(width, 40, bits);
+        assert_eq!(plan.checks.len(), plan.tables.len());
+        for (t, c) in plan.tables.iter().zip(&plan.checks) {
+            assert_eq!(c.width(), bits);
+            assert!(c.positions.iter().all(|p| !t.positions.contains(p)));
+        }
+        let max = plan.check_max;
+        // Within the guarantee (and up to check_max) a pair always passes; at 40 bits 95% do
+        // (the rule), unrelated ones rarely.
+        assert!(plan.guaranteed <= max);
+        for d in 0..=max {
+            assert!(
+                (check_passes(width, d, bits, max) - 1.0).abs() < 1e-9,
+                "{d}"
+            );
+        }
+        assert!(check_passes(width, 40, bits, max) >= 0.95);
+        assert!(check_passes(width, 40, bits, max - 1) < 0.95);
+        assert!(
+            check_passes(width, 128, bits, max) < 0.02,
+            "{width} {bits} {max}"
+        );
     }
-    // Within the guarantee (and up to CHECK_MAX) a pair always passes; unrelated ones rarely.
-    for d in 0..=CHECK_MAX {
-        assert!((check_passes(26, d) - 1.0).abs() < 1e-9, "{d}");
-    }
-    assert!(check_passes(26, 48) > 0.99);
-    assert!(check_passes(26, 128) < 0.2);
 }
 
 /// The definition [`candidate_pairs`] implements, by brute force: a full view of image `i`
 /// under a transform and a stored view of image `j != i` are candidates of a table when
-/// their keys are equal and their checks differ in at most [`CHECK_MAX`] bits; kept when
+/// their keys are equal and their checks differ in at most `check_max` bits; kept when
 /// within `radius`.
 fn brute_force(
     hashes: &[Hashes256],
@@ -204,7 +216,7 @@ fn brute_force(
                         let tq = q.transformed(t);
                         plan.tables.iter().zip(&plan.checks).any(|(k, c)| {
                             k.key(&tq) == k.key(&e)
-                                && (c.key(&tq) ^ c.key(&e)).count_ones() <= CHECK_MAX
+                                && (c.key(&tq) ^ c.key(&e)).count_ones() <= plan.check_max
                                 && tq.distance(&e) <= radius
                         })
                     })
@@ -270,4 +282,102 @@ fn candidate_pairs_are_exactly_the_definition() {
             }
         }
     }
+}
+
+#[test]
+fn wide_checks_give_exactly_the_definition_too() {
+    let mut s = 23;
+    let hashes = look_alikes(300, &mut s);
+    // A check as wide as a slot allows beside the id (the default plans' layout).
+    for (width, bits) in [(12, 44), (16, 40), (20, 38)] {
+        let plan = Plan::with(width, 2 * per_round(width), bits);
+        assert_eq!(plan.check_bits(), bits);
+        let want = brute_force(&hashes, 70, &Transform::ALL, true, &plan);
+        let got = candidate_pairs(&hashes, 70, &Transform::ALL, true, &plan);
+        assert_eq!(got, want, "width {width} check {bits}");
+    }
+}
+
+#[test]
+fn the_default_effort_reaches_its_target_and_follows_the_data() {
+    let mut s = 29;
+    let hashes: Vec<Hashes256> = (0..60_000).map(|_| random_image(&mut s)).collect();
+    let p = plan(&hashes, &Transform::ALL, true, None, None);
+    assert!(
+        p.recall_at(TARGET_DISTANCE) >= TARGET_RECALL,
+        "{}",
+        p.recall_at(32)
+    );
+    // The fewest tables for the target, or the floor of image-tables for a small set.
+    let fewer = Plan::with(p.width, p.tables.len() - 1, p.check_bits());
+    assert!(
+        p.tables.len() == MIN_IMAGE_TABLES / 60_000
+            || fewer.recall_at(TARGET_DISTANCE) < TARGET_RECALL,
+        "{}",
+        p.tables.len()
+    );
+    // The check is as wide as a slot allows: 64 bits less the id (2^18 ids) and key rest.
+    assert!(p.check_bits() >= 40, "{}", p.check_bits());
+    // `--search-rounds` and `--search-bits` override.
+    let forced = plan(&hashes, &Transform::ALL, true, Some(2), Some(26));
+    assert_eq!((forced.width, forced.tables.len()), (26, 2 * per_round(26)));
+}
+
+/// Codes that are not images: 256-bit "descriptors" with ids of our own choosing (a unit holds
+/// several, like an image's local features), searched without transforms; what `accept`
+/// returns is collected once.
+struct Descriptors {
+    codes: Vec<Vec<Hash256>>,
+}
+
+impl Codes for Descriptors {
+    fn units(&self) -> usize {
+        self.codes.len()
+    }
+    fn stored(&self, u: usize, mut f: impl FnMut(u32, &Hash256)) {
+        for (k, c) in self.codes[u].iter().enumerate() {
+            f((u * 8 + k) as u32, c);
+        }
+    }
+    fn queries(&self, u: usize, f: impl FnMut(u32, &Hash256)) {
+        self.stored(u, f);
+    }
+    fn id_limit(&self) -> u64 {
+        8 * self.codes.len() as u64
+    }
+}
+
+#[test]
+fn the_search_runs_over_any_codes_with_any_ids() {
+    let mut s = 31;
+    let mut d = Descriptors {
+        codes: (0..2000)
+            .map(|_| (0..5).map(|_| random_hash(&mut s)).collect())
+            .collect(),
+    };
+    // Unit 2k + 1 shares three descriptors with unit 2k, each within 6 bits.
+    for k in 0..50 {
+        for j in 0..3 {
+            d.codes[2 * k + 1][j] = noisy(d.codes[2 * k][j], 6, &mut s);
+        }
+    }
+    let code = |id: u32| d.codes[id as usize / 8][id as usize % 8];
+    let plan = Plan::with(16, per_round(16), 40);
+    assert!(plan.guaranteed >= 6);
+    let found = search(&d, &plan, &[Transform::Identity], |q, e, _| {
+        (q / 8 != e / 8 && q < e && code(q).distance(&code(e)) <= 10)
+            .then_some(u64::from(q) << 32 | u64::from(e))
+    });
+    // Votes per unit pair: every planted pair has its three matches, nothing else any.
+    let mut votes = std::collections::BTreeMap::new();
+    for p in &found {
+        let (q, e) = ((p >> 32) as u32, *p as u32);
+        *votes.entry((q / 8, e / 8)).or_insert(0) += 1;
+    }
+    assert_eq!(votes.len(), 50);
+    assert!(
+        votes
+            .iter()
+            .all(|(&(a, b), &v)| b == a + 1 && a % 2 == 0 && v == 3)
+    );
 }

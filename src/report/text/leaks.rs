@@ -26,13 +26,15 @@ pub fn summary(records: &[crate::index::Record], l: &crate::leaks::Leaks, worst:
         let at = |d: u32| recall.get(&d).map_or(String::from("?"), |r| pct(*r));
         let _ = writeln!(
             out,
-            "sampled {}: every pair within {g} bits found; farther ones estimated {} at 24 bits, {} at 32, {} at the radius ({} tables of {} bits; --search exact finds them all, in time growing with the square of the images)",
+            "sampled {}: every pair within {g} bits found; farther ones estimated {} at 24 bits, {} at 32, {} at 36, {} at the radius ({} tables of {} bits: {}; --search exact finds them all, in time growing with the square of the images)",
             s.search.reason,
             at(24),
             at(32),
+            at(36),
             at(s.radius),
             s.search.tables.unwrap_or(0),
             s.search.key_bits.unwrap_or(0),
+            s.search.effort.as_deref().unwrap_or("default"),
         );
     }
     let _ = writeln!(
