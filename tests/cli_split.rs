@@ -49,6 +49,21 @@ fn split_ok(work: &Path, root: &Path, out: &Path, args: &[&str]) {
     cleansplit(work, v).assert().success();
 }
 
+/// Runs `cleansplit split ROOT OUT ARGS..` (index in WORK, ROOT at WORK/demo), asserts the
+/// exit code and that nothing was written besides the index, and returns stderr.
+fn split_fails(work: &Path, root: &Path, out: &Path, args: &[&str], code: i32) -> String {
+    let mut v = vec!["split".to_string(), s(root), s(out)];
+    v.extend(args.iter().map(|a| a.to_string()));
+    let o = cleansplit(work, v).assert().code(code).get_output().clone();
+    assert!(!out.exists(), "OUT was created");
+    assert_eq!(
+        names_in(work),
+        ["demo", "index.csv", "index.csv.meta.json"],
+        "something was written"
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 fn read_json(path: &Path) -> Value {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -582,25 +597,10 @@ fn verify_fails_when_a_source_changed_after_the_scan() {
         .unwrap();
     assert_eq!(fs::metadata(&victim).unwrap().modified().unwrap(), mtime);
 
-    let out = w.join("out");
-    let o = cleansplit(
-        w,
-        ["split".to_string(), s(&root), s(&out), "--verify".into()],
-    )
-    .assert()
-    .code(2)
-    .get_output()
-    .clone();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = split_fails(w, &root, &w.join("out"), &["--verify"], 2);
     assert!(
         err.contains("differs from its source") && err.contains("apple_002.jpg"),
         "{err}"
-    );
-    assert!(!out.exists(), "a failed verification left OUT behind");
-    assert_eq!(
-        names_in(w),
-        ["demo", "index.csv", "index.csv.meta.json"],
-        "the failed run left something behind"
     );
 }
 
@@ -824,31 +824,10 @@ fn conflicts_error_exits_1_and_creates_nothing() {
     let work = tmp();
     let w = work.path();
     let root = copy_demo(w);
-    let out = w.join("out");
-    let o = cleansplit(
-        w,
-        [
-            "split".to_string(),
-            s(&root),
-            s(&out),
-            "--conflicts".into(),
-            "error".into(),
-        ],
-    )
-    .assert()
-    .code(1)
-    .get_output()
-    .clone();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = split_fails(w, &root, &w.join("out"), &["--conflicts", "error"], 1);
     assert!(
         err.contains("label conflict") && err.contains("conflict.jpg"),
         "{err}"
-    );
-    assert!(!out.exists(), "OUT was created");
-    assert_eq!(
-        names_in(w),
-        ["demo", "index.csv", "index.csv.meta.json"],
-        "something was written"
     );
 }
 
