@@ -60,6 +60,9 @@ pub struct SearchReport {
     /// Sampled only: estimated share of pairs found at 16, 24, 32 bits and at the radius,
     /// when their differing bits fall at random (`sampled::Plan::recall_at`).
     pub estimated_recall: Option<BTreeMap<u32, f64>>,
+    /// The local-feature search for rotated, shifted and zoomed copies (`crate::near::affine`):
+    /// images with features, candidate pairs verified, pairs accepted.
+    pub affine: Option<crate::near::affine::AffineReport>,
 }
 
 /// Runs the chosen search over `hashes` (positions are the caller's).
@@ -94,6 +97,7 @@ pub fn run<L: HashList + ?Sized>(
             tables: None,
             guaranteed_bits: None,
             estimated_recall: None,
+            affine: None,
         };
         return (found, report);
     }
@@ -112,6 +116,7 @@ pub fn run<L: HashList + ?Sized>(
         tables: Some(plan.tables.len()),
         guaranteed_bits: Some(plan.guaranteed.min(radius)),
         estimated_recall: Some(recall),
+        affine: None,
     };
     (found, report)
 }

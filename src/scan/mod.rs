@@ -6,6 +6,7 @@
 //! reduction and hash it. Nothing else touches pixels.
 
 pub mod decode;
+pub mod features;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;
@@ -275,17 +276,38 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     // ones (one per file), not collected apart and copied over. `opts.jobs` sized the global
     // pool (`set_jobs`); no second pool here.
     let mut records = reused_records;
+    // Local features (issue 22) go to the `<index>.features` sidecar, not into the records.
+    let features_path = features::sidecar::path_for(&index_path);
+    let previous = features::sidecar::Sidecar::open(&features_path)
+        .ok()
+        .flatten();
+    let fresh_features = std::sync::Mutex::new(Vec::new());
     records.par_extend(todo.par_iter().map(|c| {
-        let r = scan_file(&root, c, max_pixels);
+        let (r, f) = scan_file_features(&root, c, max_pixels);
+        if let (Some(f), Some(d)) = (f, r.blake3()) {
+            if let Ok(mut v) = fresh_features.lock() {
+                v.push(features::sidecar::Entry::Fresh(d, f));
+            }
+        }
         bar.inc(1);
         r
     }));
+    let mut entries = fresh_features.into_inner().unwrap_or_default();
     bar.finish_and_clear();
     drop(todo);
     if records.len() > reused {
         // Two runs in path order (kept, then fresh): the sort merges them.
         records.sort_by(|a, b| a.path.cmp(&b.path));
     }
+    update_features(
+        &root,
+        &records[..reused],
+        &mut entries,
+        previous,
+        &features_path,
+        max_pixels,
+    )
+    .map_err(ScanError::Index)?;
     // Name flags come from the path alone, so they are set on reused records too.
     records.par_iter_mut().for_each(path_flags);
     // A rescan that changes nothing writes nothing: same records, same columns, and a sidecar
@@ -362,12 +384,85 @@ fn blank_record(c: &Candidate) -> Record {
 /// The file is `root.join(&c.rel)` (a candidate holds only its relative path: at a million
 /// files the absolute copies were ~100 bytes per image at the scan's peak).
 pub fn scan_file(root: &Path, c: &Candidate, max_pixels: u64) -> Record {
-    let mut rec = read_file(&root.join(&c.rel), c, max_pixels);
-    path_flags(&mut rec);
-    rec
+    scan_file_features(root, c, max_pixels).0
 }
 
-fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
+/// [`scan_file`] with the image's local features ([`features`]; `None` when the image is not
+/// hashable).
+pub fn scan_file_features(
+    root: &Path,
+    c: &Candidate,
+    max_pixels: u64,
+) -> (Record, Option<features::Features>) {
+    let (mut rec, f) = read_file(&root.join(&c.rel), c, max_pixels);
+    path_flags(&mut rec);
+    (rec, f)
+}
+
+/// Whether a record's features belong in the sidecar.
+fn wants_features(r: &Record) -> bool {
+    r.hashable() && r.blake3().is_some()
+}
+
+/// Writes the features sidecar when the scan computed anything new, after computing the
+/// features of reused records that the previous sidecar lacks (an index from before the
+/// sidecar, or a deleted sidecar: their files are read once more), then registers it for
+/// `leaks` ([`features::sidecar::register`]). An unchanged rescan only reads the sidecar's
+/// table. Returns whether it wrote.
+fn update_features(
+    root: &Path,
+    reused: &[Record],
+    entries: &mut Vec<features::sidecar::Entry>,
+    previous: Option<features::sidecar::Sidecar>,
+    path: &Path,
+    max_pixels: u64,
+) -> Result<bool> {
+    use features::sidecar::{Entry, Sidecar, register, write_atomic};
+    let has = |r: &Record| {
+        previous
+            .as_ref()
+            .is_some_and(|p| r.blake3().is_some_and(|d| p.contains(&d)))
+    };
+    let missing: Vec<&Record> = reused
+        .iter()
+        .filter(|r| wants_features(r) && !has(r))
+        .collect();
+    let upgraded: Vec<Entry> = missing
+        .par_iter()
+        .filter_map(|r| {
+            let d = r.blake3()?;
+            let bytes = fs::read(root.join(&r.path)).ok()?;
+            let f = guard::quietly(|| features_of_bytes(&bytes, max_pixels)).ok()??;
+            Some(Entry::Fresh(d, f))
+        })
+        .collect();
+    let write = !entries.is_empty() || !upgraded.is_empty() || previous.is_none();
+    if write {
+        entries.extend(upgraded);
+        entries.extend(
+            reused
+                .iter()
+                .filter(|r| has(r))
+                .filter_map(|r| r.blake3().map(Entry::Kept)),
+        );
+        write_atomic(path, std::mem::take(entries), previous.as_ref())?;
+    }
+    drop(previous);
+    if let Some(s) = Sidecar::open(path)? {
+        register(s);
+    }
+    Ok(write)
+}
+
+/// The local features of an image file's bytes (sniff, decode, extract), as the scan
+/// computes them.
+pub fn features_of_bytes(bytes: &[u8], max_pixels: u64) -> Option<features::Features> {
+    let fmt = format::sniff(bytes)?;
+    let d = special::decode(fmt, bytes, max_pixels).ok()?;
+    Some(features::extract(&d.gray, d.gray_w, d.gray_h, d.extent))
+}
+
+fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> (Record, Option<features::Features>) {
     let mut rec = blank_record(c);
     if c.size > MAX_FILE_BYTES {
         rec.status = Status::TooLarge;
@@ -376,18 +471,18 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
             c.size
         )
         .into();
-        return rec;
+        return (rec, None);
     }
     // Directories named like images, FIFOs, sockets, devices: never opened for reading.
     match fs::metadata(abs) {
         Ok(md) if md.is_file() => {}
         Ok(_) => {
             rec.message = "not a regular file (a directory, FIFO, socket or device)".into();
-            return rec;
+            return (rec, None);
         }
         Err(e) => {
             rec.message = e.to_string().into();
-            return rec;
+            return (rec, None);
         }
     }
     let bytes = match fs::read(abs) {
@@ -395,12 +490,12 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
         Err(e) => {
             rec.status = Status::Unreadable;
             rec.message = e.to_string().into();
-            return rec;
+            return (rec, None);
         }
     };
     rec.size = bytes.len() as u64;
-    examine_guarded(&mut rec, &bytes, max_pixels);
-    rec
+    let f = examine_guarded(&mut rec, &bytes, max_pixels, true);
+    (rec, f)
 }
 
 /// The whole per-file path on bytes already in memory (sniff, truncation check, decode,
@@ -419,26 +514,41 @@ pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     if !format::keras_takes_extension(&c.rel) {
         rec.flags.insert(Flag::KerasSkips);
     }
-    examine_guarded(&mut rec, bytes, max_pixels);
+    examine_guarded(&mut rec, bytes, max_pixels, true);
     rec
 }
 
 /// Empty check, content hash, then [`examine`] behind the quiet panic guard.
-fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
+fn examine_guarded(
+    rec: &mut Record,
+    bytes: &[u8],
+    max_pixels: u64,
+    with_features: bool,
+) -> Option<features::Features> {
     if bytes.is_empty() {
         rec.status = Status::Empty;
         rec.message = "zero bytes".into();
-        return;
+        return None;
     }
     rec.set_blake3(Some(index::digest_of(bytes)));
-    if let Err(message) = guard::quietly(|| examine(rec, bytes, max_pixels)) {
-        rec.status = Status::Corrupt;
-        rec.message = message.into();
+    match guard::quietly(|| examine(rec, bytes, max_pixels, with_features)) {
+        Ok(f) => f,
+        Err(message) => {
+            rec.status = Status::Corrupt;
+            rec.message = message.into();
+            None
+        }
     }
 }
 
-/// Format, truncation, decode and hashes; fills `rec` in place.
-fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
+/// Format, truncation, decode, hashes and (`with_features`) local features; fills `rec` in
+/// place.
+fn examine(
+    rec: &mut Record,
+    bytes: &[u8],
+    max_pixels: u64,
+    with_features: bool,
+) -> Option<features::Features> {
     let ext_format = extension(&rec.path).and_then(|e| Format::from_extension(&e));
     // TGA has no magic number: its extension is all there is to go on (the decoder then
     // checks the header).
@@ -455,7 +565,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
             ),
             None => (Status::Unsupported, "not a recognised image format".into()),
         };
-        return;
+        return None;
     };
     rec.format = Some(fmt);
     if fmt == Format::Jpeg {
@@ -470,7 +580,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if let Some(why) = format::truncation(fmt, bytes) {
         rec.status = Status::Truncated;
         rec.message = why.into();
-        return;
+        return None;
     }
     let d = match special::decode(fmt, bytes, max_pixels) {
         Ok(d) => d,
@@ -481,7 +591,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
                 decode::DecodeError::Corrupt(m) => (Status::Corrupt, m),
             };
             (rec.status, rec.message) = (status, m.into());
-            return;
+            return None;
         }
     };
     rec.width = d.width;
@@ -500,7 +610,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         Err(e) => {
             rec.status = Status::Corrupt;
             rec.message = e.to_string().into();
-            return;
+            return None;
         }
     };
     let h = hash::hashes_of_reduction(&trimmed);
@@ -512,4 +622,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         rec.flags.insert(Flag::NearConstant);
     }
     rec.status = Status::Ok;
+    let features = (with_features && !h.near_constant)
+        .then(|| features::extract(&d.gray, d.gray_w, d.gray_h, d.extent));
+    features
 }
