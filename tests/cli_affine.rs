@@ -28,7 +28,9 @@ fn picture(w: u32, h: u32, seed: u64) -> GrayImage {
         let disc = unit(&mut s) < 0.5;
         for (x, y, p) in img.enumerate_pixels_mut() {
             let (dx, dy) = (f64::from(x) - cx, f64::from(y) - cy);
-            if (disc && dx * dx + dy * dy <= r * r) || (!disc && dx.abs() <= r && dy.abs() <= r * 0.6) {
+            if (disc && dx * dx + dy * dy <= r * r)
+                || (!disc && dx.abs() <= r && dy.abs() <= r * 0.6)
+            {
                 *p = Luma([v]);
             }
         }
@@ -78,7 +80,10 @@ fn warp(img: &GrayImage, deg: f64, zoom: f64, sx: f64, sy: f64) -> GrayImage {
     let (cx, cy) = ((f64::from(w) - 1.0) / 2.0, (f64::from(h) - 1.0) / 2.0);
     GrayImage::from_fn(w, h, |x, y| {
         let (dx, dy) = (f64::from(x) - cx - sx, f64::from(y) - cy - sy);
-        let (u, v) = ((c * dx + s * dy) / zoom + cx, (-s * dx + c * dy) / zoom + cy);
+        let (u, v) = (
+            (c * dx + s * dy) / zoom + cx,
+            (-s * dx + c * dy) / zoom + cy,
+        );
         if u < 0.0 || v < 0.0 || u > f64::from(w - 1) || v > f64::from(h - 1) {
             return Luma([0]);
         }
@@ -144,7 +149,10 @@ fn rotated_shifted_zoomed_copy_across_splits_is_an_affine_pair() {
     let rows = leaks(&root, &work);
     assert_eq!(rows.len(), 1, "exactly the copy: {rows:?}");
     let r = &rows[0];
-    assert_eq!((&r[0], &r[1]), ("train/cats/photo.jpg", "val/cats/augmented.jpg"));
+    assert_eq!(
+        (&r[0], &r[1]),
+        ("train/cats/photo.jpg", "val/cats/augmented.jpg")
+    );
     assert_eq!(&r[9], "true", "cross-split");
     assert_eq!(&r[13], "affine");
     assert_eq!(&r[8], "flip_h", "mirrored");
@@ -153,13 +161,19 @@ fn rotated_shifted_zoomed_copy_across_splits_is_an_affine_pair() {
     let inliers: usize = r[18].parse().unwrap();
     assert!(inliers >= 20, "inliers {inliers}");
     let sidecar = work.join("index.csv.features");
-    assert!(sidecar.exists(), "the features sidecar is written beside the index");
+    assert!(
+        sidecar.exists(),
+        "the features sidecar is written beside the index"
+    );
     // A rescan reuses the sidecar and finds the same pair.
     let before = std::fs::metadata(&sidecar).unwrap().modified().unwrap();
     let again = leaks(&root, &work);
     assert_eq!(again.len(), 1);
     assert_eq!(&again[0][13], "affine");
-    assert_eq!(std::fs::metadata(&sidecar).unwrap().modified().unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&sidecar).unwrap().modified().unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -176,9 +190,14 @@ fn different_xray_like_images_are_not_paired() {
         &root.join("val/chest/copy.jpg"),
     );
     let rows = leaks(&root, &tmp.path().join("work"));
-    let names: Vec<(String, String)> = rows.iter().map(|r| (r[0].to_owned(), r[1].to_owned())).collect();
+    let names: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r[0].to_owned(), r[1].to_owned()))
+        .collect();
     assert!(
-        names.iter().all(|(a, b)| a == "train/chest/p0.jpg" && b == "val/chest/copy.jpg"),
+        names
+            .iter()
+            .all(|(a, b)| a == "train/chest/p0.jpg" && b == "val/chest/copy.jpg"),
         "only the planted copy may be paired: {names:?}"
     );
 }

@@ -299,7 +299,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         // Two runs in path order (kept, then fresh): the sort merges them.
         records.sort_by(|a, b| a.path.cmp(&b.path));
     }
-    update_features(
+    features::rescan::update(
         &root,
         &records[..reused],
         &mut entries,
@@ -397,69 +397,6 @@ pub fn scan_file_features(
     let (mut rec, f) = read_file(&root.join(&c.rel), c, max_pixels);
     path_flags(&mut rec);
     (rec, f)
-}
-
-/// Whether a record's features belong in the sidecar.
-fn wants_features(r: &Record) -> bool {
-    r.hashable() && r.blake3().is_some()
-}
-
-/// Writes the features sidecar when the scan computed anything new, after computing the
-/// features of reused records that the previous sidecar lacks (an index from before the
-/// sidecar, or a deleted sidecar: their files are read once more), then registers it for
-/// `leaks` ([`features::sidecar::register`]). An unchanged rescan only reads the sidecar's
-/// table. Returns whether it wrote.
-fn update_features(
-    root: &Path,
-    reused: &[Record],
-    entries: &mut Vec<features::sidecar::Entry>,
-    previous: Option<features::sidecar::Sidecar>,
-    path: &Path,
-    max_pixels: u64,
-) -> Result<bool> {
-    use features::sidecar::{Entry, Sidecar, register, write_atomic};
-    let has = |r: &Record| {
-        previous
-            .as_ref()
-            .is_some_and(|p| r.blake3().is_some_and(|d| p.contains(&d)))
-    };
-    let missing: Vec<&Record> = reused
-        .iter()
-        .filter(|r| wants_features(r) && !has(r))
-        .collect();
-    let upgraded: Vec<Entry> = missing
-        .par_iter()
-        .filter_map(|r| {
-            let d = r.blake3()?;
-            let bytes = fs::read(root.join(&r.path)).ok()?;
-            let f = guard::quietly(|| features_of_bytes(&bytes, max_pixels)).ok()??;
-            Some(Entry::Fresh(d, f))
-        })
-        .collect();
-    let write = !entries.is_empty() || !upgraded.is_empty() || previous.is_none();
-    if write {
-        entries.extend(upgraded);
-        entries.extend(
-            reused
-                .iter()
-                .filter(|r| has(r))
-                .filter_map(|r| r.blake3().map(Entry::Kept)),
-        );
-        write_atomic(path, std::mem::take(entries), previous.as_ref())?;
-    }
-    drop(previous);
-    if let Some(s) = Sidecar::open(path)? {
-        register(s);
-    }
-    Ok(write)
-}
-
-/// The local features of an image file's bytes (sniff, decode, extract), as the scan
-/// computes them.
-pub fn features_of_bytes(bytes: &[u8], max_pixels: u64) -> Option<features::Features> {
-    let fmt = format::sniff(bytes)?;
-    let d = special::decode(fmt, bytes, max_pixels).ok()?;
-    Some(features::extract(&d.gray, d.gray_w, d.gray_h, d.extent))
 }
 
 fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> (Record, Option<features::Features>) {

@@ -136,7 +136,12 @@ impl Affine {
     /// Least-squares affine fit of the chosen matches.
     fn least_squares(ms: &[Match], keep: &[bool]) -> Option<Affine> {
         // Normal equations for x' = a x + b y + tx (and the same for y'), centred.
-        let sel: Vec<&Match> = ms.iter().zip(keep).filter(|(_, k)| **k).map(|(m, _)| m).collect();
+        let sel: Vec<&Match> = ms
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(m, _)| m)
+            .collect();
         if sel.len() < 3 {
             return None;
         }
@@ -289,10 +294,7 @@ fn verify_one(a: &Features, b: &Features, mirror: bool) -> Option<Outcome> {
     let (sbx, sby) = spread(&ms, &keep, true);
     let spread = (sax.min(say) / long_a).min(sbx.min(sby) / long_b);
     let det = fit.0[0] * fit.0[3] - fit.0[1] * fit.0[2];
-    let (cx, cy) = fit.map(
-        (f32::from(a.w) - 1.0) / 2.0,
-        (f32::from(a.h) - 1.0) / 2.0,
-    );
+    let (cx, cy) = fit.map((f32::from(a.w) - 1.0) / 2.0, (f32::from(a.h) - 1.0) / 2.0);
     let (bw, bh) = (f32::from(b.w), f32::from(b.h));
     let out = Fit {
         mirrored: mirror,
@@ -331,11 +333,13 @@ pub fn study(a: &Features, b: &Features) -> Option<Outcome> {
     let p = verify_one(a, b, false);
     let m = verify_one(a, b, true);
     match (p, m) {
-        (Some(p), Some(m)) => Some(if (m.accepted, m.fit.inliers) > (p.accepted, p.fit.inliers) {
-            m
-        } else {
-            p
-        }),
+        (Some(p), Some(m)) => Some(
+            if (m.accepted, m.fit.inliers) > (p.accepted, p.fit.inliers) {
+                m
+            } else {
+                p
+            },
+        ),
         (p, m) => p.or(m),
     }
 }

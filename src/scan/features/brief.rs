@@ -75,11 +75,7 @@ pub fn orientation(g: &Gray, x: usize, y: usize) -> (f32, f32, f32) {
     if n == 0.0 {
         return (1.0, 0.0, 0.0);
     }
-    (
-        (fx / n) as f32,
-        (fy / n) as f32,
-        fy.atan2(fx) as f32,
-    )
+    ((fx / n) as f32, (fy / n) as f32, fy.atan2(fx) as f32)
 }
 
 /// The sampling pattern: 128 random point pairs (isotropic Gaussian, sigma = 31 / 5, within

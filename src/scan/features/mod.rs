@@ -21,6 +21,7 @@
 
 mod brief;
 mod fast;
+pub(crate) mod rescan;
 pub mod sidecar;
 
 use crate::base::hash::Hash256;
@@ -88,7 +89,11 @@ fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     Gray {
         w: p.w,
         h: p.h,
-        px: p.px.iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect(),
+        px: p
+            .px
+            .iter()
+            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .collect(),
     }
 }
 

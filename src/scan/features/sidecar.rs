@@ -154,7 +154,9 @@ fn decode(buf: &[u8], n: usize, w: u16, h: u16) -> Features {
         desc: descs
             .chunks_exact(DESC)
             .map(|d| {
-                let w = |k: usize| u64::from_le_bytes(d[8 * k..8 * k + 8].try_into().unwrap_or_default());
+                let w = |k: usize| {
+                    u64::from_le_bytes(d[8 * k..8 * k + 8].try_into().unwrap_or_default())
+                };
                 Hash256([w(0), w(1), w(2), w(3)])
             })
             .collect(),
@@ -209,7 +211,11 @@ pub enum Entry {
 
 /// Writes a sidecar atomically (temporary file + rename): the fresh entries and those of
 /// `previous` named by `Kept`. Duplicated digests are written once.
-pub fn write_atomic(path: &Path, mut entries: Vec<Entry>, previous: Option<&Sidecar>) -> Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    mut entries: Vec<Entry>,
+    previous: Option<&Sidecar>,
+) -> Result<()> {
     let digest = |e: &Entry| match e {
         Entry::Fresh(d, _) | Entry::Kept(d) => *d,
     };

@@ -37,7 +37,10 @@ pub(crate) fn warp(g: &Gray, deg: f64, zoom: f64, sx: f64, sy: f64) -> Gray {
         for x in 0..g.w {
             // Inverse map: output (x, y) comes from the source at R^-1 (p - c - shift) / zoom + c.
             let (dx, dy) = (x as f64 - cx - sx, y as f64 - cy - sy);
-            let (u, v) = ((c * dx + s * dy) / zoom + cx, (-s * dx + c * dy) / zoom + cy);
+            let (u, v) = (
+                (c * dx + s * dy) / zoom + cx,
+                (-s * dx + c * dy) / zoom + cy,
+            );
             if u < 0.0 || v < 0.0 || u > (g.w - 1) as f64 || v > (g.h - 1) as f64 {
                 continue;
             }
@@ -129,7 +132,9 @@ fn sidecar_round_trip() {
     // Carried over into a new sidecar without the fresh features.
     let path2 = dir.path().join("other.features");
     sidecar::write_atomic(&path2, vec![sidecar::Entry::Kept(d1)], Some(&s)).expect("write");
-    let s2 = sidecar::Sidecar::open(&path2).expect("open").expect("valid");
+    let s2 = sidecar::Sidecar::open(&path2)
+        .expect("open")
+        .expect("valid");
     assert_eq!(s2.get(&d1).expect("kept").desc, f.desc);
     // Anything else is not a sidecar.
     std::fs::write(&path2, b"not a sidecar").expect("write");
