@@ -222,6 +222,9 @@ pub fn write_atomic(
     entries.sort_by_key(digest);
     entries.dedup_by_key(|e| digest(e));
     let dir = path.parent().unwrap_or(Path::new("."));
+    // The sidecar is written before the index, whose folder may not exist yet.
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
     let tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     let mut w = BufWriter::new(tmp.as_file());
