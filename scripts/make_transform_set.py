@@ -22,6 +22,10 @@ package set as a hard negative. Nothing is ever written outside OUT.
   crop90       central 90% x 90%, JPEG q90
   crop75       central 75% x 75%, JPEG q90
   rot5         5 degree rotation (bicubic, same size, black corners), JPEG q90
+  rot30_fliplr 30 degree rotation (same size, black corners), then left-right mirror, JPEG q90
+               (PlantVillage-augmented's `_new30degFlipLR`)
+  rot200_fliptb 200 degree rotation (same size, black corners), then top-bottom mirror, JPEG q90
+               (PlantVillage-augmented's `_new200degFlipTB`)
 
 Usage: python3 scripts/make_transform_set.py [--data ../shared/data] [--out /tmp/cs_transforms]
 Needs Pillow (`pip install pillow`). Deterministic: the same sources give the same set.
@@ -68,6 +72,10 @@ KINDS = {
     'crop90': (lambda im: crop(im, 0.90), 'JPEG', dict(quality=90)),
     'crop75': (lambda im: crop(im, 0.75), 'JPEG', dict(quality=90)),
     'rot5': (lambda im: im.rotate(5, resample=Image.BICUBIC), 'JPEG', dict(quality=90)),
+    'rot30_fliplr': (lambda im: ImageOps.mirror(im.rotate(30, resample=Image.BICUBIC)), 'JPEG',
+                     dict(quality=90)),
+    'rot200_fliptb': (lambda im: ImageOps.flip(im.rotate(200, resample=Image.BICUBIC)), 'JPEG',
+                      dict(quality=90)),
 }
 
 

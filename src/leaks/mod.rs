@@ -139,8 +139,10 @@ pub struct Pair {
     pub crop: bool,
     /// The decision's 256-bit distance.
     pub distance256: u32,
-    /// Through which hashes the decision matched.
+    /// Through which hashes the decision matched (`affine`: through local features).
     pub view: View,
+    /// The estimated transform of an `affine` pair (`None` for the others).
+    pub affine: Option<crate::near::affine::Fit>,
 }
 
 /// Leakage of one split into the others.
@@ -332,6 +334,7 @@ pub fn find_pairs_with(
                 crop: false,
                 distance256: d256,
                 view: View::Trimmed,
+                affine: None,
             });
         }
     }
@@ -385,6 +388,37 @@ pub fn find_pairs_with(
             crop: m.view.is_crop(),
             distance256: m.distance,
             view: m.view,
+            affine: None,
+        });
+    }
+    // Rotated, shifted and zoomed copies the hashes cannot see: local features, candidates
+    // only (`crate::near::affine`).
+    let known: std::collections::HashSet<(usize, usize)> = best.keys().copied().collect();
+    let (affine_pairs, affine_report) = crate::near::affine::find_pairs(records, &usable, &known);
+    let mut report = report;
+    report.affine = Some(affine_report);
+    for p in affine_pairs {
+        let (ra, rb) = (&records[p.a], &records[p.b]);
+        let t = if p.fit.mirrored {
+            Transform::FlipH
+        } else {
+            Transform::Identity
+        };
+        let d256 = match (ra.hash256(), rb.hash256()) {
+            (Some(x), Some(y)) => x.full.distance(&y.full),
+            _ => 256,
+        };
+        // Only pairs the hashes did not find were verified.
+        best.entry((p.a, p.b)).or_insert(Pair {
+            a: p.a,
+            b: p.b,
+            kind: MatchKind::Near,
+            distance: distance64(ra, rb, t, false),
+            transform: t,
+            crop: false,
+            distance256: d256,
+            view: View::Affine,
+            affine: Some(p.fit),
         });
     }
     let mut pairs: Vec<Pair> = best.into_values().collect();

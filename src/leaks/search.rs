@@ -46,6 +46,9 @@ pub struct SearchReport {
     /// Sampled only: how the number of tables was chosen (the default rule, or the
     /// `--search-rounds` override).
     pub effort: Option<String>,
+    /// The local-feature search for rotated, shifted and zoomed copies (`crate::near::affine`):
+    /// images with features, candidate pairs verified, pairs accepted.
+    pub affine: Option<crate::near::affine::AffineReport>,
 }
 
 /// Runs the chosen search over `hashes` (positions are the caller's).
@@ -81,6 +84,7 @@ pub fn run<L: HashList + ?Sized>(
             guaranteed_bits: None,
             estimated_recall: None,
             effort: None,
+            affine: None,
         };
         return (found, report);
     }
@@ -109,6 +113,7 @@ pub fn run<L: HashList + ?Sized>(
         guaranteed_bits: Some(plan.guaranteed.min(radius)),
         estimated_recall: Some(recall),
         effort: Some(effort),
+        affine: None,
     };
     (found, report)
 }

@@ -14,7 +14,7 @@ use crate::near::groups::Group;
 use crate::output::atomic::Staged;
 
 /// Header of `pairs.csv`.
-const PAIRS_HEADER: [&str; 14] = [
+const PAIRS_HEADER: [&str; 19] = [
     "path_a",
     "path_b",
     "split_a",
@@ -29,6 +29,11 @@ const PAIRS_HEADER: [&str; 14] = [
     "crop",
     "distance256",
     "view",
+    "rotation_deg",
+    "scale",
+    "shift_x",
+    "shift_y",
+    "inliers",
 ];
 
 /// Header of `groups.csv`.
@@ -58,6 +63,20 @@ pub fn write_pairs<W: io::Write>(w: W, records: &[Record], pairs: &[Pair]) -> Re
         row.push_field(tf(p.crop));
         row.push_field(p.distance256.to_string().as_bytes());
         row.push_field(p.view.as_str().as_bytes());
+        match &p.affine {
+            Some(f) => {
+                row.push_field(format!("{:.1}", f.rotation_deg).as_bytes());
+                row.push_field(format!("{:.3}", f.scale).as_bytes());
+                row.push_field(format!("{:.3}", f.shift_x).as_bytes());
+                row.push_field(format!("{:.3}", f.shift_y).as_bytes());
+                row.push_field(f.inliers.to_string().as_bytes());
+            }
+            None => {
+                for _ in 0..5 {
+                    row.push_field(b"");
+                }
+            }
+        }
         wtr.write_byte_record(&row)?;
     }
     wtr.flush()?;

@@ -8,8 +8,12 @@
 //! - [`sampled`]: the sampled search for large sets (bit-sampling keys, rounds of disjoint
 //!   keys), its candidates explained by [`decide`];
 //! - [`groups`]: union-find over the pairs, groups and their representatives;
-//! - [`view`]: the views of an image's hashes ([`view::View`]), the one list of them.
+//! - [`view`]: the views of an image's hashes ([`view::View`]), the one list of them;
+//! - [`affine`]: rotated, shifted, zoomed and mirrored copies through local features
+//!   (`scan::features`): candidates from descriptor keys, then geometric verification
+//!   (issue 22; `view` = `affine`).
 
+pub mod affine;
 pub mod calibrate;
 pub mod decide;
 pub mod exact;

@@ -22,6 +22,10 @@ pub enum View {
     Crop90,
     /// One image is (a flip or turn of) the central 75% x 75% of the other.
     Crop75,
+    /// Not a hash view: local features agree on one similarity or affine transform
+    /// (rotation, shift, zoom, shear, mirror; [`super::affine`]) where no hash matched. Never
+    /// stored or queried, so it is not in [`View::ALL`].
+    Affine,
 }
 
 impl View {
@@ -39,6 +43,7 @@ impl View {
             View::Untrimmed => "untrimmed",
             View::Crop90 => "crop90",
             View::Crop75 => "crop75",
+            View::Affine => "affine",
         }
     }
 
@@ -56,6 +61,7 @@ impl View {
             View::Untrimmed => h.untrimmed,
             View::Crop90 => Some(h.crops[0]),
             View::Crop75 => Some(h.crops[1]),
+            View::Affine => None,
         }
     }
 

@@ -95,6 +95,16 @@ pub fn jpeg_scale(w: usize, h: usize) -> u8 {
         .unwrap_or(8)
 }
 
+/// The DCT scale n/8 the local features need: the smallest that keeps the long side at
+/// [`super::features::TARGET_SIDE`] pixels (the features' working frame), 8/8 for smaller
+/// images. The hashes' 64 x 64 reduction is area-averaged from whatever size this gives.
+pub fn feature_scale(w: usize, h: usize) -> u8 {
+    let long = w.max(h);
+    (1..=8u8)
+        .find(|&n| (long * n as usize).div_ceil(8) >= super::features::TARGET_SIDE)
+        .unwrap_or(8)
+}
+
 fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
     // libjpeg's fatal errors arrive as an unwind without a panic message (`resume_unwind`).
     let run = || -> Result<Decoded, DecodeError> {
@@ -134,7 +144,7 @@ fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Decoded, DecodeError> {
             .find(|m| m.marker == Marker::APP(1) && m.data.starts_with(b"Exif\0\0"))
             .and_then(|m| image::metadata::Orientation::from_exif_chunk(&m.data[6..]))
             .map_or(1, |o| o.to_exif());
-        let n = jpeg_scale(w, h);
+        let n = jpeg_scale(w, h).max(feature_scale(w, h));
         d.scale(n);
         let mut started = d.grayscale().map_err(corrupt)?;
         let (gw, gh) = (started.width(), started.height());

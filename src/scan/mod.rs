@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod decode;
+pub mod features;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;
@@ -335,24 +336,35 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     // A panic outside the decoder guard is our bug: the first one stops the scan (naming the
     // file) instead of becoming a record.
     let bug: std::sync::Mutex<Option<(PathBuf, String)>> = std::sync::Mutex::new(None);
+    // Local features (issue 22) go to the `<index>.features` sidecar, not into the records.
+    let features_path = features::sidecar::path_for(&index_path);
+    let previous = features::sidecar::Sidecar::open(&features_path)
+        .ok()
+        .flatten();
+    let fresh_features = std::sync::Mutex::new(Vec::new());
     records.par_extend(todo.par_iter().map(|c| {
         // After an interrupt request the rest are left unread (the scan fails below).
         if crate::output::interrupt::requested() {
             return blank_record(c);
         }
-        let r = std::panic::catch_unwind(|| scan_file(&root, c, max_pixels)).unwrap_or_else(
-            |payload| {
+        let (r, f) = std::panic::catch_unwind(|| scan_file_features(&root, c, max_pixels))
+            .unwrap_or_else(|payload| {
                 let mut b = bug.lock().unwrap_or_else(|p| p.into_inner());
                 b.get_or_insert_with(|| (root.join(&c.rel), guard::panic_text(&*payload)));
-                blank_record(c)
-            },
-        );
+                (blank_record(c), None)
+            });
+        if let (Some(f), Some(d)) = (f, r.blake3()) {
+            if let Ok(mut v) = fresh_features.lock() {
+                v.push(features::sidecar::Entry::Fresh(d, f));
+            }
+        }
         bar.inc(1);
         if let Some(w) = &watch {
             w.done.fetch_add(1, Ordering::Relaxed);
         }
         r
     }));
+    let mut entries = fresh_features.into_inner().unwrap_or_default();
     bar.finish_and_clear();
     drop(todo);
     if let Some((path, message)) = bug.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -365,6 +377,15 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         // Two runs in path order (kept, then fresh): the sort merges them.
         records.sort_by(|a, b| a.path.cmp(&b.path));
     }
+    features::rescan::update(
+        &root,
+        &records[..reused],
+        &mut entries,
+        previous,
+        &features_path,
+        max_pixels,
+    )
+    .map_err(ScanError::Index)?;
     // Name flags come from the path alone, so they are set on reused records too.
     records.par_iter_mut().for_each(path_flags);
     // A rescan that changes nothing writes nothing: same records, same columns, and a sidecar
@@ -442,12 +463,22 @@ fn blank_record(c: &Candidate) -> Record {
 /// The file is `root.join(&c.rel)` (a candidate holds only its relative path: at a million
 /// files the absolute copies were ~100 bytes per image at the scan's peak).
 pub fn scan_file(root: &Path, c: &Candidate, max_pixels: u64) -> Record {
-    let mut rec = budget::per_file(|| read_file(&root.join(&c.rel), c, max_pixels));
-    path_flags(&mut rec);
-    rec
+    scan_file_features(root, c, max_pixels).0
 }
 
-fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
+/// [`scan_file`] with the image's local features ([`features`]; `None` when the image is not
+/// hashable).
+pub fn scan_file_features(
+    root: &Path,
+    c: &Candidate,
+    max_pixels: u64,
+) -> (Record, Option<features::Features>) {
+    let (mut rec, f) = budget::per_file(|| read_file(&root.join(&c.rel), c, max_pixels));
+    path_flags(&mut rec);
+    (rec, f)
+}
+
+fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> (Record, Option<features::Features>) {
     let mut rec = blank_record(c);
     if c.size > MAX_FILE_BYTES {
         rec.status = Status::TooLarge;
@@ -456,7 +487,7 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
             c.size
         )
         .into();
-        return rec;
+        return (rec, None);
     }
     // Over a job's share, the file waits for the large slot before it is read.
     let _ = budget::reserve(c.size, String::new);
@@ -465,11 +496,11 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
         Ok(md) if md.is_file() => {}
         Ok(_) => {
             rec.message = "not a regular file (a directory, FIFO, socket or device)".into();
-            return rec;
+            return (rec, None);
         }
         Err(e) => {
             rec.message = e.to_string().into();
-            return rec;
+            return (rec, None);
         }
     }
     let bytes = match fs::read(abs) {
@@ -477,12 +508,12 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> Record {
         Err(e) => {
             rec.status = Status::Unreadable;
             rec.message = e.to_string().into();
-            return rec;
+            return (rec, None);
         }
     };
     rec.size = bytes.len() as u64;
-    examine_guarded(&mut rec, &bytes, max_pixels);
-    rec
+    let f = examine_guarded(&mut rec, &bytes, max_pixels, true);
+    (rec, f)
 }
 
 /// The whole per-file path on bytes already in memory (sniff, truncation check, decode,
@@ -501,27 +532,38 @@ pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     if !format::keras_takes_extension(&c.rel) {
         rec.flags.insert(Flag::KerasSkips);
     }
-    budget::per_file(|| examine_guarded(&mut rec, bytes, max_pixels));
+    budget::per_file(|| examine_guarded(&mut rec, bytes, max_pixels, true));
     rec
 }
 
 /// Empty check, content hash, then [`examine`] (whose decoder calls are guarded: see
 /// [`guard`]).
-fn examine_guarded(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
+fn examine_guarded(
+    rec: &mut Record,
+    bytes: &[u8],
+    max_pixels: u64,
+    with_features: bool,
+) -> Option<features::Features> {
     if bytes.is_empty() {
         rec.status = Status::Empty;
         rec.message = "zero bytes".into();
-        return;
+        return None;
     }
     rec.set_blake3(Some(index::digest_of(bytes)));
     if crate::output::fault::panic_marker(bytes, "SCAN") {
         panic!("injected panic in the scan's own code");
     }
-    examine(rec, bytes, max_pixels);
+    examine(rec, bytes, max_pixels, with_features)
 }
 
-/// Format, truncation, decode and hashes; fills `rec` in place.
-fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
+/// Format, truncation, decode, hashes and (`with_features`) local features; fills `rec` in
+/// place.
+fn examine(
+    rec: &mut Record,
+    bytes: &[u8],
+    max_pixels: u64,
+    with_features: bool,
+) -> Option<features::Features> {
     let ext_format = extension(&rec.path).and_then(|e| Format::from_extension(&e));
     // TGA has no magic number: its extension is all there is to go on (the decoder then
     // checks the header).
@@ -538,7 +580,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
             ),
             None => (Status::Unsupported, "not a recognised image format".into()),
         };
-        return;
+        return None;
     };
     rec.format = Some(fmt);
     if fmt == Format::Jpeg {
@@ -553,7 +595,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
     if let Some(why) = format::truncation(fmt, bytes) {
         rec.status = Status::Truncated;
         rec.message = why.into();
-        return;
+        return None;
     }
     let d = match special::decode(fmt, bytes, max_pixels) {
         Ok(d) => d,
@@ -564,7 +606,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
                 decode::DecodeError::Corrupt(m) => (Status::Corrupt, m),
             };
             (rec.status, rec.message) = (status, m.into());
-            return;
+            return None;
         }
     };
     rec.width = d.width;
@@ -583,7 +625,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         Err(e) => {
             rec.status = Status::Corrupt;
             rec.message = e.to_string().into();
-            return;
+            return None;
         }
     };
     let h = hash::hashes_of_reduction(&trimmed);
@@ -595,4 +637,7 @@ fn examine(rec: &mut Record, bytes: &[u8], max_pixels: u64) {
         rec.flags.insert(Flag::NearConstant);
     }
     rec.status = Status::Ok;
+    let features = (with_features && !h.near_constant)
+        .then(|| features::extract(&d.gray, d.gray_w, d.gray_h, d.extent));
+    features
 }

@@ -87,14 +87,42 @@ fn pair_row(view: &View, n: usize, p: &Pair) -> Markup {
             td class="match" {
                 span class={ "kind " (kind) } { (kind) }
                 dl {
-                    dt { "distance" } dd { (p.distance256) " of 256 bits" }
-                    dt { "transform" } dd { (p.transform.as_str()) }
+                    @match &p.affine {
+                        Some(f) => {
+                            dt { "estimated transform" }
+                            dd { (affine_text(f)) }
+                            dt { "inliers" } dd { (f.inliers) " local features agree" }
+                        },
+                        None => {
+                            dt { "distance" } dd { (p.distance256) " of 256 bits" }
+                            dt { "transform" } dd { (p.transform.as_str()) }
+                        },
+                    }
                     dt { "view" } dd { (p.view.as_str()) }
                 }
                 @if conflict { (badge("problem", "label conflict")) }
             }
         } "\n"
     }
+}
+
+/// "mirrored, rotated 12.3 deg, zoom 0.91, shifted 10% right, 4% up" for an affine pair.
+fn affine_text(f: &crate::near::affine::Fit) -> String {
+    let mut parts = Vec::new();
+    if f.mirrored {
+        parts.push("mirrored".to_owned());
+    }
+    parts.push(format!("rotated {:.1}°", f.rotation_deg));
+    parts.push(format!("zoom {:.2}", f.scale));
+    let pct = |v: f32| (v * 100.0).round().abs();
+    let h = if f.shift_x >= 0.0 { "right" } else { "left" };
+    let v = if f.shift_y >= 0.0 { "down" } else { "up" };
+    parts.push(format!(
+        "shifted {}% {h}, {}% {v}",
+        pct(f.shift_x),
+        pct(f.shift_y)
+    ));
+    parts.join(", ")
 }
 
 fn conflicts(view: &View) -> Markup {

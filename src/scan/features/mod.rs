@@ -1,0 +1,191 @@
+//! Local features for augmented copies (issue 22): ORB-style keypoints with 256-bit steered
+//! BRIEF descriptors, computed in the same single read and decode as the hashes.
+//!
+//! A rotation by a few degrees, a 10% shift or a zoom moves every DCT coefficient of the
+//! 256-bit hash, so copies that Keras' `ImageDataGenerator` writes sit at chance distance.
+//! Local features survive them: corners are found again after any similarity or mild affine
+//! transform, each corner's descriptor is taken in its own orientation, and the geometric
+//! verification (`crate::near::affine`) asks whether many of them agree on one transform.
+//!
+//! Per image (README "Augmented copies"): the decoded grayscale image is area-resized so its
+//! long side is at most [`TARGET_SIDE`] pixels (the working frame); a pyramid of [`LEVELS`]
+//! levels, each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level ([`fast`]), ranked by
+//! the Harris response, at most [`MAX_FEATURES`] in all (shared between levels by area);
+//! orientation by the intensity centroid of a radius-15 disc; a 256-bit descriptor from 256
+//! intensity comparisons of the level smoothed by a 9-tap binomial filter ([`brief`]).
+//!
+//! The sampling pattern is mirror-symmetric: pair `i + 128` is pair `i` mirrored across the
+//! keypoint's own axis, so the descriptor of the same corner in a left-right mirrored image
+//! is this descriptor with its two 128-bit halves swapped ([`mirrored`]). Like the hashes'
+//! flips ("transform the hash, not the image"), a mirrored copy needs no second extraction.
+
+mod brief;
+mod fast;
+pub(crate) mod rescan;
+pub mod sidecar;
+
+use crate::base::hash::Hash256;
+use crate::scan::reduce::{Rect, area_resize};
+
+/// Long side of the working frame, in pixels (measured: README "Augmented copies").
+pub const TARGET_SIDE: usize = 256;
+/// Most keypoints kept per image.
+pub const MAX_FEATURES: usize = 300;
+/// Pyramid levels.
+pub const LEVELS: usize = 3;
+/// Scale step between levels.
+pub const LEVEL_SCALE: f32 = 1.3;
+/// FAST threshold (gray levels).
+pub const FAST_THRESHOLD: i16 = 20;
+/// No keypoint closer than this to a level's edge (the rotated pattern and the orientation
+/// disc fit inside).
+const BORDER: usize = 16;
+
+/// One keypoint, in working-frame pixels (level 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Keypoint {
+    pub x: f32,
+    pub y: f32,
+    /// Orientation in radians (`atan2` of the intensity centroid).
+    pub angle: f32,
+    /// Pyramid level the corner was found on (its scale is `LEVEL_SCALE^level`).
+    pub level: u8,
+}
+
+/// The local features of one image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Features {
+    /// Working frame size.
+    pub w: u16,
+    pub h: u16,
+    pub points: Vec<Keypoint>,
+    pub desc: Vec<Hash256>,
+}
+
+impl Features {
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+}
+
+/// The descriptor of the same corner in the left-right mirrored image (see the module doc).
+pub fn mirrored(d: &Hash256) -> Hash256 {
+    Hash256([d.0[2], d.0[3], d.0[0], d.0[1]])
+}
+
+/// A grayscale `u8` image.
+#[derive(Debug, Clone)]
+pub struct Gray {
+    pub w: usize,
+    pub h: usize,
+    pub px: Vec<u8>,
+}
+
+fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
+    Gray {
+        w: p.w,
+        h: p.h,
+        px: p
+            .px
+            .iter()
+            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .collect(),
+    }
+}
+
+/// The working frame: the real extent of a decoded image area-resized to a long side of at
+/// most [`TARGET_SIDE`] (never enlarged).
+pub fn working_frame(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Option<Gray> {
+    let (ew, eh) = (extent.0.min(w as f32), extent.1.min(h as f32));
+    let long = ew.max(eh);
+    if long < 1.0 {
+        return None;
+    }
+    let k = (TARGET_SIDE as f32 / long).min(1.0);
+    let (dw, dh) = (
+        ((ew * k).round() as usize).max(1),
+        ((eh * k).round() as usize).max(1),
+    );
+    if dw == w && dh == h {
+        return Some(Gray {
+            w,
+            h,
+            px: gray.to_vec(),
+        });
+    }
+    let r = Rect {
+        x0: 0.0,
+        y0: 0.0,
+        x1: ew,
+        y1: eh,
+    };
+    area_resize(gray, w, h, r, dw, dh).ok().map(to_gray)
+}
+
+/// Features of a decoded grayscale image (see the module doc).
+pub fn extract(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Features {
+    match working_frame(gray, w, h, extent) {
+        Some(g) => extract_frame(&g),
+        None => Features::default(),
+    }
+}
+
+/// Features of an image already in its working frame.
+pub fn extract_frame(g: &Gray) -> Features {
+    let mut out = Features {
+        w: g.w.min(u16::MAX as usize) as u16,
+        h: g.h.min(u16::MAX as usize) as u16,
+        ..Features::default()
+    };
+    // Quotas per level in proportion to the level's area.
+    let areas: Vec<f32> = (0..LEVELS)
+        .map(|l| LEVEL_SCALE.powi(-2 * l as i32))
+        .collect();
+    let total: f32 = areas.iter().sum();
+    let mut level = g.clone();
+    for (l, area) in areas.iter().enumerate() {
+        if l > 0 {
+            let s = LEVEL_SCALE.powi(l as i32);
+            let (dw, dh) = (
+                (g.w as f32 / s).round() as usize,
+                (g.h as f32 / s).round() as usize,
+            );
+            if dw < 2 * BORDER + 8 || dh < 2 * BORDER + 8 {
+                break;
+            }
+            match area_resize(&g.px, g.w, g.h, Rect::full(g.w, g.h), dw, dh) {
+                Ok(p) => level = to_gray(p),
+                Err(_) => break,
+            }
+        }
+        if level.w < 2 * BORDER + 8 || level.h < 2 * BORDER + 8 {
+            break;
+        }
+        let quota = ((MAX_FEATURES as f32) * area / total).round() as usize;
+        let corners = fast::corners(&level, FAST_THRESHOLD, BORDER, quota);
+        if corners.is_empty() {
+            continue;
+        }
+        let smooth = brief::smooth(&level);
+        let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
+        for (x, y) in corners {
+            let (c, s, angle) = brief::orientation(&level, x, y);
+            out.desc.push(brief::describe(&smooth, x, y, c, s));
+            out.points.push(Keypoint {
+                // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.
+                x: (x as f32 + 0.5) * sx - 0.5,
+                y: (y as f32 + 0.5) * sy - 0.5,
+                angle,
+                level: l as u8,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

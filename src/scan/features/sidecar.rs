@@ -1,0 +1,297 @@
+//! The features sidecar `<index>.features`: every image's local features, keyed by the
+//! content's BLAKE3, so a rescan reuses them (an unchanged rescan reads no image) and the
+//! resident records never hold them.
+//!
+//! Format (little-endian; README "File formats"):
+//!
+//! ```text
+//! magic    8 bytes  "CSFEAT01"
+//! version  u32      FEATURE_VERSION (the extraction's parameters; another value is ignored)
+//! count    u64      entries
+//! table    count x 30 bytes, sorted by digest:
+//!          digest [u8; 16], offset u64 (from the file start), n u16, w u16, h u16
+//! data     per entry: n x 8 bytes of keypoints (x, y as u16 in 1/64 px of the working frame,
+//!          angle as i16 in pi/32767 radians, level u8, 0 u8), then n x 32 bytes of
+//!          descriptors (4 x u64, word 0 first)
+//! ```
+//!
+//! Readers find an entry by binary search in the table and read its data with one
+//! positioned read ([`Sidecar::get`]). The scan registers the sidecar it wrote or reused
+//! ([`register`]); `leaks` looks features up by content in every registered sidecar
+//! ([`lookup`]), so `merge`'s several sources need no extra wiring. Features are a function of
+//! the content alone, so a process-wide content-addressed registry cannot give a wrong answer:
+//! at worst a missing sidecar yields no features (and no affine pairs) for those images.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, Result};
+
+use super::{Features, Keypoint};
+use crate::base::hash::Hash256;
+use crate::index::Digest;
+
+const MAGIC: &[u8; 8] = b"CSFEAT01";
+/// Bumped whenever the extraction changes what it computes.
+pub const FEATURE_VERSION: u32 = 1;
+const HEADER: usize = 8 + 4 + 8;
+const ROW: usize = 30;
+const POINT: usize = 8;
+const DESC: usize = 32;
+
+/// Where a record's features sidecar lives: `<index>.features`.
+pub fn path_for(index: &Path) -> PathBuf {
+    let mut s = index.as_os_str().to_owned();
+    s.push(".features");
+    PathBuf::from(s)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    digest: Digest,
+    offset: u64,
+    n: u16,
+    w: u16,
+    h: u16,
+}
+
+/// An open sidecar: its table in memory (30 bytes per image), the data read on demand.
+#[derive(Debug)]
+pub struct Sidecar {
+    path: PathBuf,
+    file: File,
+    rows: Vec<Row>,
+}
+
+impl Sidecar {
+    /// Opens a sidecar; `Ok(None)` when it is missing or of another version.
+    pub fn open(path: &Path) -> Result<Option<Sidecar>> {
+        let Ok(file) = File::open(path) else {
+            return Ok(None);
+        };
+        let mut head = [0u8; HEADER];
+        if read_exact_at(&file, &mut head, 0).is_err()
+            || &head[..8] != MAGIC
+            || u32::from_le_bytes(head[8..12].try_into()?) != FEATURE_VERSION
+        {
+            return Ok(None);
+        }
+        let count = u64::from_le_bytes(head[12..20].try_into()?) as usize;
+        let len = file.metadata()?.len();
+        if (HEADER + count * ROW) as u64 > len {
+            return Ok(None);
+        }
+        let mut table = vec![0u8; count * ROW];
+        read_exact_at(&file, &mut table, HEADER as u64)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let rows: Vec<Row> = table
+            .chunks_exact(ROW)
+            .map(|r| Row {
+                digest: r[..16].try_into().unwrap_or_default(),
+                offset: u64::from_le_bytes(r[16..24].try_into().unwrap_or_default()),
+                n: u16::from_le_bytes([r[24], r[25]]),
+                w: u16::from_le_bytes([r[26], r[27]]),
+                h: u16::from_le_bytes([r[28], r[29]]),
+            })
+            .collect();
+        let sorted = rows.windows(2).all(|w| w[0].digest < w[1].digest);
+        let fits = rows
+            .iter()
+            .all(|r| r.offset + r.n as u64 * (POINT + DESC) as u64 <= len);
+        if !sorted || !fits {
+            return Ok(None);
+        }
+        Ok(Some(Sidecar {
+            path: path.to_owned(),
+            file,
+            rows,
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn contains(&self, d: &Digest) -> bool {
+        self.rows.binary_search_by(|r| r.digest.cmp(d)).is_ok()
+    }
+
+    /// The features of the content `d`, if this sidecar has them.
+    pub fn get(&self, d: &Digest) -> Option<Features> {
+        let row = self.rows[self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?];
+        let n = row.n as usize;
+        let mut buf = vec![0u8; n * (POINT + DESC)];
+        read_exact_at(&self.file, &mut buf, row.offset).ok()?;
+        Some(decode(&buf, n, row.w, row.h))
+    }
+}
+
+fn decode(buf: &[u8], n: usize, w: u16, h: u16) -> Features {
+    let (pts, descs) = buf.split_at(n * POINT);
+    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+    Features {
+        w,
+        h,
+        points: pts
+            .chunks_exact(POINT)
+            .map(|p| Keypoint {
+                x: f32::from(u16_at(p, 0)) / 64.0,
+                y: f32::from(u16_at(p, 2)) / 64.0,
+                angle: f32::from(u16_at(p, 4) as i16) * std::f32::consts::PI / 32767.0,
+                level: p[6],
+            })
+            .collect(),
+        desc: descs
+            .chunks_exact(DESC)
+            .map(|d| {
+                let w = |k: usize| {
+                    u64::from_le_bytes(d[8 * k..8 * k + 8].try_into().unwrap_or_default())
+                };
+                Hash256([w(0), w(1), w(2), w(3)])
+            })
+            .collect(),
+    }
+}
+
+fn encode(f: &Features, out: &mut Vec<u8>) {
+    for p in &f.points {
+        let q = |v: f32| (v * 64.0).round().clamp(0.0, 65535.0) as u16;
+        out.extend_from_slice(&q(p.x).to_le_bytes());
+        out.extend_from_slice(&q(p.y).to_le_bytes());
+        let a = (p.angle / std::f32::consts::PI * 32767.0)
+            .round()
+            .clamp(-32767.0, 32767.0) as i16;
+        out.extend_from_slice(&a.to_le_bytes());
+        out.push(p.level);
+        out.push(0);
+    }
+    for d in &f.desc {
+        for w in d.0 {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(f: &File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, off)
+}
+
+#[cfg(windows)]
+fn read_exact_at(f: &File, buf: &mut [u8], mut off: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    let mut done = 0;
+    while done < buf.len() {
+        let n = f.seek_read(&mut buf[done..], off)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        done += n;
+        off += n as u64;
+    }
+    Ok(())
+}
+
+/// One image's features to write: fresh from the scan, or carried over from a previous
+/// sidecar.
+pub enum Entry {
+    Fresh(Digest, Features),
+    Kept(Digest),
+}
+
+/// Writes a sidecar atomically (temporary file + rename): the fresh entries and those of
+/// `previous` named by `Kept`. Duplicated digests are written once.
+pub fn write_atomic(
+    path: &Path,
+    mut entries: Vec<Entry>,
+    previous: Option<&Sidecar>,
+) -> Result<()> {
+    let digest = |e: &Entry| match e {
+        Entry::Fresh(d, _) | Entry::Kept(d) => *d,
+    };
+    entries.sort_by_key(digest);
+    entries.dedup_by_key(|e| digest(e));
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // The sidecar is written before the index, whose folder may not exist yet.
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let mut w = BufWriter::new(tmp.as_file());
+    // Sizes first, for the table's offsets.
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut fetched: Vec<Option<Features>> = Vec::with_capacity(entries.len());
+    let mut offset = (HEADER + entries.len() * ROW) as u64;
+    for e in &entries {
+        let f = match e {
+            Entry::Fresh(_, f) => Some(f.clone()),
+            Entry::Kept(d) => previous.and_then(|p| p.get(d)),
+        };
+        let f = f.unwrap_or_default();
+        let n = f.len().min(u16::MAX as usize);
+        rows.push(Row {
+            digest: digest(e),
+            offset,
+            n: n as u16,
+            w: f.w,
+            h: f.h,
+        });
+        offset += (n * (POINT + DESC)) as u64;
+        fetched.push(Some(f));
+    }
+    w.write_all(MAGIC)?;
+    w.write_all(&FEATURE_VERSION.to_le_bytes())?;
+    w.write_all(&(rows.len() as u64).to_le_bytes())?;
+    for r in &rows {
+        w.write_all(&r.digest)?;
+        w.write_all(&r.offset.to_le_bytes())?;
+        w.write_all(&r.n.to_le_bytes())?;
+        w.write_all(&r.w.to_le_bytes())?;
+        w.write_all(&r.h.to_le_bytes())?;
+    }
+    let mut buf = Vec::new();
+    for (f, r) in fetched.into_iter().zip(&rows) {
+        let mut f = f.unwrap_or_default();
+        f.points.truncate(r.n as usize);
+        f.desc.truncate(r.n as usize);
+        buf.clear();
+        encode(&f, &mut buf);
+        w.write_all(&buf)?;
+    }
+    w.flush()?;
+    drop(w);
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+static REGISTRY: RwLock<Vec<Arc<Sidecar>>> = RwLock::new(Vec::new());
+
+/// Makes a sidecar's features available to [`lookup`] (replacing an earlier registration of
+/// the same path).
+pub fn register(s: Sidecar) {
+    if let Ok(mut r) = REGISTRY.write() {
+        r.retain(|o| o.path != s.path);
+        r.push(Arc::new(s));
+    }
+}
+
+/// The registered sidecars.
+pub fn registered() -> Vec<Arc<Sidecar>> {
+    REGISTRY.read().map(|r| r.clone()).unwrap_or_default()
+}
+
+/// The features of content `d` from the first registered sidecar that has them.
+pub fn lookup(sidecars: &[Arc<Sidecar>], d: &Digest) -> Option<Features> {
+    sidecars.iter().find_map(|s| s.get(d))
+}

@@ -1,0 +1,142 @@
+use super::*;
+use crate::base::rng::SplitMix;
+
+/// A textured test picture: random rectangles and discs of random gray levels.
+pub(crate) fn picture(w: usize, h: usize, seed: u64) -> Gray {
+    let mut rng = SplitMix(seed);
+    let mut px = vec![128u8; w * h];
+    for _ in 0..120 {
+        let (cx, cy) = (rng.unit() * w as f64, rng.unit() * h as f64);
+        let r = 4.0 + rng.unit() * 22.0;
+        let v = (rng.next_u64() % 256) as u8;
+        let disc = rng.next_u64() % 2 == 0;
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+                let inside = if disc {
+                    dx * dx + dy * dy <= r * r
+                } else {
+                    dx.abs() <= r && dy.abs() <= r * 0.6
+                };
+                if inside {
+                    px[y * w + x] = v;
+                }
+            }
+        }
+    }
+    Gray { w, h, px }
+}
+
+/// `g` rotated by `deg` about its centre, zoomed by `zoom` and shifted by `(sx, sy)` pixels
+/// (bilinear, black outside), as Keras' generator does with `fill_mode="constant"`.
+pub(crate) fn warp(g: &Gray, deg: f64, zoom: f64, sx: f64, sy: f64) -> Gray {
+    let (c, s) = (deg.to_radians().cos(), deg.to_radians().sin());
+    let (cx, cy) = ((g.w as f64 - 1.0) / 2.0, (g.h as f64 - 1.0) / 2.0);
+    let mut px = vec![0u8; g.w * g.h];
+    for y in 0..g.h {
+        for x in 0..g.w {
+            // Inverse map: output (x, y) comes from the source at R^-1 (p - c - shift) / zoom + c.
+            let (dx, dy) = (x as f64 - cx - sx, y as f64 - cy - sy);
+            let (u, v) = (
+                (c * dx + s * dy) / zoom + cx,
+                (-s * dx + c * dy) / zoom + cy,
+            );
+            if u < 0.0 || v < 0.0 || u > (g.w - 1) as f64 || v > (g.h - 1) as f64 {
+                continue;
+            }
+            let (x0, y0) = (u.floor() as usize, v.floor() as usize);
+            let (x1, y1) = ((x0 + 1).min(g.w - 1), (y0 + 1).min(g.h - 1));
+            let (fx, fy) = (u - x0 as f64, v - y0 as f64);
+            let at = |x: usize, y: usize| f64::from(g.px[y * g.w + x]);
+            let val = at(x0, y0) * (1.0 - fx) * (1.0 - fy)
+                + at(x1, y0) * fx * (1.0 - fy)
+                + at(x0, y1) * (1.0 - fx) * fy
+                + at(x1, y1) * fx * fy;
+            px[y * g.w + x] = val.round() as u8;
+        }
+    }
+    Gray { w: g.w, h: g.h, px }
+}
+
+pub(crate) fn mirror(g: &Gray) -> Gray {
+    let mut px = g.px.clone();
+    for row in px.chunks_exact_mut(g.w) {
+        row.reverse();
+    }
+    Gray { w: g.w, h: g.h, px }
+}
+
+#[test]
+fn mirror_permutation_equals_extracting_from_the_mirrored_image() {
+    let g = picture(256, 192, 3);
+    let a = extract_frame(&g);
+    let m = extract_frame(&mirror(&g));
+    // Each corner of the mirrored picture at (x, y) is the corner at (w - 1 - x, y) of the
+    // original; its descriptor is the original's with the halves swapped.
+    let level0: Vec<usize> = (0..m.len()).filter(|&i| m.points[i].level == 0).collect();
+    let mut same = 0;
+    for &i in &level0 {
+        let p = m.points[i];
+        let found = (0..a.len()).find(|&j| {
+            let q = a.points[j];
+            q.level == 0 && (q.x - (255.0 - p.x)).abs() < 0.01 && (q.y - p.y).abs() < 0.01
+        });
+        if let Some(j) = found {
+            assert_eq!(mirrored(&a.desc[j]), m.desc[i], "corner at {p:?}");
+            same += 1;
+        }
+    }
+    assert!(
+        same * 10 >= level0.len() * 9,
+        "{same} of {} level-0 corners found again",
+        level0.len()
+    );
+}
+
+#[test]
+fn working_frame_caps_the_long_side() {
+    let g = picture(600, 300, 1);
+    let f = working_frame(&g.px, g.w, g.h, (600.0, 300.0)).expect("frame");
+    assert_eq!((f.w, f.h), (TARGET_SIDE, TARGET_SIDE / 2));
+    let small = working_frame(&g.px[..100 * 50], 100, 50, (100.0, 50.0)).expect("frame");
+    assert_eq!((small.w, small.h), (100, 50));
+}
+
+#[test]
+fn sidecar_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("index.csv.features");
+    let f = extract_frame(&picture(256, 192, 5));
+    let d1 = [1u8; 16];
+    let d2 = [2u8; 16];
+    sidecar::write_atomic(
+        &path,
+        vec![
+            sidecar::Entry::Fresh(d2, Features::default()),
+            sidecar::Entry::Fresh(d1, f.clone()),
+        ],
+        None,
+    )
+    .expect("write");
+    let s = sidecar::Sidecar::open(&path).expect("open").expect("valid");
+    assert_eq!(s.len(), 2);
+    let back = s.get(&d1).expect("entry");
+    assert_eq!(back.desc, f.desc);
+    assert_eq!((back.w, back.h), (f.w, f.h));
+    for (p, q) in back.points.iter().zip(&f.points) {
+        assert!((p.x - q.x).abs() <= 1.0 / 64.0 && (p.y - q.y).abs() <= 1.0 / 64.0);
+        assert!((p.angle - q.angle).abs() < 1e-3);
+    }
+    assert!(s.get(&d2).expect("empty entry").is_empty());
+    assert!(s.get(&[3u8; 16]).is_none());
+    // Carried over into a new sidecar without the fresh features.
+    let path2 = dir.path().join("other.features");
+    sidecar::write_atomic(&path2, vec![sidecar::Entry::Kept(d1)], Some(&s)).expect("write");
+    let s2 = sidecar::Sidecar::open(&path2)
+        .expect("open")
+        .expect("valid");
+    assert_eq!(s2.get(&d1).expect("kept").desc, f.desc);
+    // Anything else is not a sidecar.
+    std::fs::write(&path2, b"not a sidecar").expect("write");
+    assert!(sidecar::Sidecar::open(&path2).expect("open").is_none());
+}
