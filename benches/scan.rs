@@ -98,7 +98,7 @@ fn main() {
     let (t_ours, ours_ok) = best_of(rounds, || {
         files
             .par_iter()
-            .map(|c| scan::scan_file(Path::new(""), c, DEFAULT_MAX_PIXELS))
+            .map(|c| scan::file::scan_file(Path::new(""), c, DEFAULT_MAX_PIXELS))
             .filter(|r| r.is_ok())
             .count()
     });

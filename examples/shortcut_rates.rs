@@ -216,7 +216,7 @@ fn main() {
             let t = Instant::now();
             for c in layout.files.iter() {
                 let c = c.to_candidate();
-                std::hint::black_box(cleansplit::scan::scan_file(root, &c, u64::MAX));
+                std::hint::black_box(cleansplit::scan::file::scan_file(root, &c, u64::MAX));
             }
             let per_file = t.elapsed().as_secs_f64() * 1e6 / layout.files.len() as f64;
             println!(

@@ -23,7 +23,7 @@ pub fn examine(data: &[u8]) -> Result<Option<Record>, String> {
         return Ok(None);
     };
     let name = NAMES[usize::from(pick) % NAMES.len()];
-    let rec = super::examine_bytes(Path::new(name), bytes, MAX_PIXELS);
+    let rec = super::file::examine_bytes(Path::new(name), bytes, MAX_PIXELS);
     if rec.message.starts_with(PANIC_MESSAGE) {
         return Err(format!("{name}: {}", rec.message));
     }

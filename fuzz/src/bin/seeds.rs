@@ -42,7 +42,7 @@ fn main() {
         seed.extend(&bytes);
         std::fs::write(examine.join(format!("seed.{ext}")), seed).unwrap();
         let name = format!("train/c/seed.{ext}");
-        records.push(cleansplit::scan::examine_bytes(Path::new(&name), &bytes, 1 << 22));
+        records.push(cleansplit::scan::file::examine_bytes(Path::new(&name), &bytes, 1 << 22));
     }
     let index = dir.join("index");
     std::fs::create_dir_all(&index).unwrap();
