@@ -43,7 +43,11 @@ fn picture(w: u32, h: u32, seed: u64) -> GrayImage {
 fn xray(seed: u64) -> GrayImage {
     let mut s = seed;
     let (w, h) = (384u32, 384u32);
-    let shift = (unit(&mut s) - 0.5) * 20.0;
+    // Patients differ in position, lung size and rib spacing, as real chest X-rays do.
+    let shift = (unit(&mut s) - 0.5) * 60.0;
+    let (rx, ry) = (60.0 + unit(&mut s) * 20.0, 115.0 + unit(&mut s) * 30.0);
+    let cy = 185.0 + unit(&mut s) * 30.0;
+    let rib_period = 8.0 + unit(&mut s) * 3.0;
     let rib_phase = unit(&mut s) * 30.0;
     let blobs: Vec<(f64, f64, f64, f64)> = (0..40)
         .map(|_| {
@@ -59,10 +63,10 @@ fn xray(seed: u64) -> GrayImage {
         let (x, y) = (f64::from(x), f64::from(y));
         let mut v = 170.0;
         for cx in [120.0 + shift, 264.0 + shift] {
-            let (dx, dy) = ((x - cx) / 70.0, (y - 200.0) / 130.0);
+            let (dx, dy) = ((x - cx) / rx, (y - cy) / ry);
             if dx * dx + dy * dy < 1.0 {
                 v -= 90.0 * (1.0 - dx * dx - dy * dy).sqrt();
-                v += 25.0 * ((y + rib_phase) / 9.0).sin();
+                v += 25.0 * ((y + rib_phase) / rib_period).sin();
             }
         }
         v += 60.0 * (-((x - 192.0 - shift) / 14.0).powi(2)).exp();

@@ -56,7 +56,12 @@ fn pairs(dir: &Path) -> HashMap<(String, String), csv::StringRecord> {
             "label_conflict",
             "crop",
             "distance256",
-            "view"
+            "view",
+            "rotation_deg",
+            "scale",
+            "shift_x",
+            "shift_y",
+            "inliers"
         ]
     );
     let mut m = HashMap::new();

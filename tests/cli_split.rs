@@ -58,7 +58,7 @@ fn split_fails(work: &Path, root: &Path, out: &Path, args: &[&str], code: i32) -
     assert!(!out.exists(), "OUT was created");
     assert_eq!(
         names_in(work),
-        ["demo", "index.csv", "index.csv.meta.json"],
+        ["demo", "index.csv", "index.csv.features", "index.csv.meta.json"],
         "something was written"
     );
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -856,7 +856,8 @@ fn interrupted_run_leaves_no_out() {
     let leftovers: Vec<String> = names_in(w)
         .into_iter()
         .filter(|n| {
-            n != "demo" && n != "index.csv" && n != "index.csv.meta.json" && !n.starts_with("core")
+            !["demo", "index.csv", "index.csv.features", "index.csv.meta.json"].contains(&n.as_str())
+                && !n.starts_with("core")
         })
         .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");

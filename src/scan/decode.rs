@@ -290,7 +290,8 @@ pub(crate) mod tests {
     fn jpeg_fast_path_decodes_gray() {
         let d = decode(Format::Jpeg, &encoded(ImageFormat::Jpeg, 40, 30), u64::MAX).unwrap();
         assert_eq!((d.width, d.height, d.gray.len()), (40, 30, 1200));
-        // A large JPEG is decoded at a reduced DCT scale that still covers 64 px.
+        // A large JPEG is decoded at the smallest DCT scale whose long side still covers the
+        // local features' 256 px (3/8 here).
         let d = decode(
             Format::Jpeg,
             &encoded(ImageFormat::Jpeg, 800, 600),
@@ -298,7 +299,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert_eq!((d.width, d.height), (800, 600));
-        assert_eq!((d.gray_w, d.gray_h), (100, 75));
+        assert_eq!((d.gray_w, d.gray_h), (300, 225));
         assert!(d.extent.1 >= 64.0);
         assert_eq!(d.color, "rgb8");
         assert_eq!(d.orientation, 1);
