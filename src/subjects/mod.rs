@@ -26,9 +26,9 @@ use serde::Serialize;
 
 pub use evidence::{Evidence, Example, Rejection, SplitShare};
 
-use crate::groups::Group;
 use crate::index::Record;
 use crate::loader::Loader;
+use crate::near::groups::Group;
 
 /// One image as the inference sees it.
 #[derive(Debug, Clone)]
@@ -61,9 +61,9 @@ pub const RULES: [Rule; 3] = [Rule::IdToken, Rule::StemWithoutCounter, Rule::Fir
 impl Rule {
     pub fn describe(self) -> &'static str {
         match self {
-            Rule::IdToken => "the leading id in the name",
+            Rule::IdToken => "the leading id",
             Rule::StemWithoutCounter => "the name without its trailing counter",
-            Rule::FirstToken => "the part of the name before the first separator",
+            Rule::FirstToken => "the part before the first separator",
         }
     }
 }
@@ -78,6 +78,21 @@ pub struct Inference {
     pub evidence: Evidence,
     #[serde(skip)]
     pub regex: Regex,
+}
+
+impl Inference {
+    /// One line for `split --group-by auto`: the regex, the rule and the counts.
+    pub fn note(&self) -> String {
+        let e = &self.evidence;
+        format!(
+            "--group-by auto: subjects are {} ({}): {} subjects, {} with several images, {} of them in more than one split before this split",
+            self.group_by,
+            self.rule.describe(),
+            e.subjects,
+            e.repeated,
+            e.spanning
+        )
+    }
 }
 
 /// A rule tried: its regex (when some name has such a key) and the verdict.
