@@ -166,6 +166,8 @@ pub fn measure(items: &[Item], re: &Regex) -> Result<Evidence, Rejection> {
             classes: classes.len(),
         });
     }
+    // Only the keys that group several pictures: other names in a folder are no counter.
+    by_folder.retain(|(k, _, _), _| by_key[k].several_pictures);
     if running_numbers(&by_folder, repeated_images) {
         return Err(Rejection::RunningNumbers);
     }
@@ -222,9 +224,9 @@ pub fn measure(items: &[Item], re: &Regex) -> Result<Evidence, Rejection> {
     })
 }
 
-/// Keys that are each folder's running numbers: almost no key repeats within a folder (a
-/// subject's images mostly share one), every key ends in a number, and in every folder with
-/// a few keys those numbers fill most of their range.
+/// Keys (those grouping several pictures) that are each folder's running numbers: almost
+/// no key repeats within a folder (a subject's images mostly share one), every key ends in a
+/// number, and in every folder with a few keys those numbers fill most of their range.
 fn running_numbers(by_folder: &HashMap<(&str, &str, &str), usize>, repeated_images: usize) -> bool {
     let within: usize = by_folder.values().filter(|&&n| n > 1).sum();
     if within as f64 > 0.02 * repeated_images as f64 {
