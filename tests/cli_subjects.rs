@@ -46,8 +46,8 @@ fn make_patients(root: &Path, patients: usize) -> BTreeMap<String, String> {
         let id = format!("{:08}", 1300 + 41 * p);
         for i in 0..2 + p % 3 {
             k += 1;
-            let split = if k % 4 == 0 { "val" } else { "train" };
-            let class = if (p + i) % 2 == 0 {
+            let split = if k.is_multiple_of(4) { "val" } else { "train" };
+            let class = if (p + i).is_multiple_of(2) {
                 "normal"
             } else {
                 "pneumonia"
@@ -180,7 +180,8 @@ fn generated_patients_are_reported_and_kept_together() {
 fn names_without_subject_ids_stay_quiet_and_auto_refuses() {
     // cat.12.png (the key would be the class), each folder's running numbers 0003_img.png
     // (the same number in every folder), and unique Flickr-like photo ids.
-    let styles: [(&str, fn(&str, usize, u64) -> String); 3] = [
+    type Namer = fn(&str, usize, u64) -> String;
+    let styles: [(&str, Namer); 3] = [
         ("class", |class, i, _| format!("{}.{i}.png", &class[..3])),
         ("counter", |_, i, _| format!("{i:04}_img.png")),
         ("unique", |_, _, k| {

@@ -240,7 +240,7 @@ pub const MAX_BRANCHES: usize = 64;
 /// when no family has such a key.
 pub fn pattern(families: &BTreeMap<String, Family>, rule: Rule) -> Option<String> {
     let mut fams: Vec<&Family> = families.values().collect();
-    fams.sort_by(|a, b| b.files.cmp(&a.files));
+    fams.sort_by_key(|f| std::cmp::Reverse(f.files));
     let mut branches: Vec<(usize, usize, String)> = fams
         .iter()
         .take(MAX_BRANCHES)

@@ -42,8 +42,16 @@ fn patients(
     for p in 0..n {
         let k = 2 + (lcg(&mut s) % 3) as usize;
         for i in 0..k {
-            let split = if lcg(&mut s) % 5 == 0 { "val" } else { "train" };
-            let class = if lcg(&mut s) % 2 == 0 { "a" } else { "b" };
+            let split = if lcg(&mut s).is_multiple_of(5) {
+                "val"
+            } else {
+                "train"
+            };
+            let class = if lcg(&mut s).is_multiple_of(2) {
+                "a"
+            } else {
+                "b"
+            };
             rows.push(row(split, class, name(p, i)));
             truth.push(p);
         }
@@ -95,10 +103,10 @@ fn mixed_families_each_get_their_id() {
     // person<N>_<bacteria|virus>_<global counter> and IM-<N>-<image>: one patient may have
     // bacteria and virus images, so the key is person<N>, not the stem without the counter.
     let (rows, truth) = patients(60, 7, |p, i| {
-        if p % 3 == 0 {
+        if p.is_multiple_of(3) {
             format!("IM-{:04}-{:04}.jpeg", 100 + p, i + 1)
         } else {
-            let kind = if (p + i) % 2 == 0 {
+            let kind = if (p + i).is_multiple_of(2) {
                 "bacteria"
             } else {
                 "virus"
@@ -152,10 +160,10 @@ fn person_names_without_digits_drop_the_counter() {
 #[test]
 fn class_names_and_counters_are_no_subjects() {
     // cat.103.jpg: the key `cat` holds half the images.
-    let rows: Vec<_> = (0..200)
+    let rows: Vec<_> = (0..200usize)
         .map(|i| {
-            let c = if i % 2 == 0 { "cat" } else { "dog" };
-            let s = if i % 5 == 0 { "val" } else { "train" };
+            let c = if i.is_multiple_of(2) { "cat" } else { "dog" };
+            let s = if i.is_multiple_of(5) { "val" } else { "train" };
             row(s, &format!("{c}s"), format!("{c}.{i}.jpg"))
         })
         .collect();
@@ -183,11 +191,11 @@ fn two_sizes_of_one_flickr_photo_are_one_picture() {
     for p in 0..40u64 {
         let id = 7166606598 + 7919 * p;
         let secret = format!("{:010x}", 0x5d2cd307c3u64 ^ (p * 2654435761));
-        let split = if p % 4 == 0 { "val" } else { "train" };
+        let split = if p.is_multiple_of(4) { "val" } else { "train" };
         rows.push(row(split, "x", format!("{id}_{secret}.jpg")));
         pictures.push(p as usize);
         if p < 30 {
-            let other = if p % 2 == 0 { "val" } else { "train" };
+            let other = if p.is_multiple_of(2) { "val" } else { "train" };
             rows.push(row(other, "x", format!("{id}_{secret}_n.jpg")));
             pictures.push(p as usize);
         }
@@ -267,7 +275,7 @@ proptest! {
         let mut s = seed;
         let rows: Vec<_> = (0..n)
             .map(|i| {
-                let split = if lcg(&mut s) % 4 == 0 { "val" } else { "train" };
+                let split = if lcg(&mut s).is_multiple_of(4) { "val" } else { "train" };
                 row(split, "c", format!("{:x}_{:06}.jpg", lcg(&mut s), i))
             })
             .collect();
