@@ -34,6 +34,7 @@ pub mod report;
 pub mod scan;
 pub mod shortcuts;
 pub mod split;
+pub mod subjects;
 
 // A decoder panic on one hostile file must not end a scan of a million: the scan catches it
 // (`scan::guard`), which needs unwinding.

@@ -173,7 +173,7 @@ fn audit_of_the_demo_gives_the_verdict_and_writes_every_file() {
     let a = read_json(&dir.join("audit.json"));
     assert_eq!(
         a["kinds"],
-        serde_json::json!({"leak": true, "conflict": true, "duplicate": true, "problem": true, "shortcut": false})
+        serde_json::json!({"leak": true, "conflict": true, "duplicate": true, "problem": true, "shortcut": false, "subject": false})
     );
     assert_eq!(a["images"], 56);
     let summary = read_json(&dir.join("summary.json"));
@@ -229,7 +229,7 @@ fn fail_on_any_passes_on_a_clean_dataset_and_fails_once_it_leaks() {
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
         v["kinds"],
-        serde_json::json!({"leak": false, "conflict": false, "duplicate": false, "problem": false, "shortcut": false}),
+        serde_json::json!({"leak": false, "conflict": false, "duplicate": false, "problem": false, "shortcut": false, "subject": false}),
         "{v:#}"
     );
     // The same dataset with one training image copied into val.

@@ -200,6 +200,7 @@ fn entry_points_refuse_before_they_scan_or_write() {
         kfold: None,
         by_source: false,
         normalize: Some("8x8,png,gray".parse().unwrap()),
+        group_by_auto: false,
     };
     let err = split::run(&job, &mut notify).unwrap_err();
     assert!(

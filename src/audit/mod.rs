@@ -17,6 +17,8 @@ pub enum Topic {
     Unlabeled,
     /// Copies across splits.
     Leakage,
+    /// Images of one subject (by the file names) in more than one split.
+    Subjects,
     /// Copies under more than one class.
     LabelConflicts,
     /// Copies within one split.
@@ -54,6 +56,7 @@ impl Topic {
             Topic::NoClasses => "no classes",
             Topic::Unlabeled => "unlabeled",
             Topic::Leakage => "leakage",
+            Topic::Subjects => "subjects",
             Topic::LabelConflicts => "label conflicts",
             Topic::Duplicates => "duplicates",
             Topic::ProblemFiles => "problem files",
@@ -98,10 +101,12 @@ pub struct Finding {
 
 mod checks;
 mod run;
+mod subjects;
 mod topics;
 
 pub use checks::{shortcut_findings, source_check, source_findings};
 pub use run::{AuditJob, AuditOutcome, run};
+pub use subjects::{carried_flags, subject_finding};
 use topics::{
     class_folders, drift, duplicates, empty_class_folders, imbalance, label_conflicts, layout,
     leakage, no_images, odd_images, problem_files, split_folder_root, unlabeled,
@@ -138,6 +143,9 @@ pub struct AuditReport<'a> {
     pub loader: Loader,
     /// Images with and without a class, and how many the loader reads.
     pub coverage: Coverage,
+    /// The subject id inferred from the file names (`null` when the names carry none): the
+    /// `--group-by` regex, the rule, the counts and examples of subjects in several splits.
+    pub subjects: Option<&'a crate::subjects::Inference>,
 }
 
 /// Which kinds of findings exist (what `--fail-on` tests).
@@ -149,6 +157,8 @@ pub struct Kinds {
     pub problem: bool,
     /// File metadata predicts the class (set by the shortcut check, `shortcuts`).
     pub shortcut: bool,
+    /// Images of one subject (by the file names) in more than one split, a PROBLEM finding.
+    pub subject: bool,
 }
 
 impl Kinds {
@@ -168,6 +178,7 @@ impl Kinds {
             problem: !records.iter().any(|r| loader.loads(r))
                 || records.iter().any(|r| is_problem_file(r, loader)),
             shortcut: false,
+            subject: false,
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct AuditOutcome {
     /// Which kinds of findings exist (what `--fail-on` tests).
     pub kinds: Kinds,
     pub max_items: usize,
+    /// The subject id inferred from the file names, if any (`crate::subjects`).
+    pub subjects: Option<crate::subjects::Inference>,
 }
 
 impl AuditOutcome {
@@ -74,6 +76,7 @@ impl AuditOutcome {
             skipped_entries: self.scan.skipped_list(self.max_items).0,
             loader: self.scan.loader,
             coverage: Coverage::of(&self.scan.records, self.scan.loader),
+            subjects: self.subjects.as_ref(),
         }
     }
 }
@@ -100,6 +103,21 @@ pub fn run(job: &AuditJob, notify: Notify) -> Result<AuditOutcome> {
             Err(e) => (None, Some(format!("balance not checked: {e:#}"))),
         };
     let (mut findings, mut kinds) = verdict(&scan, &leaks, balance.as_ref());
+    // Subjects by the file names: the finding follows leakage's.
+    let subjects = crate::subjects::of_records(&scan.records, &leaks.groups, scan.loader);
+    if let Some(f) = super::subject_finding(
+        subjects.as_ref(),
+        scan.layout.splits.len(),
+        &scan.root,
+        &super::carried_flags(&job.scan),
+    ) {
+        kinds.subject = f.severity == Severity::Problem;
+        let at = findings
+            .iter()
+            .position(|f| f.topic == super::Topic::Leakage)
+            .map_or(0, |i| i + 1);
+        findings.insert(at, f);
+    }
     // A folder written by `merge` carries its sources in manifest.csv: the source check.
     let (sources, sources_note) = match source_check(&scan) {
         Ok(t) => (t, None),
@@ -126,6 +144,7 @@ pub fn run(job: &AuditJob, notify: Notify) -> Result<AuditOutcome> {
         findings,
         kinds,
         max_items: job.max_items,
+        subjects,
     };
     if let Some(dir) = &job.out {
         // Every file of the report is complete before any is renamed into place: an

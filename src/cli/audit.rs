@@ -31,8 +31,8 @@ pub struct Args {
     /// Write pairs.csv, groups.csv, class_weights.json, summary.json, audit.json and report.html.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Exit 1 when such findings exist: leak, conflict, duplicate, problem, shortcut, any
-    /// (comma-separated).
+    /// Exit 1 when such findings exist: leak, conflict, duplicate, problem, shortcut, subject,
+    /// any (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
     pub fail_on: Vec<FailOn>,
     /// Items rendered per section of report.html (the rest are counted).

@@ -125,6 +125,8 @@ pub enum FailOn {
     Problem,
     /// File metadata predicts the class far above the baseline (the shortcut check).
     Shortcut,
+    /// Images of one subject (by the subject id in the file names) in more than one split.
+    Subject,
     /// Any of the above.
     Any,
 }
@@ -156,8 +158,14 @@ pub fn exit_code(kinds: &Kinds, fail_on: &[FailOn]) -> ExitCode {
         FailOn::Duplicate => kinds.duplicate,
         FailOn::Problem => kinds.problem,
         FailOn::Shortcut => kinds.shortcut,
+        FailOn::Subject => kinds.subject,
         FailOn::Any => {
-            kinds.leak || kinds.conflict || kinds.duplicate || kinds.problem || kinds.shortcut
+            kinds.leak
+                || kinds.conflict
+                || kinds.duplicate
+                || kinds.problem
+                || kinds.shortcut
+                || kinds.subject
         }
     });
     if hit {

@@ -19,6 +19,7 @@ use cleansplit::split::{self, Refused, Sizes, SplitJob, SplitOptions};
     after_help = "Examples:
   cleansplit split data/ data-clean/ --ratio 0.8,0.1,0.1
   cleansplit split data/ folds/ --kfold 5 --group-by 'patient(\\d+)'
+  cleansplit split xrays/ out/ --group-by auto   # subject ids inferred from the names
   cleansplit split kaggle/ out/ --labels train_labels.csv --keep-unlabeled --mode hardlink"
 )]
 pub struct Args {
@@ -45,7 +46,8 @@ pub struct Args {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Regex on file names whose first capture group (or whole match) is a group key that must
-    /// stay in one split, e.g. a patient or video id: 'person\d+'.
+    /// stay in one split, e.g. a patient or video id: 'person\d+'; `auto` infers the subject
+    /// id from the names (as `audit` does) and prints it.
     #[arg(long, value_name = "REGEX")]
     pub group_by: Option<String>,
     /// keep-one: copy each duplicate group's representative only; none: copy all members.
@@ -114,6 +116,7 @@ impl Args {
             group_by: self
                 .group_by
                 .as_deref()
+                .filter(|&g| g != cleansplit::subjects::AUTO)
                 .map(split::group_by_regex)
                 .transpose()?,
             dedup: self.dedup.into(),
@@ -136,6 +139,7 @@ impl Args {
                 Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
                 None => None,
             },
+            group_by_auto: self.group_by.as_deref() == Some(cleansplit::subjects::AUTO),
         })
     }
 }

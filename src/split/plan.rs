@@ -435,12 +435,8 @@ fn number_units(
                 .file_name()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if let Some(caps) = re.captures(&name) {
-                let key = caps
-                    .get(1)
-                    .or_else(|| caps.get(0))
-                    .map(|m| m.as_str().to_owned())
-                    .unwrap_or_default();
+            if let Some(key) = crate::subjects::key_of(re, &name) {
+                let key = key.to_owned();
                 match first_with_key.get(&key) {
                     Some(&j) => uf.union(i, j),
                     None => {

@@ -39,6 +39,9 @@ pub struct SplitJob {
     pub by_source: bool,
     /// Re-encode every placed image (`--normalize`).
     pub normalize: Option<Normalize>,
+    /// `--group-by auto`: group by the subject id inferred from the file names
+    /// (`crate::subjects`; `split.group_by` is then ignored); no id is an error.
+    pub group_by_auto: bool,
 }
 
 /// What `split` did: the scan, the split report (also `split_report.json`), and the time.
@@ -123,7 +126,15 @@ pub fn run(job: &SplitJob, notify: Notify) -> Result<SplitOutcome> {
     }
     // Only the duplicate groups are planned with: the pairs and summary are freed first.
     let leaks::Leaks { groups, .. } = leaks::analyze(records, &job.leak);
-    let opts = &job.split;
+    let mut auto_opts;
+    let mut opts = &job.split;
+    if job.group_by_auto {
+        let inferred = crate::subjects::auto_group_by(records, &groups, scan.loader)?;
+        note(inferred.note());
+        auto_opts = job.split.clone();
+        auto_opts.group_by = Some(inferred.regex);
+        opts = &auto_opts;
+    }
     let mut plan = plan(records, &groups, opts).map_err(|e| anyhow::Error::new(Refused(e)))?;
     // The groups are in the plan now: freed before the destinations are built.
     drop(groups);

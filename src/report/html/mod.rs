@@ -20,6 +20,7 @@ mod leakage;
 mod parts;
 mod problems;
 mod skipped;
+mod subjects;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -55,6 +56,8 @@ pub struct ReportInput<'a> {
     pub skipped: &'a [crate::layout::Skipped],
     /// The loader whose view decides which files are problem files (`--loader`).
     pub loader: crate::loader::Loader,
+    /// The subject id inferred from the file names, if any.
+    pub subjects: Option<&'a crate::subjects::Inference>,
 }
 
 /// One section of the page: its anchor, its entry in the table of contents, its content.
@@ -72,6 +75,7 @@ fn sections(view: &View) -> Vec<Section> {
         header::verdict_section(view),
         classes::section(view),
         leakage::section(view),
+        subjects::section(view),
         groups::cross_split_section(view),
         groups::conflicts_section(view),
         groups::within_split_section(view),
@@ -97,6 +101,7 @@ pub fn audit_page(o: &crate::audit::AuditOutcome, max_pixels: u64) -> String {
         max_pixels,
         skipped: &o.scan.layout.skipped,
         loader: o.scan.loader,
+        subjects: o.subjects.as_ref(),
     })
 }
 

@@ -134,6 +134,7 @@ fn render_fixture(f: &Fixture, max_items: usize) -> String {
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         skipped: &[],
         loader: crate::loader::Loader::Keras,
+        subjects: None,
     })
 }
 
@@ -214,6 +215,7 @@ fn non_utf8_paths_render_lossily() {
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         skipped: &[],
         loader: crate::loader::Loader::Keras,
+        subjects: None,
     });
     assert!(html.contains("caf\u{fffd}&lt;b&gt;.jpg"));
     assert_eq!(html.matches("<tr class=\"problem\">").count(), 1);
@@ -282,6 +284,7 @@ fn many_pairs_are_counted_not_rendered() {
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         skipped: &[],
         loader: crate::loader::Loader::Keras,
+        subjects: None,
     });
     assert_eq!(html.matches("<tr class=\"pair\">").count(), 2);
     assert!(html.contains("and 3 more pairs: see pairs.csv"));
@@ -323,6 +326,7 @@ fn sample_report() {
         max_pixels: crate::scan::DEFAULT_MAX_PIXELS,
         skipped: &[],
         loader: crate::loader::Loader::Keras,
+        subjects: None,
     });
     if let Some(out) = std::env::var_os("CLEANSPLIT_SAMPLE_REPORT") {
         std::fs::write(out, &html).unwrap();
