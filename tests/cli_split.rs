@@ -58,7 +58,12 @@ fn split_fails(work: &Path, root: &Path, out: &Path, args: &[&str], code: i32) -
     assert!(!out.exists(), "OUT was created");
     assert_eq!(
         names_in(work),
-        ["demo", "index.csv", "index.csv.features", "index.csv.meta.json"],
+        [
+            "demo",
+            "index.csv",
+            "index.csv.features",
+            "index.csv.meta.json"
+        ],
         "something was written"
     );
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -856,7 +861,13 @@ fn interrupted_run_leaves_no_out() {
     let leftovers: Vec<String> = names_in(w)
         .into_iter()
         .filter(|n| {
-            !["demo", "index.csv", "index.csv.features", "index.csv.meta.json"].contains(&n.as_str())
+            ![
+                "demo",
+                "index.csv",
+                "index.csv.features",
+                "index.csv.meta.json",
+            ]
+            .contains(&n.as_str())
                 && !n.starts_with("core")
         })
         .collect();
