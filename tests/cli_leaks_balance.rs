@@ -288,9 +288,13 @@ fn centre_crops_need_the_crop_hash() {
     // Matched through the 90% crop hash, within the 8 bits (of 256) of --max-distance.
     assert_eq!((&row[11], &row[13]), ("true", "crop90"));
     assert!(row[12].parse::<u32>().unwrap() <= 8, "{row:?}");
+    // Without it the hashes miss the crop; only the local features (a 1.11x zoom) may
+    // still pair it, as an `affine` pair.
+    let without = pairs(&without);
+    let row = get(&without, a, b);
     assert!(
-        get(&pairs(&without), a, b).is_none(),
-        "crop matched without the crop hash"
+        row.is_none_or(|r| &r[13] == "affine"),
+        "crop matched by a hash without the crop hash: {row:?}"
     );
 }
 

@@ -25,7 +25,7 @@ pub const SCALE_MAX: f32 = 1.7;
 /// Largest root-mean-square distance of the inliers from the affine fit, in working-frame
 /// pixels. Copies fit to within 1.46 px on every shared set (median 0.7-1.0); different
 /// photos of one scene and the stereo pair, whose parallax no affine map explains, sit at
-/// 1.68 px and more (README "Augmented copies").
+/// 1.68 px and more (docs/DESIGN.md "Augmented copies").
 pub const MAX_RESIDUAL: f32 = 1.6;
 /// Fewest inliers of an accepted pair.
 pub const MIN_INLIERS: usize = 20;

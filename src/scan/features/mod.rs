@@ -7,7 +7,7 @@
 //! transform, each corner's descriptor is taken in its own orientation, and the geometric
 //! verification (`crate::near::affine`) asks whether many of them agree on one transform.
 //!
-//! Per image (README "Augmented copies"): the decoded grayscale image is area-resized so its
+//! Per image (docs/DESIGN.md "Augmented copies"): the decoded grayscale image is area-resized so its
 //! long side is at most [`TARGET_SIDE`] pixels (the working frame); a pyramid of [`LEVELS`]
 //! levels, each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level ([`fast`]), ranked by
 //! the Harris response, at most [`MAX_FEATURES`] in all (shared between levels by area);
@@ -27,7 +27,7 @@ pub mod sidecar;
 use crate::base::hash::Hash256;
 use crate::scan::reduce::{Rect, area_resize};
 
-/// Long side of the working frame, in pixels (measured: README "Augmented copies").
+/// Long side of the working frame, in pixels (measured: docs/DESIGN.md "Augmented copies").
 pub const TARGET_SIDE: usize = 256;
 /// Most keypoints kept per image.
 pub const MAX_FEATURES: usize = 300;
