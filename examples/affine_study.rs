@@ -19,6 +19,10 @@ fn load(p: &Path) -> Option<Features> {
     Some(features::extract(&d.gray, d.gray_w, d.gray_h, d.extent))
 }
 
+/// An unrelated pair's verification: inliers, accepted, the two images, spread, matches,
+/// rotation, scale, residual.
+type Unrelated = (usize, bool, usize, usize, f32, usize, f32, f32, f32);
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let root = PathBuf::from(&args[1]);
@@ -116,13 +120,13 @@ fn main() {
                     r.fit.scale
                 ))
             );
-        } else if let Some(r) = r {
-            if (r.fit.inliers as f32) < 0.4 * r.fit.matches as f32 || r.fit.inliers < 30 {
-                println!(
-                    "  weak {k} {c}: {}/{} spread {:.3} residual {:.2}",
-                    r.fit.inliers, r.fit.matches, r.spread, r.residual
-                );
-            }
+        } else if let Some(r) = r
+            && ((r.fit.inliers as f32) < 0.4 * r.fit.matches as f32 || r.fit.inliers < 30)
+        {
+            println!(
+                "  weak {k} {c}: {}/{} spread {:.3} residual {:.2}",
+                r.fit.inliers, r.fit.matches, r.spread, r.residual
+            );
         }
     }
     // Residuals of the true pairs, and named pairs (HARD=file of `a<TAB>b` lines).
@@ -234,7 +238,7 @@ fn main() {
     }
     let step = (cand.len() / max_unrelated).max(1);
     let cand: Vec<(usize, usize)> = cand.into_iter().step_by(step).collect();
-    let mut un: Vec<(usize, bool, usize, usize, f32, usize, f32, f32, f32)> = cand
+    let mut un: Vec<Unrelated> = cand
         .par_iter()
         .filter_map(|&(i, j)| {
             let o = verify::study(feats[i].as_ref()?, feats[j].as_ref()?)?;
@@ -251,7 +255,7 @@ fn main() {
             ))
         })
         .collect();
-    un.sort_by(|a, b| b.0.cmp(&a.0));
+    un.sort_by_key(|u| std::cmp::Reverse(u.0));
     println!(
         "unrelated cross-split pairs: {} checked, {} accepted, {:.2} s verification of everything",
         un.len(),

@@ -8,7 +8,7 @@
 //! - A file needing more than [`LARGE`] is `too_large`, with the estimate as the reason, and
 //!   is never decoded (a file over [`LARGE`] bytes is not even read).
 //!
-//! So the scan's own buffers stay under `PER_JOB x jobs + LARGE` (README "Safety" gives the
+//! So the scan's own buffers stay under `PER_JOB x jobs + LARGE` (docs/DESIGN.md "Safety" gives the
 //! measured peak). The estimate is taken from the header before any pixel buffer exists:
 //! the decoder's output (`width x height x bytes per pixel`), the gray copy the hashes use
 //! (`width x height`), the canvas of an animation (4 bytes per pixel) and, for progressive

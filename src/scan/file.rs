@@ -208,7 +208,6 @@ fn examine(
         rec.flags.insert(Flag::NearConstant);
     }
     rec.status = Status::Ok;
-    let features = (with_features && !h.near_constant)
-        .then(|| features::extract(&d.gray, d.gray_w, d.gray_h, d.extent));
-    features
+    (with_features && !h.near_constant)
+        .then(|| features::extract(&d.gray, d.gray_w, d.gray_h, d.extent))
 }

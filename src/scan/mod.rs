@@ -354,10 +354,10 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
                 b.get_or_insert_with(|| (root.join(&c.rel), guard::panic_text(&*payload)));
                 (blank_record(c), None)
             });
-        if let (Some(f), Some(d)) = (f, r.blake3()) {
-            if let Ok(mut v) = fresh_features.lock() {
-                v.push(features::sidecar::Entry::Fresh(d, f));
-            }
+        if let (Some(f), Some(d)) = (f, r.blake3())
+            && let Ok(mut v) = fresh_features.lock()
+        {
+            v.push(features::sidecar::Entry::Fresh(d, f));
         }
         bar.inc(1);
         if let Some(w) = &watch {

@@ -54,7 +54,7 @@ pub const VERIFIED_PER_QUERY: f64 = 1.0 / 32.0;
 /// key, at most this many ...
 pub const MAX_CHECK_BITS: u32 = 44;
 /// ... and the most of them a candidate may differ in is the fewest that keeps this share of
-/// pairs 40 bits apart (beyond the farthest true copies measured, 36: README "Calibration").
+/// pairs 40 bits apart (beyond the farthest true copies measured, 36: docs/DESIGN.md "Calibration").
 const CHECK_KEEPS_AT_40: f64 = 0.95;
 /// The check of [`Plan::new`] (the fixed plans of the tests and of `--search-rounds` with
 /// `--search-bits` on small sets): 32 bits.

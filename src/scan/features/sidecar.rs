@@ -2,7 +2,7 @@
 //! content's BLAKE3, so a rescan reuses them (an unchanged rescan reads no image) and the
 //! resident records never hold them.
 //!
-//! Format (little-endian; README "File formats"):
+//! Format (little-endian; docs/FORMATS.md):
 //!
 //! ```text
 //! magic    8 bytes  "CSFEAT01"

@@ -9,7 +9,7 @@ pub(crate) fn picture(w: usize, h: usize, seed: u64) -> Gray {
         let (cx, cy) = (rng.unit() * w as f64, rng.unit() * h as f64);
         let r = 4.0 + rng.unit() * 22.0;
         let v = (rng.next_u64() % 256) as u8;
-        let disc = rng.next_u64() % 2 == 0;
+        let disc = rng.next_u64().is_multiple_of(2);
         for y in 0..h {
             for x in 0..w {
                 let (dx, dy) = (x as f64 - cx, y as f64 - cy);
