@@ -4,6 +4,9 @@
 //! Exit codes: 0 the run completed (findings are not failures), 1 findings named by
 //! `--fail-on` exist, 2 ROOT, the index or an output cannot be used.
 
+// The argument doc comments are clap's help text (`ROOT/<split>/<class>/<file>`), not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod audit;
 mod balance;
 mod colour;

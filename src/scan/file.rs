@@ -90,7 +90,7 @@ fn read_file(abs: &Path, c: &Candidate, max_pixels: u64) -> (Record, Option<feat
 /// The whole per-file path on bytes already in memory (sniff, truncation check, decode,
 /// reduce, hash) for a file named `rel`, as [`scan_file`] does it after reading. For the fuzz
 /// harness (`fuzz/`) and regression tests: a record whose message starts with
-/// [`guard::PANIC_MESSAGE`] is a bug.
+/// [`super::guard::PANIC_MESSAGE`] is a bug.
 pub fn examine_bytes(rel: &Path, bytes: &[u8], max_pixels: u64) -> Record {
     let c = Candidate {
         rel: rel.into(),

@@ -1,7 +1,7 @@
 //! The scan: layout discovery, then one record per image file, in parallel, reusing the
 //! previous index for files whose size and mtime have not changed.
 //!
-//! Per file (the hot path, see `benches/scan.rs`), in [`file`]: read the bytes once, BLAKE3
+//! Per file (the hot path, see `benches/scan.rs`), in `file`: read the bytes once, BLAKE3
 //! them, sniff the format, check the container's end, decode to grayscale, take one 64 x 64
 //! area reduction and hash it, and take the local features (`features`). Nothing else touches
 //! pixels.

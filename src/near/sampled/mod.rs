@@ -494,7 +494,7 @@ where
 
 /// Pairs of images `(a, b)`, `a < b`, that some table makes candidates and whose hashes under
 /// the candidate's transform are within `radius`: sorted, each once. One table at a time is
-/// built (in parallel) and probed ([`table`]: 8 bytes per stored view, and 16 per query of
+/// built (in parallel) and probed (`table`: 8 bytes per stored view, and 16 per query of
 /// the batches in flight).
 pub fn candidate_pairs<L: HashList + ?Sized>(
     hashes: &L,

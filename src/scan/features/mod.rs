@@ -9,10 +9,10 @@
 //!
 //! Per image (docs/DESIGN.md "Augmented copies"): the decoded grayscale image is area-resized so its
 //! long side is at most [`TARGET_SIDE`] pixels (the working frame); a pyramid of [`LEVELS`]
-//! levels, each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level ([`fast`]), ranked by
+//! levels, each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level (`fast`), ranked by
 //! the Harris response, at most [`MAX_FEATURES`] in all (shared between levels by area);
 //! orientation by the intensity centroid of a radius-15 disc; a 256-bit descriptor from 256
-//! intensity comparisons of the level smoothed by a 9-tap binomial filter ([`brief`]).
+//! intensity comparisons of the level smoothed by a 9-tap binomial filter (`brief`).
 //!
 //! The sampling pattern is mirror-symmetric: pair `i + 128` is pair `i` mirrored across the
 //! keypoint's own axis, so the descriptor of the same corner in a left-right mirrored image
