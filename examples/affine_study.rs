@@ -181,23 +181,28 @@ fn main() {
         .iter()
         .map(|&(a, b)| (a.min(b) as u32, a.max(b) as u32))
         .collect();
-    let plans: Vec<(usize, usize, usize)> = std::env::var("PLANS")
-        .unwrap_or_else(|_| "6,20,24 8,24,16 12,24,16 8,28,16 16,28,16".into())
+    // PLANS: tables,bits,max_bucket[,keys per image] ...
+    let plans: Vec<(usize, usize, usize, usize)> = std::env::var("PLANS")
+        .unwrap_or_else(|_| "8,32,8 8,32,8,64 8,32,8,32 4,32,8,64 8,24,16 16,28,16".into())
         .split_whitespace()
         .map(|p| {
             let v: Vec<usize> = p.split(',').map(|x| x.parse().unwrap()).collect();
-            (v[0], v[1], v[2])
+            (v[0], v[1], v[2], v.get(3).copied().unwrap_or(usize::MAX))
         })
         .collect();
-    for (tables, bits, max_bucket) in plans {
+    for (tables, bits, max_bucket, keys) in plans {
         let plan = cleansplit::near::affine::KeyPlan {
             tables,
             bits,
             max_bucket,
             min_votes: 1,
+            keys_per_image: keys,
         };
         let t = std::time::Instant::now();
-        let v = cleansplit::near::affine::votes(&ok_feats, &plan);
+        let (scores, _) =
+            cleansplit::near::affine::candidates::scores(ok_feats.as_slice(), &plan, None, 1)
+                .unwrap();
+        let v: std::collections::HashMap<(u32, u32), u32> = scores.into_iter().collect();
         let el = t.elapsed().as_secs_f64();
         let mut tv: Vec<u32> = true_pairs
             .iter()
@@ -211,8 +216,12 @@ fn main() {
             .collect();
         fv.sort();
         let above = |th: u32| fv.iter().filter(|&&c| c >= th).count();
+        let min_votes = cleansplit::near::affine::MIN_VOTES;
         println!(
-            "plan tables {tables} bits {bits} bucket {max_bucket}: {el:.2} s; true votes min {} p5 {} median {}; other pairs with votes {} (>=2: {}, >=3: {}, >=5: {}, >=8: {}), max {}",
+            "plan tables {tables} bits {bits} bucket {max_bucket} keys {keys}: {el:.2} s; true votes >= {}: {}/{}, min {} p5 {} median {}; other pairs with votes {} (>=2: {}, >=3: {}, >=5: {}, >=8: {}), max {}",
+            min_votes,
+            tv.iter().filter(|&&v| v >= min_votes).count(),
+            tv.len(),
             tv.first().unwrap_or(&0),
             tv.get(tv.len() / 20).unwrap_or(&0),
             tv.get(tv.len() / 2).unwrap_or(&0),

@@ -6,6 +6,7 @@
 //! cargo run --release --example synth -- OUT [--n 1000000] [--copies 10000] [--big-group 0]
 //!                                            [--classes 1000] [--seed 1]
 //!                                            [--plant 8,12,16,...] [--per-distance 1000]
+//!                                            [--features] [--plant-affine 1000]
 //! ```
 //!
 //! writes
@@ -20,6 +21,14 @@
 //!   flipped), in a random split, so most are cross-split leaks; `--big-group K` more records
 //!   that are all byte-identical (a scraped "image not available" placeholder); 0.1% of the
 //!   records are `corrupt` with a message;
+//! - with `--features`: `OUT/index.csv.features`, the local-features sidecar a scan would
+//!   write (`cleansplit::scan::features::sidecar`), 300 random keypoints and descriptors per
+//!   content, made from its BLAKE3 so nothing is held; with `--plant-affine K` also K augmented
+//!   copies (issue 22): pairs of unrelated records where the second's features are the first's
+//!   under a random similarity (rotation up to 40 degrees, zoom 0.8-1.25, shift up to 20%,
+//!   mirrored half the time): half the keypoints kept (moved, 0.4 px of noise, each descriptor
+//!   with 0-48 of its 256 bits flipped), the rest new, listed in `planted.csv` with distance
+//!   `affine`;
 //! - with `--plant D1,D2,...`: `--per-distance` pairs of unrelated records at each distance
 //!   `D` become far copies: the second's full 256-bit hash is the first's under a random flip
 //!   or turn with exactly `D` of its 255 informative bits changed (its other views stay
@@ -36,6 +45,8 @@ use anyhow::{Context, Result, bail};
 use cleansplit::base::flags::Status;
 use cleansplit::base::hash::{Hash256, Hashes256, Transform};
 use cleansplit::index::{self, Record};
+use cleansplit::scan::features::sidecar;
+use cleansplit::scan::features::{Features, Keypoint, mirrored};
 
 /// Links per source file, below ext4's 65,000 links per inode.
 const LINKS_PER_SOURCE: usize = 50_000;
@@ -49,6 +60,8 @@ struct Opts {
     seed: u64,
     plant: Vec<u32>,
     per_distance: usize,
+    features: bool,
+    plant_affine: usize,
 }
 
 fn parse_args() -> Result<Opts> {
@@ -62,6 +75,8 @@ fn parse_args() -> Result<Opts> {
         seed: 1,
         plant: Vec::new(),
         per_distance: 1000,
+        features: false,
+        plant_affine: 0,
     };
     let mut out = None;
     while let Some(a) = args.next() {
@@ -79,6 +94,11 @@ fn parse_args() -> Result<Opts> {
             "--classes" => o.classes = num("--classes")?.max(1) as usize,
             "--seed" => o.seed = num("--seed")?,
             "--per-distance" => o.per_distance = num("--per-distance")? as usize,
+            "--features" => o.features = true,
+            "--plant-affine" => {
+                o.plant_affine = num("--plant-affine")? as usize;
+                o.features = true;
+            }
             "--plant" => {
                 o.plant = args
                     .next()
@@ -97,12 +117,12 @@ fn parse_args() -> Result<Opts> {
     }
     o.out = out.context(
         "usage: synth OUT [--n N] [--copies N] [--big-group K] [--classes C] [--seed S] \
-         [--plant D1,D2,.. --per-distance K]",
+         [--plant D1,D2,.. --per-distance K] [--features] [--plant-affine K]",
     )?;
     if o.copies + o.big_group > o.n {
         bail!("--copies plus --big-group must not exceed --n");
     }
-    if 4 * o.plant.len() * o.per_distance > o.n - o.copies - o.big_group {
+    if 4 * (o.plant.len() * o.per_distance + o.plant_affine) > o.n - o.copies - o.big_group {
         bail!("--plant needs at most a quarter of the unique records (--n minus the copies)");
     }
     Ok(o)
@@ -118,6 +138,10 @@ impl Rng {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
@@ -262,6 +286,169 @@ fn plant(
     out
 }
 
+/// Augmented copies (`--plant-affine`): pairs of distinct unique records not used by
+/// `--plant`; returns `(a, b)` record positions.
+fn plant_affine(
+    o: &Opts,
+    unique: usize,
+    records: &[Record],
+    taken: &[(String, String, u32)],
+    rng: &mut Rng,
+) -> Vec<(usize, usize)> {
+    let busy: std::collections::HashSet<String> = taken
+        .iter()
+        .flat_map(|(a, b, _)| [a.clone(), b.clone()])
+        .collect();
+    let mut used: Vec<bool> = records[..unique]
+        .iter()
+        .map(|r| r.blake3().is_none() || busy.contains(&*r.path.to_string_lossy()))
+        .collect();
+    let mut pick = |rng: &mut Rng| loop {
+        let i = rng.below(unique);
+        if !used[i] {
+            used[i] = true;
+            return i;
+        }
+    };
+    (0..o.plant_affine)
+        .map(|_| (pick(rng), pick(rng)))
+        .collect()
+}
+
+/// The random features of a content: 300 keypoints on a 256 x 192 frame in the extraction's
+/// level quotas, uniform angles, random descriptors (seeded by the digest).
+fn features_of(digest: &[u8; 16]) -> Features {
+    let mut rng = Rng(u64::from_le_bytes(digest[..8].try_into().unwrap_or_default()) ^ 0xfea7);
+    let (w, h) = (256.0f32, 192.0f32);
+    let mut f = Features {
+        w: w as u16,
+        h: h as u16,
+        ..Features::default()
+    };
+    for (level, count) in [160usize, 90, 50].into_iter().enumerate() {
+        for _ in 0..count {
+            f.points.push(Keypoint {
+                x: 16.0 + rng.unit() * (w - 32.0),
+                y: 16.0 + rng.unit() * (h - 32.0),
+                angle: (rng.unit() * 2.0 - 1.0) * std::f32::consts::PI,
+                level: level as u8,
+            });
+            f.desc
+                .push(Hash256([rng.next(), rng.next(), rng.next(), rng.next()]));
+        }
+    }
+    f
+}
+
+/// `f` as an augmented copy sees it (see the module doc), seeded by `seed`.
+fn augmented(f: &Features, seed: u64) -> Features {
+    let mut rng = Rng(seed);
+    let (w, h) = (f32::from(f.w), f32::from(f.h));
+    let mirror = rng.below(2) == 1;
+    let theta = (rng.unit() * 2.0 - 1.0) * 40f32.to_radians();
+    let scale = 0.8 + rng.unit() * 0.45;
+    let (tx, ty) = ((rng.unit() - 0.5) * 0.4 * w, (rng.unit() - 0.5) * 0.4 * h);
+    let (c, s) = (theta.cos() * scale, theta.sin() * scale);
+    let noise = |rng: &mut Rng| (rng.unit() + rng.unit() + rng.unit() - 1.5) * 0.8;
+    let fresh = features_of(&seed.to_le_bytes().repeat(2).try_into().unwrap_or_default());
+    let mut out = Features {
+        w: f.w,
+        h: f.h,
+        ..Features::default()
+    };
+    for level in 0..3u8 {
+        let kept: Vec<usize> = (0..f.len())
+            .filter(|&i| f.points[i].level == level && rng.below(2) == 0)
+            .collect();
+        let new: Vec<usize> = (0..fresh.len())
+            .filter(|&i| fresh.points[i].level == level)
+            .collect();
+        let quota = new.len();
+        let (mut k, mut n) = (kept.iter().peekable(), new.iter());
+        while out.points.iter().filter(|p| p.level == level).count() < quota {
+            let take_kept = k.peek().is_some() && rng.below(2) == 0;
+            if take_kept {
+                let i = *k.next().expect("peeked");
+                let p = f.points[i];
+                let (mut x, mut angle) = (p.x, p.angle);
+                let mut d = f.desc[i];
+                if mirror {
+                    (x, angle) = (w - 1.0 - x, std::f32::consts::PI - angle);
+                    d = mirrored(&d);
+                }
+                let (cx, cy) = (x - w / 2.0, p.y - h / 2.0);
+                let nx = c * cx - s * cy + w / 2.0 + tx + noise(&mut rng);
+                let ny = s * cx + c * cy + h / 2.0 + ty + noise(&mut rng);
+                if !(16.0..w - 16.0).contains(&nx) || !(16.0..h - 16.0).contains(&ny) {
+                    continue;
+                }
+                for _ in 0..rng.below(49) {
+                    let b = rng.below(256);
+                    d.0[b / 64] ^= 1 << (b % 64);
+                }
+                out.points.push(Keypoint {
+                    x: nx,
+                    y: ny,
+                    angle: angle + theta,
+                    level,
+                });
+                out.desc.push(d);
+            } else if let Some(&i) = n.next() {
+                out.points.push(fresh.points[i]);
+                out.desc.push(fresh.desc[i]);
+            } else {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Writes `OUT/index.csv.features` for `records`: every content's random features, the
+/// planted copies' augmented from their originals'.
+fn write_features(out: &Path, records: &[Record], affine: &[(usize, usize)]) -> Result<()> {
+    let copy_of: std::collections::HashMap<[u8; 16], [u8; 16]> = affine
+        .iter()
+        .filter_map(|&(a, b)| Some((records[b].blake3()?, records[a].blake3()?)))
+        .collect();
+    let mut digests: Vec<[u8; 16]> = records.iter().filter_map(|r| r.blake3()).collect();
+    digests.sort_unstable();
+    digests.dedup();
+    let heads: Vec<sidecar::Head> = digests
+        .iter()
+        .map(|&digest| sidecar::Head {
+            digest,
+            n: 300,
+            w: 256,
+            h: 192,
+        })
+        .collect();
+    let make = |d: &[u8; 16]| match copy_of.get(d) {
+        Some(orig) => {
+            let mut f = augmented(
+                &features_of(orig),
+                u64::from_le_bytes(d[..8].try_into().unwrap_or_default()),
+            );
+            f.points.truncate(300);
+            f.desc.truncate(300);
+            f
+        }
+        None => features_of(d),
+    };
+    let mut heads = heads;
+    // An augmented copy may have lost keypoints off the frame: its head says how many.
+    for (h, d) in heads.iter_mut().zip(&digests) {
+        if copy_of.contains_key(d) {
+            h.n = make(d).len() as u16;
+        }
+    }
+    sidecar::write_streamed(&out.join("index.csv.features"), &heads, |k, buf| {
+        let f = make(&digests[k]);
+        sidecar::encode(&f, f.len(), buf);
+        Ok(())
+    })
+}
+
 fn main() -> Result<()> {
     let o = parse_args()?;
     let t0 = Instant::now();
@@ -347,7 +534,8 @@ fn main() -> Result<()> {
         }
         records.push(r);
     }
-    let planted = plant(&o, unique, &mut records, &mut rng);
+    let mut planted = plant(&o, unique, &mut records, &mut rng);
+    let affine = plant_affine(&o, unique, &records, &planted, &mut rng);
     for (i, r) in records.iter_mut().enumerate() {
         let (src, size, mtime) = &sources[i / LINKS_PER_SOURCE];
         let link = root.join(&r.path);
@@ -357,12 +545,23 @@ fn main() -> Result<()> {
         fs::hard_link(src, &link).with_context(|| format!("cannot link {}", link.display()))?;
         (r.size, r.mtime_ns) = (*size, *mtime);
     }
+    if o.features {
+        write_features(&o.out, &records, &affine)?;
+    }
+    for &(a, b) in &affine {
+        let path = |r: &Record| r.path.to_string_lossy().into_owned();
+        planted.push((path(&records[a]), path(&records[b]), u32::MAX));
+    }
     records.sort_by(|a, b| a.path.cmp(&b.path));
     index::write_atomic(&o.out.join("index.csv"), &records)?;
-    if !o.plant.is_empty() {
+    if !planted.is_empty() {
         let mut csv = String::from("path_a,path_b,distance\n");
         for (a, b, d) in &planted {
-            csv.push_str(&format!("{a},{b},{d}\n"));
+            if *d == u32::MAX {
+                csv.push_str(&format!("{a},{b},affine\n"));
+            } else {
+                csv.push_str(&format!("{a},{b},{d}\n"));
+            }
         }
         fs::write(o.out.join("planted.csv"), csv)?;
     }

@@ -21,6 +21,10 @@
 # exact 256-bit distances (`synth --plant`, listed in planted.csv) and prints, after the table,
 # the share of each distance that `leaks` found in its pairs.csv. LEAKS_ARGS adds options to
 # `leaks` (e.g. "--search-rounds 2"); ONLY=leaks runs the scans and `leaks` alone.
+# PLANT_AFFINE=K (issue 22) also writes the local-features sidecar (`synth --features`, 300
+# random keypoints per image, ~12 KB per image on disk) with K augmented copies planted
+# (`synth --plant-affine`), scored as distance `affine`; the scans reuse the sidecar, and
+# `leaks` runs the affine search (temporary key files beside the index).
 set -euo pipefail
 
 N=${1:?usage: scale_bench.sh N [WORK]}
@@ -31,6 +35,7 @@ COPIES=${COPIES:-$((N / 100))}
 BIG_GROUP=${BIG_GROUP:-0}
 PLANT=${PLANT:-}
 PER_DISTANCE=${PER_DISTANCE:-1000}
+PLANT_AFFINE=${PLANT_AFFINE:-}
 read -r -a leaks_args <<<"${LEAKS_ARGS:-}"
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -41,17 +46,22 @@ if [[ -z "${BIN:-}" ]]; then
     cargo build --release --quiet --manifest-path "$here/Cargo.toml" --bin cleansplit --example synth
 fi
 
-data="$WORK/synth-$N${PLANT:+-planted}"
+data="$WORK/synth-$N${PLANT:+-planted}${PLANT_AFFINE:+-affine}"
 if [[ ! -f "$data/index.csv" ]]; then
     rm -rf "$data"
     mkdir -p "$WORK"
     plant=()
     [[ -n "$PLANT" ]] && plant=(--plant "$PLANT" --per-distance "$PER_DISTANCE")
+    [[ -n "$PLANT_AFFINE" ]] && plant+=(--plant-affine "$PLANT_AFFINE")
     "$synth" "$data" --n "$N" --copies "$COPIES" --big-group "$BIG_GROUP" "${plant[@]}"
 fi
 # The index is rewritten by commands that rescan; keep the generated one pristine.
 cp "$data/index.csv" "$data/run-index.csv"
 index="$data/run-index.csv"
+# The sidecar is only read (a rescan that keeps it unchanged does not rewrite it): a link.
+if [[ -f "$data/index.csv.features" ]]; then
+    ln -f "$data/index.csv.features" "$data/run-index.csv.features"
+fi
 
 row() { # name, then the command
     local name=$1
@@ -101,7 +111,7 @@ if [[ -f "$data/planted.csv" && -f "$data/leaks-out/pairs.csv" ]]; then
     awk -F, 'FNR == 1 { next }
         FNR == NR { d[$1 "," $2] = $3; d[$2 "," $1] = $3; n[$3]++; next }
         ($1 "," $2) in d { hit[d[$1 "," $2]]++ }
-        END { for (k in n) printf "| %d | %d/%d | %.1f%% |\n", k, hit[k], n[k], 100 * hit[k] / n[k] }' \
+        END { for (k in n) printf "| %s | %d/%d | %.1f%% |\n", k, hit[k], n[k], 100 * hit[k] / n[k] }' \
         "$data/planted.csv" "$data/leaks-out/pairs.csv" | sort -t'|' -k2 -n
 fi
 

@@ -94,7 +94,7 @@ pub fn run(job: &AuditJob, notify: Notify) -> Result<AuditOutcome> {
     if let Some(w) = scan.unusable_warning() {
         notify(Notice::Warning(w));
     }
-    let leaks = leaks::analyze(&scan.records, &job.leak);
+    let leaks = leaks::analyze(&scan.records, &job.leak)?;
     // Balance needs a split named like train when there are several; without one the audit
     // still runs and says so.
     let (balance, balance_note) =

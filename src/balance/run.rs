@@ -46,7 +46,11 @@ pub fn run(job: &BalanceJob, notify: Notify) -> Result<BalanceOutcome> {
     if let Some(w) = scan.unusable_warning() {
         notify(Notice::Warning(w));
     }
-    let leaks = job.dedup.then(|| leaks::analyze(&scan.records, &job.leak));
+    let leaks = if job.dedup {
+        Some(leaks::analyze(&scan.records, &job.leak)?)
+    } else {
+        None
+    };
     let report = analyze_deduplicated(&scan, leaks.as_ref(), &job.balance)?;
     if job.keras_dict {
         write_json(&job.out, &report.weights.class_weight)?;

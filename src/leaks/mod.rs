@@ -12,6 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use anyhow::Result;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -268,8 +270,13 @@ fn record_numbers(records: &[Record], keep: impl Fn(usize, &Record) -> bool) -> 
 }
 
 /// Finds all exact and near-duplicate pairs among `records` (the exact search).
-pub fn find_pairs(records: &[Record], radius: u32, geometric: Geometric, crop: bool) -> Vec<Pair> {
-    find_pairs_with(records, radius, geometric, crop, Search::Exact, None, None).0
+pub fn find_pairs(
+    records: &[Record],
+    radius: u32,
+    geometric: Geometric,
+    crop: bool,
+) -> Result<Vec<Pair>> {
+    Ok(find_pairs_with(records, radius, geometric, crop, Search::Exact, None, None)?.0)
 }
 
 /// [`find_pairs`] with the near-duplicate search chosen by `search` (and what it promised).
@@ -281,7 +288,7 @@ pub fn find_pairs_with(
     search: Search,
     rounds: Option<u32>,
     width: Option<u32>,
-) -> (Vec<Pair>, SearchReport) {
+) -> Result<(Vec<Pair>, SearchReport)> {
     let mut best: HashMap<(usize, usize), Pair> = HashMap::new();
     let mut offer = |p: Pair| {
         let key = (p.a, p.b);
@@ -394,7 +401,7 @@ pub fn find_pairs_with(
     // Rotated, shifted and zoomed copies the hashes cannot see: local features, candidates
     // only (`crate::near::affine`).
     let known: std::collections::HashSet<(usize, usize)> = best.keys().copied().collect();
-    let (affine_pairs, affine_report) = crate::near::affine::find_pairs(records, &usable, &known);
+    let (affine_pairs, affine_report) = crate::near::affine::find_pairs(records, &usable, &known)?;
     let mut report = report;
     report.affine = Some(affine_report);
     for p in affine_pairs {
@@ -425,7 +432,7 @@ pub fn find_pairs_with(
     pairs.sort_by(|x, y| {
         (&records[x.a].path, &records[x.b].path).cmp(&(&records[y.a].path, &records[y.b].path))
     });
-    (pairs, report)
+    Ok((pairs, report))
 }
 
 /// Per-split and per-class leakage: how many images of each split have a duplicate in
@@ -495,7 +502,7 @@ pub fn split_leaks(records: &[Record], pairs: &[Pair], groups: &[Group]) -> Vec<
 }
 
 /// Runs the whole leak analysis on scanned records.
-pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
+pub fn analyze(records: &[Record], opts: &LeakOptions) -> Result<Leaks> {
     let crop = !opts.no_crop;
     let hashed = records
         .iter()
@@ -520,7 +527,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
         opts.search,
         opts.search_rounds,
         opts.search_bits,
-    );
+    )?;
     // The search's tables and query batches were freed on the pool's threads, in heaps the
     // caller's next phase (split's planning) does not draw from: give them back first.
     crate::base::memory::release_freed();
@@ -556,11 +563,11 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Leaks {
         splits: split_leaks(records, &pairs, &groups),
         search,
     };
-    Leaks {
+    Ok(Leaks {
         pairs,
         groups,
         summary,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub fn run(job: &LeaksJob, notify: Notify) -> Result<LeaksOutcome> {
     if let Some(w) = scan.unusable_warning() {
         notify(Notice::Warning(w));
     }
-    let leaks = analyze(&scan.records, &job.leak);
+    let leaks = analyze(&scan.records, &job.leak)?;
     if let Some(dir) = &job.out {
         tables::write_outputs(dir, &scan.records, &leaks)?;
     }

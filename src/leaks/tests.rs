@@ -30,11 +30,15 @@ fn finds_flip_only_with_geometric() {
     let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
     copy.edit_hash256(|h| h.full = wide(base).transformed(Transform::FlipH));
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
-    let with = find_pairs(&records, 4, Geometric::Flip, false);
+    let with = find_pairs(&records, 4, Geometric::Flip, false).expect("search");
     assert_eq!(with.len(), 1);
     assert_eq!(with[0].transform, Transform::FlipH);
     assert_eq!((with[0].distance256, with[0].view), (0, View::Trimmed));
-    assert!(find_pairs(&records, 4, Geometric::None, false).is_empty());
+    assert!(
+        find_pairs(&records, 4, Geometric::None, false)
+            .expect("search")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -43,8 +47,12 @@ fn quarter_turns_are_found_by_default() {
     let mut copy = with_hash(rec("val/a/2.jpg", "val", "a"), 0x77);
     copy.edit_hash256(|h| h.full = wide(base).transformed(Transform::Rot90));
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
-    assert!(find_pairs(&records, 4, Geometric::Flip, true).is_empty());
-    let pairs = find_pairs(&records, 4, Geometric::default(), true);
+    assert!(
+        find_pairs(&records, 4, Geometric::Flip, true)
+            .expect("search")
+            .is_empty()
+    );
+    let pairs = find_pairs(&records, 4, Geometric::default(), true).expect("search");
     assert_eq!(pairs.len(), 1);
     assert_eq!(pairs[0].transform, Transform::Rot90);
 }
@@ -58,11 +66,15 @@ fn crop_matches_report_the_crop_view() {
     c.0[2] ^= 0b111;
     copy.edit_hash256(|h| h.full = c);
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), copy];
-    let pairs = find_pairs(&records, 4, Geometric::Flip, true);
+    let pairs = find_pairs(&records, 4, Geometric::Flip, true).expect("search");
     assert_eq!(pairs.len(), 1, "{pairs:?}");
     assert!(pairs[0].crop);
     assert_eq!((pairs[0].distance256, pairs[0].view), (3, View::Crop75));
-    assert!(find_pairs(&records, 4, Geometric::Flip, false).is_empty());
+    assert!(
+        find_pairs(&records, 4, Geometric::Flip, false)
+            .expect("search")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -75,7 +87,7 @@ fn exact_and_self_pairs() {
     c.edit_hash256(|h| h.full = wide(7));
     c.edit_hash256(|h| h.full.0[1] ^= 0b1011);
     let records = vec![a, b, c];
-    let pairs = find_pairs(&records, 4, Geometric::Flip, true);
+    let pairs = find_pairs(&records, 4, Geometric::Flip, true).expect("search");
     assert_eq!(pairs.len(), 3, "{pairs:?}");
     assert!(pairs.iter().all(|p| p.a != p.b));
     assert_eq!(pairs[0].kind, MatchKind::Exact);
@@ -85,7 +97,8 @@ fn exact_and_self_pairs() {
             max_distance: Some(4),
             ..Default::default()
         },
-    );
+    )
+    .expect("analysis");
     assert_eq!(l.summary.groups, 1);
     assert_eq!(l.summary.label_conflict_groups, 1);
     assert_eq!(l.summary.cross_split_groups, 1);
@@ -106,7 +119,11 @@ fn lookalikes_beyond_the_radius_do_not_match() {
     let base = 0x0123_4567_89ab_cdefu64;
     let other = with_hash(rec("val/a/2.jpg", "val", "a"), base ^ 0b11);
     let records = vec![with_hash(rec("train/a/1.jpg", "train", "a"), base), other];
-    assert!(find_pairs(&records, 4, Geometric::Flip, false).is_empty());
+    assert!(
+        find_pairs(&records, 4, Geometric::Flip, false)
+            .expect("search")
+            .is_empty()
+    );
     assert_eq!(dhash_flip_h(dhash_flip_h(base)), base);
 }
 
@@ -139,7 +156,8 @@ fn a_large_identical_set_stays_linear() {
             max_distance: Some(4),
             ..Default::default()
         },
-    );
+    )
+    .expect("analysis");
     // Linear by construction, counted rather than timed: the near search sees the set's head
     // and the near copy only (5,001 identical hashes searched would be 12.5 million pairs).
     assert_eq!(l.summary.search.images, 2, "{:?}", l.summary.search);
@@ -168,7 +186,9 @@ fn a_small_identical_set_lists_every_pair() {
         .collect();
     let k = records.len();
     assert_eq!(
-        find_pairs(&records, 4, Geometric::Flip, true).len(),
+        find_pairs(&records, 4, Geometric::Flip, true)
+            .expect("search")
+            .len(),
         k * (k - 1) / 2
     );
 }
@@ -179,9 +199,17 @@ fn near_constant_and_unhashed_images_do_not_match() {
     let mut b = with_hash(rec("a/2.png", "", "a"), 0);
     a.flags.insert(Flag::NearConstant);
     b.flags.insert(Flag::NearConstant);
-    assert!(find_pairs(&[a, b], 8, Geometric::All, true).is_empty());
+    assert!(
+        find_pairs(&[a, b], 8, Geometric::All, true)
+            .expect("search")
+            .is_empty()
+    );
     let mut c = with_hash(rec("a/3.png", "", "a"), 5);
     let d = with_hash(rec("a/4.png", "", "a"), 5);
     c.set_hash256(None);
-    assert!(find_pairs(&[c, d], 8, Geometric::All, true).is_empty());
+    assert!(
+        find_pairs(&[c, d], 8, Geometric::All, true)
+            .expect("search")
+            .is_empty()
+    );
 }

@@ -206,7 +206,7 @@ pub fn prepare(sources: Vec<Source>, opts: &MergeOptions) -> Result<Prepared> {
             records.push(c);
         }
     }
-    let leaks = leaks::analyze(&records, &opts.leak);
+    let leaks = leaks::analyze(&records, &opts.leak)?;
     Ok(Prepared {
         sources,
         records,

@@ -342,7 +342,13 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let previous = features::sidecar::Sidecar::open(&features_path)
         .ok()
         .flatten();
-    let fresh_features = std::sync::Mutex::new(Vec::new());
+    // Fresh features go to a temporary file as they are made (`sidecar::Pending`).
+    let pending = features_path
+        .parent()
+        .map(features::sidecar::Pending::new)
+        .transpose()
+        .map_err(ScanError::Index)?;
+    let pending_error: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
     records.par_extend(todo.par_iter().map(|c| {
         // After an interrupt request the rest are left unread (the scan fails below).
         if crate::output::interrupt::requested() {
@@ -354,10 +360,13 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
                 b.get_or_insert_with(|| (root.join(&c.rel), guard::panic_text(&*payload)));
                 (blank_record(c), None)
             });
-        if let (Some(f), Some(d)) = (f, r.blake3())
-            && let Ok(mut v) = fresh_features.lock()
+        if let (Some(f), Some(d), Some(p)) = (f, r.blake3(), &pending)
+            && let Err(e) = p.add(d, &f)
         {
-            v.push(features::sidecar::Entry::Fresh(d, f));
+            pending_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
         }
         bar.inc(1);
         if let Some(w) = &watch {
@@ -365,7 +374,12 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         }
         r
     }));
-    let mut entries = fresh_features.into_inner().unwrap_or_default();
+    if let Some(e) = pending_error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(ScanError::Index(e));
+    }
     bar.finish_and_clear();
     drop(todo);
     if let Some((path, message)) = bug.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -381,7 +395,7 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     features::rescan::update(
         &root,
         &records[..reused],
-        &mut entries,
+        pending,
         previous,
         &features_path,
         max_pixels,

@@ -125,7 +125,7 @@ pub fn run(job: &SplitJob, notify: Notify) -> Result<SplitOutcome> {
         ));
     }
     // Only the duplicate groups are planned with: the pairs and summary are freed first.
-    let leaks::Leaks { groups, .. } = leaks::analyze(records, &job.leak);
+    let leaks::Leaks { groups, .. } = leaks::analyze(records, &job.leak)?;
     let mut auto_opts;
     let mut opts = &job.split;
     if job.group_by_auto {

@@ -8,24 +8,33 @@
 //!    every key of one image's descriptor that equals the key of the other's mirror
 //!    permutation (the key positions mirrored: no second extraction). Keys shared by many
 //!    images (flat texture, the black corners of rotations) carry no information and are
-//!    skipped. Pairs with at least [`MIN_VOTES`] votes are candidates.
+//!    skipped. Pairs with at least [`MIN_VOTES`] votes are candidates. The keys are streamed
+//!    through partitions (temporary files at a million images, [`spill`]), each image's
+//!    features read once, so memory does not grow with the descriptors; above
+//!    [`FULL_SEARCH_IMAGES`] images each image searches with fewer descriptors ([`effort`]).
 //! 2. **Verification** ([`verify`]) of candidates only: putative matches by ratio test,
 //!    a RANSAC similarity refined to an affine fit, inlier count, spread and scale bounds.
 //!
 //! Verified pairs become near pairs like any other (`view` = `affine` in `pairs.csv`, with
 //! the estimated transform in the last columns).
 
+pub mod candidates;
+pub mod effort;
+pub mod spill;
 pub mod verify;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
+use anyhow::Result;
 use rayon::prelude::*;
 
 use crate::base::hash::Hash256;
 use crate::index::Record;
 use crate::scan::features::Features;
 use crate::scan::features::sidecar::{self, Sidecar};
+use candidates::{Source, SpillTo};
+pub use effort::FULL_SEARCH_IMAGES;
 pub use verify::Fit;
 
 /// Key tables (disjoint bit samples of the 256-bit descriptor).
@@ -54,16 +63,25 @@ pub struct AffineReport {
     pub candidates: usize,
     /// Pairs accepted.
     pub pairs: usize,
+    /// Descriptors each image searches with (at most; all of them up to
+    /// [`FULL_SEARCH_IMAGES`] images).
+    pub keys_per_image: usize,
+    /// Key entries made (two per search descriptor and table).
+    pub entries: usize,
+    /// Whether the entries went through temporary files.
+    pub spilled: bool,
 }
 
 /// How candidates are drawn (the defaults are [`TABLES`], [`KEY_BITS`], [`MAX_BUCKET`],
-/// [`MIN_VOTES`]; `examples/affine_study.rs` sweeps them).
+/// [`MIN_VOTES`] and [`effort::keys_per_image`]; `examples/affine_study.rs` sweeps them).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyPlan {
     pub tables: usize,
     pub bits: usize,
     pub max_bucket: usize,
     pub min_votes: u32,
+    /// Descriptors each image searches with (`usize::MAX`: all).
+    pub keys_per_image: usize,
 }
 
 impl Default for KeyPlan {
@@ -73,180 +91,101 @@ impl Default for KeyPlan {
             bits: KEY_BITS,
             max_bucket: MAX_BUCKET,
             min_votes: MIN_VOTES,
+            keys_per_image: usize::MAX,
         }
     }
 }
 
-/// Bit positions of the key tables: a fixed pseudo-random permutation of 0..256, cut into
-/// keys of `bits` bits (disjoint while they last, then drawn from a second permutation).
-fn key_positions(plan: &KeyPlan) -> Vec<Vec<u8>> {
-    let mut all: Vec<u8> = Vec::new();
-    let mut state = 0xaff1_4e5e_ed00_0022;
-    while all.len() < plan.tables * plan.bits {
-        let mut perm: Vec<u8> = (0..=255).collect();
-        crate::base::rng::shuffle(&mut perm, &mut state);
-        all.extend(perm);
+impl KeyPlan {
+    /// The default plan for a search over `images` images.
+    pub fn for_images(images: usize) -> Self {
+        KeyPlan {
+            keys_per_image: effort::keys_per_image(images, TABLES),
+            ..KeyPlan::default()
+        }
     }
-    all.chunks(plan.bits)
-        .take(plan.tables)
-        .map(<[u8]>::to_vec)
-        .collect()
 }
 
-fn key(d: &Hash256, positions: &[u8], mirror: bool) -> u32 {
-    let mut k = 0u32;
-    for (i, &p) in positions.iter().enumerate() {
-        // The mirrored descriptor swaps the two halves: its bit p is bit p ^ 128.
-        let p = if mirror { p ^ 128 } else { p } as usize;
-        k |= (((d.0[p / 64] >> (p % 64)) & 1) as u32) << i;
+/// Images whose features are in the registered sidecars, read on demand.
+struct Sidecars<'a> {
+    records: &'a [Record],
+    ids: &'a [u32],
+    sidecars: &'a [Arc<Sidecar>],
+}
+
+impl Sidecars<'_> {
+    fn get(&self, k: usize) -> Option<Features> {
+        let d = self.records[self.ids[k] as usize].blake3()?;
+        sidecar::lookup(self.sidecars, &d)
     }
-    k
 }
 
-/// Candidate pairs `(i, j)`, `i < j`, of positions in `feats`.
-pub fn candidates(feats: &[Features]) -> Vec<(u32, u32)> {
-    let plan = KeyPlan::default();
-    let mut out: Vec<(u32, u32)> = votes(feats, &plan)
-        .into_iter()
-        .filter(|&(_, v)| v >= plan.min_votes)
-        .map(|(p, _)| p)
-        .collect();
-    out.sort_unstable();
-    out
-}
-
-/// Orientation bins of the vote: a true copy's shared keys agree on the rotation (the
-/// difference of the two keypoints' orientations), chance collisions do not.
-const ANGLE_BINS: usize = 16;
-
-fn angle_bin(a: f32) -> u8 {
-    let t = (a + std::f32::consts::PI) / std::f32::consts::TAU;
-    ((t * ANGLE_BINS as f32).floor() as i32).rem_euclid(ANGLE_BINS as i32) as u8
-}
-
-/// Keys of one table: `(key, image, orientation bin)`, sorted, one per key and image.
-fn table(feats: &[Features], positions: &[u8], mirror: bool) -> Vec<(u32, u32, u8)> {
-    let mut t: Vec<(u32, u32, u8)> = feats
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, f)| {
-            let mut ks: Vec<(u32, u8)> = f
-                .desc
-                .iter()
-                .zip(&f.points)
-                .map(|(d, p)| {
-                    let a = if mirror {
-                        std::f32::consts::PI - p.angle
-                    } else {
-                        p.angle
-                    };
-                    (key(d, positions, mirror), angle_bin(a))
-                })
-                .collect();
-            ks.sort_unstable();
-            ks.dedup_by_key(|k| k.0);
-            ks.into_iter().map(move |(k, b)| (k, i as u32, b))
-        })
-        .collect();
-    t.par_sort_unstable();
-    t
-}
-
-/// Vote score per pair `(i, j)`, `i < j`, of positions in `feats` (pairs without any shared
-/// key are left out): over all tables, the shared keys whose orientation difference falls in
-/// the best pair of neighbouring bins, plain and mirrored counted apart.
-pub fn votes(feats: &[Features], plan: &KeyPlan) -> HashMap<(u32, u32), u32> {
-    let max_bucket = plan.max_bucket;
-    let mut bins: HashMap<(u32, u32), [u16; 2 * ANGLE_BINS]> = HashMap::new();
-    let n = ANGLE_BINS as u8;
-    for positions in key_positions(plan) {
-        let direct = table(feats, &positions, false);
-        let mirror = table(feats, &positions, true);
-        let mut vote = |a: (u32, u32, u8), b: (u32, u32, u8)| {
-            if a.1 == b.1 {
-                return;
-            }
-            let (lo, hi) = if a.1 < b.1 { (a, b) } else { (b, a) };
-            let d = (hi.2 + n - lo.2) % n;
-            let e = bins.entry((lo.1, hi.1)).or_insert([0; 2 * ANGLE_BINS]);
-            e[d as usize] = e[d as usize].saturating_add(1);
+impl Source for Sidecars<'_> {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>) {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let Some(d) = self.records[self.ids[k] as usize].blake3() else {
+            return;
         };
-        for run in direct.chunk_by(|a, b| a.0 == b.0) {
-            if run.len() > max_bucket {
-                continue;
-            }
-            for (x, &a) in run.iter().enumerate() {
-                for &b in &run[x + 1..] {
-                    vote(a, b);
-                }
-            }
-        }
-        // Mirror votes: a direct key equal to a mirrored key (the mirrored entry's bin is
-        // already of the mirrored angle, so both sides give the same difference).
-        let (mut x, mut y) = (0, 0);
-        while x < direct.len() && y < mirror.len() {
-            let (kd, km) = (direct[x].0, mirror[y].0);
-            if kd < km {
-                x += 1;
-            } else if km < kd {
-                y += 1;
-            } else {
-                let xe = x + direct[x..].partition_point(|e| e.0 == kd);
-                let ye = y + mirror[y..].partition_point(|e| e.0 == km);
-                if xe - x <= max_bucket && ye - y <= max_bucket {
-                    for &a in &direct[x..xe] {
-                        for &b in &mirror[y..ye] {
-                            // direct angle a, mirrored angle b: difference b - a.
-                            if a.1 != b.1 {
-                                let d = (b.2 + n - a.2) % n;
-                                let (lo, hi) = (a.1.min(b.1), a.1.max(b.1));
-                                let e = bins.entry((lo, hi)).or_insert([0; 2 * ANGLE_BINS]);
-                                let slot = ANGLE_BINS + d as usize;
-                                e[slot] = e[slot].saturating_add(1);
-                            }
-                        }
-                    }
-                }
-                (x, y) = (xe, ye);
-            }
-        }
+        BUF.with_borrow_mut(|buf| {
+            let Some(sidecar) = self.sidecars.iter().find(|s| s.contains(&d)) else {
+                return;
+            };
+            let Some(raw) = sidecar.raw(&d, buf) else {
+                return;
+            };
+            let levels: Vec<u8> = (0..raw.len()).map(|i| raw.level(i)).collect();
+            out.extend(
+                candidates::search_subset(&levels, keys)
+                    .into_iter()
+                    .map(|i| (raw.desc(i), raw.angle(i))),
+            );
+        });
     }
-    bins.into_iter()
-        .map(|(p, c)| {
-            let best = (0..2 * ANGLE_BINS)
-                .map(|s| {
-                    let half = s / ANGLE_BINS * ANGLE_BINS;
-                    let next = half + (s - half + 1) % ANGLE_BINS;
-                    u32::from(c[s]) + u32::from(c[next])
-                })
-                .max()
-                .unwrap_or(0);
-            (p, best)
-        })
-        .collect()
 }
 
 /// Finds the affine pairs among `records` (positions `usable`), skipping pairs in `known`
-/// (already found by the hashes), with features from the registered sidecars.
+/// (already found by the hashes), with features from the registered sidecars, read once for
+/// the keys and again for each candidate (never all held at once).
 pub fn find_pairs(
     records: &[Record],
     usable: &[u32],
     known: &HashSet<(usize, usize)>,
-) -> (Vec<AffinePair>, AffineReport) {
+) -> Result<(Vec<AffinePair>, AffineReport)> {
     let sidecars: Vec<Arc<Sidecar>> = sidecar::registered();
     if sidecars.is_empty() {
-        return (Vec::new(), AffineReport::default());
+        return Ok((Vec::new(), AffineReport::default()));
     }
-    let loaded: Vec<(u32, Features)> = usable
+    let ids: Vec<u32> = usable
         .par_iter()
-        .filter_map(|&i| {
-            let d = records[i as usize].blake3()?;
-            let f = sidecar::lookup(&sidecars, &d)?;
-            (f.len() >= verify::MIN_INLIERS).then_some((i, f))
+        .copied()
+        .filter(|&i| {
+            records[i as usize].blake3().is_some_and(|d| {
+                sidecars
+                    .iter()
+                    .find_map(|s| s.count(&d))
+                    .is_some_and(|n| n >= verify::MIN_INLIERS)
+            })
         })
         .collect();
-    let (ids, feats): (Vec<u32>, Vec<Features>) = loaded.into_iter().unzip();
-    find_among(records, &ids, &feats, known)
+    let source = Sidecars {
+        records,
+        ids: &ids,
+        sidecars: &sidecars,
+    };
+    let dir = sidecars[0]
+        .path()
+        .parent()
+        .map(std::path::Path::to_path_buf);
+    let spill = dir.as_deref().map(|dir| SpillTo {
+        dir,
+        above: candidates::MEMORY_ENTRIES,
+    });
+    search(records, &ids, &source, known, spill, |k| source.get(k))
 }
 
 /// [`find_pairs`] on features already loaded: `feats[k]` belongs to record `ids[k]`.
@@ -255,8 +194,23 @@ pub fn find_among(
     ids: &[u32],
     feats: &[Features],
     known: &HashSet<(usize, usize)>,
-) -> (Vec<AffinePair>, AffineReport) {
-    let cands: Vec<(usize, usize)> = candidates(feats)
+) -> Result<(Vec<AffinePair>, AffineReport)> {
+    search(records, ids, feats, known, None, |k| Some(feats[k].clone()))
+}
+
+/// Candidates of `source` (image `k` is record `ids[k]`), then the verification of each with
+/// the features `load` gives.
+fn search<S: Source + ?Sized>(
+    records: &[Record],
+    ids: &[u32],
+    source: &S,
+    known: &HashSet<(usize, usize)>,
+    spill: Option<SpillTo>,
+    load: impl Fn(usize) -> Option<Features> + Sync,
+) -> Result<(Vec<AffinePair>, AffineReport)> {
+    let plan = KeyPlan::for_images(ids.len());
+    let (cands, effort) = candidates::candidates(source, &plan, spill)?;
+    let cands: Vec<(usize, usize)> = cands
         .into_iter()
         .map(|(i, j)| (i as usize, j as usize))
         .filter(|&(i, j)| {
@@ -273,7 +227,7 @@ pub fn find_among(
             } else {
                 (j, i)
             };
-            let fit = verify::verify(&feats[i], &feats[j])?;
+            let fit = verify::verify(&load(i)?, &load(j)?)?;
             Some(AffinePair {
                 a: ids[i] as usize,
                 b: ids[j] as usize,
@@ -282,11 +236,14 @@ pub fn find_among(
         })
         .collect();
     let report = AffineReport {
-        images: feats.len(),
+        images: ids.len(),
         candidates: cands.len(),
         pairs: pairs.len(),
+        keys_per_image: plan.keys_per_image.min(crate::scan::features::MAX_FEATURES),
+        entries: effort.entries,
+        spilled: effort.spilled,
     };
-    (pairs, report)
+    Ok((pairs, report))
 }
 
 #[cfg(test)]

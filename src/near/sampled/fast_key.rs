@@ -1,6 +1,7 @@
 //! A table's key and check of a hash, fast: the build and the queries compute one per view
 //! and table (about 170 million at a million images): with byte lookups alone, a third of the
-//! search's CPU.
+//! search's CPU. The affine search keys local-feature descriptors the same way
+//! (`crate::near::affine::candidates`).
 //!
 //! [`KeyTable::key`] is the definition (a shift and mask per bit). Two ways of computing it
 //! that give the same value:
@@ -15,7 +16,7 @@ use super::KeyTable;
 use crate::base::hash::Hash256;
 
 /// `(table.key(h), check.key(h))`, by whichever way this machine does fastest.
-pub(super) struct FastKey {
+pub(crate) struct FastKey {
     way: Way,
     /// The key's bits (the check's sit above them in the combined word).
     width: u32,
@@ -28,7 +29,7 @@ enum Way {
 }
 
 impl FastKey {
-    pub(super) fn new(table: &KeyTable, check: &KeyTable) -> Self {
+    pub(crate) fn new(table: &KeyTable, check: &KeyTable) -> Self {
         assert!(
             table.width() + check.width() <= 64,
             "a key and its check fit one word"
@@ -65,7 +66,7 @@ impl FastKey {
 
     /// `(table.key(h), check.key(h))`.
     #[inline]
-    pub(super) fn key(&self, h: &Hash256) -> (u32, u64) {
+    pub(crate) fn key(&self, h: &Hash256) -> (u32, u64) {
         let k = match &self.way {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: a `Gathered` is only made when the CPU has BMI2 (`fast_pext`).

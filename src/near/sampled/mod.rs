@@ -75,6 +75,12 @@ pub struct KeyTable {
 }
 
 impl KeyTable {
+    /// A table of plain bit positions (no transpose pairs): keys of codes that are never
+    /// flipped or turned, such as local-feature descriptors (`crate::near::affine`).
+    pub fn of_positions(positions: Vec<u8>) -> Self {
+        KeyTable::new(positions, 0)
+    }
+
     fn new(positions: Vec<u8>, pairs: u32) -> Self {
         let mut table = KeyTable {
             positions,
@@ -521,7 +527,7 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
 }
 
 pub mod codes;
-mod fast_key;
+pub(crate) mod fast_key;
 mod table;
 
 #[cfg(test)]

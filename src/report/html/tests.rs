@@ -98,7 +98,8 @@ fn fixture() -> Fixture {
             max_distance: Some(2),
             ..Default::default()
         },
-    );
+    )
+    .expect("analysis");
     let findings = vec![
         Finding {
             severity: Severity::Problem,
@@ -204,7 +205,7 @@ fn non_utf8_paths_render_lossily() {
     r.path = PathBuf::from(std::ffi::OsStr::from_bytes(b"train/cats/caf\xe9<b>.jpg")).into();
     r.status = crate::base::flags::Status::Truncated;
     let records = vec![r];
-    let leaks = analyze(&records, &LeakOptions::default());
+    let leaks = analyze(&records, &LeakOptions::default()).expect("analysis");
     let html = render(&ReportInput {
         title: "t".into(),
         root: dir.path(),
@@ -273,7 +274,8 @@ fn many_pairs_are_counted_not_rendered() {
             no_crop: true,
             ..Default::default()
         },
-    );
+    )
+    .expect("analysis");
     let html = render(&ReportInput {
         title: "t".into(),
         root: dir.path(),
@@ -314,7 +316,7 @@ fn sample_report() {
         },
     )
     .unwrap();
-    let leaks = analyze(&scan.records, &LeakOptions::default());
+    let leaks = analyze(&scan.records, &LeakOptions::default()).expect("analysis");
     let (findings, _) = crate::audit::verdict(&scan, &leaks, None);
     let html = render(&ReportInput {
         title: format!("cleansplit audit: {}", scan.root.display()),

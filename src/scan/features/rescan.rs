@@ -26,12 +26,16 @@ pub(crate) fn wants_features(r: &Record) -> bool {
 pub(crate) fn update(
     root: &Path,
     reused: &[Record],
-    entries: &mut Vec<super::sidecar::Entry>,
+    pending: Option<super::sidecar::Pending>,
     previous: Option<super::sidecar::Sidecar>,
     path: &Path,
     max_pixels: u64,
 ) -> Result<bool> {
     use super::sidecar::{Entry, Sidecar, register, write_atomic};
+    // Without a folder for the pending file there is no sidecar either.
+    let Some(pending) = pending else {
+        return Ok(false);
+    };
     let has = |r: &Record| {
         previous
             .as_ref()
@@ -41,26 +45,28 @@ pub(crate) fn update(
         .iter()
         .filter(|r| wants_features(r) && !has(r))
         .collect();
-    let upgraded: Vec<Entry> = missing
-        .par_iter()
-        .filter_map(|r| {
-            let d = r.blake3()?;
-            let bytes = fs::read(root.join(&r.path)).ok()?;
-            // The decoders are guarded inside `decode`; a panic in our own code here is a bug.
-            let f = features_of_bytes(&bytes, max_pixels)?;
-            Some(Entry::Fresh(d, f))
-        })
-        .collect();
-    let write = !entries.is_empty() || !upgraded.is_empty() || previous.is_none();
+    // Into the pending file as they are made, like the scan's own.
+    missing.par_iter().try_for_each(|r| -> Result<()> {
+        let Some(d) = r.blake3() else {
+            return Ok(());
+        };
+        let Ok(bytes) = fs::read(root.join(&r.path)) else {
+            return Ok(());
+        };
+        // The decoders are guarded inside `decode`; a panic in our own code here is a bug.
+        match features_of_bytes(&bytes, max_pixels) {
+            Some(f) => pending.add(d, &f),
+            None => Ok(()),
+        }
+    })?;
+    let write = !pending.is_empty() || previous.is_none();
     if write {
-        entries.extend(upgraded);
-        entries.extend(
-            reused
-                .iter()
-                .filter(|r| has(r))
-                .filter_map(|r| r.blake3().map(Entry::Kept)),
-        );
-        write_atomic(path, std::mem::take(entries), previous.as_ref())?;
+        let kept: Vec<Entry> = reused
+            .iter()
+            .filter(|r| has(r))
+            .filter_map(|r| r.blake3().map(Entry::Kept))
+            .collect();
+        write_atomic(path, kept, Some(pending), previous.as_ref())?;
     }
     drop(previous);
     if let Some(s) = Sidecar::open(path)? {

@@ -126,6 +126,13 @@ impl Sidecar {
         self.rows.binary_search_by(|r| r.digest.cmp(d)).is_ok()
     }
 
+    /// How many keypoints the content `d` has here (`None`: not in this sidecar), without
+    /// reading them.
+    pub fn count(&self, d: &Digest) -> Option<usize> {
+        let i = self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?;
+        Some(usize::from(self.rows[i].n))
+    }
+
     /// The features of the content `d`, if this sidecar has them.
     pub fn get(&self, d: &Digest) -> Option<Features> {
         let row = self.rows[self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?];
@@ -133,6 +140,58 @@ impl Sidecar {
         let mut buf = vec![0u8; n * (POINT + DESC)];
         read_exact_at(&self.file, &mut buf, row.offset).ok()?;
         Some(decode(&buf, n, row.w, row.h))
+    }
+}
+
+impl Sidecar {
+    /// The raw entry of the content `d`, read into `buf` (one positioned read, no decoding):
+    /// the affine search reads a few of each image's keypoints this way.
+    pub fn raw<'a>(&self, d: &Digest, buf: &'a mut Vec<u8>) -> Option<RawEntry<'a>> {
+        let row = self.rows[self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?];
+        let n = row.n as usize;
+        buf.resize(n * (POINT + DESC), 0);
+        read_exact_at(&self.file, buf, row.offset).ok()?;
+        Some(RawEntry { buf, n })
+    }
+}
+
+/// One entry's bytes, read field by field.
+pub struct RawEntry<'a> {
+    buf: &'a [u8],
+    n: usize,
+}
+
+impl RawEntry<'_> {
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Keypoint `i`'s pyramid level.
+    pub fn level(&self, i: usize) -> u8 {
+        self.buf[i * POINT + 6]
+    }
+
+    /// Keypoint `i`'s orientation in radians (as [`Sidecar::get`] decodes it).
+    pub fn angle(&self, i: usize) -> f32 {
+        let a = i16::from_le_bytes([self.buf[i * POINT + 4], self.buf[i * POINT + 5]]);
+        f32::from(a) * std::f32::consts::PI / 32767.0
+    }
+
+    /// Descriptor `i`.
+    pub fn desc(&self, i: usize) -> Hash256 {
+        let at = self.n * POINT + i * DESC;
+        let w = |k: usize| {
+            u64::from_le_bytes(
+                self.buf[at + 8 * k..at + 8 * k + 8]
+                    .try_into()
+                    .unwrap_or_default(),
+            )
+        };
+        Hash256([w(0), w(1), w(2), w(3)])
     }
 }
 
@@ -163,8 +222,9 @@ fn decode(buf: &[u8], n: usize, w: u16, h: u16) -> Features {
     }
 }
 
-fn encode(f: &Features, out: &mut Vec<u8>) {
-    for p in &f.points {
+/// Appends the first `n` keypoints of `f` in the sidecar's layout.
+pub fn encode(f: &Features, n: usize, out: &mut Vec<u8>) {
+    for p in &f.points[..n] {
         let q = |v: f32| (v * 64.0).round().clamp(0.0, 65535.0) as u16;
         out.extend_from_slice(&q(p.x).to_le_bytes());
         out.extend_from_slice(&q(p.y).to_le_bytes());
@@ -175,7 +235,7 @@ fn encode(f: &Features, out: &mut Vec<u8>) {
         out.push(p.level);
         out.push(0);
     }
-    for d in &f.desc {
+    for d in &f.desc[..n] {
         for w in d.0 {
             out.extend_from_slice(&w.to_le_bytes());
         }
@@ -202,25 +262,219 @@ fn read_exact_at(f: &File, buf: &mut [u8], mut off: u64) -> std::io::Result<()> 
     Ok(())
 }
 
-/// One image's features to write: fresh from the scan, or carried over from a previous
-/// sidecar.
+/// One image's features to write: fresh (in memory, or in the scan's [`Pending`] file), or
+/// carried over from a previous sidecar.
 pub enum Entry {
     Fresh(Digest, Features),
     Kept(Digest),
 }
 
-/// Writes a sidecar atomically (temporary file + rename): the fresh entries and those of
-/// `previous` named by `Kept`. Duplicated digests are written once.
+/// Fresh features written to a temporary file beside the sidecar as the scan makes them, so
+/// a scan of a million images holds about 40 bytes per image for them, not their 12 KB of
+/// keypoints and descriptors (issue 22: descriptors are never resident).
+pub struct Pending {
+    inner: std::sync::Mutex<PendingFile>,
+}
+
+struct PendingFile {
+    file: tempfile::NamedTempFile,
+    /// Encoded entries not yet written.
+    buf: Vec<u8>,
+    /// Bytes in the file.
+    end: u64,
+    /// Each entry's head and its offset in the file.
+    entries: Vec<(Head, u64)>,
+    _guard: crate::output::interrupt::Registered,
+}
+
+/// Bytes buffered before a write to the pending file.
+const PENDING_BUFFER: usize = 1 << 20;
+
+impl Pending {
+    /// A pending file in `dir` (created if missing: the index's folder, outside ROOT).
+    pub fn new(dir: &Path) -> Result<Pending> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+        let file = tempfile::Builder::new()
+            .prefix(".cleansplit-features-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        let guard = crate::output::interrupt::register(file.path(), false);
+        Ok(Pending {
+            inner: std::sync::Mutex::new(PendingFile {
+                file,
+                buf: Vec::new(),
+                end: 0,
+                entries: Vec::new(),
+                _guard: guard,
+            }),
+        })
+    }
+
+    /// Adds the features of content `d` (encoded before the lock is taken).
+    pub fn add(&self, d: Digest, f: &Features) -> Result<()> {
+        let n = f.len().min(u16::MAX as usize);
+        let mut bytes = Vec::with_capacity(n * (POINT + DESC));
+        encode(f, n, &mut bytes);
+        let mut p = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let head = Head {
+            digest: d,
+            n: n as u16,
+            w: f.w,
+            h: f.h,
+        };
+        let at = p.end + p.buf.len() as u64;
+        p.entries.push((head, at));
+        p.buf.extend_from_slice(&bytes);
+        if p.buf.len() >= PENDING_BUFFER {
+            p.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Entries added.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |p| p.entries.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PendingFile {
+    fn flush(&mut self) -> Result<()> {
+        self.file
+            .as_file_mut()
+            .write_all(&self.buf)
+            .context("cannot write the scan's temporary features (is the disk full?)")?;
+        self.end += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// Where an entry's data comes from.
+enum Source<'a> {
+    Fresh(&'a Features),
+    Pending(u64),
+    Kept(Row),
+    Empty,
+}
+
+/// Writes a sidecar atomically (temporary file + rename): the fresh entries, those of
+/// `pending`, and those of `previous` named by `Kept`. A digest is written once (the first
+/// of: fresh, pending, kept). Entries are copied when their turn comes, so only the table is
+/// held, never every image's features.
 pub fn write_atomic(
     path: &Path,
-    mut entries: Vec<Entry>,
+    entries: Vec<Entry>,
+    pending: Option<Pending>,
     previous: Option<&Sidecar>,
 ) -> Result<()> {
-    let digest = |e: &Entry| match e {
-        Entry::Fresh(d, _) | Entry::Kept(d) => *d,
+    let mut pending = match pending {
+        Some(p) => {
+            let mut p = p.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+            p.flush()?;
+            Some(p)
+        }
+        None => None,
     };
-    entries.sort_by_key(digest);
-    entries.dedup_by_key(|e| digest(e));
+    let previous_row = |d: &Digest| {
+        previous.and_then(|p| {
+            p.rows
+                .binary_search_by(|r| r.digest.cmp(d))
+                .ok()
+                .map(|i| p.rows[i])
+        })
+    };
+    let empty = |d: Digest| Head {
+        digest: d,
+        n: 0,
+        w: 0,
+        h: 0,
+    };
+    // (head, rank, source): the rank orders the sources of one digest.
+    let mut all: Vec<(Head, u8, Source)> = Vec::with_capacity(entries.len());
+    for e in &entries {
+        match e {
+            Entry::Fresh(d, f) => all.push((
+                Head {
+                    digest: *d,
+                    n: f.len().min(u16::MAX as usize) as u16,
+                    w: f.w,
+                    h: f.h,
+                },
+                0,
+                Source::Fresh(f),
+            )),
+            Entry::Kept(d) => all.push(match previous_row(d) {
+                Some(r) => (
+                    Head {
+                        digest: *d,
+                        n: r.n,
+                        w: r.w,
+                        h: r.h,
+                    },
+                    2,
+                    Source::Kept(r),
+                ),
+                // A kept entry the previous sidecar lacks is written empty.
+                None => (empty(*d), 3, Source::Empty),
+            }),
+        }
+    }
+    if let Some(p) = &pending {
+        all.extend(p.entries.iter().map(|&(h, at)| (h, 1, Source::Pending(at))));
+    }
+    all.sort_by_key(|e| (e.0.digest, e.1));
+    all.dedup_by_key(|e| e.0.digest);
+    let heads: Vec<Head> = all.iter().map(|e| e.0).collect();
+    write_streamed(path, &heads, |k, out| {
+        let n = usize::from(heads[k].n);
+        let mut copy = |file: &File, name: &Path, offset: u64| {
+            let at = out.len();
+            out.resize(at + n * (POINT + DESC), 0);
+            read_exact_at(file, &mut out[at..], offset)
+                .with_context(|| format!("cannot read {}", name.display()))
+        };
+        match &all[k].2 {
+            Source::Fresh(f) => {
+                encode(f, n, out);
+                Ok(())
+            }
+            Source::Pending(at) => match pending.as_mut() {
+                Some(p) => copy(p.file.as_file(), p.file.path(), *at),
+                None => Ok(()),
+            },
+            Source::Kept(r) => match previous {
+                Some(p) => copy(&p.file, &p.path, r.offset),
+                None => Ok(()),
+            },
+            Source::Empty => Ok(()),
+        }
+    })
+}
+
+/// One entry of a sidecar to write: its content and size.
+#[derive(Debug, Clone, Copy)]
+pub struct Head {
+    pub digest: Digest,
+    /// Keypoints.
+    pub n: u16,
+    /// Working frame.
+    pub w: u16,
+    pub h: u16,
+}
+
+/// Writes a sidecar atomically from `heads` (sorted by digest, no digest twice) and `fill`,
+/// which appends entry `k`'s data (`n` keypoints, [`encode`]d) when its turn comes: the
+/// sidecar of a million images is written without holding their features.
+pub fn write_streamed(
+    path: &Path,
+    heads: &[Head],
+    mut fill: impl FnMut(usize, &mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     // The sidecar is written before the index, whose folder may not exist yet.
     std::fs::create_dir_all(dir)
@@ -228,44 +482,26 @@ pub fn write_atomic(
     let tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     let mut w = BufWriter::new(tmp.as_file());
-    // Sizes first, for the table's offsets.
-    let mut rows = Vec::with_capacity(entries.len());
-    let mut fetched: Vec<Option<Features>> = Vec::with_capacity(entries.len());
-    let mut offset = (HEADER + entries.len() * ROW) as u64;
-    for e in &entries {
-        let f = match e {
-            Entry::Fresh(_, f) => Some(f.clone()),
-            Entry::Kept(d) => previous.and_then(|p| p.get(d)),
-        };
-        let f = f.unwrap_or_default();
-        let n = f.len().min(u16::MAX as usize);
-        rows.push(Row {
-            digest: digest(e),
-            offset,
-            n: n as u16,
-            w: f.w,
-            h: f.h,
-        });
-        offset += (n * (POINT + DESC)) as u64;
-        fetched.push(Some(f));
-    }
     w.write_all(MAGIC)?;
     w.write_all(&FEATURE_VERSION.to_le_bytes())?;
-    w.write_all(&(rows.len() as u64).to_le_bytes())?;
-    for r in &rows {
-        w.write_all(&r.digest)?;
-        w.write_all(&r.offset.to_le_bytes())?;
-        w.write_all(&r.n.to_le_bytes())?;
-        w.write_all(&r.w.to_le_bytes())?;
-        w.write_all(&r.h.to_le_bytes())?;
+    w.write_all(&(heads.len() as u64).to_le_bytes())?;
+    let mut offset = (HEADER + heads.len() * ROW) as u64;
+    for h in heads {
+        w.write_all(&h.digest)?;
+        w.write_all(&offset.to_le_bytes())?;
+        w.write_all(&h.n.to_le_bytes())?;
+        w.write_all(&h.w.to_le_bytes())?;
+        w.write_all(&h.h.to_le_bytes())?;
+        offset += (usize::from(h.n) * (POINT + DESC)) as u64;
     }
     let mut buf = Vec::new();
-    for (f, r) in fetched.into_iter().zip(&rows) {
-        let mut f = f.unwrap_or_default();
-        f.points.truncate(r.n as usize);
-        f.desc.truncate(r.n as usize);
+    for (k, h) in heads.iter().enumerate() {
         buf.clear();
-        encode(&f, &mut buf);
+        fill(k, &mut buf)?;
+        anyhow::ensure!(
+            buf.len() == usize::from(h.n) * (POINT + DESC),
+            "a features entry of the wrong size (a bug)"
+        );
         w.write_all(&buf)?;
     }
     w.flush()?;

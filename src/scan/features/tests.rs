@@ -116,6 +116,7 @@ fn sidecar_round_trip() {
             sidecar::Entry::Fresh(d1, f.clone()),
         ],
         None,
+        None,
     )
     .expect("write");
     let s = sidecar::Sidecar::open(&path).expect("open").expect("valid");
@@ -131,11 +132,37 @@ fn sidecar_round_trip() {
     assert!(s.get(&[3u8; 16]).is_none());
     // Carried over into a new sidecar without the fresh features.
     let path2 = dir.path().join("other.features");
-    sidecar::write_atomic(&path2, vec![sidecar::Entry::Kept(d1)], Some(&s)).expect("write");
+    sidecar::write_atomic(&path2, vec![sidecar::Entry::Kept(d1)], None, Some(&s)).expect("write");
     let s2 = sidecar::Sidecar::open(&path2)
         .expect("open")
         .expect("valid");
     assert_eq!(s2.get(&d1).expect("kept").desc, f.desc);
+    // Fresh features through the pending file, beside kept ones; a digest once.
+    let path3 = dir.path().join("third.features");
+    let pending = sidecar::Pending::new(dir.path()).expect("pending");
+    let g = extract_frame(&picture(256, 192, 9));
+    let d3 = [3u8; 16];
+    pending.add(d3, &g).expect("add");
+    pending.add(d1, &g).expect("add");
+    sidecar::write_atomic(
+        &path3,
+        vec![sidecar::Entry::Kept(d1)],
+        Some(pending),
+        Some(&s),
+    )
+    .expect("write");
+    let s3 = sidecar::Sidecar::open(&path3)
+        .expect("open")
+        .expect("valid");
+    assert_eq!(s3.len(), 2);
+    assert_eq!(s3.get(&d3).expect("pending").desc, g.desc);
+    assert_eq!(s3.get(&d1).expect("fresh first").desc, g.desc);
+    // Only the sidecars are left: the pending file is gone.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
     // Anything else is not a sidecar.
     std::fs::write(&path2, b"not a sidecar").expect("write");
     assert!(sidecar::Sidecar::open(&path2).expect("open").is_none());

@@ -1,0 +1,358 @@
+//! Candidate pairs from votes over descriptor keys, streamed so that memory does not grow with
+//! the descriptors: no all-pairs matching, and no image's features held beyond its own turn.
+//!
+//! 1. **Entries.** Each image is read once ([`Source::with`]). Of its search descriptors
+//!    ([`search_subset`]), each gives per key table a *direct* entry (its key) and a *mirror*
+//!    entry (the key of its mirror permutation, `crate::scan::features::mirrored`), with the
+//!    orientation bin of the keypoint (of the mirrored keypoint for the mirror entry). An entry
+//!    is one `u64`: key (32 bits), mirror flag, image (27 bits), bin (4 bits), so sorting the
+//!    entries sorts them by key, then side, then image. Keys come from the hash search's
+//!    machinery (`crate::near::sampled::KeyTable`, `fast_key`: `pext` where it is fast).
+//! 2. **Partitions.** Entries go to a partition by table and the top bits of the key
+//!    ([`super::spill`]: memory, or temporary files at a million images), so each key's
+//!    entries are in one partition and a partition is sorted on its own.
+//! 3. **Votes.** In each partition, one entry per key, side and image (the smallest bin); a key
+//!    shared by at most [`KeyPlan::max_bucket`] images gives every two of them a *plain* vote,
+//!    a direct key equal to another image's mirror key a *mirror* vote, in the slot of the
+//!    orientation difference. A vote is one `u64` (image, image, slot).
+//! 4. **Scores.** The votes sorted by pair; a pair's score is the best two neighbouring slots
+//!    of one side (a true copy's shared keys agree on the rotation, chance collisions do not),
+//!    and pairs scoring at least [`KeyPlan::min_votes`] are the candidates.
+
+use anyhow::{Result, bail};
+use rayon::prelude::*;
+
+use super::KeyPlan;
+use super::spill::{Finished, Store};
+use crate::base::hash::Hash256;
+use crate::near::sampled::KeyTable;
+use crate::near::sampled::fast_key::FastKey;
+use crate::scan::features::{Features, mirrored};
+
+/// Orientation bins of a vote.
+pub const ANGLE_BINS: usize = 16;
+/// Bits of an image number in an entry or a vote: at most 134 million images with features.
+pub const IMAGE_BITS: u32 = 27;
+/// Entries per partition aimed at (16 MB): what one thread sorts at a time.
+const PART_ENTRIES: usize = 2 << 20;
+/// Above this many entries in all (256 MB) the partitions go to temporary files.
+pub const MEMORY_ENTRIES: usize = 32 << 20;
+/// Images whose entries are made together before they are handed to the store.
+const BATCH: usize = 512;
+
+/// The images of a candidate search, each read once for its keys.
+pub trait Source: Sync {
+    /// Images, `0..len()`.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends image `k`'s search descriptors, at most `keys` ([`search_subset`]), each with
+    /// its keypoint's angle (nothing when they cannot be read).
+    fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>);
+}
+
+/// Features in memory (tests, `examples/affine_study.rs`).
+impl Source for [Features] {
+    fn len(&self) -> usize {
+        <[Features]>::len(self)
+    }
+    fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>) {
+        let f = &self[k];
+        let levels: Vec<u8> = f.points.iter().map(|p| p.level).collect();
+        out.extend(
+            search_subset(&levels, keys)
+                .into_iter()
+                .map(|i| (f.desc[i], f.points[i].angle)),
+        );
+    }
+}
+
+/// The orientation bin of an angle in radians (any angle above -3 pi; the extraction's are
+/// in -pi..=pi). Shifted by a turn so the truncating cast is the floor (`f32::floor` is a libm
+/// call, 4% of the search's CPU at 200,000 images).
+pub fn angle_bin(a: f32) -> u8 {
+    let t = (a + 3.0 * std::f32::consts::PI) / std::f32::consts::TAU;
+    ((t * ANGLE_BINS as f32).max(0.0) as i32).rem_euclid(ANGLE_BINS as i32) as u8
+}
+
+/// The descriptors an image searches with, by the pyramid levels of its keypoints: all of
+/// them, or at most `keys` of them taken from the front of each level in proportion to its
+/// share, rounded down (the extraction lists a level's corners strongest first).
+pub fn search_subset(levels: &[u8], keys: usize) -> Vec<usize> {
+    let n = levels.len();
+    if keys >= n {
+        return (0..n).collect();
+    }
+    let mut out = Vec::with_capacity(keys);
+    let mut start = 0;
+    while start < n {
+        let level = levels[start];
+        let len = levels[start..].partition_point(|&l| l == level);
+        let take = keys * len / n;
+        out.extend(start..start + take.min(len));
+        start += len;
+    }
+    out
+}
+
+/// Bit positions of the key tables: a fixed pseudo-random permutation of 0..256, cut into
+/// keys of `bits` bits (disjoint while they last, then drawn from a further permutation).
+fn key_tables(plan: &KeyPlan) -> Vec<FastKey> {
+    let mut all: Vec<u8> = Vec::new();
+    let mut state = 0xaff1_4e5e_ed00_0022;
+    while all.len() < plan.tables * plan.bits {
+        let mut perm: Vec<u8> = (0..=255).collect();
+        crate::base::rng::shuffle(&mut perm, &mut state);
+        all.extend(perm);
+    }
+    let no_check = KeyTable::of_positions(Vec::new());
+    all.chunks(plan.bits)
+        .take(plan.tables)
+        .map(|p| FastKey::new(&KeyTable::of_positions(p.to_vec()), &no_check))
+        .collect()
+}
+
+fn entry(key: u32, mirror: bool, image: usize, bin: u8) -> u64 {
+    u64::from(key) << 32 | u64::from(mirror) << 31 | (image as u64) << 4 | u64::from(bin)
+}
+
+fn image_of(e: u64) -> u64 {
+    (e >> 4) & ((1 << IMAGE_BITS) - 1)
+}
+
+fn vote(lo: u64, hi: u64, slot: usize) -> u64 {
+    lo << 32 | hi << 5 | slot as u64
+}
+
+/// How the entries are partitioned: `2^top_bits` ranges of each table's keys.
+struct Layout {
+    tables: usize,
+    bits: usize,
+    top_bits: u32,
+}
+
+impl Layout {
+    fn parts(&self) -> usize {
+        self.tables << self.top_bits
+    }
+    fn part(&self, table: usize, key: u32) -> usize {
+        (table << self.top_bits) + (u64::from(key) >> (self.bits as u32 - self.top_bits)) as usize
+    }
+}
+
+/// What the search did, for [`super::AffineReport`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Effort {
+    /// Entries made (two per search descriptor and table).
+    pub entries: usize,
+    /// Whether they went to temporary files.
+    pub spilled: bool,
+}
+
+/// Where the partitions go once the entries outgrow memory.
+#[derive(Debug, Clone, Copy)]
+pub struct SpillTo<'a> {
+    /// The folder of the temporary files (outside ROOT).
+    pub dir: &'a std::path::Path,
+    /// Entries (at most, by the plan) above which they are used: [`MEMORY_ENTRIES`].
+    pub above: usize,
+}
+
+/// Candidate pairs `(i, j)`, `i < j`, of images of `source`, and what it took (`spill`:
+/// `None` keeps everything in memory).
+pub fn candidates<S: Source + ?Sized>(
+    source: &S,
+    plan: &KeyPlan,
+    spill: Option<SpillTo>,
+) -> Result<(Vec<(u32, u32)>, Effort)> {
+    let (scored, effort) = scores(source, plan, spill, plan.min_votes)?;
+    Ok((scored.into_iter().map(|(p, _)| p).collect(), effort))
+}
+
+/// A pair of images and its score.
+pub type Scored = ((u32, u32), u32);
+
+/// Every pair scoring at least `least` with its score, sorted, and what it took.
+pub fn scores<S: Source + ?Sized>(
+    source: &S,
+    plan: &KeyPlan,
+    spill: Option<SpillTo>,
+    least: u32,
+) -> Result<(Vec<Scored>, Effort)> {
+    let n = source.len();
+    if n as u64 >= 1 << IMAGE_BITS {
+        bail!(
+            "the affine search takes at most {} images",
+            1u64 << IMAGE_BITS
+        );
+    }
+    assert!(plan.bits <= 32 && plan.bits >= 8, "keys of 8 to 32 bits");
+    let tables = key_tables(plan);
+    // An upper bound of the entries, for the layout and the choice of store.
+    let most = n
+        .saturating_mul(plan.keys_per_image.min(crate::scan::features::MAX_FEATURES))
+        .saturating_mul(2 * plan.tables);
+    let per_table = most / plan.tables.max(1);
+    let top_bits = (per_table.div_ceil(PART_ENTRIES).max(1))
+        .next_power_of_two()
+        .trailing_zeros()
+        .min(plan.bits as u32 - 1);
+    let layout = Layout {
+        tables: plan.tables,
+        bits: plan.bits,
+        top_bits,
+    };
+    let store = |parts: usize| match spill {
+        Some(s) if most > s.above => Store::file(parts, s.dir),
+        _ => Ok(Store::memory(parts)),
+    };
+    let mut keys = store(layout.parts())?;
+    let spilled = matches!(keys, Store::File(_));
+    let mut entries = 0usize;
+    let ids: Vec<usize> = (0..n).collect();
+    for batch in ids.chunks(BATCH * rayon::current_num_threads().max(1)) {
+        let parts: Vec<Vec<Vec<u64>>> = batch
+            .par_chunks(BATCH)
+            .map(|chunk| {
+                let mut parts = vec![Vec::new(); layout.parts()];
+                let mut keys = Vec::new();
+                for &k in chunk {
+                    keys.clear();
+                    source.search_keys(k, plan.keys_per_image, &mut keys);
+                    image_entries(&keys, k, &tables, &layout, &mut parts);
+                }
+                parts
+            })
+            .collect();
+        for chunk in parts {
+            for (p, e) in chunk.iter().enumerate() {
+                entries += e.len();
+                keys.push(p, e)?;
+            }
+        }
+    }
+    let keys = keys.finish()?;
+    // Votes go to partitions by their lower image, so each pair's votes meet in one: most
+    // pairs that share a key share only one (chance), and are dropped partition by partition.
+    let vote_parts = keys.parts();
+    let votes = std::sync::Mutex::new(store(vote_parts)?);
+    (0..keys.parts())
+        .into_par_iter()
+        .map_init(Vec::new, |buf, p| -> Result<()> {
+            let mut by_part = vec![Vec::new(); vote_parts];
+            for v in part_votes(&keys, p, plan.max_bucket, buf)? {
+                by_part[(v >> 32) as usize % vote_parts].push(v);
+            }
+            let mut store = votes.lock().unwrap_or_else(|e| e.into_inner());
+            for (q, v) in by_part.iter().enumerate() {
+                store.push(q, v)?;
+            }
+            Ok(())
+        })
+        .collect::<Result<()>>()?;
+    drop(keys);
+    let votes = votes
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish()?;
+    let mut scored: Vec<Scored> = (0..vote_parts)
+        .into_par_iter()
+        .map_init(Vec::new, |buf, q| -> Result<Vec<Scored>> {
+            votes.take(q, buf)?;
+            buf.sort_unstable();
+            Ok(pair_scores(buf).filter(|&(_, s)| s >= least).collect())
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    drop(votes);
+    // The partitions' buffers were freed on the pool's threads: give the memory back.
+    crate::base::memory::release_freed();
+    scored.par_sort_unstable();
+    Ok((scored, Effort { entries, spilled }))
+}
+
+/// Image `k`'s entries, appended to their partitions.
+fn image_entries(
+    keys: &[(Hash256, f32)],
+    k: usize,
+    tables: &[FastKey],
+    layout: &Layout,
+    parts: &mut [Vec<u64>],
+) {
+    for (t, table) in tables.iter().enumerate() {
+        for &(d, angle) in keys {
+            let direct = table.key(&d).0;
+            let mirror = table.key(&mirrored(&d)).0;
+            parts[layout.part(t, direct)].push(entry(direct, false, k, angle_bin(angle)));
+            // The mirrored keypoint's angle is pi - angle.
+            let bin = angle_bin(std::f32::consts::PI - angle);
+            parts[layout.part(t, mirror)].push(entry(mirror, true, k, bin));
+        }
+    }
+}
+
+/// The votes of partition `p`.
+fn part_votes(parts: &Finished, p: usize, max_bucket: usize, e: &mut Vec<u64>) -> Result<Vec<u64>> {
+    parts.take(p, e)?;
+    e.sort_unstable();
+    // One entry per key, side and image: the smallest bin.
+    e.dedup_by_key(|x| *x >> 4);
+    let n = ANGLE_BINS as u64;
+    let mut out = Vec::new();
+    for run in e.chunk_by(|a, b| a >> 32 == b >> 32) {
+        let (direct, mirror) = run.split_at(run.partition_point(|x| x >> 31 & 1 == 0));
+        if direct.len() > max_bucket {
+            continue;
+        }
+        // Images ascend within a side, so `a` is the lower of each plain pair.
+        for (x, &a) in direct.iter().enumerate() {
+            for &b in &direct[x + 1..] {
+                let d = ((b & 15) + n - (a & 15)) % n;
+                out.push(vote(image_of(a), image_of(b), d as usize));
+            }
+        }
+        if mirror.len() > max_bucket {
+            continue;
+        }
+        for &a in direct {
+            for &b in mirror {
+                let (ia, ib) = (image_of(a), image_of(b));
+                if ia != ib {
+                    // Direct angle a, mirrored angle b: the difference b - a.
+                    let d = ((b & 15) + n - (a & 15)) % n;
+                    out.push(vote(ia.min(ib), ia.max(ib), ANGLE_BINS + d as usize));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Each pair's score from its sorted votes: the best two neighbouring slots of one side.
+fn pair_scores(votes: &[u64]) -> impl Iterator<Item = ((u32, u32), u32)> + '_ {
+    votes.chunk_by(|a, b| a >> 5 == b >> 5).map(|run| {
+        let mut c = [0u32; 2 * ANGLE_BINS];
+        for v in run {
+            c[(v & 31) as usize] += 1;
+        }
+        let best = (0..2 * ANGLE_BINS)
+            .map(|s| {
+                let half = s / ANGLE_BINS * ANGLE_BINS;
+                let next = half + (s - half + 1) % ANGLE_BINS;
+                c[s] + c[next]
+            })
+            .max()
+            .unwrap_or(0);
+        let v = run[0];
+        (
+            (
+                (v >> 32) as u32,
+                ((v >> 5) & ((1 << IMAGE_BITS) - 1)) as u32,
+            ),
+            best,
+        )
+    })
+}
