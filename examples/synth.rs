@@ -6,7 +6,8 @@
 //! cargo run --release --example synth -- OUT [--n 1000000] [--copies 10000] [--big-group 0]
 //!                                            [--classes 1000] [--seed 1]
 //!                                            [--plant 8,12,16,...] [--per-distance 1000]
-//!                                            [--features] [--plant-affine 1000]
+//!                                            [--features] [--features-per-image 300]
+//!                                            [--plant-affine 1000]
 //! ```
 //!
 //! writes
@@ -28,7 +29,9 @@
 //!   under a random similarity (rotation up to 40 degrees, zoom 0.8-1.25, shift up to 20%,
 //!   mirrored half the time): half the keypoints kept (moved, 0.4 px of noise, each descriptor
 //!   with 0-48 of its 256 bits flipped), the rest new, listed in `planted.csv` with distance
-//!   `affine`;
+//!   `affine`; `--features-per-image K` keeps the first K keypoints of each image (0: empty
+//!   entries, 30 bytes per image: what images without corners give, so a scan of 10 million
+//!   records neither decodes them for features nor needs 120 GB of sidecar);
 //! - with `--plant D1,D2,...`: `--per-distance` pairs of unrelated records at each distance
 //!   `D` become far copies: the second's full 256-bit hash is the first's under a random flip
 //!   or turn with exactly `D` of its 255 informative bits changed (its other views stay
@@ -61,6 +64,7 @@ struct Opts {
     plant: Vec<u32>,
     per_distance: usize,
     features: bool,
+    features_per_image: usize,
     plant_affine: usize,
 }
 
@@ -76,6 +80,7 @@ fn parse_args() -> Result<Opts> {
         plant: Vec::new(),
         per_distance: 1000,
         features: false,
+        features_per_image: 300,
         plant_affine: 0,
     };
     let mut out = None;
@@ -95,6 +100,10 @@ fn parse_args() -> Result<Opts> {
             "--seed" => o.seed = num("--seed")?,
             "--per-distance" => o.per_distance = num("--per-distance")? as usize,
             "--features" => o.features = true,
+            "--features-per-image" => {
+                o.features_per_image = (num("--features-per-image")? as usize).min(300);
+                o.features = true;
+            }
             "--plant-affine" => {
                 o.plant_affine = num("--plant-affine")? as usize;
                 o.features = true;
@@ -117,7 +126,8 @@ fn parse_args() -> Result<Opts> {
     }
     o.out = out.context(
         "usage: synth OUT [--n N] [--copies N] [--big-group K] [--classes C] [--seed S] \
-         [--plant D1,D2,.. --per-distance K] [--features] [--plant-affine K]",
+         [--plant D1,D2,.. --per-distance K] [--features] [--features-per-image K] \
+         [--plant-affine K]",
     )?;
     if o.copies + o.big_group > o.n {
         bail!("--copies plus --big-group must not exceed --n");
@@ -406,7 +416,12 @@ fn augmented(f: &Features, seed: u64) -> Features {
 
 /// Writes `OUT/index.csv.features` for `records`: every content's random features, the
 /// planted copies' augmented from their originals'.
-fn write_features(out: &Path, records: &[Record], affine: &[(usize, usize)]) -> Result<()> {
+fn write_features(
+    out: &Path,
+    records: &[Record],
+    affine: &[(usize, usize)],
+    per_image: usize,
+) -> Result<()> {
     let copy_of: std::collections::HashMap<[u8; 16], [u8; 16]> = affine
         .iter()
         .filter_map(|&(a, b)| Some((records[b].blake3()?, records[a].blake3()?)))
@@ -418,12 +433,13 @@ fn write_features(out: &Path, records: &[Record], affine: &[(usize, usize)]) -> 
         .iter()
         .map(|&digest| sidecar::Head {
             digest,
-            n: 300,
+            n: per_image as u16,
             w: 256,
             h: 192,
         })
         .collect();
     let make = |d: &[u8; 16]| match copy_of.get(d) {
+        _ if per_image == 0 => Features::default(),
         Some(orig) => {
             let mut f = augmented(
                 &features_of(orig),
@@ -433,7 +449,12 @@ fn write_features(out: &Path, records: &[Record], affine: &[(usize, usize)]) -> 
             f.desc.truncate(300);
             f
         }
-        None => features_of(d),
+        None => {
+            let mut f = features_of(d);
+            f.points.truncate(per_image);
+            f.desc.truncate(per_image);
+            f
+        }
     };
     let mut heads = heads;
     // An augmented copy may have lost keypoints off the frame: its head says how many.
@@ -546,7 +567,7 @@ fn main() -> Result<()> {
         (r.size, r.mtime_ns) = (*size, *mtime);
     }
     if o.features {
-        write_features(&o.out, &records, &affine)?;
+        write_features(&o.out, &records, &affine, o.features_per_image)?;
     }
     for &(a, b) in &affine {
         let path = |r: &Record| r.path.to_string_lossy().into_owned();

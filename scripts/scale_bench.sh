@@ -21,10 +21,11 @@
 # exact 256-bit distances (`synth --plant`, listed in planted.csv) and prints, after the table,
 # the share of each distance that `leaks` found in its pairs.csv. LEAKS_ARGS adds options to
 # `leaks` (e.g. "--search-rounds 2"); ONLY=leaks runs the scans and `leaks` alone.
-# PLANT_AFFINE=K (issue 22) also writes the local-features sidecar (`synth --features`, 300
-# random keypoints per image, ~12 KB per image on disk) with K augmented copies planted
-# (`synth --plant-affine`), scored as distance `affine`; the scans reuse the sidecar, and
-# `leaks` runs the affine search (temporary key files beside the index).
+# The local-features sidecar is written too, so no scan decodes the images for features:
+# empty entries (`synth --features-per-image 0`, 30 bytes per image) unless PLANT_AFFINE=K
+# (issue 22): then 300 random keypoints per image (~12 KB per image on disk) with K augmented
+# copies planted (`synth --plant-affine`), scored as distance `affine`, and `leaks` runs the
+# affine search (temporary key files beside the index).
 set -euo pipefail
 
 N=${1:?usage: scale_bench.sh N [WORK]}
@@ -52,7 +53,11 @@ if [[ ! -f "$data/index.csv" ]]; then
     mkdir -p "$WORK"
     plant=()
     [[ -n "$PLANT" ]] && plant=(--plant "$PLANT" --per-distance "$PER_DISTANCE")
-    [[ -n "$PLANT_AFFINE" ]] && plant+=(--plant-affine "$PLANT_AFFINE")
+    if [[ -n "$PLANT_AFFINE" ]]; then
+        plant+=(--plant-affine "$PLANT_AFFINE")
+    else
+        plant+=(--features-per-image 0)
+    fi
     "$synth" "$data" --n "$N" --copies "$COPIES" --big-group "$BIG_GROUP" "${plant[@]}"
 fi
 # The index is rewritten by commands that rescan; keep the generated one pristine.

@@ -44,6 +44,11 @@ pub struct LeakArgs {
     /// and cost more per probe).
     #[arg(long, value_name = "N")]
     pub search_bits: Option<u32>,
+    /// Descriptors per image the search for augmented copies (rotated, shifted, zoomed) keys,
+    /// 1..=300 (default: all 300 up to about 110,000 images, then fewer so its time stays
+    /// linear: 33 at a million; more finds more such copies at that size, in proportional time).
+    #[arg(long, value_name = "N")]
+    pub affine_keys: Option<usize>,
 }
 
 impl LeakArgs {
@@ -56,6 +61,7 @@ impl LeakArgs {
             search: self.search.into(),
             search_rounds: self.search_rounds,
             search_bits: self.search_bits,
+            affine_keys: self.affine_keys,
         }
     }
 }

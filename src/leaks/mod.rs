@@ -80,6 +80,9 @@ pub struct LeakOptions {
     pub search_rounds: Option<u32>,
     /// Bits per key of the sampled search (`--search-bits`; default: chosen from the data).
     pub search_bits: Option<u32>,
+    /// Descriptors per image the search for augmented copies keys (`--affine-keys`; default:
+    /// all of them up to about 110,000 images, then fewer: `crate::near::affine::effort`).
+    pub affine_keys: Option<usize>,
 }
 
 impl LeakOptions {
@@ -96,6 +99,14 @@ impl LeakOptions {
             && !(1..=MAX_ROUNDS).contains(&r)
         {
             anyhow::bail!("--search-rounds {r} is outside 1..={MAX_ROUNDS}");
+        }
+        if let Some(k) = self.affine_keys
+            && !(1..=crate::scan::features::MAX_FEATURES).contains(&k)
+        {
+            anyhow::bail!(
+                "--affine-keys {k} is outside 1..={}",
+                crate::scan::features::MAX_FEATURES
+            );
         }
         if let Some(b) = self.search_bits
             && !(crate::near::sampled::MIN_WIDTH..=crate::near::sampled::MAX_WIDTH).contains(&b)
@@ -276,19 +287,33 @@ pub fn find_pairs(
     geometric: Geometric,
     crop: bool,
 ) -> Result<Vec<Pair>> {
-    Ok(find_pairs_with(records, radius, geometric, crop, Search::Exact, None, None)?.0)
+    let search = SearchChoice {
+        search: Search::Exact,
+        rounds: None,
+        width: None,
+        affine_keys: None,
+    };
+    Ok(find_pairs_with(records, radius, geometric, crop, &search)?.0)
 }
 
-/// [`find_pairs`] with the near-duplicate search chosen by `search` (and what it promised).
+/// Which near-duplicate searches run, and their effort (the options of [`LeakOptions`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SearchChoice {
+    pub search: Search,
+    pub rounds: Option<u32>,
+    pub width: Option<u32>,
+    pub affine_keys: Option<usize>,
+}
+
+/// [`find_pairs`] with the near-duplicate search chosen by `choice` (and what it promised).
 pub fn find_pairs_with(
     records: &[Record],
     radius: u32,
     geometric: Geometric,
     crop: bool,
-    search: Search,
-    rounds: Option<u32>,
-    width: Option<u32>,
+    choice: &SearchChoice,
 ) -> Result<(Vec<Pair>, SearchReport)> {
+    let (search, rounds, width) = (choice.search, choice.rounds, choice.width);
     let mut best: HashMap<(usize, usize), Pair> = HashMap::new();
     let mut offer = |p: Pair| {
         let key = (p.a, p.b);
@@ -401,7 +426,8 @@ pub fn find_pairs_with(
     // Rotated, shifted and zoomed copies the hashes cannot see: local features, candidates
     // only (`crate::near::affine`).
     let known: std::collections::HashSet<(usize, usize)> = best.keys().copied().collect();
-    let (affine_pairs, affine_report) = crate::near::affine::find_pairs(records, &usable, &known)?;
+    let (affine_pairs, affine_report) =
+        crate::near::affine::find_pairs(records, &usable, &known, choice.affine_keys)?;
     let mut report = report;
     report.affine = Some(affine_report);
     for p in affine_pairs {
@@ -519,15 +545,13 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Result<Leaks> {
             (c.radius, c.reason.clone(), Some(c))
         }
     };
-    let (pairs, search) = find_pairs_with(
-        records,
-        radius,
-        opts.geometric,
-        !opts.no_crop,
-        opts.search,
-        opts.search_rounds,
-        opts.search_bits,
-    )?;
+    let choice = SearchChoice {
+        search: opts.search,
+        rounds: opts.search_rounds,
+        width: opts.search_bits,
+        affine_keys: opts.affine_keys,
+    };
+    let (pairs, search) = find_pairs_with(records, radius, opts.geometric, !opts.no_crop, &choice)?;
     // The search's tables and query batches were freed on the pool's threads, in heaps the
     // caller's next phase (split's planning) does not draw from: give them back first.
     crate::base::memory::release_freed();

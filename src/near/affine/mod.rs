@@ -97,10 +97,11 @@ impl Default for KeyPlan {
 }
 
 impl KeyPlan {
-    /// The default plan for a search over `images` images.
-    pub fn for_images(images: usize) -> Self {
+    /// The plan for a search over `images` images: `keys` descriptors per image if given
+    /// (`--affine-keys`), else the default rule ([`effort::keys_per_image`]).
+    pub fn for_images(images: usize, keys: Option<usize>) -> Self {
         KeyPlan {
-            keys_per_image: effort::keys_per_image(images, TABLES),
+            keys_per_image: keys.unwrap_or_else(|| effort::keys_per_image(images, TABLES)),
             ..KeyPlan::default()
         }
     }
@@ -155,6 +156,7 @@ pub fn find_pairs(
     records: &[Record],
     usable: &[u32],
     known: &HashSet<(usize, usize)>,
+    keys: Option<usize>,
 ) -> Result<(Vec<AffinePair>, AffineReport)> {
     let sidecars: Vec<Arc<Sidecar>> = sidecar::registered();
     if sidecars.is_empty() {
@@ -185,7 +187,10 @@ pub fn find_pairs(
         dir,
         above: candidates::MEMORY_ENTRIES,
     });
-    search(records, &ids, &source, known, spill, |k| source.get(k))
+    let plan = KeyPlan::for_images(ids.len(), keys);
+    search(records, &ids, &source, known, &plan, spill, |k| {
+        source.get(k)
+    })
 }
 
 /// [`find_pairs`] on features already loaded: `feats[k]` belongs to record `ids[k]`.
@@ -195,7 +200,10 @@ pub fn find_among(
     feats: &[Features],
     known: &HashSet<(usize, usize)>,
 ) -> Result<(Vec<AffinePair>, AffineReport)> {
-    search(records, ids, feats, known, None, |k| Some(feats[k].clone()))
+    let plan = KeyPlan::for_images(ids.len(), None);
+    search(records, ids, feats, known, &plan, None, |k| {
+        Some(feats[k].clone())
+    })
 }
 
 /// Candidates of `source` (image `k` is record `ids[k]`), then the verification of each with
@@ -205,11 +213,11 @@ fn search<S: Source + ?Sized>(
     ids: &[u32],
     source: &S,
     known: &HashSet<(usize, usize)>,
+    plan: &KeyPlan,
     spill: Option<SpillTo>,
     load: impl Fn(usize) -> Option<Features> + Sync,
 ) -> Result<(Vec<AffinePair>, AffineReport)> {
-    let plan = KeyPlan::for_images(ids.len());
-    let (cands, effort) = candidates::candidates(source, &plan, spill)?;
+    let (cands, effort) = candidates::candidates(source, plan, spill)?;
     let cands: Vec<(usize, usize)> = cands
         .into_iter()
         .map(|(i, j)| (i as usize, j as usize))
