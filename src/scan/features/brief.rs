@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use super::Gray;
+use super::{Gray, round};
 use crate::base::hash::Hash256;
 use crate::base::rng::SplitMix;
 
@@ -13,38 +13,66 @@ const DISC: i32 = 15;
 /// border of 16 pixels).
 const PATTERN_RADIUS: f64 = 13.0;
 
-/// 9-tap binomial smoothing (sigma 2 per axis), integer arithmetic and clamped edges, so it commutes exactly with a mirror.
+/// Taps of the 9-tap binomial filter; they sum to 256.
+const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
+
+/// 9-tap binomial smoothing (sigma 2 per axis), integer arithmetic and clamped edges, so it
+/// commutes exactly with a mirror.
 pub fn smooth(g: &Gray) -> Gray {
-    const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
     let (w, h) = (g.w, g.h);
     let mut tmp = vec![0u32; w * h];
-    for y in 0..h {
-        let row = &g.px[y * w..(y + 1) * w];
-        for x in 0..w {
-            let mut s = 0u32;
-            for (k, &kw) in K.iter().enumerate() {
-                let xx = (x as isize + k as isize - 4).clamp(0, w as isize - 1) as usize;
-                s += kw * u32::from(row[xx]);
-            }
-            tmp[y * w + x] = s;
-        }
+    for (row, out) in g.px.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        smooth_row(row, out);
     }
     let mut px = vec![0u8; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let mut s = 0u32;
-            for (k, &kw) in K.iter().enumerate() {
-                let yy = (y as isize + k as isize - 4).clamp(0, h as isize - 1) as usize;
-                s += kw * tmp[yy * w + x];
-            }
-            px[y * w + x] = ((s + (1 << 15)) >> 16) as u8;
+    let mut acc = vec![0u32; w];
+    for (y, out) in px.chunks_exact_mut(w).enumerate() {
+        acc.fill(0);
+        for (k, &kw) in K.iter().enumerate() {
+            let yy = (y as isize + k as isize - 4).clamp(0, h as isize - 1) as usize;
+            let src = &tmp[yy * w..(yy + 1) * w];
+            acc.iter_mut().zip(src).for_each(|(a, &t)| *a += kw * t);
         }
+        out.iter_mut()
+            .zip(&acc)
+            .for_each(|(o, &a)| *o = ((a + (1 << 15)) >> 16) as u8);
     }
     Gray { w, h, px }
 }
 
+/// The horizontal pass of [`smooth`] on one row: the index clamp only within 4 pixels of
+/// an edge, tap by tap over the interior (integer sums, so the order does not matter).
+fn smooth_row(row: &[u8], out: &mut [u32]) {
+    let w = row.len();
+    let clamped = |x: usize| -> u32 {
+        K.iter()
+            .enumerate()
+            .map(|(k, &kw)| {
+                let xx = (x as isize + k as isize - 4).clamp(0, w as isize - 1) as usize;
+                kw * u32::from(row[xx])
+            })
+            .sum()
+    };
+    if w <= 8 {
+        out.iter_mut()
+            .enumerate()
+            .for_each(|(x, o)| *o = clamped(x));
+        return;
+    }
+    for (k, &kw) in K.iter().enumerate() {
+        let src = &row[k..k + w - 8];
+        out[4..w - 4]
+            .iter_mut()
+            .zip(src)
+            .for_each(|(o, &v)| *o += kw * u32::from(v));
+    }
+    for x in (0..4).chain(w - 4..w) {
+        out[x] = clamped(x);
+    }
+}
+
 /// Half-widths of the orientation disc per row offset.
-fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
+pub(super) fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
     static ROWS: OnceLock<[i32; (2 * DISC + 1) as usize]> = OnceLock::new();
     ROWS.get_or_init(|| {
         let mut r = [0; (2 * DISC + 1) as usize];
@@ -56,19 +84,48 @@ fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
     })
 }
 
+/// Per-row prefix sums of a level for the orientation moments: `v[y][x]` is the sum of
+/// row `y`'s first `x` pixels and `xv[y][x]` the sum of their `x' * value`, so a disc row
+/// costs two lookups each instead of up to 31 pixels.
+pub struct RowSums {
+    w1: usize,
+    v: Vec<i64>,
+    xv: Vec<i64>,
+}
+
+impl RowSums {
+    pub fn new(g: &Gray) -> RowSums {
+        let w1 = g.w + 1;
+        let (mut v, mut xv) = (vec![0i64; w1 * g.h], vec![0i64; w1 * g.h]);
+        for (y, row) in g.px.chunks_exact(g.w).enumerate() {
+            let (mut s, mut sx) = (0i64, 0i64);
+            for (x, &p) in row.iter().enumerate() {
+                s += i64::from(p);
+                sx += x as i64 * i64::from(p);
+                v[y * w1 + x + 1] = s;
+                xv[y * w1 + x + 1] = sx;
+            }
+        }
+        RowSums { w1, v, xv }
+    }
+
+    /// `(sum of values, sum of (x' - x) * value)` over `x - half..=x + half` of row `y`.
+    fn segment(&self, x: usize, y: usize, half: usize) -> (i64, i64) {
+        let (a, b) = (y * self.w1 + x - half, y * self.w1 + x + half + 1);
+        let s = self.v[b] - self.v[a];
+        (s, self.xv[b] - self.xv[a] - x as i64 * s)
+    }
+}
+
 /// `(cos, sin, angle)` of the intensity centroid of the disc around (x, y). Cos and sin come
 /// straight from the moments, so a mirror negates the cosine exactly.
-pub fn orientation(g: &Gray, x: usize, y: usize) -> (f32, f32, f32) {
+pub fn orientation(sums: &RowSums, x: usize, y: usize) -> (f32, f32, f32) {
     let (mut m10, mut m01) = (0i64, 0i64);
     for (i, &half) in disc_rows().iter().enumerate() {
         let dy = i as i32 - DISC;
-        let yy = (y as i32 + dy) as usize;
-        let row = &g.px[yy * g.w..(yy + 1) * g.w];
-        for dx in -half..=half {
-            let v = i64::from(row[(x as i32 + dx) as usize]);
-            m10 += i64::from(dx) * v;
-            m01 += i64::from(dy) * v;
-        }
+        let (s, sx) = sums.segment(x, (y as i32 + dy) as usize, half as usize);
+        m10 += sx;
+        m01 += i64::from(dy) * s;
     }
     let (fx, fy) = (m10 as f64, m01 as f64);
     let n = (fx * fx + fy * fy).sqrt();
@@ -119,8 +176,8 @@ pub fn describe(s: &Gray, x: usize, y: usize, c: f32, sn: f32) -> Hash256 {
     let (xi, yi) = (x as isize, y as isize);
     let w = s.w as isize;
     let at = |(px, py): (f32, f32)| {
-        let rx = (px * c - py * sn).round() as isize;
-        let ry = (px * sn + py * c).round() as isize;
+        let rx = round(px * c - py * sn) as isize;
+        let ry = round(px * sn + py * c) as isize;
         s.px[((yi + ry) * w + xi + rx) as usize]
     };
     for (i, pair) in pattern().iter().enumerate() {

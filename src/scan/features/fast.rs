@@ -37,24 +37,87 @@ fn has_run9(mask: u32) -> bool {
     r != 0
 }
 
-/// Harris response (k = 0.04) over a 7 x 7 window of Sobel gradients centred on (x, y).
-fn harris(g: &Gray, x: usize, y: usize) -> f64 {
-    let (mut a, mut b, mut c) = (0i64, 0i64, 0i64);
+/// Half-width of the Harris window (7 x 7).
+const WIN: usize = 3;
+
+/// The Sobel structure tensor summed over 7-pixel column segments: `sums[c][y * w + x]` is
+/// the sum of channel `c` (Ix², Iy², Ix·Iy) over rows `y - 3..=y + 3` of column `x`, for the
+/// rows where FAST looks for corners. A Harris response then adds 7 of them per channel
+/// instead of computing 49 gradients; integers throughout, so it equals the direct sum.
+struct Tensor {
+    w: usize,
+    sums: [Vec<i32>; 3],
+}
+
+impl Tensor {
+    /// The column sums for rows `border..h - border` (`border` at least 4, so every
+    /// gradient has its 3 x 3 neighbourhood).
+    fn new(g: &Gray, border: usize) -> Tensor {
+        let (w, h) = (g.w, g.h);
+        debug_assert!(border > WIN && h > 2 * border);
+        let prods = gradient_products(g, border - WIN..h - border + WIN);
+        let mut sums = [vec![0i32; w * h], vec![0i32; w * h], vec![0i32; w * h]];
+        for (sum, prod) in sums.iter_mut().zip(&prods) {
+            let row = |y: usize| &prod[y * w..(y + 1) * w];
+            let (y0, y1) = (border, h - border);
+            let first = &mut sum[y0 * w..(y0 + 1) * w];
+            for y in y0 - WIN..=y0 + WIN {
+                first.iter_mut().zip(row(y)).for_each(|(s, &p)| *s += p);
+            }
+            // Slide the window down one row: add the row entering, drop the row leaving.
+            for y in y0 + 1..y1 {
+                let (done, rest) = sum.split_at_mut(y * w);
+                let above = &done[(y - 1) * w..];
+                let (enter, leave) = (row(y + WIN), row(y - WIN - 1));
+                for (x, s) in rest[..w].iter_mut().enumerate() {
+                    *s = above[x] + enter[x] - leave[x];
+                }
+            }
+        }
+        Tensor { w, sums }
+    }
+
+    /// Harris response (k = 0.04) of the 7 x 7 window of Sobel gradients centred on (x, y).
+    fn harris(&self, x: usize, y: usize) -> f64 {
+        let at = |c: usize| {
+            let i = y * self.w + x;
+            self.sums[c][i - WIN..=i + WIN].iter().sum::<i32>()
+        };
+        let (a, b, c) = (f64::from(at(0)), f64::from(at(1)), f64::from(at(2)));
+        a * b - c * c - 0.04 * (a + b) * (a + b)
+    }
+}
+
+/// Ix², Iy² and Ix·Iy of the 3 x 3 Sobel gradients on the given rows (columns 1..w - 1;
+/// zero elsewhere). Sobel is separable: Ix is the difference of vertically smoothed columns,
+/// Iy the horizontally smoothed vertical difference.
+fn gradient_products(g: &Gray, rows: std::ops::Range<usize>) -> [Vec<i32>; 3] {
     let w = g.w;
-    let p = |xx: usize, yy: usize| i64::from(g.px[yy * w + xx]);
-    for yy in y - 3..=y + 3 {
-        for xx in x - 3..=x + 3 {
-            let ix = (p(xx + 1, yy - 1) + 2 * p(xx + 1, yy) + p(xx + 1, yy + 1))
-                - (p(xx - 1, yy - 1) + 2 * p(xx - 1, yy) + p(xx - 1, yy + 1));
-            let iy = (p(xx - 1, yy + 1) + 2 * p(xx, yy + 1) + p(xx + 1, yy + 1))
-                - (p(xx - 1, yy - 1) + 2 * p(xx, yy - 1) + p(xx + 1, yy - 1));
-            a += ix * ix;
-            b += iy * iy;
-            c += ix * iy;
+    let mut out = [
+        vec![0i32; w * g.h],
+        vec![0i32; w * g.h],
+        vec![0i32; w * g.h],
+    ];
+    let (mut vs, mut vd) = (vec![0i32; w], vec![0i32; w]);
+    let px = |y: usize| &g.px[y * w..(y + 1) * w];
+    for y in rows {
+        let (up, mid, down) = (px(y - 1), px(y), px(y + 1));
+        for x in 0..w {
+            let (u, m, d) = (i32::from(up[x]), i32::from(mid[x]), i32::from(down[x]));
+            vs[x] = u + 2 * m + d;
+            vd[x] = d - u;
+        }
+        let [xx, yy, xy] = &mut out;
+        let r = y * w;
+        for x in 1..w - 1 {
+            let ix = vs[x + 1] - vs[x - 1];
+            let iy = vd[x - 1] + 2 * vd[x] + vd[x + 1];
+            xx[r + x] = ix * ix;
+            yy[r + x] = iy * iy;
+            xy[r + x] = ix * iy;
         }
     }
-    let (a, b, c) = (a as f64, b as f64, c as f64);
-    a * b - c * c - 0.04 * (a + b) * (a + b)
+    out
 }
 
 /// FAST-9 corners at least `border` pixels from every edge, the `quota` strongest by Harris
@@ -68,6 +131,7 @@ pub fn corners(g: &Gray, threshold: i16, border: usize, quota: usize) -> Vec<(us
         .iter()
         .map(|&(dx, dy)| dy as isize * w as isize + dx as isize)
         .collect();
+    let tensor = Tensor::new(g, border);
     let mut score = vec![0f64; w * h];
     let mut found: Vec<(usize, usize)> = Vec::new();
     for y in border..h - border {
@@ -91,7 +155,7 @@ pub fn corners(g: &Gray, threshold: i16, border: usize, quota: usize) -> Vec<(us
                 md |= u32::from(p < lo) << k;
             }
             if has_run9(mb) || has_run9(md) {
-                let r = harris(g, x, y);
+                let r = tensor.harris(x, y);
                 if r > 0.0 {
                     score[i] = r;
                     found.push((x, y));

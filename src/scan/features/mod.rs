@@ -85,6 +85,17 @@ pub struct Gray {
     pub px: Vec<u8>,
 }
 
+/// `v.round()` (half away from zero) as an integer, for `|v| < 2^23`, without the libm
+/// call `f32::round` compiles to on baseline x86-64: the fractional part `v - trunc(v)` is
+/// exact in f32, so comparing it with one half decides exactly as `round` does.
+#[inline]
+fn round(v: f32) -> i32 {
+    let t = v as i32;
+    let f = v - t as f32;
+    t + i32::from(f >= 0.5) - i32::from(f <= -0.5)
+}
+
+/// A resampled plane to `u8` (rounded, clamped as `v.round().clamp(0.0, 255.0) as u8`).
 fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     Gray {
         w: p.w,
@@ -92,7 +103,7 @@ fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
         px: p
             .px
             .iter()
-            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .map(|&v| round(v.clamp(-1.0, 256.0)).clamp(0, 255) as u8)
             .collect(),
     }
 }
@@ -146,8 +157,9 @@ pub fn extract_frame(g: &Gray) -> Features {
         .map(|l| LEVEL_SCALE.powi(-2 * l as i32))
         .collect();
     let total: f32 = areas.iter().sum();
-    let mut level = g.clone();
+    let mut resized;
     for (l, area) in areas.iter().enumerate() {
+        let mut level = g;
         if l > 0 {
             let s = LEVEL_SCALE.powi(l as i32);
             let (dw, dh) = (
@@ -158,7 +170,10 @@ pub fn extract_frame(g: &Gray) -> Features {
                 break;
             }
             match area_resize(&g.px, g.w, g.h, Rect::full(g.w, g.h), dw, dh) {
-                Ok(p) => level = to_gray(p),
+                Ok(p) => {
+                    resized = to_gray(p);
+                    level = &resized;
+                }
                 Err(_) => break,
             }
         }
@@ -166,14 +181,15 @@ pub fn extract_frame(g: &Gray) -> Features {
             break;
         }
         let quota = ((MAX_FEATURES as f32) * area / total).round() as usize;
-        let corners = fast::corners(&level, FAST_THRESHOLD, BORDER, quota);
+        let corners = fast::corners(level, FAST_THRESHOLD, BORDER, quota);
         if corners.is_empty() {
             continue;
         }
-        let smooth = brief::smooth(&level);
+        let smooth = brief::smooth(level);
+        let sums = brief::RowSums::new(level);
         let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
         for (x, y) in corners {
-            let (c, s, angle) = brief::orientation(&level, x, y);
+            let (c, s, angle) = brief::orientation(&sums, x, y);
             out.desc.push(brief::describe(&smooth, x, y, c, s));
             out.points.push(Keypoint {
                 // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.
@@ -187,5 +203,7 @@ pub fn extract_frame(g: &Gray) -> Features {
     out
 }
 
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 pub(crate) mod tests;
