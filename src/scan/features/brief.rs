@@ -169,20 +169,44 @@ pub fn pattern() -> &'static [[(f32, f32); 2]; 256] {
     })
 }
 
+/// The pattern's 512 points as coordinate arrays (pair `i` is points `2i` and `2i + 1`), so
+/// that turning them all vectorises.
+struct Points {
+    x: [f32; 512],
+    y: [f32; 512],
+}
+
+fn points() -> &'static Points {
+    static POINTS: OnceLock<Points> = OnceLock::new();
+    POINTS.get_or_init(|| {
+        let mut p = Points {
+            x: [0.0; 512],
+            y: [0.0; 512],
+        };
+        for (i, pt) in pattern().iter().flatten().enumerate() {
+            (p.x[i], p.y[i]) = *pt;
+        }
+        p
+    })
+}
+
 /// The descriptor at (x, y) of the smoothed level, the pattern turned by the orientation.
 /// Bit `i` is set when the first point of pair `i` is darker than the second.
 pub fn describe(s: &Gray, x: usize, y: usize, c: f32, sn: f32) -> Hash256 {
+    let p = points();
+    let w = s.w as i32;
+    // Offsets of the turned points from the keypoint, rounded half away from zero.
+    let mut off = [0i32; 512];
+    for (o, (&px, &py)) in off.iter_mut().zip(p.x.iter().zip(&p.y)) {
+        *o = round(px * sn + py * c) * w + round(px * c - py * sn);
+    }
+    let centre = (y * s.w + x) as isize;
+    let at = |i: usize| s.px[(centre + off[i] as isize) as usize];
     let mut d = [0u64; 4];
-    let (xi, yi) = (x as isize, y as isize);
-    let w = s.w as isize;
-    let at = |(px, py): (f32, f32)| {
-        let rx = round(px * c - py * sn) as isize;
-        let ry = round(px * sn + py * c) as isize;
-        s.px[((yi + ry) * w + xi + rx) as usize]
-    };
-    for (i, pair) in pattern().iter().enumerate() {
-        if at(pair[0]) < at(pair[1]) {
-            d[i / 64] |= 1 << (i % 64);
+    for (k, word) in d.iter_mut().enumerate() {
+        for j in 0..64 {
+            let i = 2 * (64 * k + j);
+            *word |= u64::from(at(i) < at(i + 1)) << j;
         }
     }
     Hash256(d)

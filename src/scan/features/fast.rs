@@ -122,45 +122,23 @@ fn gradient_products(g: &Gray, rows: std::ops::Range<usize>) -> [Vec<i32>; 3] {
 
 /// FAST-9 corners at least `border` pixels from every edge, the `quota` strongest by Harris
 /// response after 3 x 3 non-maximum suppression; ties broken by position.
-pub fn corners(g: &Gray, threshold: i16, border: usize, quota: usize) -> Vec<(usize, usize)> {
+pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usize, usize)> {
     let (w, h) = (g.w, g.h);
     if w < 2 * border + 1 || h < 2 * border + 1 || quota == 0 {
         return Vec::new();
     }
-    let offs: Vec<isize> = CIRCLE
-        .iter()
-        .map(|&(dx, dy)| dy as isize * w as isize + dx as isize)
-        .collect();
+    let segment = fast9(g, threshold, border);
+    if segment.is_empty() {
+        return Vec::new();
+    }
     let tensor = Tensor::new(g, border);
     let mut score = vec![0f64; w * h];
-    let mut found: Vec<(usize, usize)> = Vec::new();
-    for y in border..h - border {
-        for x in border..w - border {
-            let i = y * w + x;
-            let v = i16::from(g.px[i]);
-            let (hi, lo) = (v + threshold, v - threshold);
-            let at = |k: usize| i16::from(g.px[(i as isize + offs[k]) as usize]);
-            // Of the four compass points at least two must be brighter (or darker) for a
-            // run of nine.
-            let compass = [at(0), at(4), at(8), at(12)];
-            let bright = compass.iter().filter(|&&p| p > hi).count();
-            let dark = compass.iter().filter(|&&p| p < lo).count();
-            if bright < 2 && dark < 2 {
-                continue;
-            }
-            let (mut mb, mut md) = (0u32, 0u32);
-            for k in 0..16 {
-                let p = at(k);
-                mb |= u32::from(p > hi) << k;
-                md |= u32::from(p < lo) << k;
-            }
-            if has_run9(mb) || has_run9(md) {
-                let r = tensor.harris(x, y);
-                if r > 0.0 {
-                    score[i] = r;
-                    found.push((x, y));
-                }
-            }
+    let mut found: Vec<(usize, usize)> = Vec::with_capacity(segment.len());
+    for (x, y) in segment {
+        let r = tensor.harris(x, y);
+        if r > 0.0 {
+            score[y * w + x] = r;
+            found.push((x, y));
         }
     }
     let mut kept: Vec<(f64, usize, usize)> = found
@@ -177,4 +155,68 @@ pub fn corners(g: &Gray, threshold: i16, border: usize, quota: usize) -> Vec<(us
     });
     kept.truncate(quota);
     kept.into_iter().map(|(_, x, y)| (x, y)).collect()
+}
+
+/// The pixels at least `border` from every edge that pass the FAST-9 segment test: nine
+/// contiguous circle pixels all brighter than the centre plus `threshold`, or all darker than
+/// it minus `threshold`, in row-major order.
+fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
+    let (w, h) = (g.w, g.h);
+    let offs: Vec<isize> = CIRCLE
+        .iter()
+        .map(|&(dx, dy)| dy as isize * w as isize + dx as isize)
+        .collect();
+    let mut found = Vec::new();
+    let mut maybe = vec![false; w];
+    for y in border..h - border {
+        compass_test(g, y, threshold, border, &mut maybe);
+        for x in (border..w - border).filter(|&x| maybe[x]) {
+            let i = y * w + x;
+            let v = g.px[i];
+            let (hi, lo) = (v.saturating_add(threshold), v.saturating_sub(threshold));
+            let (mut mb, mut md) = (0u32, 0u32);
+            for (k, &o) in offs.iter().enumerate() {
+                let p = g.px[(i as isize + o) as usize];
+                mb |= u32::from(p > hi) << k;
+                md |= u32::from(p < lo) << k;
+            }
+            if has_run9(mb) || has_run9(md) {
+                found.push((x, y));
+            }
+        }
+    }
+    found
+}
+
+/// The quick rejection for row `y`, all columns at once: a run of nine covers at least two of
+/// the four compass points (0, 4, 8, 12 of [`CIRCLE`]), so at least two must be brighter (or
+/// two darker). `maybe[x]` is set for the columns that pass. In `u8` with saturating bounds,
+/// which compare exactly as the signed ones: `v + t > 255` and `v - t < 0` admit no pixel.
+fn compass_test(g: &Gray, y: usize, t: u8, border: usize, maybe: &mut [bool]) {
+    let w = g.w;
+    let n = w - 2 * border;
+    let row = |y: usize, dx: isize| {
+        let start = (y * w + border) as isize + dx;
+        &g.px[start as usize..start as usize + n]
+    };
+    let (c, up, right, down, left) = (
+        row(y, 0),
+        row(y - 3, 0),
+        row(y, 3),
+        row(y + 3, 0),
+        row(y, -3),
+    );
+    let out = &mut maybe[border..border + n];
+    for i in 0..n {
+        let (hi, lo) = (c[i].saturating_add(t), c[i].saturating_sub(t));
+        let b = u8::from(up[i] > hi)
+            + u8::from(right[i] > hi)
+            + u8::from(down[i] > hi)
+            + u8::from(left[i] > hi);
+        let d = u8::from(up[i] < lo)
+            + u8::from(right[i] < lo)
+            + u8::from(down[i] < lo)
+            + u8::from(left[i] < lo);
+        out[i] = b >= 2 || d >= 2;
+    }
 }

@@ -36,7 +36,7 @@ pub const LEVELS: usize = 3;
 /// Scale step between levels.
 pub const LEVEL_SCALE: f32 = 1.3;
 /// FAST threshold (gray levels).
-pub const FAST_THRESHOLD: i16 = 20;
+pub const FAST_THRESHOLD: u8 = 20;
 /// No keypoint closer than this to a level's edge (the rotated pattern and the orientation
 /// disc fit inside).
 const BORDER: usize = 16;

@@ -236,7 +236,7 @@ pub fn extract_frame(g: &Gray) -> Features {
             break;
         }
         let quota = ((MAX_FEATURES as f32) * area / total).round() as usize;
-        let corners = corners(&level, FAST_THRESHOLD, BORDER, quota);
+        let corners = corners(&level, i16::from(FAST_THRESHOLD), BORDER, quota);
         if corners.is_empty() {
             continue;
         }
