@@ -20,7 +20,8 @@ const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
 /// commutes exactly with a mirror.
 pub fn smooth(g: &Gray) -> Gray {
     let (w, h) = (g.w, g.h);
-    let mut tmp = vec![0u32; w * h];
+    // A row pass sums to at most 256 * 255, which fits 16 bits.
+    let mut tmp = vec![0u16; w * h];
     for (row, out) in g.px.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
         smooth_row(row, out);
     }
@@ -31,7 +32,9 @@ pub fn smooth(g: &Gray) -> Gray {
         for (k, &kw) in K.iter().enumerate() {
             let yy = (y as isize + k as isize - 4).clamp(0, h as isize - 1) as usize;
             let src = &tmp[yy * w..(yy + 1) * w];
-            acc.iter_mut().zip(src).for_each(|(a, &t)| *a += kw * t);
+            acc.iter_mut()
+                .zip(src)
+                .for_each(|(a, &t)| *a += kw * u32::from(t));
         }
         out.iter_mut()
             .zip(&acc)
@@ -42,14 +45,14 @@ pub fn smooth(g: &Gray) -> Gray {
 
 /// The horizontal pass of [`smooth`] on one row: the index clamp only within 4 pixels of
 /// an edge, tap by tap over the interior (integer sums, so the order does not matter).
-fn smooth_row(row: &[u8], out: &mut [u32]) {
+fn smooth_row(row: &[u8], out: &mut [u16]) {
     let w = row.len();
-    let clamped = |x: usize| -> u32 {
+    let clamped = |x: usize| -> u16 {
         K.iter()
             .enumerate()
             .map(|(k, &kw)| {
                 let xx = (x as isize + k as isize - 4).clamp(0, w as isize - 1) as usize;
-                kw * u32::from(row[xx])
+                kw as u16 * u16::from(row[xx])
             })
             .sum()
     };
@@ -64,7 +67,7 @@ fn smooth_row(row: &[u8], out: &mut [u32]) {
         out[4..w - 4]
             .iter_mut()
             .zip(src)
-            .for_each(|(o, &v)| *o += kw * u32::from(v));
+            .for_each(|(o, &v)| *o += kw as u16 * u16::from(v));
     }
     for x in (0..4).chain(w - 4..w) {
         out[x] = clamped(x);
@@ -84,48 +87,22 @@ pub(super) fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
     })
 }
 
-/// Per-row prefix sums of a level for the orientation moments: `v[y][x]` is the sum of
-/// row `y`'s first `x` pixels and `xv[y][x]` the sum of their `x' * value`, so a disc row
-/// costs two lookups each instead of up to 31 pixels.
-pub struct RowSums {
-    w1: usize,
-    v: Vec<i64>,
-    xv: Vec<i64>,
-}
-
-impl RowSums {
-    pub fn new(g: &Gray) -> RowSums {
-        let w1 = g.w + 1;
-        let (mut v, mut xv) = (vec![0i64; w1 * g.h], vec![0i64; w1 * g.h]);
-        for (y, row) in g.px.chunks_exact(g.w).enumerate() {
-            let (mut s, mut sx) = (0i64, 0i64);
-            for (x, &p) in row.iter().enumerate() {
-                s += i64::from(p);
-                sx += x as i64 * i64::from(p);
-                v[y * w1 + x + 1] = s;
-                xv[y * w1 + x + 1] = sx;
-            }
-        }
-        RowSums { w1, v, xv }
-    }
-
-    /// `(sum of values, sum of (x' - x) * value)` over `x - half..=x + half` of row `y`.
-    fn segment(&self, x: usize, y: usize, half: usize) -> (i64, i64) {
-        let (a, b) = (y * self.w1 + x - half, y * self.w1 + x + half + 1);
-        let s = self.v[b] - self.v[a];
-        (s, self.xv[b] - self.xv[a] - x as i64 * s)
-    }
-}
-
 /// `(cos, sin, angle)` of the intensity centroid of the disc around (x, y). Cos and sin come
 /// straight from the moments, so a mirror negates the cosine exactly.
-pub fn orientation(sums: &RowSums, x: usize, y: usize) -> (f32, f32, f32) {
+pub fn orientation(g: &Gray, x: usize, y: usize) -> (f32, f32, f32) {
     let (mut m10, mut m01) = (0i64, 0i64);
     for (i, &half) in disc_rows().iter().enumerate() {
         let dy = i as i32 - DISC;
-        let (s, sx) = sums.segment(x, (y as i32 + dy) as usize, half as usize);
-        m10 += sx;
-        m01 += i64::from(dy) * s;
+        let start = (y as i32 + dy) as usize * g.w + x - half as usize;
+        let row = &g.px[start..=start + 2 * half as usize];
+        // Sums of v and of k * v (k = dx + half): integer sums, vectorised in any order.
+        let (mut s, mut sk) = (0i32, 0i32);
+        for (k, &v) in row.iter().enumerate() {
+            s += i32::from(v);
+            sk += k as i32 * i32::from(v);
+        }
+        m10 += i64::from(sk - half * s);
+        m01 += i64::from(dy) * i64::from(s);
     }
     let (fx, fy) = (m10 as f64, m01 as f64);
     let n = (fx * fx + fy * fy).sqrt();

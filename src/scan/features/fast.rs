@@ -40,84 +40,65 @@ fn has_run9(mask: u32) -> bool {
 /// Half-width of the Harris window (7 x 7).
 const WIN: usize = 3;
 
-/// The Sobel structure tensor summed over 7-pixel column segments: `sums[c][y * w + x]` is
-/// the sum of channel `c` (Ix², Iy², Ix·Iy) over rows `y - 3..=y + 3` of column `x`, for the
-/// rows where FAST looks for corners. A Harris response then adds 7 of them per channel
-/// instead of computing 49 gradients; integers throughout, so it equals the direct sum.
-struct Tensor {
-    w: usize,
-    sums: [Vec<i32>; 3],
-}
-
-impl Tensor {
-    /// The column sums for rows `border..h - border` (`border` at least 4, so every
-    /// gradient has its 3 x 3 neighbourhood).
-    fn new(g: &Gray, border: usize) -> Tensor {
-        let (w, h) = (g.w, g.h);
-        debug_assert!(border > WIN && h > 2 * border);
-        let prods = gradient_products(g, border - WIN..h - border + WIN);
-        let mut sums = [vec![0i32; w * h], vec![0i32; w * h], vec![0i32; w * h]];
-        for (sum, prod) in sums.iter_mut().zip(&prods) {
-            let row = |y: usize| &prod[y * w..(y + 1) * w];
-            let (y0, y1) = (border, h - border);
-            let first = &mut sum[y0 * w..(y0 + 1) * w];
-            for y in y0 - WIN..=y0 + WIN {
-                first.iter_mut().zip(row(y)).for_each(|(s, &p)| *s += p);
-            }
-            // Slide the window down one row: add the row entering, drop the row leaving.
-            for y in y0 + 1..y1 {
-                let (done, rest) = sum.split_at_mut(y * w);
-                let above = &done[(y - 1) * w..];
-                let (enter, leave) = (row(y + WIN), row(y - WIN - 1));
-                for (x, s) in rest[..w].iter_mut().enumerate() {
-                    *s = above[x] + enter[x] - leave[x];
-                }
-            }
-        }
-        Tensor { w, sums }
-    }
-
-    /// Harris response (k = 0.04) of the 7 x 7 window of Sobel gradients centred on (x, y).
-    fn harris(&self, x: usize, y: usize) -> f64 {
-        let at = |c: usize| {
-            let i = y * self.w + x;
-            self.sums[c][i - WIN..=i + WIN].iter().sum::<i32>()
-        };
-        let (a, b, c) = (f64::from(at(0)), f64::from(at(1)), f64::from(at(2)));
-        a * b - c * c - 0.04 * (a + b) * (a + b)
-    }
-}
-
-/// Ix², Iy² and Ix·Iy of the 3 x 3 Sobel gradients on the given rows (columns 1..w - 1;
-/// zero elsewhere). Sobel is separable: Ix is the difference of vertically smoothed columns,
-/// Iy the horizontally smoothed vertical difference.
-fn gradient_products(g: &Gray, rows: std::ops::Range<usize>) -> [Vec<i32>; 3] {
+/// Harris responses (k = 0.04) of the 7 x 7 windows of Sobel gradients centred on `points`
+/// (row-major order, at least 4 pixels from every edge), in one pass down the rows: the
+/// structure tensor's column sums (Ix², Iy², Ix·Iy over 7 rows) slide down a row at a time
+/// over a ring of the last 7 rows' gradient products, and a response adds 7 column sums per
+/// channel. Integers throughout, so each response equals the direct 49-term sum.
+fn harris_responses(g: &Gray, points: &[(usize, usize)]) -> Vec<f64> {
     let w = g.w;
-    let mut out = [
-        vec![0i32; w * g.h],
-        vec![0i32; w * g.h],
-        vec![0i32; w * g.h],
-    ];
-    let (mut vs, mut vd) = (vec![0i32; w], vec![0i32; w]);
-    let px = |y: usize| &g.px[y * w..(y + 1) * w];
-    for y in rows {
-        let (up, mid, down) = (px(y - 1), px(y), px(y + 1));
-        for x in 0..w {
-            let (u, m, d) = (i32::from(up[x]), i32::from(mid[x]), i32::from(down[x]));
-            vs[x] = u + 2 * m + d;
-            vd[x] = d - u;
+    let mut out = Vec::with_capacity(points.len());
+    let Some(&(_, y0)) = points.first() else {
+        return out;
+    };
+    // Ring slot `r % 7` holds row r's three products, channel c at `(slot * 3 + c) * w`.
+    let mut ring = vec![0i32; 7 * 3 * w];
+    let mut cols = vec![0i32; 3 * w];
+    let mut scratch = (vec![0i32; w], vec![0i32; w]);
+    for r in y0 - WIN..=y0 + WIN {
+        let slot = &mut ring[(r % 7) * 3 * w..][..3 * w];
+        gradient_products(g, r, slot, &mut scratch);
+        cols.iter_mut().zip(slot.iter()).for_each(|(c, &p)| *c += p);
+    }
+    let mut centre = y0;
+    for &(x, y) in points {
+        while centre < y {
+            // Row centre - 3 leaves the window and row centre + 4 enters it (same slot).
+            let slot = &mut ring[((centre + WIN + 1) % 7) * 3 * w..][..3 * w];
+            cols.iter_mut().zip(slot.iter()).for_each(|(c, &p)| *c -= p);
+            gradient_products(g, centre + WIN + 1, slot, &mut scratch);
+            cols.iter_mut().zip(slot.iter()).for_each(|(c, &p)| *c += p);
+            centre += 1;
         }
-        let [xx, yy, xy] = &mut out;
-        let r = y * w;
-        for x in 1..w - 1 {
-            let ix = vs[x + 1] - vs[x - 1];
-            let iy = vd[x - 1] + 2 * vd[x] + vd[x + 1];
-            xx[r + x] = ix * ix;
-            yy[r + x] = iy * iy;
-            xy[r + x] = ix * iy;
-        }
+        let sum = |c: usize| cols[c * w + x - WIN..=c * w + x + WIN].iter().sum::<i32>();
+        let (a, b, c) = (f64::from(sum(0)), f64::from(sum(1)), f64::from(sum(2)));
+        out.push(a * b - c * c - 0.04 * (a + b) * (a + b));
     }
     out
+}
+
+/// Ix², Iy² and Ix·Iy of the 3 x 3 Sobel gradients on row `y` into `out` (three runs of
+/// `w`; columns 0 and w - 1 zero). Sobel is separable: Ix is the difference of vertically
+/// smoothed columns, Iy the horizontally smoothed vertical difference.
+fn gradient_products(g: &Gray, y: usize, out: &mut [i32], scratch: &mut (Vec<i32>, Vec<i32>)) {
+    let w = g.w;
+    let (vs, vd) = scratch;
+    let px = |y: usize| &g.px[y * w..(y + 1) * w];
+    let (up, mid, down) = (px(y - 1), px(y), px(y + 1));
+    for x in 0..w {
+        let (u, m, d) = (i32::from(up[x]), i32::from(mid[x]), i32::from(down[x]));
+        vs[x] = u + 2 * m + d;
+        vd[x] = d - u;
+    }
+    let (xx, rest) = out.split_at_mut(w);
+    let (yy, xy) = rest.split_at_mut(w);
+    for x in 1..w - 1 {
+        let ix = vs[x + 1] - vs[x - 1];
+        let iy = vd[x - 1] + 2 * vd[x] + vd[x + 1];
+        xx[x] = ix * ix;
+        yy[x] = iy * iy;
+        xy[x] = ix * iy;
+    }
 }
 
 /// FAST-9 corners at least `border` pixels from every edge, the `quota` strongest by Harris
@@ -128,26 +109,17 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
         return Vec::new();
     }
     let segment = fast9(g, threshold, border);
-    if segment.is_empty() {
-        return Vec::new();
-    }
-    let tensor = Tensor::new(g, border);
-    let mut score = vec![0f64; w * h];
-    let mut found: Vec<(usize, usize)> = Vec::with_capacity(segment.len());
-    for (x, y) in segment {
-        let r = tensor.harris(x, y);
-        if r > 0.0 {
-            score[y * w + x] = r;
-            found.push((x, y));
-        }
-    }
-    let mut kept: Vec<(f64, usize, usize)> = found
+    let scores = harris_responses(g, &segment);
+    // Only positive responses compete; every other pixel counts as zero in the suppression.
+    let found: Vec<((usize, usize), f64)> = segment
         .into_iter()
-        .filter(|&(x, y)| {
-            let s = score[y * w + x];
-            (y - 1..=y + 1).all(|yy| (x - 1..=x + 1).all(|xx| score[yy * w + xx] <= s))
-        })
-        .map(|(x, y)| (score[y * w + x], x, y))
+        .zip(scores)
+        .filter(|&(_, r)| r > 0.0)
+        .collect();
+    let rows = row_starts(&found, h);
+    let mut kept: Vec<(f64, usize, usize)> = (0..found.len())
+        .filter(|&i| is_local_max(&found, &rows, i))
+        .map(|i| (found[i].1, found[i].0.0, found[i].0.1))
         .collect();
     kept.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
@@ -155,6 +127,25 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
     });
     kept.truncate(quota);
     kept.into_iter().map(|(_, x, y)| (x, y)).collect()
+}
+
+/// Whether no corner among the 3 x 3 neighbours of `found[i]` scores higher than it.
+/// `found` is in row-major order and `rows[y]..rows[y + 1]` are the indices of row y's.
+fn is_local_max(found: &[((usize, usize), f64)], rows: &[usize], i: usize) -> bool {
+    let ((x, y), s) = found[i];
+    (y - 1..=y + 1).all(|yy| {
+        found[rows[yy]..rows[yy + 1]]
+            .iter()
+            .filter(|((fx, _), _)| fx.abs_diff(x) <= 1)
+            .all(|&(_, r)| r <= s)
+    })
+}
+
+/// `rows[y]..rows[y + 1]` index row y's entries of the row-major `found` (`h + 1` values).
+fn row_starts(found: &[((usize, usize), f64)], h: usize) -> Vec<usize> {
+    (0..=h)
+        .map(|y| found.partition_point(|&((_, fy), _)| fy < y))
+        .collect()
 }
 
 /// The pixels at least `border` from every edge that pass the FAST-9 segment test: nine
@@ -167,10 +158,21 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
         .map(|&(dx, dy)| dy as isize * w as isize + dx as isize)
         .collect();
     let mut found = Vec::new();
-    let mut maybe = vec![false; w];
+    let n = w - 2 * border;
+    let mut test = RowTest {
+        hi: vec![0; n],
+        lo: vec![0; n],
+        bright: vec![0; n],
+        dark: vec![0; n],
+    };
     for y in border..h - border {
-        compass_test(g, y, threshold, border, &mut maybe);
-        for x in (border..w - border).filter(|&x| maybe[x]) {
+        compass_test(g, y, threshold, border, &mut test);
+        let maybe = test
+            .bright
+            .iter()
+            .zip(&test.dark)
+            .map(|(&b, &d)| b | d != 0);
+        for x in (border..w - border).zip(maybe).filter(|p| p.1).map(|p| p.0) {
             let i = y * w + x;
             let v = g.px[i];
             let (hi, lo) = (v.saturating_add(threshold), v.saturating_sub(threshold));
@@ -188,35 +190,43 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
     found
 }
 
-/// The quick rejection for row `y`, all columns at once: a run of nine covers at least two of
-/// the four compass points (0, 4, 8, 12 of [`CIRCLE`]), so at least two must be brighter (or
-/// two darker). `maybe[x]` is set for the columns that pass. In `u8` with saturating bounds,
-/// which compare exactly as the signed ones: `v + t > 255` and `v - t < 0` admit no pixel.
-fn compass_test(g: &Gray, y: usize, t: u8, border: usize, maybe: &mut [bool]) {
+/// The quick rejection for row `y`, all columns at once: a run of nine covers one of every
+/// two opposite circle pixels (the seven it leaves out are too few to hold both), so for
+/// each of the 8 opposite pairs one must be brighter (or, for every pair, one darker).
+/// `maybe[x]` is set for the columns that pass. In `u8` with saturating bounds, which compare
+/// exactly as the signed ones: `v + t > 255` and `v - t < 0` admit no pixel.
+fn compass_test(g: &Gray, y: usize, t: u8, border: usize, test: &mut RowTest) {
     let w = g.w;
     let n = w - 2 * border;
-    let row = |y: usize, dx: isize| {
-        let start = (y * w + border) as isize + dx;
-        &g.px[start as usize..start as usize + n]
+    let at = |(dx, dy): (i32, i32)| {
+        let start =
+            ((y as isize + dy as isize) * w as isize + (border as isize + dx as isize)) as usize;
+        &g.px[start..start + n]
     };
-    let (c, up, right, down, left) = (
-        row(y, 0),
-        row(y - 3, 0),
-        row(y, 3),
-        row(y + 3, 0),
-        row(y, -3),
-    );
-    let out = &mut maybe[border..border + n];
-    for i in 0..n {
-        let (hi, lo) = (c[i].saturating_add(t), c[i].saturating_sub(t));
-        let b = u8::from(up[i] > hi)
-            + u8::from(right[i] > hi)
-            + u8::from(down[i] > hi)
-            + u8::from(left[i] > hi);
-        let d = u8::from(up[i] < lo)
-            + u8::from(right[i] < lo)
-            + u8::from(down[i] < lo)
-            + u8::from(left[i] < lo);
-        out[i] = b >= 2 || d >= 2;
+    let RowTest {
+        hi,
+        lo,
+        bright,
+        dark,
+    } = test;
+    for ((c, h), l) in at((0, 0)).iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
+        (*h, *l) = (c.saturating_add(t), c.saturating_sub(t));
     }
+    bright.fill(1);
+    dark.fill(1);
+    for k in 0..8 {
+        let (a, b) = (at(CIRCLE[k]), at(CIRCLE[k + 8]));
+        for i in 0..n {
+            bright[i] &= u8::from(a[i] > hi[i]) | u8::from(b[i] > hi[i]);
+            dark[i] &= u8::from(a[i] < lo[i]) | u8::from(b[i] < lo[i]);
+        }
+    }
+}
+
+/// Per-row buffers of [`compass_test`] (one value per column from `border` on).
+struct RowTest {
+    hi: Vec<u8>,
+    lo: Vec<u8>,
+    bright: Vec<u8>,
+    dark: Vec<u8>,
 }

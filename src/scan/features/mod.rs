@@ -95,7 +95,8 @@ fn round(v: f32) -> i32 {
     t + i32::from(f >= 0.5) - i32::from(f <= -0.5)
 }
 
-/// A resampled plane to `u8` (rounded, clamped as `v.round().clamp(0.0, 255.0) as u8`).
+/// A resampled plane to `u8`, as `v.round().clamp(0.0, 255.0) as u8` (without libm's
+/// `roundf`; `round` below for why it is exact).
 fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     Gray {
         w: p.w,
@@ -103,7 +104,12 @@ fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
         px: p
             .px
             .iter()
-            .map(|&v| round(v.clamp(-1.0, 256.0)).clamp(0, 255) as u8)
+            .map(|&v| {
+                // v >= 0 after the clamp (the values below 0.5 round to 0 either way).
+                let v = v.clamp(0.0, 255.0);
+                let t = v as u8;
+                t + u8::from(v - f32::from(t) >= 0.5)
+            })
             .collect(),
     }
 }
@@ -186,10 +192,9 @@ pub fn extract_frame(g: &Gray) -> Features {
             continue;
         }
         let smooth = brief::smooth(level);
-        let sums = brief::RowSums::new(level);
         let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
         for (x, y) in corners {
-            let (c, s, angle) = brief::orientation(&sums, x, y);
+            let (c, s, angle) = brief::orientation(level, x, y);
             out.desc.push(brief::describe(&smooth, x, y, c, s));
             out.points.push(Keypoint {
                 // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.
