@@ -146,39 +146,64 @@ pub fn pattern() -> &'static [[(f32, f32); 2]; 256] {
     })
 }
 
-/// The pattern's 512 points as coordinate arrays (pair `i` is points `2i` and `2i + 1`), so
-/// that turning them all vectorises.
-struct Points {
-    x: [f32; 512],
-    y: [f32; 512],
+/// Orientation steps of the precomputed turned patterns (ORB uses 30). 32, so that the
+/// mirror of every step's angle `a`, `pi - a`, is a step too: bin `b` mirrors to `16 - b`.
+pub const BINS: usize = 32;
+
+/// `(cos, sin)` of bin `b`'s angle `2 pi b / 32`, exact under the mirror: bins -8..=8 (right
+/// of the y axis, cos exactly 0 at ±90°) from cos and sin, the others as the mirror of one of
+/// them (cos negated), so a mirrored corner's pattern is exactly the mirrored pattern.
+pub fn bin_trig(b: usize) -> (f32, f32) {
+    let b = b as i32;
+    let mirrored = (9..=23).contains(&b);
+    let k = if mirrored {
+        16 - b
+    } else {
+        (b + 16).rem_euclid(32) - 16
+    };
+    let a = f64::from(k) * std::f64::consts::TAU / BINS as f64;
+    let (c, s) = if k.abs() == 8 {
+        (0.0, k.signum() as f32)
+    } else {
+        (a.cos() as f32, a.sin() as f32)
+    };
+    if mirrored { (-c, s) } else { (c, s) }
 }
 
-fn points() -> &'static Points {
-    static POINTS: OnceLock<Points> = OnceLock::new();
-    POINTS.get_or_init(|| {
-        let mut p = Points {
-            x: [0.0; 512],
-            y: [0.0; 512],
-        };
-        for (i, pt) in pattern().iter().flatten().enumerate() {
-            (p.x[i], p.y[i]) = *pt;
+/// The bin nearest the orientation `(cos, sin)`. It depends on `|cos|` and its sign only, so
+/// the mirrored orientation `(-cos, sin)` falls in the mirrored bin.
+pub fn bin_of(c: f32, s: f32) -> usize {
+    let k = round(s.atan2(c.abs()) * (BINS as f32 / std::f32::consts::TAU));
+    let b = if c >= 0.0 { k } else { BINS as i32 / 2 - k };
+    b.rem_euclid(BINS as i32) as usize
+}
+
+/// The pattern turned to each bin's angle, as pixel offsets `(dx, dy)` (pair `i` is points
+/// `2i` and `2i + 1`), rounded half away from zero.
+fn turned() -> &'static [[(i8, i8); 512]; BINS] {
+    static TURNED: OnceLock<[[(i8, i8); 512]; BINS]> = OnceLock::new();
+    TURNED.get_or_init(|| {
+        let mut t = [[(0i8, 0i8); 512]; BINS];
+        for (b, offsets) in t.iter_mut().enumerate() {
+            let (c, sn) = bin_trig(b);
+            for (o, &(px, py)) in offsets.iter_mut().zip(pattern().iter().flatten()) {
+                *o = (round(px * c - py * sn) as i8, round(px * sn + py * c) as i8);
+            }
         }
-        p
+        t
     })
 }
 
-/// The descriptor at (x, y) of the smoothed level, the pattern turned by the orientation.
-/// Bit `i` is set when the first point of pair `i` is darker than the second.
-pub fn describe(s: &Gray, x: usize, y: usize, c: f32, sn: f32) -> Hash256 {
-    let p = points();
-    let w = s.w as i32;
-    // Offsets of the turned points from the keypoint, rounded half away from zero.
-    let mut off = [0i32; 512];
-    for (o, (&px, &py)) in off.iter_mut().zip(p.x.iter().zip(&p.y)) {
-        *o = round(px * sn + py * c) * w + round(px * c - py * sn);
-    }
-    let centre = (y * s.w + x) as isize;
-    let at = |i: usize| s.px[(centre + off[i] as isize) as usize];
+/// The descriptor at (x, y) of the smoothed level, the pattern turned to orientation bin
+/// `bin` ([`bin_of`]; a table lookup instead of turning 512 points per keypoint). Bit `i`
+/// is set when the first point of pair `i` is darker than the second.
+pub fn describe(s: &Gray, x: usize, y: usize, bin: usize) -> Hash256 {
+    let t = &turned()[bin];
+    let (w, centre) = (s.w as isize, (y * s.w + x) as isize);
+    let at = |i: usize| {
+        let (dx, dy) = t[i];
+        s.px[(centre + isize::from(dy) * w + isize::from(dx)) as usize]
+    };
     let mut d = [0u64; 4];
     for (k, word) in d.iter_mut().enumerate() {
         for j in 0..64 {

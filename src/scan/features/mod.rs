@@ -195,7 +195,8 @@ pub fn extract_frame(g: &Gray) -> Features {
         let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
         for (x, y) in corners {
             let (c, s, angle) = brief::orientation(level, x, y);
-            out.desc.push(brief::describe(&smooth, x, y, c, s));
+            out.desc
+                .push(brief::describe(&smooth, x, y, brief::bin_of(c, s)));
             out.points.push(Keypoint {
                 // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.
                 x: (x as f32 + 0.5) * sx - 0.5,

@@ -244,6 +244,8 @@ pub fn extract_frame(g: &Gray) -> Features {
         let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
         for (x, y) in corners {
             let (c, s, angle) = orientation(&level, x, y);
+            // The optimised steering snaps the orientation to one of 32 bins.
+            let (c, s) = super::brief::bin_trig(super::brief::bin_of(c, s));
             out.desc.push(describe(&smooth, x, y, c, s));
             out.points.push(Keypoint {
                 // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.

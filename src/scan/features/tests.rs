@@ -179,3 +179,24 @@ fn optimised_extraction_equals_the_reference() {
         assert_eq!(f, super::reference::extract_frame(g), "image {i}");
     }
 }
+
+#[test]
+fn orientation_bins_mirror_exactly() {
+    use super::brief::{BINS, bin_of, bin_trig};
+    for b in 0..BINS {
+        let m = (BINS + BINS / 2 - b) % BINS;
+        let (c, s) = bin_trig(b);
+        assert_eq!(bin_trig(m), (-c, s), "bin {b}");
+        assert_eq!(bin_of(c, s), b, "bin {b} is its own nearest");
+    }
+    let mut rng = SplitMix(4);
+    for _ in 0..10_000 {
+        let a = (rng.unit() * std::f64::consts::TAU) as f32;
+        let (c, s) = (a.cos(), a.sin());
+        assert_eq!(
+            bin_of(-c, s),
+            (BINS + BINS / 2 - bin_of(c, s)) % BINS,
+            "{a}"
+        );
+    }
+}
