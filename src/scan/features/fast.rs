@@ -116,11 +116,7 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
         .zip(scores)
         .filter(|&(_, r)| r > 0.0)
         .collect();
-    let rows = row_starts(&found, h);
-    let mut kept: Vec<(f64, usize, usize)> = (0..found.len())
-        .filter(|&i| is_local_max(&found, &rows, i))
-        .map(|i| (found[i].1, found[i].0.0, found[i].0.1))
-        .collect();
+    let mut kept = suppress(&found, w);
     kept.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then_with(|| (a.2, a.1).cmp(&(b.2, b.1)))
@@ -129,23 +125,46 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
     kept.into_iter().map(|(_, x, y)| (x, y)).collect()
 }
 
-/// Whether no corner among the 3 x 3 neighbours of `found[i]` scores higher than it.
-/// `found` is in row-major order and `rows[y]..rows[y + 1]` are the indices of row y's.
-fn is_local_max(found: &[((usize, usize), f64)], rows: &[usize], i: usize) -> bool {
-    let ((x, y), s) = found[i];
-    (y - 1..=y + 1).all(|yy| {
-        found[rows[yy]..rows[yy + 1]]
-            .iter()
-            .filter(|((fx, _), _)| fx.abs_diff(x) <= 1)
-            .all(|&(_, r)| r <= s)
-    })
-}
-
-/// `rows[y]..rows[y + 1]` index row y's entries of the row-major `found` (`h + 1` values).
-fn row_starts(found: &[((usize, usize), f64)], h: usize) -> Vec<usize> {
-    (0..=h)
-        .map(|y| found.partition_point(|&((_, fy), _)| fy < y))
-        .collect()
+/// The corners of `found` (row-major, positive responses) that no 3 x 3 neighbour
+/// outscores, as `(response, x, y)`. Pixels without a corner count as zero. The response map
+/// is kept for three rows at a time (slot `y % 3`), so no `w x h` map is cleared per level.
+fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize)> {
+    let mut band = vec![0f64; 3 * w];
+    let mut in_slot = [usize::MAX; 3];
+    let mut kept = Vec::new();
+    let row_of = |i: usize| found[i].0.1;
+    let (mut start, mut next) = (0, 0); // row `y`'s first corner; row `y + 1`'s first corner
+    while start < found.len() {
+        let y = row_of(start);
+        for r in y - 1..=y + 1 {
+            if in_slot[r % 3] == r {
+                continue;
+            }
+            let slot = &mut band[(r % 3) * w..][..w];
+            slot.fill(0.0);
+            let from = found.partition_point(|&((_, fy), _)| fy < r);
+            for &((x, _), s) in found[from..].iter().take_while(|((_, fy), _)| *fy == r) {
+                slot[x] = s;
+            }
+            in_slot[r % 3] = r;
+        }
+        next = next.max(start);
+        while next < found.len() && row_of(next) == y {
+            next += 1;
+        }
+        for &((x, _), s) in &found[start..next] {
+            let beaten = (y - 1..=y + 1).any(|r| {
+                band[(r % 3) * w + x - 1..=(r % 3) * w + x + 1]
+                    .iter()
+                    .any(|&v| v > s)
+            });
+            if !beaten {
+                kept.push((s, x, y));
+            }
+        }
+        start = next;
+    }
+    kept
 }
 
 /// The pixels at least `border` from every edge that pass the FAST-9 segment test: nine
@@ -162,17 +181,12 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
     let mut test = RowTest {
         hi: vec![0; n],
         lo: vec![0; n],
-        bright: vec![0; n],
+        pass: vec![0; n],
         dark: vec![0; n],
     };
     for y in border..h - border {
         compass_test(g, y, threshold, border, &mut test);
-        let maybe = test
-            .bright
-            .iter()
-            .zip(&test.dark)
-            .map(|(&b, &d)| b | d != 0);
-        for x in (border..w - border).zip(maybe).filter(|p| p.1).map(|p| p.0) {
+        for x in candidates(&test.pass).map(|i| border + i) {
             let i = y * w + x;
             let v = g.px[i];
             let (hi, lo) = (v.saturating_add(threshold), v.saturating_sub(threshold));
@@ -193,7 +207,7 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
 /// The quick rejection for row `y`, all columns at once: a run of nine covers one of every
 /// two opposite circle pixels (the seven it leaves out are too few to hold both), so for
 /// each of the 8 opposite pairs one must be brighter (or, for every pair, one darker).
-/// `maybe[x]` is set for the columns that pass. In `u8` with saturating bounds, which compare
+/// `test.pass[x - border]` is set for the columns that pass. In `u8` with saturating bounds, which compare
 /// exactly as the signed ones: `v + t > 255` and `v - t < 0` admit no pixel.
 fn compass_test(g: &Gray, y: usize, t: u8, border: usize, test: &mut RowTest) {
     let w = g.w;
@@ -206,9 +220,11 @@ fn compass_test(g: &Gray, y: usize, t: u8, border: usize, test: &mut RowTest) {
     let RowTest {
         hi,
         lo,
-        bright,
+        pass: bright,
         dark,
     } = test;
+    // Equal lengths let the passes below run without bounds checks (and vectorise).
+    let (hi, lo, bright, dark) = (&mut hi[..n], &mut lo[..n], &mut bright[..n], &mut dark[..n]);
     for ((c, h), l) in at((0, 0)).iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
         (*h, *l) = (c.saturating_add(t), c.saturating_sub(t));
     }
@@ -221,12 +237,30 @@ fn compass_test(g: &Gray, y: usize, t: u8, border: usize, test: &mut RowTest) {
             dark[i] &= u8::from(a[i] < lo[i]) | u8::from(b[i] < lo[i]);
         }
     }
+    bright
+        .iter_mut()
+        .zip(dark.iter())
+        .for_each(|(b, &d)| *b |= d);
 }
 
-/// Per-row buffers of [`compass_test`] (one value per column from `border` on).
+/// The indices of the non-zero bytes of `pass`, skipping 8 zero bytes at a time (most are).
+fn candidates(pass: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    pass.chunks(8).enumerate().flat_map(|(c, chunk)| {
+        let any = match <[u8; 8]>::try_from(chunk) {
+            Ok(word) => u64::from_ne_bytes(word) != 0,
+            Err(_) => chunk.iter().any(|&b| b != 0),
+        };
+        let hits = chunk.iter().enumerate().filter(|&(_, &b)| b != 0);
+        hits.take(if any { 8 } else { 0 })
+            .map(move |(j, _)| 8 * c + j)
+    })
+}
+
+/// Per-row buffers of [`compass_test`] (one value per column from `border` on); `pass` is
+/// non-zero where the column passes.
 struct RowTest {
     hi: Vec<u8>,
     lo: Vec<u8>,
-    bright: Vec<u8>,
+    pass: Vec<u8>,
     dark: Vec<u8>,
 }
