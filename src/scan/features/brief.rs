@@ -1,5 +1,6 @@
 //! Orientation (intensity centroid) and the 256-bit steered BRIEF descriptor with a
-//! mirror-symmetric sampling pattern.
+//! mirror-symmetric sampling pattern, turned by table to one of 32 orientation bins (as
+//! ORB does; the bins map to their mirrors exactly, so the mirror permutation still holds).
 
 use std::sync::OnceLock;
 

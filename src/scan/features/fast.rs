@@ -1,5 +1,9 @@
 //! FAST-9 corners ranked by the Harris response, with 3 x 3 non-maximum suppression.
 //!
+//! Cost: the segment test first rejects whole rows at once (8 opposite-pair tests in `u8`),
+//! the Harris response of a corner adds 7 sliding column sums of the Sobel products per
+//! channel, and the suppression compares corners only.
+//!
 //! Hand-written rather than `imageproc::corners::corners_fast9`: imageproc would be a new
 //! dependency tree (nalgebra, rand, ...) for two short functions, and this version rejects
 //! most pixels with four comparisons and keeps every sum in integers, so a mirrored image

@@ -8,11 +8,18 @@
 //! verification (`crate::near::affine`) asks whether many of them agree on one transform.
 //!
 //! Per image (docs/DESIGN.md "Augmented copies"): the decoded grayscale image is area-resized so its
-//! long side is at most [`TARGET_SIDE`] pixels (the working frame); a pyramid of [`LEVELS`]
-//! levels, each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level (`fast`), ranked by
-//! the Harris response, at most [`MAX_FEATURES`] in all (shared between levels by area);
-//! orientation by the intensity centroid of a radius-15 disc; a 256-bit descriptor from 256
-//! intensity comparisons of the level smoothed by a 9-tap binomial filter (`brief`).
+//! long side is at most [`TARGET_SIDE`] pixels (the working frame; a JPEG whose DCT scale
+//! already gives 7/8 of that or more is used as decoded); a pyramid of [`LEVELS`] levels,
+//! each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level (`fast`), ranked by the Harris
+//! response after 3 x 3 suppression, at most [`MAX_FEATURES`] in all (shared between levels
+//! by area); orientation by the intensity centroid of a radius-15 disc; a 256-bit descriptor
+//! from 256 intensity comparisons of the level smoothed by a 9-tap binomial filter, the
+//! pattern precomputed at 32 orientation bins (`brief`).
+//!
+//! Cost (docs/BENCHMARKS.md "Scan cost"): everything per pixel runs a row at a time so it
+//! vectorises (FAST's rejection, Sobel products, smoothing); Harris from sliding column sums,
+//! suppression among the corners only. `reference` (tests) keeps the straightforward version
+//! and a test pins that both give the same features.
 //!
 //! The sampling pattern is mirror-symmetric: pair `i + 128` is pair `i` mirrored across the
 //! keypoint's own axis, so the descriptor of the same corner in a left-right mirrored image
