@@ -95,13 +95,20 @@ pub fn jpeg_scale(w: usize, h: usize) -> u8 {
         .unwrap_or(8)
 }
 
-/// The DCT scale n/8 the local features need: the smallest that keeps the long side at
-/// [`super::features::TARGET_SIDE`] pixels (the features' working frame), 8/8 for smaller
-/// images. The hashes' 64 x 64 reduction is area-averaged from whatever size this gives.
+/// The DCT scale n/8 the local features need. The largest whose long side is within
+/// [`super::features::TARGET_SIDE`] pixels but at least 7/8 of it, so the decoded image is the
+/// features' working frame as it is (no resampling; a 500 px photo decodes at 4/8 to 250 px);
+/// otherwise the smallest that keeps the long side at `TARGET_SIDE` (the frame is then
+/// area-resized to it), 8/8 for smaller images. The hashes' 64 x 64 reduction is
+/// area-averaged from whatever size this gives.
 pub fn feature_scale(w: usize, h: usize) -> u8 {
     let long = w.max(h);
+    let side = |n: u8| (long * n as usize).div_ceil(8);
+    let target = super::features::TARGET_SIDE;
     (1..=8u8)
-        .find(|&n| (long * n as usize).div_ceil(8) >= super::features::TARGET_SIDE)
+        .rev()
+        .find(|&n| side(n) <= target && side(n) * 8 >= target * 7)
+        .or_else(|| (1..=8u8).find(|&n| side(n) >= target))
         .unwrap_or(8)
 }
 
@@ -291,7 +298,7 @@ pub(crate) mod tests {
         let d = decode(Format::Jpeg, &encoded(ImageFormat::Jpeg, 40, 30), u64::MAX).unwrap();
         assert_eq!((d.width, d.height, d.gray.len()), (40, 30, 1200));
         // A large JPEG is decoded at the smallest DCT scale whose long side still covers the
-        // local features' 256 px (3/8 here).
+        // local features' 256 px (3/8 here: 2/8 gives 200 px, under 7/8 of 256).
         let d = decode(
             Format::Jpeg,
             &encoded(ImageFormat::Jpeg, 800, 600),
@@ -300,6 +307,10 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!((d.width, d.height), (800, 600));
         assert_eq!((d.gray_w, d.gray_h), (300, 225));
+        // A 500 px one at 4/8: 250 px is close enough to 256 to be the frame as it is.
+        assert_eq!(feature_scale(500, 375), 4);
+        assert_eq!(feature_scale(1024, 768), 2);
+        assert_eq!(feature_scale(2592, 1944), 1);
         assert!(d.extent.1 >= 64.0);
         assert_eq!(d.color, "rgb8");
         assert_eq!(d.orientation, 1);

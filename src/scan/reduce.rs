@@ -67,6 +67,12 @@ struct AxisWeights {
     len: Vec<usize>,
     off: Vec<usize>,
     w: Vec<f32>,
+    /// The same weights padded to `taps` per cell and stored tap by tap: tap `k` of cell `i`
+    /// reads source pixel `tap_px[k * n + i]` with weight `tap_w[k * n + i]`. A padding tap
+    /// has weight zero, so adding it leaves the cell's sum exactly as it was.
+    taps: usize,
+    tap_px: Vec<usize>,
+    tap_w: Vec<f32>,
 }
 
 impl AxisWeights {
@@ -78,6 +84,9 @@ impl AxisWeights {
             len: vec![],
             off: vec![],
             w: vec![],
+            taps: 0,
+            tap_px: vec![],
+            tap_w: vec![],
         };
         for i in 0..n {
             let lo = a + step * i as f32;
@@ -101,7 +110,36 @@ impl AxisWeights {
             aw.len.push(len);
             aw.off.push(off);
         }
+        aw.taps = aw.len.iter().copied().max().unwrap_or(0);
+        for k in 0..aw.taps {
+            for i in 0..n {
+                let (first, ws) = aw.cell(i);
+                let w = ws.get(k).copied().unwrap_or(0.0);
+                aw.tap_px.push((first + k).min(src_len - 1));
+                aw.tap_w.push(w);
+            }
+        }
         aw
+    }
+
+    /// Resamples one source line into `out` (one value per cell). Tap by tap over all cells
+    /// rather than cell by cell: the cells' sums are independent chains the CPU overlaps,
+    /// and each cell still adds its taps in order, so the sums are the same to the bit.
+    fn apply_line<T: Copy + Into<f32>>(&self, line: &[T], out: &mut [f32]) {
+        let n = out.len();
+        let tap = |k: usize| {
+            self.tap_px[k * n..(k + 1) * n]
+                .iter()
+                .zip(&self.tap_w[k * n..])
+        };
+        for (o, (&i, &w)) in out.iter_mut().zip(tap(0)) {
+            *o = line[i].into() * w;
+        }
+        for k in 1..self.taps {
+            for (o, (&i, &w)) in out.iter_mut().zip(tap(k)) {
+                *o += line[i].into() * w;
+            }
+        }
     }
 
     fn cell(&self, i: usize) -> (usize, &[f32]) {
@@ -168,15 +206,7 @@ impl Resampler {
         // Horizontal pass over the rows the vertical pass needs.
         let mut tmp = vec![0f32; (row_hi - row_lo) * dw];
         for (y, out) in (row_lo..row_hi).zip(tmp.chunks_exact_mut(dw)) {
-            let row = &src[y * sw..(y + 1) * sw];
-            for (i, o) in out.iter_mut().enumerate() {
-                let (first, ws) = self.xw.cell(i);
-                *o = row[first..first + ws.len()]
-                    .iter()
-                    .zip(ws)
-                    .map(|(&v, &w)| v.into() * w)
-                    .sum();
-            }
+            self.xw.apply_line(&src[y * sw..(y + 1) * sw], out);
         }
         let mut px = vec![0f32; dw * dh];
         for (oy, out) in px.chunks_exact_mut(dw).enumerate() {

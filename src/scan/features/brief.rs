@@ -1,9 +1,10 @@
 //! Orientation (intensity centroid) and the 256-bit steered BRIEF descriptor with a
-//! mirror-symmetric sampling pattern.
+//! mirror-symmetric sampling pattern, turned by table to one of 32 orientation bins (as
+//! ORB does; the bins map to their mirrors exactly, so the mirror permutation still holds).
 
 use std::sync::OnceLock;
 
-use super::Gray;
+use super::{Gray, round};
 use crate::base::hash::Hash256;
 use crate::base::rng::SplitMix;
 
@@ -13,38 +14,69 @@ const DISC: i32 = 15;
 /// border of 16 pixels).
 const PATTERN_RADIUS: f64 = 13.0;
 
-/// 9-tap binomial smoothing (sigma 2 per axis), integer arithmetic and clamped edges, so it commutes exactly with a mirror.
+/// Taps of the 9-tap binomial filter; they sum to 256.
+const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
+
+/// 9-tap binomial smoothing (sigma 2 per axis), integer arithmetic and clamped edges, so it
+/// commutes exactly with a mirror.
 pub fn smooth(g: &Gray) -> Gray {
-    const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
     let (w, h) = (g.w, g.h);
-    let mut tmp = vec![0u32; w * h];
-    for y in 0..h {
-        let row = &g.px[y * w..(y + 1) * w];
-        for x in 0..w {
-            let mut s = 0u32;
-            for (k, &kw) in K.iter().enumerate() {
-                let xx = (x as isize + k as isize - 4).clamp(0, w as isize - 1) as usize;
-                s += kw * u32::from(row[xx]);
-            }
-            tmp[y * w + x] = s;
-        }
+    // A row pass sums to at most 256 * 255, which fits 16 bits.
+    let mut tmp = vec![0u16; w * h];
+    for (row, out) in g.px.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        smooth_row(row, out);
     }
     let mut px = vec![0u8; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let mut s = 0u32;
-            for (k, &kw) in K.iter().enumerate() {
-                let yy = (y as isize + k as isize - 4).clamp(0, h as isize - 1) as usize;
-                s += kw * tmp[yy * w + x];
-            }
-            px[y * w + x] = ((s + (1 << 15)) >> 16) as u8;
+    let mut acc = vec![0u32; w];
+    for (y, out) in px.chunks_exact_mut(w).enumerate() {
+        acc.fill(0);
+        for (k, &kw) in K.iter().enumerate() {
+            let yy = (y as isize + k as isize - 4).clamp(0, h as isize - 1) as usize;
+            let src = &tmp[yy * w..(yy + 1) * w];
+            acc.iter_mut()
+                .zip(src)
+                .for_each(|(a, &t)| *a += kw * u32::from(t));
         }
+        out.iter_mut()
+            .zip(&acc)
+            .for_each(|(o, &a)| *o = ((a + (1 << 15)) >> 16) as u8);
     }
     Gray { w, h, px }
 }
 
+/// The horizontal pass of [`smooth`] on one row: the index clamp only within 4 pixels of
+/// an edge, tap by tap over the interior (integer sums, so the order does not matter).
+fn smooth_row(row: &[u8], out: &mut [u16]) {
+    let w = row.len();
+    let clamped = |x: usize| -> u16 {
+        K.iter()
+            .enumerate()
+            .map(|(k, &kw)| {
+                let xx = (x as isize + k as isize - 4).clamp(0, w as isize - 1) as usize;
+                kw as u16 * u16::from(row[xx])
+            })
+            .sum()
+    };
+    if w <= 8 {
+        out.iter_mut()
+            .enumerate()
+            .for_each(|(x, o)| *o = clamped(x));
+        return;
+    }
+    for (k, &kw) in K.iter().enumerate() {
+        let src = &row[k..k + w - 8];
+        out[4..w - 4]
+            .iter_mut()
+            .zip(src)
+            .for_each(|(o, &v)| *o += kw as u16 * u16::from(v));
+    }
+    for x in (0..4).chain(w - 4..w) {
+        out[x] = clamped(x);
+    }
+}
+
 /// Half-widths of the orientation disc per row offset.
-fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
+pub(super) fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
     static ROWS: OnceLock<[i32; (2 * DISC + 1) as usize]> = OnceLock::new();
     ROWS.get_or_init(|| {
         let mut r = [0; (2 * DISC + 1) as usize];
@@ -62,13 +94,16 @@ pub fn orientation(g: &Gray, x: usize, y: usize) -> (f32, f32, f32) {
     let (mut m10, mut m01) = (0i64, 0i64);
     for (i, &half) in disc_rows().iter().enumerate() {
         let dy = i as i32 - DISC;
-        let yy = (y as i32 + dy) as usize;
-        let row = &g.px[yy * g.w..(yy + 1) * g.w];
-        for dx in -half..=half {
-            let v = i64::from(row[(x as i32 + dx) as usize]);
-            m10 += i64::from(dx) * v;
-            m01 += i64::from(dy) * v;
+        let start = (y as i32 + dy) as usize * g.w + x - half as usize;
+        let row = &g.px[start..=start + 2 * half as usize];
+        // Sums of v and of k * v (k = dx + half): integer sums, vectorised in any order.
+        let (mut s, mut sk) = (0i32, 0i32);
+        for (k, &v) in row.iter().enumerate() {
+            s += i32::from(v);
+            sk += k as i32 * i32::from(v);
         }
+        m10 += i64::from(sk - half * s);
+        m01 += i64::from(dy) * i64::from(s);
     }
     let (fx, fy) = (m10 as f64, m01 as f64);
     let n = (fx * fx + fy * fy).sqrt();
@@ -112,20 +147,69 @@ pub fn pattern() -> &'static [[(f32, f32); 2]; 256] {
     })
 }
 
-/// The descriptor at (x, y) of the smoothed level, the pattern turned by the orientation.
-/// Bit `i` is set when the first point of pair `i` is darker than the second.
-pub fn describe(s: &Gray, x: usize, y: usize, c: f32, sn: f32) -> Hash256 {
-    let mut d = [0u64; 4];
-    let (xi, yi) = (x as isize, y as isize);
-    let w = s.w as isize;
-    let at = |(px, py): (f32, f32)| {
-        let rx = (px * c - py * sn).round() as isize;
-        let ry = (px * sn + py * c).round() as isize;
-        s.px[((yi + ry) * w + xi + rx) as usize]
+/// Orientation steps of the precomputed turned patterns (ORB uses 30). 32, so that the
+/// mirror of every step's angle `a`, `pi - a`, is a step too: bin `b` mirrors to `16 - b`.
+pub const BINS: usize = 32;
+
+/// `(cos, sin)` of bin `b`'s angle `2 pi b / 32`, exact under the mirror: bins -8..=8 (right
+/// of the y axis, cos exactly 0 at ±90°) from cos and sin, the others as the mirror of one of
+/// them (cos negated), so a mirrored corner's pattern is exactly the mirrored pattern.
+pub fn bin_trig(b: usize) -> (f32, f32) {
+    let b = b as i32;
+    let mirrored = (9..=23).contains(&b);
+    let k = if mirrored {
+        16 - b
+    } else {
+        (b + 16).rem_euclid(32) - 16
     };
-    for (i, pair) in pattern().iter().enumerate() {
-        if at(pair[0]) < at(pair[1]) {
-            d[i / 64] |= 1 << (i % 64);
+    let a = f64::from(k) * std::f64::consts::TAU / BINS as f64;
+    let (c, s) = if k.abs() == 8 {
+        (0.0, k.signum() as f32)
+    } else {
+        (a.cos() as f32, a.sin() as f32)
+    };
+    if mirrored { (-c, s) } else { (c, s) }
+}
+
+/// The bin nearest the orientation `(cos, sin)`. It depends on `|cos|` and its sign only, so
+/// the mirrored orientation `(-cos, sin)` falls in the mirrored bin.
+pub fn bin_of(c: f32, s: f32) -> usize {
+    let k = round(s.atan2(c.abs()) * (BINS as f32 / std::f32::consts::TAU));
+    let b = if c >= 0.0 { k } else { BINS as i32 / 2 - k };
+    b.rem_euclid(BINS as i32) as usize
+}
+
+/// The pattern turned to each bin's angle, as pixel offsets `(dx, dy)` (pair `i` is points
+/// `2i` and `2i + 1`), rounded half away from zero.
+fn turned() -> &'static [[(i8, i8); 512]; BINS] {
+    static TURNED: OnceLock<[[(i8, i8); 512]; BINS]> = OnceLock::new();
+    TURNED.get_or_init(|| {
+        let mut t = [[(0i8, 0i8); 512]; BINS];
+        for (b, offsets) in t.iter_mut().enumerate() {
+            let (c, sn) = bin_trig(b);
+            for (o, &(px, py)) in offsets.iter_mut().zip(pattern().iter().flatten()) {
+                *o = (round(px * c - py * sn) as i8, round(px * sn + py * c) as i8);
+            }
+        }
+        t
+    })
+}
+
+/// The descriptor at (x, y) of the smoothed level, the pattern turned to orientation bin
+/// `bin` ([`bin_of`]; a table lookup instead of turning 512 points per keypoint). Bit `i`
+/// is set when the first point of pair `i` is darker than the second.
+pub fn describe(s: &Gray, x: usize, y: usize, bin: usize) -> Hash256 {
+    let t = &turned()[bin];
+    let (w, centre) = (s.w as isize, (y * s.w + x) as isize);
+    let at = |i: usize| {
+        let (dx, dy) = t[i];
+        s.px[(centre + isize::from(dy) * w + isize::from(dx)) as usize]
+    };
+    let mut d = [0u64; 4];
+    for (k, word) in d.iter_mut().enumerate() {
+        for j in 0..64 {
+            let i = 2 * (64 * k + j);
+            *word |= u64::from(at(i) < at(i + 1)) << j;
         }
     }
     Hash256(d)

@@ -8,11 +8,18 @@
 //! verification (`crate::near::affine`) asks whether many of them agree on one transform.
 //!
 //! Per image (docs/DESIGN.md "Augmented copies"): the decoded grayscale image is area-resized so its
-//! long side is at most [`TARGET_SIDE`] pixels (the working frame); a pyramid of [`LEVELS`]
-//! levels, each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level (`fast`), ranked by
-//! the Harris response, at most [`MAX_FEATURES`] in all (shared between levels by area);
-//! orientation by the intensity centroid of a radius-15 disc; a 256-bit descriptor from 256
-//! intensity comparisons of the level smoothed by a 9-tap binomial filter (`brief`).
+//! long side is at most [`TARGET_SIDE`] pixels (the working frame; a JPEG whose DCT scale
+//! already gives 7/8 of that or more is used as decoded); a pyramid of [`LEVELS`] levels,
+//! each [`LEVEL_SCALE`] smaller; FAST-9 corners on each level (`fast`), ranked by the Harris
+//! response after 3 x 3 suppression, at most [`MAX_FEATURES`] in all (shared between levels
+//! by area); orientation by the intensity centroid of a radius-15 disc; a 256-bit descriptor
+//! from 256 intensity comparisons of the level smoothed by a 9-tap binomial filter, the
+//! pattern precomputed at 32 orientation bins (`brief`).
+//!
+//! Cost (docs/BENCHMARKS.md "Scan cost"): everything per pixel runs a row at a time so it
+//! vectorises (FAST's rejection, Sobel products, smoothing); Harris from sliding column sums,
+//! suppression among the corners only. `reference` (tests) keeps the straightforward version
+//! and a test pins that both give the same features.
 //!
 //! The sampling pattern is mirror-symmetric: pair `i + 128` is pair `i` mirrored across the
 //! keypoint's own axis, so the descriptor of the same corner in a left-right mirrored image
@@ -36,7 +43,7 @@ pub const LEVELS: usize = 3;
 /// Scale step between levels.
 pub const LEVEL_SCALE: f32 = 1.3;
 /// FAST threshold (gray levels).
-pub const FAST_THRESHOLD: i16 = 20;
+pub const FAST_THRESHOLD: u8 = 20;
 /// No keypoint closer than this to a level's edge (the rotated pattern and the orientation
 /// disc fit inside).
 const BORDER: usize = 16;
@@ -85,6 +92,18 @@ pub struct Gray {
     pub px: Vec<u8>,
 }
 
+/// `v.round()` (half away from zero) as an integer, for `|v| < 2^23`, without the libm
+/// call `f32::round` compiles to on baseline x86-64: the fractional part `v - trunc(v)` is
+/// exact in f32, so comparing it with one half decides exactly as `round` does.
+#[inline]
+fn round(v: f32) -> i32 {
+    let t = v as i32;
+    let f = v - t as f32;
+    t + i32::from(f >= 0.5) - i32::from(f <= -0.5)
+}
+
+/// A resampled plane to `u8`, as `v.round().clamp(0.0, 255.0) as u8` (without libm's
+/// `roundf`; `round` below for why it is exact).
 fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     Gray {
         w: p.w,
@@ -92,7 +111,12 @@ fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
         px: p
             .px
             .iter()
-            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .map(|&v| {
+                // v >= 0 after the clamp (the values below 0.5 round to 0 either way).
+                let v = v.clamp(0.0, 255.0);
+                let t = v as u8;
+                t + u8::from(v - f32::from(t) >= 0.5)
+            })
             .collect(),
     }
 }
@@ -146,8 +170,9 @@ pub fn extract_frame(g: &Gray) -> Features {
         .map(|l| LEVEL_SCALE.powi(-2 * l as i32))
         .collect();
     let total: f32 = areas.iter().sum();
-    let mut level = g.clone();
+    let mut resized;
     for (l, area) in areas.iter().enumerate() {
+        let mut level = g;
         if l > 0 {
             let s = LEVEL_SCALE.powi(l as i32);
             let (dw, dh) = (
@@ -158,7 +183,10 @@ pub fn extract_frame(g: &Gray) -> Features {
                 break;
             }
             match area_resize(&g.px, g.w, g.h, Rect::full(g.w, g.h), dw, dh) {
-                Ok(p) => level = to_gray(p),
+                Ok(p) => {
+                    resized = to_gray(p);
+                    level = &resized;
+                }
                 Err(_) => break,
             }
         }
@@ -166,15 +194,16 @@ pub fn extract_frame(g: &Gray) -> Features {
             break;
         }
         let quota = ((MAX_FEATURES as f32) * area / total).round() as usize;
-        let corners = fast::corners(&level, FAST_THRESHOLD, BORDER, quota);
+        let corners = fast::corners(level, FAST_THRESHOLD, BORDER, quota);
         if corners.is_empty() {
             continue;
         }
-        let smooth = brief::smooth(&level);
+        let smooth = brief::smooth(level);
         let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
         for (x, y) in corners {
-            let (c, s, angle) = brief::orientation(&level, x, y);
-            out.desc.push(brief::describe(&smooth, x, y, c, s));
+            let (c, s, angle) = brief::orientation(level, x, y);
+            out.desc
+                .push(brief::describe(&smooth, x, y, brief::bin_of(c, s)));
             out.points.push(Keypoint {
                 // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.
                 x: (x as f32 + 0.5) * sx - 0.5,
@@ -187,5 +216,7 @@ pub fn extract_frame(g: &Gray) -> Features {
     out
 }
 
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 pub(crate) mod tests;

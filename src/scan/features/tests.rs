@@ -167,3 +167,63 @@ fn sidecar_round_trip() {
     std::fs::write(&path2, b"not a sidecar").expect("write");
     assert!(sidecar::Sidecar::open(&path2).expect("open").is_none());
 }
+
+#[test]
+fn round_matches_f32_round() {
+    let halves = (-600..=600).map(|i| i as f32 * 0.5);
+    let near = halves.flat_map(|v: f32| {
+        let b = v.to_bits();
+        [
+            v,
+            f32::from_bits(b.wrapping_add(1)),
+            f32::from_bits(b.wrapping_sub(1)),
+        ]
+    });
+    let mut rng = SplitMix(9);
+    let random = (0..100_000).map(|_| ((rng.unit() - 0.5) * 600.0) as f32);
+    for v in near
+        .chain(random)
+        .chain([0.49999997, -0.49999997, 0.0, -0.0])
+    {
+        assert_eq!(round(v), v.round() as i32, "{v}");
+    }
+}
+
+#[test]
+fn optimised_extraction_equals_the_reference() {
+    let base = picture(256, 192, 11);
+    let images = [
+        base.clone(),
+        mirror(&base),
+        warp(&base, 7.0, 1.1, 5.0, -3.0),
+        picture(192, 256, 12),
+        picture(97, 61, 13),
+        picture(41, 300, 14),
+    ];
+    for (i, g) in images.iter().enumerate() {
+        let f = extract_frame(g);
+        assert!(i >= 4 || f.len() > 50, "image {i}: {} keypoints", f.len());
+        assert_eq!(f, super::reference::extract_frame(g), "image {i}");
+    }
+}
+
+#[test]
+fn orientation_bins_mirror_exactly() {
+    use super::brief::{BINS, bin_of, bin_trig};
+    for b in 0..BINS {
+        let m = (BINS + BINS / 2 - b) % BINS;
+        let (c, s) = bin_trig(b);
+        assert_eq!(bin_trig(m), (-c, s), "bin {b}");
+        assert_eq!(bin_of(c, s), b, "bin {b} is its own nearest");
+    }
+    let mut rng = SplitMix(4);
+    for _ in 0..10_000 {
+        let a = (rng.unit() * std::f64::consts::TAU) as f32;
+        let (c, s) = (a.cos(), a.sin());
+        assert_eq!(
+            bin_of(-c, s),
+            (BINS + BINS / 2 - bin_of(c, s)) % BINS,
+            "{a}"
+        );
+    }
+}
