@@ -178,6 +178,39 @@ fn rotated_shifted_zoomed_copy_across_splits_is_an_affine_pair() {
         std::fs::metadata(&sidecar).unwrap().modified().unwrap(),
         before
     );
+    // What the search did is in summary.json: every descriptor searched at this size, in memory.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("out/summary.json")).unwrap()).unwrap();
+    let affine = &summary["search"]["affine"];
+    assert_eq!(affine["keys_per_image"], 300, "{affine}");
+    assert_eq!(affine["spilled"], false, "{affine}");
+    assert!(affine["entries"].as_u64().unwrap() > 1000, "{affine}");
+    // --affine-keys sets the search descriptors per image; out of range is refused in one line.
+    let run = |keys: &str| {
+        Command::cargo_bin("cleansplit")
+            .unwrap()
+            .args(["leaks", "-q", "--affine-keys", keys, "--index"])
+            .arg(work.join("index.csv"))
+            .arg("--out")
+            .arg(work.join(format!("out-{keys}")))
+            .arg(&root)
+            .output()
+            .unwrap()
+    };
+    let few = run("40");
+    assert!(
+        matches!(few.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&few.stderr)
+    );
+    let few_summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("out-40/summary.json")).unwrap()).unwrap();
+    assert_eq!(few_summary["search"]["affine"]["keys_per_image"], 40);
+    let refused = run("0");
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--affine-keys 0 is outside 1..=300"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 #[test]
