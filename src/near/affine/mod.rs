@@ -136,15 +136,14 @@ impl Source for Sidecars<'_> {
             let Some(sidecar) = self.sidecars.iter().find(|s| s.contains(&d)) else {
                 return;
             };
-            let Some(raw) = sidecar.raw(&d, buf) else {
+            let pick = |raw: &sidecar::RawEntry| {
+                let levels: Vec<u8> = (0..raw.len()).map(|i| raw.level(i)).collect();
+                candidates::search_subset(&levels, keys)
+            };
+            let Some((raw, chosen)) = sidecar.raw_picked(&d, buf, pick) else {
                 return;
             };
-            let levels: Vec<u8> = (0..raw.len()).map(|i| raw.level(i)).collect();
-            out.extend(
-                candidates::search_subset(&levels, keys)
-                    .into_iter()
-                    .map(|i| (raw.desc(i), raw.angle(i))),
-            );
+            out.extend(chosen.into_iter().map(|i| (raw.desc(i), raw.angle(i))));
         });
     }
 }

@@ -144,14 +144,34 @@ impl Sidecar {
 }
 
 impl Sidecar {
-    /// The raw entry of the content `d`, read into `buf` (one positioned read, no decoding):
-    /// the affine search reads a few of each image's keypoints this way.
-    pub fn raw<'a>(&self, d: &Digest, buf: &'a mut Vec<u8>) -> Option<RawEntry<'a>> {
+    /// The keypoints of content `d` (all of them) and the descriptors `pick` chooses from
+    /// them, read into `buf` (the keypoint block, then one read per run of chosen
+    /// descriptors): a search with a few descriptors per image touches a fraction of the file.
+    pub fn raw_picked<'a>(
+        &self,
+        d: &Digest,
+        buf: &'a mut Vec<u8>,
+        pick: impl FnOnce(&RawEntry) -> Vec<usize>,
+    ) -> Option<(RawEntry<'a>, Vec<usize>)> {
         let row = self.rows[self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?];
         let n = row.n as usize;
         buf.resize(n * (POINT + DESC), 0);
-        read_exact_at(&self.file, buf, row.offset).ok()?;
-        Some(RawEntry { buf, n })
+        read_exact_at(&self.file, &mut buf[..n * POINT], row.offset).ok()?;
+        let chosen = pick(&RawEntry { buf, n });
+        let mut k = 0;
+        while k < chosen.len() {
+            // A run of consecutive descriptors is one read.
+            let start = chosen[k];
+            let mut end = start + 1;
+            while k + 1 < chosen.len() && chosen[k + 1] == end {
+                k += 1;
+                end += 1;
+            }
+            k += 1;
+            let (from, to) = (n * POINT + start * DESC, n * POINT + end * DESC);
+            read_exact_at(&self.file, &mut buf[from..to], row.offset + from as u64).ok()?;
+        }
+        Some((RawEntry { buf, n }, chosen))
     }
 }
 

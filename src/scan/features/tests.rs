@@ -129,6 +129,19 @@ fn sidecar_round_trip() {
         assert!((p.angle - q.angle).abs() < 1e-3);
     }
     assert!(s.get(&d2).expect("empty entry").is_empty());
+    // Picked descriptors read raw are the decoded ones.
+    let mut buf = Vec::new();
+    let (raw, chosen) = s
+        .raw_picked(&d1, &mut buf, |raw| {
+            assert_eq!(raw.len(), f.len());
+            assert_eq!(raw.level(0), back.points[0].level);
+            vec![0, 1, 2, 7, 9]
+        })
+        .expect("entry");
+    for i in chosen {
+        assert_eq!(raw.desc(i), back.desc[i]);
+        assert_eq!(raw.angle(i), back.points[i].angle);
+    }
     assert!(s.get(&[3u8; 16]).is_none());
     // Carried over into a new sidecar without the fresh features.
     let path2 = dir.path().join("other.features");
