@@ -238,3 +238,47 @@ fn different_xray_like_images_are_not_paired() {
         "only the planted copy may be paired: {names:?}"
     );
 }
+
+#[test]
+fn a_new_file_keeps_every_other_image_s_features() {
+    // A rescan that reads a new file must carry every reused image's features over: the
+    // next scan then reads nothing and leaves the sidecar alone.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    for k in 0..4u64 {
+        save_jpeg(
+            &picture(320, 240, 60 + k),
+            &root.join(format!("train/a/z{k}.jpg")),
+        );
+    }
+    let index = tmp.path().join("work/index.csv");
+    let scan = || {
+        let out = Command::cargo_bin("cleansplit")
+            .unwrap()
+            .args(["scan", "--index"])
+            .arg(&index)
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    scan();
+    // A new file early in path order: the reused ones come after it.
+    save_jpeg(&picture(320, 240, 70), &root.join("train/a/a_new.jpg"));
+    let second = scan();
+    assert!(second.contains("1 read now"), "{second}");
+    let sidecar = tmp.path().join("work/index.csv.features");
+    let before = std::fs::metadata(&sidecar).unwrap().modified().unwrap();
+    let third = scan();
+    assert!(third.contains("0 read now"), "{third}");
+    assert_eq!(
+        std::fs::metadata(&sidecar).unwrap().modified().unwrap(),
+        before,
+        "the third scan found every image's features"
+    );
+}

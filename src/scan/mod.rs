@@ -388,10 +388,8 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     if crate::output::interrupt::requested() {
         return Err(crate::output::interrupt::Stopped.into());
     }
-    if records.len() > reused {
-        // Two runs in path order (kept, then fresh): the sort merges them.
-        records.sort_by(|a, b| a.path.cmp(&b.path));
-    }
+    // Before the sort: `records[..reused]` are the reused records only while the fresh ones
+    // follow them (after it, the last reused records in path order would lose their features).
     features::rescan::update(
         &root,
         &records[..reused],
@@ -401,6 +399,10 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         max_pixels,
     )
     .map_err(ScanError::Index)?;
+    if records.len() > reused {
+        // Two runs in path order (kept, then fresh): the sort merges them.
+        records.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     // Name flags come from the path alone, so they are set on reused records too.
     records.par_iter_mut().for_each(path_flags);
     // A rescan that changes nothing writes nothing: same records, same columns, and a sidecar
