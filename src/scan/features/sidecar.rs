@@ -83,19 +83,25 @@ impl Sidecar {
         if (HEADER + count * ROW) as u64 > len {
             return Ok(None);
         }
-        let mut table = vec![0u8; count * ROW];
-        read_exact_at(&file, &mut table, HEADER as u64)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let rows: Vec<Row> = table
-            .chunks_exact(ROW)
-            .map(|r| Row {
+        // Read in chunks: at 10 million images the table is 300 MB, and a copy of it beside
+        // the rows would be 30 bytes per image at the peak.
+        let mut rows: Vec<Row> = Vec::with_capacity(count);
+        let mut chunk = vec![0u8; 4096 * ROW];
+        let mut done = 0;
+        while done < count {
+            let take = (count - done).min(4096);
+            let bytes = &mut chunk[..take * ROW];
+            read_exact_at(&file, bytes, (HEADER + done * ROW) as u64)
+                .with_context(|| format!("reading {}", path.display()))?;
+            rows.extend(bytes.chunks_exact(ROW).map(|r| Row {
                 digest: r[..16].try_into().unwrap_or_default(),
                 offset: u64::from_le_bytes(r[16..24].try_into().unwrap_or_default()),
                 n: u16::from_le_bytes([r[24], r[25]]),
                 w: u16::from_le_bytes([r[26], r[27]]),
                 h: u16::from_le_bytes([r[28], r[29]]),
-            })
-            .collect();
+            }));
+            done += take;
+        }
         let sorted = rows.windows(2).all(|w| w[0].digest < w[1].digest);
         let fits = rows
             .iter()
