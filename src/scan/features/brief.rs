@@ -19,6 +19,7 @@ const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
 
 /// 9-tap binomial smoothing (sigma 2 per axis), integer arithmetic and clamped edges, so it
 /// commutes exactly with a mirror.
+#[inline(always)]
 pub fn smooth(g: &Gray) -> Gray {
     let (w, h) = (g.w, g.h);
     // A row pass sums to at most 256 * 255, which fits 16 bits.
@@ -46,6 +47,7 @@ pub fn smooth(g: &Gray) -> Gray {
 
 /// The horizontal pass of [`smooth`] on one row: the index clamp only within 4 pixels of
 /// an edge, tap by tap over the interior (integer sums, so the order does not matter).
+#[inline(always)]
 fn smooth_row(row: &[u8], out: &mut [u16]) {
     let w = row.len();
     let clamped = |x: usize| -> u16 {
@@ -90,6 +92,7 @@ pub(super) fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
 
 /// `(cos, sin, angle)` of the intensity centroid of the disc around (x, y). Cos and sin come
 /// straight from the moments, so a mirror negates the cosine exactly.
+#[inline(always)]
 pub fn orientation(g: &Gray, x: usize, y: usize) -> (f32, f32, f32) {
     let (mut m10, mut m01) = (0i64, 0i64);
     for (i, &half) in disc_rows().iter().enumerate() {
@@ -198,6 +201,7 @@ fn turned() -> &'static [[(i8, i8); 512]; BINS] {
 /// The descriptor at (x, y) of the smoothed level, the pattern turned to orientation bin
 /// `bin` ([`bin_of`]; a table lookup instead of turning 512 points per keypoint). Bit `i`
 /// is set when the first point of pair `i` is darker than the second.
+#[inline(always)]
 pub fn describe(s: &Gray, x: usize, y: usize, bin: usize) -> Hash256 {
     let t = &turned()[bin];
     let (w, centre) = (s.w as isize, (y * s.w + x) as isize);

@@ -49,6 +49,7 @@ const WIN: usize = 3;
 /// structure tensor's column sums (Ix², Iy², Ix·Iy over 7 rows) slide down a row at a time
 /// over a ring of the last 7 rows' gradient products, and a response adds 7 column sums per
 /// channel. Integers throughout, so each response equals the direct 49-term sum.
+#[inline(always)]
 fn harris_responses(g: &Gray, points: &[(usize, usize)]) -> Vec<f64> {
     let w = g.w;
     let mut out = Vec::with_capacity(points.len());
@@ -84,6 +85,7 @@ fn harris_responses(g: &Gray, points: &[(usize, usize)]) -> Vec<f64> {
 /// Ix², Iy² and Ix·Iy of the 3 x 3 Sobel gradients on row `y` into `out` (three runs of
 /// `w`; columns 0 and w - 1 zero). Sobel is separable: Ix is the difference of vertically
 /// smoothed columns, Iy the horizontally smoothed vertical difference.
+#[inline(always)]
 fn gradient_products(g: &Gray, y: usize, out: &mut [i32], scratch: &mut (Vec<i32>, Vec<i32>)) {
     let w = g.w;
     let (vs, vd) = scratch;
@@ -107,6 +109,7 @@ fn gradient_products(g: &Gray, y: usize, out: &mut [i32], scratch: &mut (Vec<i32
 
 /// FAST-9 corners at least `border` pixels from every edge, the `quota` strongest by Harris
 /// response after 3 x 3 non-maximum suppression; ties broken by position.
+#[inline(always)]
 pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usize, usize)> {
     let (w, h) = (g.w, g.h);
     if w < 2 * border + 1 || h < 2 * border + 1 || quota == 0 {
@@ -132,6 +135,7 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
 /// The corners of `found` (row-major, positive responses) that no 3 x 3 neighbour
 /// outscores, as `(response, x, y)`. Pixels without a corner count as zero. The response map
 /// is kept for three rows at a time (slot `y % 3`), so no `w x h` map is cleared per level.
+#[inline(always)]
 fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize)> {
     let mut band = vec![0f64; 3 * w];
     let mut in_slot = [usize::MAX; 3];
@@ -174,6 +178,7 @@ fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize
 /// The pixels at least `border` from every edge that pass the FAST-9 segment test: nine
 /// contiguous circle pixels all brighter than the centre plus `threshold`, or all darker than
 /// it minus `threshold`, in row-major order.
+#[inline(always)]
 fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
     let (w, h) = (g.w, g.h);
     let offs: Vec<isize> = CIRCLE
@@ -213,6 +218,7 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
 /// each of the 8 opposite pairs one must be brighter (or, for every pair, one darker).
 /// `test.pass[x - border]` is set for the columns that pass. In `u8` with saturating bounds, which compare
 /// exactly as the signed ones: `v + t > 255` and `v - t < 0` admit no pixel.
+#[inline(always)]
 fn compass_test(g: &Gray, y: usize, t: u8, border: usize, test: &mut RowTest) {
     let w = g.w;
     let n = w - 2 * border;

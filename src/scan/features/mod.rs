@@ -104,6 +104,7 @@ fn round(v: f32) -> i32 {
 
 /// A resampled plane to `u8`, as `v.round().clamp(0.0, 255.0) as u8` (without libm's
 /// `roundf`; `round` below for why it is exact).
+#[inline(always)]
 fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     Gray {
         w: p.w,
@@ -123,6 +124,7 @@ fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
 
 /// The working frame: the real extent of a decoded image area-resized to a long side of at
 /// most [`TARGET_SIDE`] (never enlarged).
+#[inline(always)]
 pub fn working_frame(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Option<Gray> {
     let (ew, eh) = (extent.0.min(w as f32), extent.1.min(h as f32));
     let long = ew.max(eh);
@@ -152,14 +154,57 @@ pub fn working_frame(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Opt
 
 /// Features of a decoded grayscale image (see the module doc).
 pub fn extract(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Features {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { extract_avx2(gray, w, h, extent) };
+    }
+    extract_inline(gray, w, h, extent)
+}
+
+/// [`extract`] compiled for AVX2: the same code (the row loops below are inlined into it),
+/// so the same integer and `f32` operations in the same order, on 256-bit vectors. No FMA
+/// (not enabled, and Rust never fuses a multiply and an add on its own), so the features
+/// are identical to the bit (a test compares both).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn extract_avx2(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Features {
+    extract_inline(gray, w, h, extent)
+}
+
+#[inline(always)]
+fn extract_inline(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Features {
     match working_frame(gray, w, h, extent) {
-        Some(g) => extract_frame(&g),
+        Some(g) => extract_frame_inline(&g),
         None => Features::default(),
     }
 }
 
-/// Features of an image already in its working frame.
+/// Features of an image already in its working frame (AVX2 when the CPU has it, as
+/// [`extract`]).
 pub fn extract_frame(g: &Gray) -> Features {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { extract_frame_avx2(g) };
+    }
+    extract_frame_inline(g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn extract_frame_avx2(g: &Gray) -> Features {
+    extract_frame_inline(g)
+}
+
+/// [`extract_frame`] without the dispatch (the portable build; tests compare both).
+#[cfg(test)]
+pub(crate) fn extract_frame_portable(g: &Gray) -> Features {
+    extract_frame_inline(g)
+}
+
+#[inline(always)]
+fn extract_frame_inline(g: &Gray) -> Features {
     let mut out = Features {
         w: g.w.min(u16::MAX as usize) as u16,
         h: g.h.min(u16::MAX as usize) as u16,
