@@ -198,23 +198,47 @@ fn turned() -> &'static [[(i8, i8); 512]; BINS] {
     })
 }
 
-/// The descriptor at (x, y) of the smoothed level, the pattern turned to orientation bin
-/// `bin` ([`bin_of`]; a table lookup instead of turning 512 points per keypoint). Bit `i`
-/// is set when the first point of pair `i` is darker than the second.
-#[inline(always)]
-pub fn describe(s: &Gray, x: usize, y: usize, bin: usize) -> Hash256 {
-    let t = &turned()[bin];
-    let (w, centre) = (s.w as isize, (y * s.w + x) as isize);
-    let at = |i: usize| {
-        let (dx, dy) = t[i];
-        s.px[(centre + isize::from(dy) * w + isize::from(dx)) as usize]
-    };
-    let mut d = [0u64; 4];
-    for (k, word) in d.iter_mut().enumerate() {
-        for j in 0..64 {
-            let i = 2 * (64 * k + j);
-            *word |= u64::from(at(i) < at(i + 1)) << j;
-        }
+/// The turned patterns of [`Offsets::describe`] as offsets into one level's rows (`dy * w + dx`),
+/// filled per orientation bin the first time a keypoint of that level needs it.
+#[derive(Default)]
+pub struct Offsets {
+    w: usize,
+    ready: [bool; BINS],
+    table: Vec<isize>,
+}
+
+impl Offsets {
+    /// Forgets the offsets of the previous level (of another width).
+    pub fn reset(&mut self, w: usize) {
+        self.w = w;
+        self.ready = [false; BINS];
+        self.table.resize(BINS * 512, 0);
     }
-    Hash256(d)
+
+    /// The descriptor at (x, y) of the smoothed level, the pattern turned to orientation bin
+    /// `bin` ([`bin_of`]; a table lookup instead of turning 512 points per keypoint). Bit `i`
+    /// is set when the first point of pair `i` is darker than the second.
+    #[inline(always)]
+    pub fn describe(&mut self, s: &Gray, x: usize, y: usize, bin: usize) -> Hash256 {
+        debug_assert_eq!(s.w, self.w);
+        let offs = &mut self.table[bin * 512..][..512];
+        if !self.ready[bin] {
+            let w = self.w as isize;
+            for (o, &(dx, dy)) in offs.iter_mut().zip(turned()[bin].iter()) {
+                *o = isize::from(dy) * w + isize::from(dx);
+            }
+            self.ready[bin] = true;
+        }
+        // The pattern stays inside the level's border around a keypoint, so every offset
+        // lands in the image.
+        let centre = (y * s.w + x) as isize;
+        let at = |o: isize| s.px[(centre + o) as usize];
+        let mut d = [0u64; 4];
+        for (word, pairs) in d.iter_mut().zip(offs.chunks_exact(128)) {
+            for (j, p) in pairs.chunks_exact(2).enumerate() {
+                *word |= u64::from(at(p[0]) < at(p[1])) << j;
+            }
+        }
+        Hash256(d)
+    }
 }

@@ -160,12 +160,13 @@ fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize
         while next < found.len() && row_of(next) == y {
             next += 1;
         }
+        let rows = [(y - 1) % 3, y % 3, (y + 1) % 3].map(|slot| &band[slot * w..][..w]);
         for &((x, _), s) in &found[start..next] {
-            let beaten = (y - 1..=y + 1).any(|r| {
-                band[(r % 3) * w + x - 1..=(r % 3) * w + x + 1]
-                    .iter()
-                    .any(|&v| v > s)
-            });
+            let mut beaten = false;
+            for row in rows {
+                let n = &row[x - 1..x + 2];
+                beaten |= (n[0] > s) | (n[1] > s) | (n[2] > s);
+            }
             if !beaten {
                 kept.push((s, x, y));
             }

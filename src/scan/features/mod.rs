@@ -122,6 +122,75 @@ fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     }
 }
 
+/// Fixed-point weights of an area (box) resampling of `src` pixels into `dst <= src` cells:
+/// cell `i` spans `[i * src, (i + 1) * src)` in units of `1 / dst` pixel, source pixel `k`
+/// spans `[k * dst, (k + 1) * dst)`, and the weight is the overlap over `src` in units of
+/// 2^-16, rounded. Exact integer overlaps, so cell `dst - 1 - i` has cell `i`'s weights
+/// reversed (a mirrored level is the mirrored level). Returns each cell's first pixel and
+/// `taps` weights (zero padded; the padded pixels are clamped to the axis).
+pub(crate) fn shrink_weights(src: usize, dst: usize) -> (usize, Vec<usize>, Vec<u32>) {
+    let taps = (src.div_ceil(dst) + 1).min(src);
+    let mut first = Vec::with_capacity(dst);
+    let mut w = vec![0u32; dst * taps];
+    for i in 0..dst {
+        let (lo, hi) = (i * src, (i + 1) * src);
+        let f = lo / dst;
+        first.push(f.min(src - taps));
+        let base = first[i];
+        for k in base..(base + taps).min(src) {
+            let overlap = hi.min((k + 1) * dst).saturating_sub(lo.max(k * dst));
+            w[i * taps + k - base] =
+                ((overlap as u64 * 65536 + src as u64 / 2) / src as u64) as u32;
+        }
+    }
+    (taps, first, w)
+}
+
+/// A pyramid level: `g` area-averaged to `dw` x `dh` (each at most `g`'s) in fixed point, a
+/// vertical pass (rows into `u32`) then a horizontal one (`u64`), rounded once at the end.
+#[inline(always)]
+fn shrink(g: &Gray, dw: usize, dh: usize) -> Gray {
+    let (sw, sh) = (g.w, g.h);
+    let (xt, xf, xw) = shrink_weights(sw, dw);
+    let (yt, yf, yw) = shrink_weights(sh, dh);
+    let mut col = vec![0u32; sw];
+    let mut px = vec![0u8; dw * dh];
+    for (oy, out) in px.chunks_exact_mut(dw).enumerate() {
+        col.fill(0);
+        for (k, &wk) in yw[oy * yt..(oy + 1) * yt].iter().enumerate() {
+            if wk == 0 {
+                continue;
+            }
+            let row = &g.px[(yf[oy] + k) * sw..][..sw];
+            col.iter_mut()
+                .zip(row)
+                .for_each(|(c, &v)| *c += wk * u32::from(v));
+        }
+        // Every cell's taps lie inside the row (`first + taps <= sw`).
+        let round = |acc: u64| ((acc + (1 << 31)) >> 32).min(255) as u8;
+        if xt == 3 {
+            for ((o, &f), ws) in out.iter_mut().zip(&xf).zip(xw.chunks_exact(3)) {
+                let v = &col[f..f + 3];
+                *o = round(
+                    u64::from(ws[0]) * u64::from(v[0])
+                        + u64::from(ws[1]) * u64::from(v[1])
+                        + u64::from(ws[2]) * u64::from(v[2]),
+                );
+            }
+        } else {
+            for ((o, &f), ws) in out.iter_mut().zip(&xf).zip(xw.chunks_exact(xt)) {
+                let acc = ws
+                    .iter()
+                    .zip(&col[f..f + xt])
+                    .map(|(&wk, &v)| u64::from(wk) * u64::from(v))
+                    .sum();
+                *o = round(acc);
+            }
+        }
+    }
+    Gray { w: dw, h: dh, px }
+}
+
 /// The working frame: the real extent of a decoded image area-resized to a long side of at
 /// most [`TARGET_SIDE`] (never enlarged).
 #[inline(always)]
@@ -216,6 +285,7 @@ fn extract_frame_inline(g: &Gray) -> Features {
         .collect();
     let total: f32 = areas.iter().sum();
     let mut resized;
+    let mut offsets = brief::Offsets::default();
     for (l, area) in areas.iter().enumerate() {
         let mut level = g;
         if l > 0 {
@@ -227,13 +297,8 @@ fn extract_frame_inline(g: &Gray) -> Features {
             if dw < 2 * BORDER + 8 || dh < 2 * BORDER + 8 {
                 break;
             }
-            match area_resize(&g.px, g.w, g.h, Rect::full(g.w, g.h), dw, dh) {
-                Ok(p) => {
-                    resized = to_gray(p);
-                    level = &resized;
-                }
-                Err(_) => break,
-            }
+            resized = shrink(g, dw, dh);
+            level = &resized;
         }
         if level.w < 2 * BORDER + 8 || level.h < 2 * BORDER + 8 {
             break;
@@ -244,11 +309,12 @@ fn extract_frame_inline(g: &Gray) -> Features {
             continue;
         }
         let smooth = brief::smooth(level);
+        offsets.reset(level.w);
         let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
         for (x, y) in corners {
             let (c, s, angle) = brief::orientation(level, x, y);
             out.desc
-                .push(brief::describe(&smooth, x, y, brief::bin_of(c, s)));
+                .push(offsets.describe(&smooth, x, y, brief::bin_of(c, s)));
             out.points.push(Keypoint {
                 // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.
                 x: (x as f32 + 0.5) * sx - 0.5,
