@@ -28,25 +28,30 @@ pub fn smooth(g: &Gray) -> Gray {
         smooth_row(row, out);
     }
     let mut px = vec![0u8; w * h];
-    let mut acc = vec![0u32; w];
     for (y, out) in px.chunks_exact_mut(w).enumerate() {
-        acc.fill(0);
-        for (k, &kw) in K.iter().enumerate() {
-            let yy = (y as isize + k as isize - 4).clamp(0, h as isize - 1) as usize;
-            let src = &tmp[yy * w..(yy + 1) * w];
-            acc.iter_mut()
-                .zip(src)
-                .for_each(|(a, &t)| *a += kw * u32::from(t));
+        let r = |k: isize| {
+            let yy = (y as isize + k).clamp(0, h as isize - 1) as usize;
+            &tmp[yy * w..(yy + 1) * w]
+        };
+        let (a, b, c, d, e) = (r(-4), r(-3), r(-2), r(-1), r(0));
+        let (f, gg, hh, i) = (r(1), r(2), r(3), r(4));
+        // One pass, the taps paired by symmetry (integer sums: the same as tap by tap).
+        for x in 0..w {
+            let v = |s: &[u16]| u32::from(s[x]);
+            let acc = v(a)
+                + v(i)
+                + 8 * (v(b) + v(hh))
+                + 28 * (v(c) + v(gg))
+                + 56 * (v(d) + v(f))
+                + 70 * v(e);
+            out[x] = ((acc + (1 << 15)) >> 16) as u8;
         }
-        out.iter_mut()
-            .zip(&acc)
-            .for_each(|(o, &a)| *o = ((a + (1 << 15)) >> 16) as u8);
     }
     Gray { w, h, px }
 }
 
 /// The horizontal pass of [`smooth`] on one row: the index clamp only within 4 pixels of
-/// an edge, tap by tap over the interior (integer sums, so the order does not matter).
+/// an edge, one pass with the taps paired by symmetry over the interior.
 #[inline(always)]
 fn smooth_row(row: &[u8], out: &mut [u16]) {
     let w = row.len();
@@ -65,12 +70,12 @@ fn smooth_row(row: &[u8], out: &mut [u16]) {
             .for_each(|(x, o)| *o = clamped(x));
         return;
     }
-    for (k, &kw) in K.iter().enumerate() {
-        let src = &row[k..k + w - 8];
-        out[4..w - 4]
-            .iter_mut()
-            .zip(src)
-            .for_each(|(o, &v)| *o += kw as u16 * u16::from(v));
+    let n = w - 8;
+    let t = |k: usize| &row[k..k + n];
+    let (a, b, c, d, e, f, g, h, i) = (t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7), t(8));
+    for (x, o) in out[4..w - 4].iter_mut().enumerate() {
+        let v = |s: &[u8]| u16::from(s[x]);
+        *o = v(a) + v(i) + 8 * (v(b) + v(h)) + 28 * (v(c) + v(g)) + 56 * (v(d) + v(f)) + 70 * v(e);
     }
     for x in (0..4).chain(w - 4..w) {
         out[x] = clamped(x);
