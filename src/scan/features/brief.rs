@@ -14,18 +14,17 @@ const DISC: i32 = 15;
 /// border of 16 pixels).
 const PATTERN_RADIUS: f64 = 13.0;
 
-/// Taps of the 9-tap binomial filter; they sum to 256.
-const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
-
-/// 9-tap binomial smoothing (sigma 2 per axis), integer arithmetic and clamped edges, so it
+/// 9-tap binomial smoothing (sigma 2 per axis; taps 1, 8, 28, 56, 70, 56, 28, 8, 1, which
+/// sum to 256), integer arithmetic and clamped edges, so it
 /// commutes exactly with a mirror.
 #[inline(always)]
 pub fn smooth(g: &Gray) -> Gray {
     let (w, h) = (g.w, g.h);
     // A row pass sums to at most 256 * 255, which fits 16 bits.
     let mut tmp = vec![0u16; w * h];
+    let mut padded = Vec::with_capacity(w + 8);
     for (row, out) in g.px.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
-        smooth_row(row, out);
+        smooth_row(row, &mut padded, out);
     }
     let mut px = vec![0u8; w * h];
     for (y, out) in px.chunks_exact_mut(w).enumerate() {
@@ -50,35 +49,21 @@ pub fn smooth(g: &Gray) -> Gray {
     Gray { w, h, px }
 }
 
-/// The horizontal pass of [`smooth`] on one row: the index clamp only within 4 pixels of
-/// an edge, one pass with the taps paired by symmetry over the interior.
+/// The horizontal pass of [`smooth`] on one row: the row copied into `padded` with 4
+/// replicated pixels at each end (the clamped edge), then one pass with the taps paired by
+/// symmetry.
 #[inline(always)]
-fn smooth_row(row: &[u8], out: &mut [u16]) {
+fn smooth_row(row: &[u8], padded: &mut Vec<u8>, out: &mut [u16]) {
     let w = row.len();
-    let clamped = |x: usize| -> u16 {
-        K.iter()
-            .enumerate()
-            .map(|(k, &kw)| {
-                let xx = (x as isize + k as isize - 4).clamp(0, w as isize - 1) as usize;
-                kw as u16 * u16::from(row[xx])
-            })
-            .sum()
-    };
-    if w <= 8 {
-        out.iter_mut()
-            .enumerate()
-            .for_each(|(x, o)| *o = clamped(x));
-        return;
-    }
-    let n = w - 8;
-    let t = |k: usize| &row[k..k + n];
+    padded.clear();
+    padded.extend_from_slice(&[row[0]; 4]);
+    padded.extend_from_slice(row);
+    padded.extend_from_slice(&[row[w - 1]; 4]);
+    let t = |k: usize| &padded[k..k + w];
     let (a, b, c, d, e, f, g, h, i) = (t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7), t(8));
-    for (x, o) in out[4..w - 4].iter_mut().enumerate() {
+    for (x, o) in out[..w].iter_mut().enumerate() {
         let v = |s: &[u8]| u16::from(s[x]);
         *o = v(a) + v(i) + 8 * (v(b) + v(h)) + 28 * (v(c) + v(g)) + 56 * (v(d) + v(f)) + 70 * v(e);
-    }
-    for x in (0..4).chain(w - 4..w) {
-        out[x] = clamped(x);
     }
 }
 
