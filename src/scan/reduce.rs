@@ -125,6 +125,7 @@ impl AxisWeights {
     /// Resamples one source line into `out` (one value per cell). Tap by tap over all cells
     /// rather than cell by cell: the cells' sums are independent chains the CPU overlaps,
     /// and each cell still adds its taps in order, so the sums are the same to the bit.
+    #[inline(always)]
     fn apply_line<T: Copy + Into<f32>>(&self, line: &[T], out: &mut [f32]) {
         let n = out.len();
         let tap = |k: usize| {
@@ -198,6 +199,7 @@ impl Resampler {
     }
 
     /// Applies the resampling to a plane of `sw * sh` values.
+    #[inline(always)]
     pub fn apply<T: Copy + Into<f32>>(&self, src: &[T]) -> Plane {
         let (sw, dw, dh) = (self.sw, self.dw, self.dh);
         assert_eq!(src.len(), sw * self.sh);
@@ -226,6 +228,7 @@ impl Resampler {
 /// This is a box filter with exact fractional coverage: each source pixel contributes in
 /// proportion to how much of it a cell covers, which is what a perceptual hash wants (every
 /// pixel counts, no aliasing) and costs about one multiply-add per source pixel.
+#[inline(always)]
 pub fn area_resize<T: Copy + Into<f32>>(
     src: &[T],
     sw: usize,

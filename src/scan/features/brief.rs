@@ -14,64 +14,56 @@ const DISC: i32 = 15;
 /// border of 16 pixels).
 const PATTERN_RADIUS: f64 = 13.0;
 
-/// Taps of the 9-tap binomial filter; they sum to 256.
-const K: [u32; 9] = [1, 8, 28, 56, 70, 56, 28, 8, 1];
-
-/// 9-tap binomial smoothing (sigma 2 per axis), integer arithmetic and clamped edges, so it
+/// 9-tap binomial smoothing (sigma 2 per axis; taps 1, 8, 28, 56, 70, 56, 28, 8, 1, which
+/// sum to 256), integer arithmetic and clamped edges, so it
 /// commutes exactly with a mirror.
+#[inline(always)]
 pub fn smooth(g: &Gray) -> Gray {
     let (w, h) = (g.w, g.h);
     // A row pass sums to at most 256 * 255, which fits 16 bits.
     let mut tmp = vec![0u16; w * h];
+    let mut padded = Vec::with_capacity(w + 8);
     for (row, out) in g.px.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
-        smooth_row(row, out);
+        smooth_row(row, &mut padded, out);
     }
     let mut px = vec![0u8; w * h];
-    let mut acc = vec![0u32; w];
     for (y, out) in px.chunks_exact_mut(w).enumerate() {
-        acc.fill(0);
-        for (k, &kw) in K.iter().enumerate() {
-            let yy = (y as isize + k as isize - 4).clamp(0, h as isize - 1) as usize;
-            let src = &tmp[yy * w..(yy + 1) * w];
-            acc.iter_mut()
-                .zip(src)
-                .for_each(|(a, &t)| *a += kw * u32::from(t));
+        let r = |k: isize| {
+            let yy = (y as isize + k).clamp(0, h as isize - 1) as usize;
+            &tmp[yy * w..(yy + 1) * w]
+        };
+        let (a, b, c, d, e) = (r(-4), r(-3), r(-2), r(-1), r(0));
+        let (f, gg, hh, i) = (r(1), r(2), r(3), r(4));
+        // One pass, the taps paired by symmetry (integer sums: the same as tap by tap).
+        for x in 0..w {
+            let v = |s: &[u16]| u32::from(s[x]);
+            let acc = v(a)
+                + v(i)
+                + 8 * (v(b) + v(hh))
+                + 28 * (v(c) + v(gg))
+                + 56 * (v(d) + v(f))
+                + 70 * v(e);
+            out[x] = ((acc + (1 << 15)) >> 16) as u8;
         }
-        out.iter_mut()
-            .zip(&acc)
-            .for_each(|(o, &a)| *o = ((a + (1 << 15)) >> 16) as u8);
     }
     Gray { w, h, px }
 }
 
-/// The horizontal pass of [`smooth`] on one row: the index clamp only within 4 pixels of
-/// an edge, tap by tap over the interior (integer sums, so the order does not matter).
-fn smooth_row(row: &[u8], out: &mut [u16]) {
+/// The horizontal pass of [`smooth`] on one row: the row copied into `padded` with 4
+/// replicated pixels at each end (the clamped edge), then one pass with the taps paired by
+/// symmetry.
+#[inline(always)]
+fn smooth_row(row: &[u8], padded: &mut Vec<u8>, out: &mut [u16]) {
     let w = row.len();
-    let clamped = |x: usize| -> u16 {
-        K.iter()
-            .enumerate()
-            .map(|(k, &kw)| {
-                let xx = (x as isize + k as isize - 4).clamp(0, w as isize - 1) as usize;
-                kw as u16 * u16::from(row[xx])
-            })
-            .sum()
-    };
-    if w <= 8 {
-        out.iter_mut()
-            .enumerate()
-            .for_each(|(x, o)| *o = clamped(x));
-        return;
-    }
-    for (k, &kw) in K.iter().enumerate() {
-        let src = &row[k..k + w - 8];
-        out[4..w - 4]
-            .iter_mut()
-            .zip(src)
-            .for_each(|(o, &v)| *o += kw as u16 * u16::from(v));
-    }
-    for x in (0..4).chain(w - 4..w) {
-        out[x] = clamped(x);
+    padded.clear();
+    padded.extend_from_slice(&[row[0]; 4]);
+    padded.extend_from_slice(row);
+    padded.extend_from_slice(&[row[w - 1]; 4]);
+    let t = |k: usize| &padded[k..k + w];
+    let (a, b, c, d, e, f, g, h, i) = (t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7), t(8));
+    for (x, o) in out[..w].iter_mut().enumerate() {
+        let v = |s: &[u8]| u16::from(s[x]);
+        *o = v(a) + v(i) + 8 * (v(b) + v(h)) + 28 * (v(c) + v(g)) + 56 * (v(d) + v(f)) + 70 * v(e);
     }
 }
 
@@ -90,6 +82,7 @@ pub(super) fn disc_rows() -> &'static [i32; (2 * DISC + 1) as usize] {
 
 /// `(cos, sin, angle)` of the intensity centroid of the disc around (x, y). Cos and sin come
 /// straight from the moments, so a mirror negates the cosine exactly.
+#[inline(always)]
 pub fn orientation(g: &Gray, x: usize, y: usize) -> (f32, f32, f32) {
     let (mut m10, mut m01) = (0i64, 0i64);
     for (i, &half) in disc_rows().iter().enumerate() {
@@ -195,22 +188,47 @@ fn turned() -> &'static [[(i8, i8); 512]; BINS] {
     })
 }
 
-/// The descriptor at (x, y) of the smoothed level, the pattern turned to orientation bin
-/// `bin` ([`bin_of`]; a table lookup instead of turning 512 points per keypoint). Bit `i`
-/// is set when the first point of pair `i` is darker than the second.
-pub fn describe(s: &Gray, x: usize, y: usize, bin: usize) -> Hash256 {
-    let t = &turned()[bin];
-    let (w, centre) = (s.w as isize, (y * s.w + x) as isize);
-    let at = |i: usize| {
-        let (dx, dy) = t[i];
-        s.px[(centre + isize::from(dy) * w + isize::from(dx)) as usize]
-    };
-    let mut d = [0u64; 4];
-    for (k, word) in d.iter_mut().enumerate() {
-        for j in 0..64 {
-            let i = 2 * (64 * k + j);
-            *word |= u64::from(at(i) < at(i + 1)) << j;
-        }
+/// The turned patterns of [`Offsets::describe`] as offsets into one level's rows (`dy * w + dx`),
+/// filled per orientation bin the first time a keypoint of that level needs it.
+#[derive(Default)]
+pub struct Offsets {
+    w: usize,
+    ready: [bool; BINS],
+    table: Vec<isize>,
+}
+
+impl Offsets {
+    /// Forgets the offsets of the previous level (of another width).
+    pub fn reset(&mut self, w: usize) {
+        self.w = w;
+        self.ready = [false; BINS];
+        self.table.resize(BINS * 512, 0);
     }
-    Hash256(d)
+
+    /// The descriptor at (x, y) of the smoothed level, the pattern turned to orientation bin
+    /// `bin` ([`bin_of`]; a table lookup instead of turning 512 points per keypoint). Bit `i`
+    /// is set when the first point of pair `i` is darker than the second.
+    #[inline(always)]
+    pub fn describe(&mut self, s: &Gray, x: usize, y: usize, bin: usize) -> Hash256 {
+        debug_assert_eq!(s.w, self.w);
+        let offs = &mut self.table[bin * 512..][..512];
+        if !self.ready[bin] {
+            let w = self.w as isize;
+            for (o, &(dx, dy)) in offs.iter_mut().zip(turned()[bin].iter()) {
+                *o = isize::from(dy) * w + isize::from(dx);
+            }
+            self.ready[bin] = true;
+        }
+        // The pattern stays inside the level's border around a keypoint, so every offset
+        // lands in the image.
+        let centre = (y * s.w + x) as isize;
+        let at = |o: isize| s.px[(centre + o) as usize];
+        let mut d = [0u64; 4];
+        for (word, pairs) in d.iter_mut().zip(offs.chunks_exact(128)) {
+            for (j, p) in pairs.chunks_exact(2).enumerate() {
+                *word |= u64::from(at(p[0]) < at(p[1])) << j;
+            }
+        }
+        Hash256(d)
+    }
 }

@@ -31,14 +31,17 @@ const CIRCLE: [(i32, i32); 16] = [
     (-1, -3),
 ];
 
-/// Whether a circular 16-bit mask has a run of at least 9 set bits.
-fn has_run9(mask: u32) -> bool {
-    let m = mask | (mask << 16);
-    let mut r = m;
-    for k in 1..9 {
-        r &= m >> k;
-    }
-    r != 0
+/// Whether either of two circular 16-bit masks has a run of at least 9 set bits: both
+/// doubled into one `u64` (bits 0..32 and 32..64), runs of 2, 4, 8 then 9 by shifted ANDs,
+/// looking only at runs starting in each mask's first 16 bits (they end by bit 24).
+#[inline(always)]
+fn has_run9_either(a: u32, b: u32) -> bool {
+    let m = u64::from(a | a << 16) | u64::from(b | b << 16) << 32;
+    let r = m & (m >> 1);
+    let r = r & (r >> 2);
+    let r = r & (r >> 4);
+    let r = r & (m >> 8);
+    r & 0x0000_ffff_0000_ffff != 0
 }
 
 /// Half-width of the Harris window (7 x 7).
@@ -49,6 +52,7 @@ const WIN: usize = 3;
 /// structure tensor's column sums (Ix², Iy², Ix·Iy over 7 rows) slide down a row at a time
 /// over a ring of the last 7 rows' gradient products, and a response adds 7 column sums per
 /// channel. Integers throughout, so each response equals the direct 49-term sum.
+#[inline(always)]
 fn harris_responses(g: &Gray, points: &[(usize, usize)]) -> Vec<f64> {
     let w = g.w;
     let mut out = Vec::with_capacity(points.len());
@@ -84,6 +88,7 @@ fn harris_responses(g: &Gray, points: &[(usize, usize)]) -> Vec<f64> {
 /// Ix², Iy² and Ix·Iy of the 3 x 3 Sobel gradients on row `y` into `out` (three runs of
 /// `w`; columns 0 and w - 1 zero). Sobel is separable: Ix is the difference of vertically
 /// smoothed columns, Iy the horizontally smoothed vertical difference.
+#[inline(always)]
 fn gradient_products(g: &Gray, y: usize, out: &mut [i32], scratch: &mut (Vec<i32>, Vec<i32>)) {
     let w = g.w;
     let (vs, vd) = scratch;
@@ -107,6 +112,7 @@ fn gradient_products(g: &Gray, y: usize, out: &mut [i32], scratch: &mut (Vec<i32
 
 /// FAST-9 corners at least `border` pixels from every edge, the `quota` strongest by Harris
 /// response after 3 x 3 non-maximum suppression; ties broken by position.
+#[inline(always)]
 pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usize, usize)> {
     let (w, h) = (g.w, g.h);
     if w < 2 * border + 1 || h < 2 * border + 1 || quota == 0 {
@@ -132,6 +138,7 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
 /// The corners of `found` (row-major, positive responses) that no 3 x 3 neighbour
 /// outscores, as `(response, x, y)`. Pixels without a corner count as zero. The response map
 /// is kept for three rows at a time (slot `y % 3`), so no `w x h` map is cleared per level.
+#[inline(always)]
 fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize)> {
     let mut band = vec![0f64; 3 * w];
     let mut in_slot = [usize::MAX; 3];
@@ -156,12 +163,13 @@ fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize
         while next < found.len() && row_of(next) == y {
             next += 1;
         }
+        let rows = [(y - 1) % 3, y % 3, (y + 1) % 3].map(|slot| &band[slot * w..][..w]);
         for &((x, _), s) in &found[start..next] {
-            let beaten = (y - 1..=y + 1).any(|r| {
-                band[(r % 3) * w + x - 1..=(r % 3) * w + x + 1]
-                    .iter()
-                    .any(|&v| v > s)
-            });
+            let mut beaten = false;
+            for row in rows {
+                let n = &row[x - 1..x + 2];
+                beaten |= (n[0] > s) | (n[1] > s) | (n[2] > s);
+            }
             if !beaten {
                 kept.push((s, x, y));
             }
@@ -174,6 +182,7 @@ fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize
 /// The pixels at least `border` from every edge that pass the FAST-9 segment test: nine
 /// contiguous circle pixels all brighter than the centre plus `threshold`, or all darker than
 /// it minus `threshold`, in row-major order.
+#[inline(always)]
 fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
     let (w, h) = (g.w, g.h);
     let offs: Vec<isize> = CIRCLE
@@ -200,7 +209,7 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
                 mb |= u32::from(p > hi) << k;
                 md |= u32::from(p < lo) << k;
             }
-            if has_run9(mb) || has_run9(md) {
+            if has_run9_either(mb, md) {
                 found.push((x, y));
             }
         }
@@ -213,6 +222,7 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
 /// each of the 8 opposite pairs one must be brighter (or, for every pair, one darker).
 /// `test.pass[x - border]` is set for the columns that pass. In `u8` with saturating bounds, which compare
 /// exactly as the signed ones: `v + t > 255` and `v - t < 0` admit no pixel.
+#[inline(always)]
 fn compass_test(g: &Gray, y: usize, t: u8, border: usize, test: &mut RowTest) {
     let w = g.w;
     let n = w - 2 * border;

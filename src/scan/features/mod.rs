@@ -17,8 +17,9 @@
 //! pattern precomputed at 32 orientation bins (`brief`).
 //!
 //! Cost (docs/BENCHMARKS.md "Scan cost"): everything per pixel runs a row at a time so it
-//! vectorises (FAST's rejection, Sobel products, smoothing); Harris from sliding column sums,
-//! suppression among the corners only. `reference` (tests) keeps the straightforward version
+//! vectorises (FAST's rejection, Sobel products, smoothing, the pyramid's fixed-point
+//! resampling), compiled for AVX2 as well and chosen at run time ([`extract`]); Harris from
+//! sliding column sums, suppression among the corners only. `reference` (tests) keeps the straightforward version
 //! and a test pins that both give the same features.
 //!
 //! The sampling pattern is mirror-symmetric: pair `i + 128` is pair `i` mirrored across the
@@ -104,6 +105,7 @@ fn round(v: f32) -> i32 {
 
 /// A resampled plane to `u8`, as `v.round().clamp(0.0, 255.0) as u8` (without libm's
 /// `roundf`; `round` below for why it is exact).
+#[inline(always)]
 fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     Gray {
         w: p.w,
@@ -121,8 +123,78 @@ fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
     }
 }
 
+/// Fixed-point weights of an area (box) resampling of `src` pixels into `dst <= src` cells:
+/// cell `i` spans `[i * src, (i + 1) * src)` in units of `1 / dst` pixel, source pixel `k`
+/// spans `[k * dst, (k + 1) * dst)`, and the weight is the overlap over `src` in units of
+/// 2^-16, rounded. Exact integer overlaps, so cell `dst - 1 - i` has cell `i`'s weights
+/// reversed (a mirrored level is the mirrored level). Returns each cell's first pixel and
+/// `taps` weights (zero padded; the padded pixels are clamped to the axis).
+pub(crate) fn shrink_weights(src: usize, dst: usize) -> (usize, Vec<usize>, Vec<u32>) {
+    let taps = (src.div_ceil(dst) + 1).min(src);
+    let mut first = Vec::with_capacity(dst);
+    let mut w = vec![0u32; dst * taps];
+    for i in 0..dst {
+        let (lo, hi) = (i * src, (i + 1) * src);
+        let f = lo / dst;
+        first.push(f.min(src - taps));
+        let base = first[i];
+        for k in base..(base + taps).min(src) {
+            let overlap = hi.min((k + 1) * dst).saturating_sub(lo.max(k * dst));
+            w[i * taps + k - base] =
+                ((overlap as u64 * 65536 + src as u64 / 2) / src as u64) as u32;
+        }
+    }
+    (taps, first, w)
+}
+
+/// A pyramid level: `g` area-averaged to `dw` x `dh` (each at most `g`'s) in fixed point, a
+/// vertical pass (rows into `u32`) then a horizontal one (`u64`), rounded once at the end.
+#[inline(always)]
+fn shrink(g: &Gray, dw: usize, dh: usize) -> Gray {
+    let (sw, sh) = (g.w, g.h);
+    let (xt, xf, xw) = shrink_weights(sw, dw);
+    let (yt, yf, yw) = shrink_weights(sh, dh);
+    let mut col = vec![0u32; sw];
+    let mut px = vec![0u8; dw * dh];
+    for (oy, out) in px.chunks_exact_mut(dw).enumerate() {
+        col.fill(0);
+        for (k, &wk) in yw[oy * yt..(oy + 1) * yt].iter().enumerate() {
+            if wk == 0 {
+                continue;
+            }
+            let row = &g.px[(yf[oy] + k) * sw..][..sw];
+            col.iter_mut()
+                .zip(row)
+                .for_each(|(c, &v)| *c += wk * u32::from(v));
+        }
+        // Every cell's taps lie inside the row (`first + taps <= sw`).
+        let round = |acc: u64| ((acc + (1 << 31)) >> 32).min(255) as u8;
+        if xt == 3 {
+            for ((o, &f), ws) in out.iter_mut().zip(&xf).zip(xw.chunks_exact(3)) {
+                let v = &col[f..f + 3];
+                *o = round(
+                    u64::from(ws[0]) * u64::from(v[0])
+                        + u64::from(ws[1]) * u64::from(v[1])
+                        + u64::from(ws[2]) * u64::from(v[2]),
+                );
+            }
+        } else {
+            for ((o, &f), ws) in out.iter_mut().zip(&xf).zip(xw.chunks_exact(xt)) {
+                let acc = ws
+                    .iter()
+                    .zip(&col[f..f + xt])
+                    .map(|(&wk, &v)| u64::from(wk) * u64::from(v))
+                    .sum();
+                *o = round(acc);
+            }
+        }
+    }
+    Gray { w: dw, h: dh, px }
+}
+
 /// The working frame: the real extent of a decoded image area-resized to a long side of at
 /// most [`TARGET_SIDE`] (never enlarged).
+#[inline(always)]
 pub fn working_frame(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Option<Gray> {
     let (ew, eh) = (extent.0.min(w as f32), extent.1.min(h as f32));
     let long = ew.max(eh);
@@ -152,14 +224,57 @@ pub fn working_frame(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Opt
 
 /// Features of a decoded grayscale image (see the module doc).
 pub fn extract(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Features {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { extract_avx2(gray, w, h, extent) };
+    }
+    extract_inline(gray, w, h, extent)
+}
+
+/// [`extract`] compiled for AVX2: the same code (the row loops below are inlined into it),
+/// so the same integer and `f32` operations in the same order, on 256-bit vectors. No FMA
+/// (not enabled, and Rust never fuses a multiply and an add on its own), so the features
+/// are identical to the bit (a test compares both).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn extract_avx2(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Features {
+    extract_inline(gray, w, h, extent)
+}
+
+#[inline(always)]
+fn extract_inline(gray: &[u8], w: usize, h: usize, extent: (f32, f32)) -> Features {
     match working_frame(gray, w, h, extent) {
-        Some(g) => extract_frame(&g),
+        Some(g) => extract_frame_inline(&g),
         None => Features::default(),
     }
 }
 
-/// Features of an image already in its working frame.
+/// Features of an image already in its working frame (AVX2 when the CPU has it, as
+/// [`extract`]).
 pub fn extract_frame(g: &Gray) -> Features {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { extract_frame_avx2(g) };
+    }
+    extract_frame_inline(g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn extract_frame_avx2(g: &Gray) -> Features {
+    extract_frame_inline(g)
+}
+
+/// [`extract_frame`] without the dispatch (the portable build; tests compare both).
+#[cfg(test)]
+pub(crate) fn extract_frame_portable(g: &Gray) -> Features {
+    extract_frame_inline(g)
+}
+
+#[inline(always)]
+fn extract_frame_inline(g: &Gray) -> Features {
     let mut out = Features {
         w: g.w.min(u16::MAX as usize) as u16,
         h: g.h.min(u16::MAX as usize) as u16,
@@ -171,6 +286,7 @@ pub fn extract_frame(g: &Gray) -> Features {
         .collect();
     let total: f32 = areas.iter().sum();
     let mut resized;
+    let mut offsets = brief::Offsets::default();
     for (l, area) in areas.iter().enumerate() {
         let mut level = g;
         if l > 0 {
@@ -182,13 +298,8 @@ pub fn extract_frame(g: &Gray) -> Features {
             if dw < 2 * BORDER + 8 || dh < 2 * BORDER + 8 {
                 break;
             }
-            match area_resize(&g.px, g.w, g.h, Rect::full(g.w, g.h), dw, dh) {
-                Ok(p) => {
-                    resized = to_gray(p);
-                    level = &resized;
-                }
-                Err(_) => break,
-            }
+            resized = shrink(g, dw, dh);
+            level = &resized;
         }
         if level.w < 2 * BORDER + 8 || level.h < 2 * BORDER + 8 {
             break;
@@ -199,11 +310,12 @@ pub fn extract_frame(g: &Gray) -> Features {
             continue;
         }
         let smooth = brief::smooth(level);
+        offsets.reset(level.w);
         let (sx, sy) = (g.w as f32 / level.w as f32, g.h as f32 / level.h as f32);
         for (x, y) in corners {
             let (c, s, angle) = brief::orientation(level, x, y);
             out.desc
-                .push(brief::describe(&smooth, x, y, brief::bin_of(c, s)));
+                .push(offsets.describe(&smooth, x, y, brief::bin_of(c, s)));
             out.points.push(Keypoint {
                 // Pixel centres: level pixel i covers [i * s, (i + 1) * s) of level 0.
                 x: (x as f32 + 0.5) * sx - 0.5,

@@ -3,7 +3,6 @@
 
 use super::{BORDER, FAST_THRESHOLD, Features, Gray, Keypoint, LEVEL_SCALE, LEVELS, MAX_FEATURES};
 use crate::base::hash::Hash256;
-use crate::scan::reduce::{Rect, area_resize};
 
 /// Bresenham circle of radius 3, clockwise from the top.
 const CIRCLE: [(i32, i32); 16] = [
@@ -192,16 +191,32 @@ pub fn describe(s: &Gray, x: usize, y: usize, c: f32, sn: f32) -> Hash256 {
     Hash256(d)
 }
 
-fn to_gray(p: crate::scan::reduce::Plane) -> Gray {
-    Gray {
-        w: p.w,
-        h: p.h,
-        px: p
-            .px
-            .iter()
-            .map(|v| v.round().clamp(0.0, 255.0) as u8)
-            .collect(),
+/// The area average of `g` into `dw` x `dh` cells, pixel by pixel: each cell the
+/// fixed-point sum over the source pixels it covers of the product of the two axes' weights.
+fn shrink(g: &Gray, dw: usize, dh: usize) -> Gray {
+    let mut px = Vec::with_capacity(dw * dh);
+    for y in 0..dh {
+        for x in 0..dw {
+            let mut acc = 0u64;
+            // Outside its span a cell's weights are zero.
+            for sy in y * g.h / dh..((y + 1) * g.h).div_ceil(dh) {
+                for sx in x * g.w / dw..((x + 1) * g.w).div_ceil(dw) {
+                    let (wy, wx) = (weight(g.h, dh, y, sy), weight(g.w, dw, x, sx));
+                    acc += wy * wx * u64::from(g.px[sy * g.w + sx]);
+                }
+            }
+            px.push(((acc + (1 << 31)) >> 32).min(255) as u8);
+        }
     }
+    Gray { w: dw, h: dh, px }
+}
+
+/// The weight of source pixel `k` in cell `i` (`src` pixels into `dst` cells): their
+/// overlap, a fraction of the cell, in units of 2^-16, rounded.
+fn weight(src: usize, dst: usize, i: usize, k: usize) -> u64 {
+    let (lo, hi) = (i * src, (i + 1) * src);
+    let overlap = hi.min((k + 1) * dst).saturating_sub(lo.max(k * dst)) as u64;
+    (overlap * 65536 + src as u64 / 2) / src as u64
 }
 
 /// Features of an image already in its working frame.
@@ -227,10 +242,7 @@ pub fn extract_frame(g: &Gray) -> Features {
             if dw < 2 * BORDER + 8 || dh < 2 * BORDER + 8 {
                 break;
             }
-            match area_resize(&g.px, g.w, g.h, Rect::full(g.w, g.h), dw, dh) {
-                Ok(p) => level = to_gray(p),
-                Err(_) => break,
-            }
+            level = shrink(g, dw, dh);
         }
         if level.w < 2 * BORDER + 8 || level.h < 2 * BORDER + 8 {
             break;

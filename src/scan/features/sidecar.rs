@@ -35,7 +35,7 @@ use crate::index::Digest;
 
 const MAGIC: &[u8; 8] = b"CSFEAT01";
 /// Bumped whenever the extraction changes what it computes.
-pub const FEATURE_VERSION: u32 = 2;
+pub const FEATURE_VERSION: u32 = 3;
 const HEADER: usize = 8 + 4 + 8;
 const ROW: usize = 30;
 const POINT: usize = 8;

@@ -217,6 +217,8 @@ fn optimised_extraction_equals_the_reference() {
         let f = extract_frame(g);
         assert!(i >= 4 || f.len() > 50, "image {i}: {} keypoints", f.len());
         assert_eq!(f, super::reference::extract_frame(g), "image {i}");
+        // The AVX2 build (when the CPU has it) and the portable one agree to the bit.
+        assert_eq!(f, super::extract_frame_portable(g), "image {i}");
     }
 }
 
