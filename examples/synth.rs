@@ -463,11 +463,16 @@ fn write_features(
             h.n = make(d).len() as u16;
         }
     }
-    sidecar::write_streamed(&out.join("index.csv.features"), &heads, |k, buf| {
-        let f = make(&digests[k]);
-        sidecar::encode(&f, f.len(), buf);
-        Ok(())
-    })
+    sidecar::write_streamed(
+        &out.join("index.csv.features"),
+        heads.len(),
+        heads.iter().map(|h| (*h, ())),
+        |h, _, buf| {
+            let f = make(&h.digest);
+            sidecar::encode(&f, f.len(), buf);
+            Ok(())
+        },
+    )
 }
 
 fn main() -> Result<()> {

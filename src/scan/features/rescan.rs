@@ -31,7 +31,7 @@ pub(crate) fn update(
     path: &Path,
     max_pixels: u64,
 ) -> Result<bool> {
-    use super::sidecar::{Entry, Sidecar, register, write_atomic};
+    use super::sidecar::{Sidecar, register, write_atomic};
     // Without a folder for the pending file there is no sidecar either.
     let Some(pending) = pending else {
         return Ok(false);
@@ -61,12 +61,12 @@ pub(crate) fn update(
     })?;
     let write = !pending.is_empty() || previous.is_none();
     if write {
-        let kept: Vec<Entry> = reused
+        let kept: Vec<crate::index::Digest> = reused
             .iter()
             .filter(|r| has(r))
-            .filter_map(|r| r.blake3().map(Entry::Kept))
+            .filter_map(Record::blake3)
             .collect();
-        write_atomic(path, kept, Some(pending), previous.as_ref())?;
+        write_atomic(path, Vec::new(), kept, Some(pending), previous.as_ref())?;
     }
     drop(previous);
     if let Some(s) = Sidecar::open(path)? {

@@ -288,13 +288,6 @@ fn read_exact_at(f: &File, buf: &mut [u8], mut off: u64) -> std::io::Result<()> 
     Ok(())
 }
 
-/// One image's features to write: fresh (in memory, or in the scan's [`Pending`] file), or
-/// carried over from a previous sidecar.
-pub enum Entry {
-    Fresh(Digest, Features),
-    Kept(Digest),
-}
-
 /// Fresh features written to a temporary file beside the sidecar as the scan makes them, so
 /// a scan of a million images holds about 40 bytes per image for them, not their 12 KB of
 /// keypoints and descriptors (issue 22: descriptors are never resident).
@@ -381,105 +374,161 @@ impl PendingFile {
 }
 
 /// Where an entry's data comes from.
-enum Source<'a> {
-    Fresh(&'a Features),
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// `fresh[i]`.
+    Fresh(usize),
+    /// The pending file, at this offset.
     Pending(u64),
-    Kept(Row),
+    /// The previous sidecar, at this offset.
+    Kept(u64),
+    /// Nothing (a kept digest the previous sidecar lacks).
     Empty,
 }
 
-/// Writes a sidecar atomically (temporary file + rename): the fresh entries, those of
-/// `pending`, and those of `previous` named by `Kept`. A digest is written once (the first
-/// of: fresh, pending, kept). Entries are copied when their turn comes, so only the table is
-/// held, never every image's features.
+/// Writes a sidecar atomically (temporary file + rename): `fresh`, the entries of `pending`,
+/// and those of `previous` named in `kept`. A digest is written once (the first of: fresh,
+/// pending, kept); a kept digest the previous sidecar lacks is written empty. The three are
+/// merged in digest order and each entry copied when its turn comes, so besides the new table
+/// (30 bytes per image) nothing per image is held: at a million images with every entry kept
+/// from an older sidecar, 46 bytes per image with `kept`.
 pub fn write_atomic(
     path: &Path,
-    entries: Vec<Entry>,
+    mut fresh: Vec<(Digest, Features)>,
+    mut kept: Vec<Digest>,
     pending: Option<Pending>,
     previous: Option<&Sidecar>,
 ) -> Result<()> {
-    let mut pending = match pending {
+    let pending = match pending {
         Some(p) => {
             let mut p = p.inner.into_inner().unwrap_or_else(|e| e.into_inner());
             p.flush()?;
+            p.entries.sort_by_key(|e| e.0.digest);
             Some(p)
         }
         None => None,
     };
-    let previous_row = |d: &Digest| {
-        previous.and_then(|p| {
-            p.rows
-                .binary_search_by(|r| r.digest.cmp(d))
-                .ok()
-                .map(|i| p.rows[i])
-        })
+    fresh.sort_by_key(|e| e.0);
+    kept.sort_unstable();
+    kept.dedup();
+    let no_rows: &[Row] = &[];
+    let rows = previous.map_or(no_rows, |p| &p.rows[..]);
+    let pend: &[(Head, u64)] = pending.as_ref().map_or(&[], |p| &p.entries[..]);
+    let merged = || Merged {
+        fresh: &fresh,
+        pend,
+        kept: &kept,
+        rows,
+        at: [0; 4],
     };
-    let empty = |d: Digest| Head {
-        digest: d,
-        n: 0,
-        w: 0,
-        h: 0,
-    };
-    // (head, rank, source): the rank orders the sources of one digest.
-    let mut all: Vec<(Head, u8, Source)> = Vec::with_capacity(entries.len());
-    for e in &entries {
-        match e {
-            Entry::Fresh(d, f) => all.push((
-                Head {
-                    digest: *d,
-                    n: f.len().min(u16::MAX as usize) as u16,
-                    w: f.w,
-                    h: f.h,
-                },
-                0,
-                Source::Fresh(f),
-            )),
-            Entry::Kept(d) => all.push(match previous_row(d) {
-                Some(r) => (
-                    Head {
-                        digest: *d,
-                        n: r.n,
-                        w: r.w,
-                        h: r.h,
-                    },
-                    2,
-                    Source::Kept(r),
-                ),
-                // A kept entry the previous sidecar lacks is written empty.
-                None => (empty(*d), 3, Source::Empty),
-            }),
-        }
-    }
-    if let Some(p) = &pending {
-        all.extend(p.entries.iter().map(|&(h, at)| (h, 1, Source::Pending(at))));
-    }
-    all.sort_by_key(|e| (e.0.digest, e.1));
-    all.dedup_by_key(|e| e.0.digest);
-    let heads: Vec<Head> = all.iter().map(|e| e.0).collect();
-    write_streamed(path, &heads, |k, out| {
-        let n = usize::from(heads[k].n);
+    let count = merged().count();
+    write_streamed(path, count, merged(), |head, src, out| {
+        let n = usize::from(head.n);
         let mut copy = |file: &File, name: &Path, offset: u64| {
             let at = out.len();
             out.resize(at + n * (POINT + DESC), 0);
             read_exact_at(file, &mut out[at..], offset)
                 .with_context(|| format!("cannot read {}", name.display()))
         };
-        match &all[k].2 {
-            Source::Fresh(f) => {
-                encode(f, n, out);
+        match *src {
+            Source::Fresh(i) => {
+                encode(&fresh[i].1, n, out);
                 Ok(())
             }
-            Source::Pending(at) => match pending.as_mut() {
-                Some(p) => copy(p.file.as_file(), p.file.path(), *at),
+            Source::Pending(at) => match pending.as_ref() {
+                Some(p) => copy(p.file.as_file(), p.file.path(), at),
                 None => Ok(()),
             },
-            Source::Kept(r) => match previous {
-                Some(p) => copy(&p.file, &p.path, r.offset),
+            Source::Kept(offset) => match previous {
+                Some(p) => copy(&p.file, &p.path, offset),
                 None => Ok(()),
             },
             Source::Empty => Ok(()),
         }
     })
+}
+
+/// The merge of [`write_atomic`]'s sorted inputs: one entry per digest, in digest order.
+struct Merged<'a> {
+    fresh: &'a [(Digest, Features)],
+    pend: &'a [(Head, u64)],
+    kept: &'a [Digest],
+    /// The previous sidecar's rows (sorted), walked beside `kept`.
+    rows: &'a [Row],
+    /// Positions in fresh, pend, kept, rows.
+    at: [usize; 4],
+}
+
+impl Iterator for Merged<'_> {
+    type Item = (Head, Source);
+
+    fn next(&mut self) -> Option<(Head, Source)> {
+        let [f, p, k, _] = self.at;
+        let digest = [
+            self.fresh.get(f).map(|e| e.0),
+            self.pend.get(p).map(|e| e.0.digest),
+            self.kept.get(k).copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        let mut out = None;
+        if self.fresh.get(f).is_some_and(|e| e.0 == digest) {
+            // Two fresh entries of one digest: the first.
+            while self.fresh.get(self.at[0]).is_some_and(|e| e.0 == digest) {
+                self.at[0] += 1;
+            }
+            let feats = &self.fresh[f].1;
+            out = Some((
+                Head {
+                    digest,
+                    n: feats.len().min(u16::MAX as usize) as u16,
+                    w: feats.w,
+                    h: feats.h,
+                },
+                Source::Fresh(f),
+            ));
+        }
+        if self.pend.get(p).is_some_and(|e| e.0.digest == digest) {
+            let (head, offset) = self.pend[p];
+            while self
+                .pend
+                .get(self.at[1])
+                .is_some_and(|e| e.0.digest == digest)
+            {
+                self.at[1] += 1;
+            }
+            out = out.or(Some((head, Source::Pending(offset))));
+        }
+        if self.kept.get(k) == Some(&digest) {
+            self.at[2] += 1;
+            // The previous rows and the kept digests ascend together.
+            let r = &mut self.at[3];
+            *r += self.rows[*r..].partition_point(|row| row.digest < digest);
+            let row = self.rows.get(*r).filter(|row| row.digest == digest);
+            out = out.or(Some(match row {
+                Some(row) => (
+                    Head {
+                        digest,
+                        n: row.n,
+                        w: row.w,
+                        h: row.h,
+                    },
+                    Source::Kept(row.offset),
+                ),
+                None => (
+                    Head {
+                        digest,
+                        n: 0,
+                        w: 0,
+                        h: 0,
+                    },
+                    Source::Empty,
+                ),
+            }));
+        }
+        out
+    }
 }
 
 /// One entry of a sidecar to write: its content and size.
@@ -493,43 +542,55 @@ pub struct Head {
     pub h: u16,
 }
 
-/// Writes a sidecar atomically from `heads` (sorted by digest, no digest twice) and `fill`,
-/// which appends entry `k`'s data (`n` keypoints, [`encode`]d) when its turn comes: the
-/// sidecar of a million images is written without holding their features.
-pub fn write_streamed(
+/// Writes a sidecar atomically from `count` entries (sorted by digest, no digest twice) and
+/// `fill`, which appends an entry's data (`n` keypoints, [`encode`]d) when its turn comes: the
+/// data is written after room for the table, and the table (30 bytes per entry, the only
+/// thing held) last. The sidecar of a million images is written without holding their
+/// features.
+pub fn write_streamed<S>(
     path: &Path,
-    heads: &[Head],
-    mut fill: impl FnMut(usize, &mut Vec<u8>) -> Result<()>,
+    count: usize,
+    entries: impl Iterator<Item = (Head, S)>,
+    mut fill: impl FnMut(&Head, &S, &mut Vec<u8>) -> Result<()>,
 ) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
     let dir = path.parent().unwrap_or(Path::new("."));
     // The sidecar is written before the index, whose folder may not exist yet.
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the folder {}", dir.display()))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let mut w = BufWriter::new(tmp.as_file());
+    let mut table = Vec::with_capacity(count * ROW);
+    let mut w = BufWriter::new(tmp.as_file_mut());
     w.write_all(MAGIC)?;
     w.write_all(&FEATURE_VERSION.to_le_bytes())?;
-    w.write_all(&(heads.len() as u64).to_le_bytes())?;
-    let mut offset = (HEADER + heads.len() * ROW) as u64;
-    for h in heads {
-        w.write_all(&h.digest)?;
-        w.write_all(&offset.to_le_bytes())?;
-        w.write_all(&h.n.to_le_bytes())?;
-        w.write_all(&h.w.to_le_bytes())?;
-        w.write_all(&h.h.to_le_bytes())?;
-        offset += (usize::from(h.n) * (POINT + DESC)) as u64;
-    }
+    w.write_all(&(count as u64).to_le_bytes())?;
+    w.write_all(&vec![0u8; count * ROW])?;
+    let mut offset = (HEADER + count * ROW) as u64;
     let mut buf = Vec::new();
-    for (k, h) in heads.iter().enumerate() {
+    let mut written = 0;
+    for (h, src) in entries {
         buf.clear();
-        fill(k, &mut buf)?;
+        fill(&h, &src, &mut buf)?;
         anyhow::ensure!(
-            buf.len() == usize::from(h.n) * (POINT + DESC),
+            buf.len() == usize::from(h.n) * (POINT + DESC) && written < count,
             "a features entry of the wrong size (a bug)"
         );
+        table.extend_from_slice(&h.digest);
+        table.extend_from_slice(&offset.to_le_bytes());
+        table.extend_from_slice(&h.n.to_le_bytes());
+        table.extend_from_slice(&h.w.to_le_bytes());
+        table.extend_from_slice(&h.h.to_le_bytes());
         w.write_all(&buf)?;
+        offset += buf.len() as u64;
+        written += 1;
     }
+    anyhow::ensure!(
+        written == count,
+        "fewer features entries than counted (a bug)"
+    );
+    w.seek(SeekFrom::Start(HEADER as u64))?;
+    w.write_all(&table)?;
     w.flush()?;
     drop(w);
     tmp.persist(path)

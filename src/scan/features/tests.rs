@@ -111,10 +111,8 @@ fn sidecar_round_trip() {
     let d2 = [2u8; 16];
     sidecar::write_atomic(
         &path,
-        vec![
-            sidecar::Entry::Fresh(d2, Features::default()),
-            sidecar::Entry::Fresh(d1, f.clone()),
-        ],
+        vec![(d2, Features::default()), (d1, f.clone())],
+        Vec::new(),
         None,
         None,
     )
@@ -145,7 +143,7 @@ fn sidecar_round_trip() {
     assert!(s.get(&[3u8; 16]).is_none());
     // Carried over into a new sidecar without the fresh features.
     let path2 = dir.path().join("other.features");
-    sidecar::write_atomic(&path2, vec![sidecar::Entry::Kept(d1)], None, Some(&s)).expect("write");
+    sidecar::write_atomic(&path2, Vec::new(), vec![d1], None, Some(&s)).expect("write");
     let s2 = sidecar::Sidecar::open(&path2)
         .expect("open")
         .expect("valid");
@@ -159,7 +157,8 @@ fn sidecar_round_trip() {
     pending.add(d1, &g).expect("add");
     sidecar::write_atomic(
         &path3,
-        vec![sidecar::Entry::Kept(d1)],
+        Vec::new(),
+        vec![d1, [9u8; 16]],
         Some(pending),
         Some(&s),
     )
@@ -167,9 +166,10 @@ fn sidecar_round_trip() {
     let s3 = sidecar::Sidecar::open(&path3)
         .expect("open")
         .expect("valid");
-    assert_eq!(s3.len(), 2);
+    assert_eq!(s3.len(), 3);
     assert_eq!(s3.get(&d3).expect("pending").desc, g.desc);
-    assert_eq!(s3.get(&d1).expect("fresh first").desc, g.desc);
+    assert!(s3.get(&[9u8; 16]).expect("kept but unknown").is_empty());
+    assert_eq!(s3.get(&d1).expect("pending before kept").desc, g.desc);
     // Only the sidecars are left: the pending file is gone.
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .expect("dir")
