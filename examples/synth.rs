@@ -528,7 +528,14 @@ fn main() -> Result<()> {
             }));
             (r.width, r.height) = (200, 200);
         } else if i >= unique {
-            let orig = &records[rng.below(unique)];
+            // A copy of a readable image: a copy of a corrupt record would be an "ok" record
+            // without hashes, which every scan reads again.
+            let orig = loop {
+                let o = &records[rng.below(unique)];
+                if o.status == Status::Ok {
+                    break o;
+                }
+            };
             if rng.below(10) < 4 {
                 r.set_blake3(orig.blake3());
                 r.set_phash(orig.phash());

@@ -1,7 +1,7 @@
 //! Candidate pairs from votes over descriptor keys, streamed so that memory does not grow with
 //! the descriptors: no all-pairs matching, and no image's features held beyond its own turn.
 //!
-//! 1. **Entries.** Each image is read once ([`Source::with`]). Of its search descriptors
+//! 1. **Entries.** Each image is read once ([`Source::search_keys`]). Of its search descriptors
 //!    ([`search_subset`]), each gives per key table a *direct* entry (its key) and a *mirror*
 //!    entry (the key of its mirror permutation, `crate::scan::features::mirrored`), with the
 //!    orientation bin of the keypoint (of the mirrored keypoint for the mirror entry). An entry
