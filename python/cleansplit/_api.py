@@ -169,7 +169,9 @@ def _scan_opts(
     )
 
 
-def _leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits) -> Dict[str, Any]:
+def _leak_opts(
+    geometric, max_distance, no_crop, search, search_rounds, search_bits, affine_keys
+) -> Dict[str, Any]:
     return dict(
         geometric=geometric,
         max_distance=max_distance,
@@ -177,6 +179,7 @@ def _leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_b
         search=search,
         search_rounds=search_rounds,
         search_bits=search_bits,
+        affine_keys=affine_keys,
     )
 
 
@@ -356,6 +359,7 @@ def leaks(
     search: str = "auto",
     search_rounds: Optional[int] = None,
     search_bits: Optional[int] = None,
+    affine_keys: Optional[int] = None,
     index: Optional[PathLike] = None,
     jobs: Optional[int] = None,
     splits: Optional[Sequence[str]] = None,
@@ -376,7 +380,7 @@ def leaks(
     with _Work() as work:
         out = os.path.join(work, "leaks")
         args = ["leaks", os.fspath(root), "--out", out, "--format", "json"]
-        args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits))
+        args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits, affine_keys))
         args += _args(**_scan_opts(index, jobs, splits, labels, max_pixels, rehash, loader))
         _run(args, progress, work)
         return LeaksResult(
@@ -463,6 +467,7 @@ def split(
     search: str = "auto",
     search_rounds: Optional[int] = None,
     search_bits: Optional[int] = None,
+    affine_keys: Optional[int] = None,
     index: Optional[PathLike] = None,
     jobs: Optional[int] = None,
     splits: Optional[Sequence[str]] = None,
@@ -500,7 +505,7 @@ def split(
         normalize=normalize,
         keep_unlabeled=keep_unlabeled,
     )
-    args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits))
+    args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits, affine_keys))
     args += _args(**_scan_opts(index, jobs, splits, labels, max_pixels, rehash, loader))
     _, stdout = _run(args, progress)
     report = json.loads(stdout)
@@ -521,6 +526,7 @@ def audit(
     search: str = "auto",
     search_rounds: Optional[int] = None,
     search_bits: Optional[int] = None,
+    affine_keys: Optional[int] = None,
     dedup: bool = False,
     min_count: int = 10,
     split: Optional[str] = None,
@@ -551,7 +557,7 @@ def audit(
         folder = os.fspath(out) if out is not None else os.path.join(work, "audit")
         args = ["audit", os.fspath(root), "--out", folder, "--format", "json"]
         args += _args(max_items=max_items)
-        args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits))
+        args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits, affine_keys))
         args += _args(**_balance_opts(dedup, min_count, split, method, beta, class_order))
         args += _args(**_scan_opts(index, jobs, splits, labels, max_pixels, rehash, loader))
         _run(args, progress, work)
@@ -589,6 +595,7 @@ def merge(
     search: str = "auto",
     search_rounds: Optional[int] = None,
     search_bits: Optional[int] = None,
+    affine_keys: Optional[int] = None,
     progress: Progress = True,
 ) -> MergeResult:
     """Merges several datasets into ``out`` (``cleansplit merge``), class names unified
@@ -619,7 +626,7 @@ def merge(
         normalize=normalize,
         loader=loader,
     )
-    args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits))
+    args += _args(**_leak_opts(geometric, max_distance, no_crop, search, search_rounds, search_bits, affine_keys))
     _, stdout = _run(args, progress)
     return MergeResult(out, json.loads(stdout))
 

@@ -55,6 +55,10 @@ def test_leaks_pairs_and_groups_equal_the_programs(demo, cli, tmp_path):
     assert got.pairs["distance"].dtype == "int64"
     assert got.pairs["cross_split"].dtype == bool
     assert got.pairs["cross_split"].sum() == (want_pairs["cross_split"] == "true").sum()
+    # The search options reach the program (here: descriptors per image of the affine search).
+    few = cleansplit.leaks(demo, index=idx, affine_keys=40, progress=False)
+    assert few.summary["search"]["affine"]["keys_per_image"] == 40
+    assert got.summary["search"]["affine"]["keys_per_image"] == 300
 
 
 def test_class_weight_equals_class_weights_json(demo, cli, tmp_path):
