@@ -10,13 +10,13 @@
 //! (`crate::output::interrupt`). It lives in the folder of the sidecar the scan wrote, which
 //! the scan has already checked lies outside ROOT.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use crate::output::interrupt;
+use crate::scan::features::sidecar::read_exact_at;
 
 /// Entries per block (32 KB): the buffer each partition holds while its entries are made.
 pub const BLOCK: usize = 4 * 1024;
@@ -154,26 +154,6 @@ impl Finished {
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn read_exact_at(f: &File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(f, buf, off)
-}
-
-#[cfg(windows)]
-fn read_exact_at(f: &File, buf: &mut [u8], mut off: u64) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    let mut done = 0;
-    while done < buf.len() {
-        let n = f.seek_read(&mut buf[done..], off)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        done += n;
-        off += n as u64;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

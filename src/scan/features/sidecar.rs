@@ -268,13 +268,15 @@ pub fn encode(f: &Features, n: usize, out: &mut Vec<u8>) {
     }
 }
 
+/// Fills `buf` from `f` at `off` without moving the file's cursor (`pread`), so threads can
+/// share one open file (also the affine search's temporary keys, `crate::near::affine::spill`).
 #[cfg(unix)]
-fn read_exact_at(f: &File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+pub(crate) fn read_exact_at(f: &File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(f, buf, off)
 }
 
 #[cfg(windows)]
-fn read_exact_at(f: &File, buf: &mut [u8], mut off: u64) -> std::io::Result<()> {
+pub(crate) fn read_exact_at(f: &File, buf: &mut [u8], mut off: u64) -> std::io::Result<()> {
     use std::os::windows::fs::FileExt;
     let mut done = 0;
     while done < buf.len() {
