@@ -257,6 +257,17 @@ fn record(path: PathBuf, split: &str, class: String, rng: &mut Rng) -> Record {
     r
 }
 
+/// Draws distinct record positions at random, each once, skipping those `used` marks.
+fn picker(mut used: Vec<bool>) -> impl FnMut(&mut Rng) -> usize {
+    move |rng: &mut Rng| loop {
+        let i = rng.below(used.len());
+        if !used[i] {
+            used[i] = true;
+            return i;
+        }
+    }
+}
+
 /// Far copies at exact distances (`--plant`): pairs of distinct unique, hashed records, each
 /// record in at most one pair; the second's full hash becomes the first's under a random flip
 /// or turn with exactly `d` informative bits changed. Returns `(path_a, path_b, d)`.
@@ -267,17 +278,12 @@ fn plant(
     rng: &mut Rng,
 ) -> Vec<(String, String, u32)> {
     // Only hashed records; each used once.
-    let mut used: Vec<bool> = records[..unique]
-        .iter()
-        .map(|r| r.hash256().is_none())
-        .collect();
-    let mut pick = |rng: &mut Rng| loop {
-        let i = rng.below(unique);
-        if !used[i] {
-            used[i] = true;
-            return i;
-        }
-    };
+    let mut pick = picker(
+        records[..unique]
+            .iter()
+            .map(|r| r.hash256().is_none())
+            .collect(),
+    );
     let mut out = Vec::new();
     for &d in &o.plant {
         for _ in 0..o.per_distance {
@@ -309,17 +315,12 @@ fn plant_affine(
         .iter()
         .flat_map(|(a, b, _)| [a.clone(), b.clone()])
         .collect();
-    let mut used: Vec<bool> = records[..unique]
-        .iter()
-        .map(|r| r.blake3().is_none() || busy.contains(&*r.path.to_string_lossy()))
-        .collect();
-    let mut pick = |rng: &mut Rng| loop {
-        let i = rng.below(unique);
-        if !used[i] {
-            used[i] = true;
-            return i;
-        }
-    };
+    let mut pick = picker(
+        records[..unique]
+            .iter()
+            .map(|r| r.blake3().is_none() || busy.contains(&*r.path.to_string_lossy()))
+            .collect(),
+    );
     (0..o.plant_affine)
         .map(|_| (pick(rng), pick(rng)))
         .collect()

@@ -12,7 +12,7 @@
 use super::Gray;
 
 /// Bresenham circle of radius 3, clockwise from the top.
-const CIRCLE: [(i32, i32); 16] = [
+pub(super) const CIRCLE: [(i32, i32); 16] = [
     (0, -3),
     (1, -3),
     (2, -2),

@@ -4,25 +4,8 @@
 use super::{BORDER, FAST_THRESHOLD, Features, Gray, Keypoint, LEVEL_SCALE, LEVELS, MAX_FEATURES};
 use crate::base::hash::Hash256;
 
-/// Bresenham circle of radius 3, clockwise from the top.
-const CIRCLE: [(i32, i32); 16] = [
-    (0, -3),
-    (1, -3),
-    (2, -2),
-    (3, -1),
-    (3, 0),
-    (3, 1),
-    (2, 2),
-    (1, 3),
-    (0, 3),
-    (-1, 3),
-    (-2, 2),
-    (-3, 1),
-    (-3, 0),
-    (-3, -1),
-    (-2, -2),
-    (-1, -3),
-];
+/// The segment test's circle is a definition, not part of what is pinned: shared.
+use super::fast::CIRCLE;
 
 /// Whether a circular 16-bit mask has a run of at least 9 set bits.
 fn has_run9(mask: u32) -> bool {
