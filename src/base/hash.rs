@@ -109,6 +109,7 @@ impl Transform {
 }
 
 /// Number of differing bits.
+#[inline]
 pub fn distance(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
@@ -156,6 +157,7 @@ impl Hash256 {
     }
 
     /// Number of differing bits.
+    #[inline]
     pub fn distance(&self, other: &Hash256) -> u32 {
         self.0
             .iter()

@@ -3,8 +3,10 @@
 //! [`format::Format`] with its extension and sniffing rules, per-file [`flags::Status`] and
 //! [`flags::Flags`], path rules and the records' path handle ([`rel_path::RelPath`]) and
 //! interned names ([`intern::Name`]), the one
-//! RNG, fast `stat`s of many files, and the [`severity::Severity`] of a finding.
+//! RNG, fast `stat`s of many files, the [`severity::Severity`] of a finding, and the CPU's
+//! bit-count instruction where it has one ([`cpu::with_popcnt`]).
 
+pub mod cpu;
 pub mod flags;
 pub mod format;
 pub mod hash;

@@ -426,6 +426,9 @@ pub fn find_pairs_with(
     // Rotated, shifted and zoomed copies the hashes cannot see: local features, candidates
     // only (`crate::near::affine`).
     let known: std::collections::HashSet<(usize, usize)> = best.keys().copied().collect();
+    // The hash search's tables were freed on the pool's threads; the affine search's peak
+    // comes on top of what the heaps keep (at a million images, 40 MB).
+    crate::base::memory::release_freed();
     let (affine_pairs, affine_report) =
         crate::near::affine::find_pairs(records, &usable, &known, choice.affine_keys)?;
     let mut report = report;

@@ -107,40 +107,37 @@ impl KeyPlan {
     }
 }
 
-/// Images whose features are in the registered sidecars, read on demand.
+/// Images whose features are in the registered sidecars, read on demand: image `k` is entry
+/// `at[k] = (sidecar, position)`, found once.
 struct Sidecars<'a> {
-    records: &'a [Record],
-    ids: &'a [u32],
+    at: &'a [(u32, u32)],
     sidecars: &'a [Arc<Sidecar>],
 }
 
 impl Sidecars<'_> {
     fn get(&self, k: usize) -> Option<Features> {
-        let d = self.records[self.ids[k] as usize].blake3()?;
-        sidecar::lookup(self.sidecars, &d)
+        let (s, i) = self.at[k];
+        self.sidecars[s as usize].get_at(i as usize)
     }
 }
 
 impl Source for Sidecars<'_> {
     fn len(&self) -> usize {
-        self.ids.len()
+        self.at.len()
     }
     fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>) {
         thread_local! {
             static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let Some(d) = self.records[self.ids[k] as usize].blake3() else {
-            return;
-        };
+        let (s, i) = self.at[k];
         BUF.with_borrow_mut(|buf| {
-            let Some(sidecar) = self.sidecars.iter().find(|s| s.contains(&d)) else {
-                return;
-            };
             let pick = |raw: &sidecar::RawEntry| {
                 let levels: Vec<u8> = (0..raw.len()).map(|i| raw.level(i)).collect();
                 candidates::search_subset(&levels, keys)
             };
-            let Some((raw, chosen)) = sidecar.raw_picked(&d, buf, pick) else {
+            let Some((raw, chosen)) =
+                self.sidecars[s as usize].raw_picked_at(i as usize, buf, pick)
+            else {
                 return;
             };
             out.extend(chosen.into_iter().map(|i| (raw.desc(i), raw.angle(i))));
@@ -161,21 +158,27 @@ pub fn find_pairs(
     if sidecars.is_empty() {
         return Ok((Vec::new(), AffineReport::default()));
     }
-    let ids: Vec<u32> = usable
+    // Each image's entry, found once; the images then go in the sidecars' order, so the
+    // search reads each file front to back (at a million images the sidecar is 12 GB, more
+    // than the page cache may hold: random reads waited on the disk).
+    let mut found: Vec<((u32, u32), u32)> = usable
         .par_iter()
-        .copied()
-        .filter(|&i| {
-            records[i as usize].blake3().is_some_and(|d| {
-                sidecars
-                    .iter()
-                    .find_map(|s| s.count(&d))
-                    .is_some_and(|n| n >= verify::MIN_INLIERS)
-            })
+        .filter_map(|&i| {
+            let d = records[i as usize].blake3()?;
+            let (s, at) = sidecars
+                .iter()
+                .enumerate()
+                .find_map(|(s, sc)| Some((s, sc.position(&d)?)))?;
+            (sidecars[s].count_at(at) >= verify::MIN_INLIERS).then_some(((s as u32, at as u32), i))
         })
         .collect();
+    found.par_sort_unstable();
+    let ids: Vec<u32> = found.iter().map(|f| f.1).collect();
+    let at: Vec<(u32, u32)> = found.into_iter().map(|f| f.0).collect();
+    // What the search allocated and freed so far goes back before its peak.
+    crate::base::memory::release_freed();
     let source = Sidecars {
-        records,
-        ids: &ids,
+        at: &at,
         sidecars: &sidecars,
     };
     let dir = sidecars[0]

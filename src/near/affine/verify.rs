@@ -65,6 +65,11 @@ struct Match {
 /// Putative matches of `a`'s descriptors in `b` (mirrored: against `b`'s mirror
 /// permutations, with `b`'s points mirrored).
 fn putative(a: &Features, b: &Features, mirror: bool) -> Vec<Match> {
+    crate::base::cpu::with_popcnt(|| putative_in(a, b, mirror))
+}
+
+#[inline(always)]
+fn putative_in(a: &Features, b: &Features, mirror: bool) -> Vec<Match> {
     let bd: Vec<Hash256> = if mirror {
         b.desc.iter().map(mirrored).collect()
     } else {

@@ -132,16 +132,31 @@ impl Sidecar {
         self.rows.binary_search_by(|r| r.digest.cmp(d)).is_ok()
     }
 
+    /// Where the content `d`'s entry is in this sidecar's table (`None`: not here): the
+    /// `*_at` readers take it, so a search that reads every image finds each once.
+    pub fn position(&self, d: &Digest) -> Option<usize> {
+        self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()
+    }
+
     /// How many keypoints the content `d` has here (`None`: not in this sidecar), without
     /// reading them.
     pub fn count(&self, d: &Digest) -> Option<usize> {
-        let i = self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?;
-        Some(usize::from(self.rows[i].n))
+        self.position(d).map(|i| self.count_at(i))
+    }
+
+    /// How many keypoints entry `i` (a [`Sidecar::position`]) has.
+    pub fn count_at(&self, i: usize) -> usize {
+        usize::from(self.rows[i].n)
     }
 
     /// The features of the content `d`, if this sidecar has them.
     pub fn get(&self, d: &Digest) -> Option<Features> {
-        let row = self.rows[self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?];
+        self.get_at(self.position(d)?)
+    }
+
+    /// The features of entry `i` (a [`Sidecar::position`]).
+    pub fn get_at(&self, i: usize) -> Option<Features> {
+        let row = *self.rows.get(i)?;
         let n = row.n as usize;
         let mut buf = vec![0u8; n * (POINT + DESC)];
         read_exact_at(&self.file, &mut buf, row.offset).ok()?;
@@ -159,7 +174,17 @@ impl Sidecar {
         buf: &'a mut Vec<u8>,
         pick: impl FnOnce(&RawEntry) -> Vec<usize>,
     ) -> Option<(RawEntry<'a>, Vec<usize>)> {
-        let row = self.rows[self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()?];
+        self.raw_picked_at(self.position(d)?, buf, pick)
+    }
+
+    /// [`Sidecar::raw_picked`] of entry `i` (a [`Sidecar::position`]).
+    pub fn raw_picked_at<'a>(
+        &self,
+        i: usize,
+        buf: &'a mut Vec<u8>,
+        pick: impl FnOnce(&RawEntry) -> Vec<usize>,
+    ) -> Option<(RawEntry<'a>, Vec<usize>)> {
+        let row = *self.rows.get(i)?;
         let n = row.n as usize;
         buf.resize(n * (POINT + DESC), 0);
         read_exact_at(&self.file, &mut buf[..n * POINT], row.offset).ok()?;

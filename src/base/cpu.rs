@@ -1,0 +1,43 @@
+//! Instructions the baseline x86-64 target lacks, used where the CPU has them.
+//!
+//! The release build targets baseline x86-64 (any 64-bit x86 CPU runs it), where
+//! `u64::count_ones` compiles to a dozen shifts, masks and a multiply. Hamming distances are
+//! the inner loop of the searches (a million-image `leaks` counts bits about three billion
+//! times), so their loops run in a copy compiled with `popcnt`, chosen once per call of
+//! [`with_popcnt`].
+
+/// `f()`, compiled with the `popcnt` instruction when the CPU has it (every x86-64 CPU since
+/// 2008 or so; other architectures count bits in one instruction already). `f` is inlined
+/// into that copy (a closure has one call site there), and with it what `f` inlines, so keep
+/// the bit counting in `f` or in `#[inline]` functions it calls.
+#[inline(always)]
+pub fn with_popcnt<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        /// # Safety
+        /// The CPU must have `popcnt`.
+        #[target_feature(enable = "popcnt")]
+        unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has `popcnt`, checked just above.
+            return unsafe { run(f) };
+        }
+    }
+    f()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_are_counted_the_same_either_way() {
+        let mut state = 9;
+        for _ in 0..1000 {
+            let x = crate::base::rng::splitmix(&mut state);
+            assert_eq!(with_popcnt(|| x.count_ones()), x.count_ones());
+        }
+    }
+}
