@@ -514,13 +514,20 @@ pub fn candidate_pairs<L: HashList + ?Sized>(
         "sampled search: an entry id holds the image and its view in 32 bits"
     );
     let views = ImageViews { hashes, crops };
-    search(&views, plan, transforms, |q, e, t| {
-        let (i, j) = (EntryId(q).image(), EntryId(e).image());
-        if i == j || views.hash(q).transformed(t).distance(&views.hash(e)) > radius {
-            return None;
-        }
-        Some((u64::from(i.min(j)) << 32) | u64::from(i.max(j)))
-    })
+    // Inlined into the probe loop, so its distance counts bits with `popcnt` too.
+    search(
+        &views,
+        plan,
+        transforms,
+        #[inline(always)]
+        |q, e, t| {
+            let (i, j) = (EntryId(q).image(), EntryId(e).image());
+            if i == j || views.hash(q).transformed(t).distance(&views.hash(e)) > radius {
+                return None;
+            }
+            Some((u64::from(i.min(j)) << 32) | u64::from(i.max(j)))
+        },
+    )
     .into_iter()
     .map(|p| ((p >> 32) as u32, p as u32))
     .collect()
