@@ -115,11 +115,17 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
         .filter(|&(_, r)| r > 0.0)
         .collect();
     let mut kept = suppress(&found, w);
-    kept.sort_by(|a, b| {
+    let order = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
         b.0.total_cmp(&a.0)
             .then_with(|| (a.2, a.1).cmp(&(b.2, b.1)))
-    });
-    kept.truncate(quota);
+    };
+    // A strict order (positions differ), so selecting the quota first and sorting only it
+    // gives what sorting all and truncating gives.
+    if kept.len() > quota {
+        kept.select_nth_unstable_by(quota, order);
+        kept.truncate(quota);
+    }
+    kept.sort_unstable_by(order);
     kept.into_iter().map(|(_, x, y)| (x, y)).collect()
 }
 
@@ -176,7 +182,8 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
     let n = w - 2 * border;
     let offs = CIRCLE.map(|(dx, dy)| dy as isize * w as isize + dx as isize);
     let mut found = Vec::new();
-    let mut pass = vec![0u8; n];
+    // Padded to whole words of 8 (the padding stays 0).
+    let mut pass = vec![0u8; n.next_multiple_of(8)];
     for y in border..h - border {
         let row = y * w + border;
         if n >= LANES {
@@ -186,11 +193,18 @@ fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
                 segment_chunk(&g.px, &offs, row + c, threshold, &mut pass[c..c + LANES]);
             }
         } else {
-            for (x, p) in pass.iter_mut().enumerate() {
+            for (x, p) in pass[..n].iter_mut().enumerate() {
                 *p = u8::from(segment_at(&g.px, &offs, row + x, threshold));
             }
         }
-        found.extend(candidates(&pass).map(|x| (border + x, y)));
+        // Most words are zero; a set byte is found by the word's trailing zeros.
+        for (c, word) in pass.chunks_exact(8).enumerate() {
+            let mut m = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            while m != 0 {
+                found.push((border + 8 * c + m.trailing_zeros() as usize / 8, y));
+                m &= m - 1;
+            }
+        }
     }
     found
 }
@@ -260,23 +274,6 @@ fn segment_at(px: &[u8], offs: &[isize; 16], i: usize, t: u8) -> bool {
     has_run9(mb) | has_run9(md)
 }
 
-/// The indices of the non-zero bytes of `pass` (each 0 or 1), 8 at a time: most words are
-/// zero, and a set byte is found by its trailing zeros.
-fn candidates(pass: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    pass.chunks(8).enumerate().flat_map(|(c, chunk)| {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        let mut m = u64::from_le_bytes(word);
-        std::iter::from_fn(move || {
-            (m != 0).then(|| {
-                let j = m.trailing_zeros() as usize / 8;
-                m &= m - 1;
-                8 * c + j
-            })
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,9 +292,15 @@ mod tests {
 
     #[test]
     fn vector_segment_test_equals_the_pixel_one() {
-        for (i, &(w, h, grain)) in [(256, 64, 1), (97, 61, 2), (50, 40, 4), (70, 90, 1)]
-            .iter()
-            .enumerate()
+        for (i, &(w, h, grain)) in [
+            (256, 64, 1),
+            (97, 61, 2),
+            (50, 40, 4),
+            (70, 90, 1),
+            (37, 30, 1),
+        ]
+        .iter()
+        .enumerate()
         {
             let g = noise(w, h, grain, i as u64);
             for t in [0, 20, 60, 255] {
