@@ -2,13 +2,12 @@
 //!
 //! Cost: the segment test runs on 32 columns at once (each circle pixel one bit of a mask
 //! per column, the run of nine by rotations), the Harris response of a corner adds 7 sliding
-//! column sums of the Sobel products per
-//! channel, and the suppression compares corners only.
+//! column sums of the Sobel products per channel, and the suppression compares corners only.
 //!
 //! Hand-written rather than `imageproc::corners::corners_fast9`: imageproc would be a new
-//! dependency tree (nalgebra, rand, ...) for two short functions, and this version rejects
-//! most pixels with four comparisons and keeps every sum in integers, so a mirrored image
-//! gives exactly the mirrored corners (the descriptor's mirror permutation relies on it).
+//! dependency tree (nalgebra, rand, ...) for two short functions, and this version tests 32
+//! pixels at once and keeps every sum in integers, so a mirrored image gives exactly the
+//! mirrored corners (the descriptor's mirror permutation relies on it).
 
 use super::Gray;
 
