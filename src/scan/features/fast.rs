@@ -1,13 +1,13 @@
 //! FAST-9 corners ranked by the Harris response, with 3 x 3 non-maximum suppression.
 //!
-//! Cost: the segment test first rejects whole rows at once (8 opposite-pair tests in `u8`),
-//! the Harris response of a corner adds 7 sliding column sums of the Sobel products per
-//! channel, and the suppression compares corners only.
+//! Cost: the segment test runs on 32 columns at once (each circle pixel one bit of a mask
+//! per column, the run of nine by rotations), the Harris response of a corner adds 7 sliding
+//! column sums of the Sobel products per channel, and the suppression compares corners only.
 //!
 //! Hand-written rather than `imageproc::corners::corners_fast9`: imageproc would be a new
-//! dependency tree (nalgebra, rand, ...) for two short functions, and this version rejects
-//! most pixels with four comparisons and keeps every sum in integers, so a mirrored image
-//! gives exactly the mirrored corners (the descriptor's mirror permutation relies on it).
+//! dependency tree (nalgebra, rand, ...) for two short functions, and this version tests 32
+//! pixels at once and keeps every sum in integers, so a mirrored image gives exactly the
+//! mirrored corners (the descriptor's mirror permutation relies on it).
 
 use super::Gray;
 
@@ -30,19 +30,6 @@ pub(super) const CIRCLE: [(i32, i32); 16] = [
     (-2, -2),
     (-1, -3),
 ];
-
-/// Whether either of two circular 16-bit masks has a run of at least 9 set bits: both
-/// doubled into one `u64` (bits 0..32 and 32..64), runs of 2, 4, 8 then 9 by shifted ANDs,
-/// looking only at runs starting in each mask's first 16 bits (they end by bit 24).
-#[inline(always)]
-fn has_run9_either(a: u32, b: u32) -> bool {
-    let m = u64::from(a | a << 16) | u64::from(b | b << 16) << 32;
-    let r = m & (m >> 1);
-    let r = r & (r >> 2);
-    let r = r & (r >> 4);
-    let r = r & (m >> 8);
-    r & 0x0000_ffff_0000_ffff != 0
-}
 
 /// Half-width of the Harris window (7 x 7).
 const WIN: usize = 3;
@@ -127,11 +114,17 @@ pub fn corners(g: &Gray, threshold: u8, border: usize, quota: usize) -> Vec<(usi
         .filter(|&(_, r)| r > 0.0)
         .collect();
     let mut kept = suppress(&found, w);
-    kept.sort_by(|a, b| {
+    let order = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
         b.0.total_cmp(&a.0)
             .then_with(|| (a.2, a.1).cmp(&(b.2, b.1)))
-    });
-    kept.truncate(quota);
+    };
+    // A strict order (positions differ), so selecting the quota first and sorting only it
+    // gives what sorting all and truncating gives.
+    if kept.len() > quota {
+        kept.select_nth_unstable_by(quota, order);
+        kept.truncate(quota);
+    }
+    kept.sort_unstable_by(order);
     kept.into_iter().map(|(_, x, y)| (x, y)).collect()
 }
 
@@ -185,96 +178,160 @@ fn suppress(found: &[((usize, usize), f64)], w: usize) -> Vec<(f64, usize, usize
 #[inline(always)]
 fn fast9(g: &Gray, threshold: u8, border: usize) -> Vec<(usize, usize)> {
     let (w, h) = (g.w, g.h);
-    let offs: Vec<isize> = CIRCLE
-        .iter()
-        .map(|&(dx, dy)| dy as isize * w as isize + dx as isize)
-        .collect();
-    let mut found = Vec::new();
     let n = w - 2 * border;
-    let mut test = RowTest {
-        hi: vec![0; n],
-        lo: vec![0; n],
-        pass: vec![0; n],
-        dark: vec![0; n],
-    };
+    let offs = CIRCLE.map(|(dx, dy)| dy as isize * w as isize + dx as isize);
+    let mut found = Vec::new();
+    // Padded to whole words of 8 (the padding stays 0).
+    let mut pass = vec![0u8; n.next_multiple_of(8)];
     for y in border..h - border {
-        compass_test(g, y, threshold, border, &mut test);
-        for x in candidates(&test.pass).map(|i| border + i) {
-            let i = y * w + x;
-            let v = g.px[i];
-            let (hi, lo) = (v.saturating_add(threshold), v.saturating_sub(threshold));
-            let (mut mb, mut md) = (0u32, 0u32);
-            for (k, &o) in offs.iter().enumerate() {
-                let p = g.px[(i as isize + o) as usize];
-                mb |= u32::from(p > hi) << k;
-                md |= u32::from(p < lo) << k;
+        let row = y * w + border;
+        if n >= LANES {
+            // The last chunk overlaps the one before it when `n` is not a multiple.
+            for c in (0..n).step_by(LANES) {
+                let c = c.min(n - LANES);
+                segment_chunk(&g.px, &offs, row + c, threshold, &mut pass[c..c + LANES]);
             }
-            if has_run9_either(mb, md) {
-                found.push((x, y));
+        } else {
+            for (x, p) in pass[..n].iter_mut().enumerate() {
+                *p = u8::from(segment_at(&g.px, &offs, row + x, threshold));
+            }
+        }
+        // Most words are zero; a set byte is found by the word's trailing zeros.
+        for (c, word) in pass.chunks_exact(8).enumerate() {
+            let mut m = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            while m != 0 {
+                found.push((border + 8 * c + m.trailing_zeros() as usize / 8, y));
+                m &= m - 1;
             }
         }
     }
     found
 }
 
-/// The quick rejection for row `y`, all columns at once: a run of nine covers one of every
-/// two opposite circle pixels (the seven it leaves out are too few to hold both), so for
-/// each of the 8 opposite pairs one must be brighter (or, for every pair, one darker).
-/// `test.pass[x - border]` is set for the columns that pass. In `u8` with saturating bounds, which compare
-/// exactly as the signed ones: `v + t > 255` and `v - t < 0` admit no pixel.
+/// Columns the segment test takes at once (one AVX2 vector of bytes).
+const LANES: usize = 32;
+
+/// The segment test of the `LANES` pixels from index `i0` on (all at least 3 from every
+/// edge; `offs` the circle's offsets) into `pass` (1 where a corner), all columns at once:
+/// each circle pixel's comparison shifts one bit into a 16-bit mask per column (kept as two
+/// bytes, so 32 columns a vector), then the run of nine by rotations. Circle pixel `k` lands
+/// on bit `15 - k`, which keeps runs runs. Integer comparisons, so exactly [`segment_at`].
 #[inline(always)]
-fn compass_test(g: &Gray, y: usize, t: u8, border: usize, test: &mut RowTest) {
-    let w = g.w;
-    let n = w - 2 * border;
-    let at = |(dx, dy): (i32, i32)| {
-        let start =
-            ((y as isize + dy as isize) * w as isize + (border as isize + dx as isize)) as usize;
-        &g.px[start..start + n]
+fn segment_chunk(px: &[u8], offs: &[isize; 16], i0: usize, t: u8, pass: &mut [u8]) {
+    let at = |k: usize| -> &[u8; LANES] {
+        let s = (i0 as isize + offs[k]) as usize;
+        px[s..s + LANES].try_into().expect("a chunk")
     };
-    let RowTest {
-        hi,
-        lo,
-        pass: bright,
-        dark,
-    } = test;
-    // Equal lengths let the passes below run without bounds checks (and vectorise).
-    let (hi, lo, bright, dark) = (&mut hi[..n], &mut lo[..n], &mut bright[..n], &mut dark[..n]);
-    for ((c, h), l) in at((0, 0)).iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
-        (*h, *l) = (c.saturating_add(t), c.saturating_sub(t));
+    let centre: &[u8; LANES] = px[i0..i0 + LANES].try_into().expect("a chunk");
+    let (mut hi, mut lo) = ([0u8; LANES], [0u8; LANES]);
+    for l in 0..LANES {
+        (hi[l], lo[l]) = (centre[l].saturating_add(t), centre[l].saturating_sub(t));
     }
-    bright.fill(1);
-    dark.fill(1);
+    // Circle pixels 0..8 and 8..16 of each column's bright and dark masks.
+    let (mut b0, mut d0, mut b1, mut d1) = ([0u8; LANES], [0u8; LANES], [0u8; LANES], [0u8; LANES]);
     for k in 0..8 {
-        let (a, b) = (at(CIRCLE[k]), at(CIRCLE[k + 8]));
-        for i in 0..n {
-            bright[i] &= u8::from(a[i] > hi[i]) | u8::from(b[i] > hi[i]);
-            dark[i] &= u8::from(a[i] < lo[i]) | u8::from(b[i] < lo[i]);
+        let a = at(k);
+        for l in 0..LANES {
+            b0[l] = b0[l] << 1 | u8::from(a[l] > hi[l]);
+            d0[l] = d0[l] << 1 | u8::from(a[l] < lo[l]);
         }
     }
-    bright
-        .iter_mut()
-        .zip(dark.iter())
-        .for_each(|(b, &d)| *b |= d);
+    for k in 8..16 {
+        let a = at(k);
+        for l in 0..LANES {
+            b1[l] = b1[l] << 1 | u8::from(a[l] > hi[l]);
+            d1[l] = d1[l] << 1 | u8::from(a[l] < lo[l]);
+        }
+    }
+    for l in 0..LANES {
+        let mb = u16::from(b0[l]) << 8 | u16::from(b1[l]);
+        let md = u16::from(d0[l]) << 8 | u16::from(d1[l]);
+        pass[l] = u8::from(has_run9(mb) | has_run9(md));
+    }
 }
 
-/// The indices of the non-zero bytes of `pass`, skipping 8 zero bytes at a time (most are).
-fn candidates(pass: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    pass.chunks(8).enumerate().flat_map(|(c, chunk)| {
-        let any = match <[u8; 8]>::try_from(chunk) {
-            Ok(word) => u64::from_ne_bytes(word) != 0,
-            Err(_) => chunk.iter().any(|&b| b != 0),
-        };
-        let hits = chunk.iter().enumerate().filter(|&(_, &b)| b != 0);
-        hits.take(if any { 8 } else { 0 })
-            .map(move |(j, _)| 8 * c + j)
-    })
+/// Whether a circular 16-bit mask has a run of at least 9 set bits: bit `i` of `r` ends up
+/// set when bits `i..i + 2, 4, 8` and then `9` (circularly) all are.
+#[inline(always)]
+fn has_run9(m: u16) -> bool {
+    let r = m & m.rotate_right(1);
+    let r = r & r.rotate_right(2);
+    let r = r & r.rotate_right(4);
+    r & m.rotate_right(8) != 0
 }
 
-/// Per-row buffers of [`compass_test`] (one value per column from `border` on); `pass` is
-/// non-zero where the column passes.
-struct RowTest {
-    hi: Vec<u8>,
-    lo: Vec<u8>,
-    pass: Vec<u8>,
-    dark: Vec<u8>,
+/// The segment test of one pixel (index `i`, at least 3 from every edge), for rows too
+/// narrow for [`segment_chunk`].
+fn segment_at(px: &[u8], offs: &[isize; 16], i: usize, t: u8) -> bool {
+    let (hi, lo) = (px[i].saturating_add(t), px[i].saturating_sub(t));
+    let (mut mb, mut md) = (0u16, 0u16);
+    for (k, &o) in offs.iter().enumerate() {
+        let p = px[(i as isize + o) as usize];
+        mb |= u16::from(p > hi) << k;
+        md |= u16::from(p < lo) << k;
+    }
+    has_run9(mb) | has_run9(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::rng::SplitMix;
+
+    /// Noise at three grains (every pixel, 2 x 2 and 4 x 4 blocks): far more segment-test
+    /// candidates and corners than the test pictures, at every bit pattern of the circle.
+    fn noise(w: usize, h: usize, grain: usize, seed: u64) -> Gray {
+        let mut rng = SplitMix(seed);
+        let cells: Vec<u8> = (0..w * h).map(|_| (rng.next_u64() % 256) as u8).collect();
+        let px = (0..w * h)
+            .map(|i| cells[(i / w / grain) * w + (i % w) / grain])
+            .collect();
+        Gray { w, h, px }
+    }
+
+    #[test]
+    fn vector_segment_test_equals_the_pixel_one() {
+        for (i, &(w, h, grain)) in [
+            (256, 64, 1),
+            (97, 61, 2),
+            (50, 40, 4),
+            (70, 90, 1),
+            (37, 30, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let g = noise(w, h, grain, i as u64);
+            for t in [0, 20, 60, 255] {
+                let offs = CIRCLE.map(|(dx, dy)| dy as isize * w as isize + dx as isize);
+                let mut expected = Vec::new();
+                for y in 3..h - 3 {
+                    for x in 3..w - 3 {
+                        if segment_at(&g.px, &offs, y * w + x, t) {
+                            expected.push((x, y));
+                        }
+                    }
+                }
+                assert!(t == 255 || expected.len() > 20, "{w} x {h}, t {t}");
+                assert_eq!(fast9(&g, t, 3), expected, "{w} x {h}, t {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn corners_on_noise_equal_the_reference() {
+        for (i, &(w, h, grain)) in [(256, 192, 1), (200, 150, 2), (41, 120, 3)]
+            .iter()
+            .enumerate()
+        {
+            let g = noise(w, h, grain, 10 + i as u64);
+            let ours = corners(&g, 20, 16, 300);
+            assert!(ours.len() > 5, "{w} x {h}: {} corners", ours.len());
+            assert_eq!(
+                ours,
+                super::super::reference::corners(&g, 20, 16, 300),
+                "{w} x {h}"
+            );
+        }
+    }
 }

@@ -17,10 +17,11 @@
 //! pattern precomputed at 32 orientation bins (`brief`).
 //!
 //! Cost (docs/BENCHMARKS.md "Scan cost"): everything per pixel runs a row at a time so it
-//! vectorises (FAST's rejection, Sobel products, smoothing, the pyramid's fixed-point
-//! resampling), compiled for AVX2 as well and chosen at run time ([`extract`]); Harris from
-//! sliding column sums, suppression among the corners only. `reference` (tests) keeps the straightforward version
-//! and a test pins that both give the same features.
+//! vectorises (FAST's segment test, Sobel products, smoothing, the orientation's moments,
+//! the pyramid's fixed-point resampling), compiled for AVX2 as well and chosen at run time
+//! ([`extract`]); Harris from sliding column sums, suppression among the corners only.
+//! `reference` (tests) keeps the straightforward version and a test pins that both give the
+//! same features.
 //!
 //! The sampling pattern is mirror-symmetric: pair `i + 128` is pair `i` mirrored across the
 //! keypoint's own axis, so the descriptor of the same corner in a left-right mirrored image
