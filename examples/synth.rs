@@ -430,9 +430,9 @@ fn write_features(
     let mut digests: Vec<[u8; 16]> = records.iter().filter_map(|r| r.blake3()).collect();
     digests.sort_unstable();
     digests.dedup();
-    let heads: Vec<sidecar::Head> = digests
+    let heads: Vec<sidecar::write::Head> = digests
         .iter()
-        .map(|&digest| sidecar::Head {
+        .map(|&digest| sidecar::write::Head {
             digest,
             n: per_image as u16,
             w: 256,
@@ -464,7 +464,7 @@ fn write_features(
             h.n = make(d).len() as u16;
         }
     }
-    sidecar::write_streamed(
+    sidecar::write::write_streamed(
         &out.join("index.csv.features"),
         heads.len(),
         heads.iter().map(|h| (*h, ())),

@@ -342,10 +342,10 @@ pub fn run(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let previous = features::sidecar::Sidecar::open(&features_path)
         .ok()
         .flatten();
-    // Fresh features go to a temporary file as they are made (`sidecar::Pending`).
+    // Fresh features go to a temporary file as they are made (`sidecar::write::Pending`).
     let pending = features_path
         .parent()
-        .map(features::sidecar::Pending::new)
+        .map(features::sidecar::write::Pending::new)
         .transpose()
         .map_err(ScanError::Index)?;
     let pending_error: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);

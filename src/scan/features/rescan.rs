@@ -26,12 +26,13 @@ pub(crate) fn wants_features(r: &Record) -> bool {
 pub(crate) fn update(
     root: &Path,
     reused: &[Record],
-    pending: Option<super::sidecar::Pending>,
+    pending: Option<super::sidecar::write::Pending>,
     previous: Option<super::sidecar::Sidecar>,
     path: &Path,
     max_pixels: u64,
 ) -> Result<bool> {
-    use super::sidecar::{Sidecar, register, write_atomic};
+    use super::sidecar::write::write_atomic;
+    use super::sidecar::{Sidecar, register};
     // Without a folder for the pending file there is no sidecar either.
     let Some(pending) = pending else {
         return Ok(false);

@@ -109,7 +109,7 @@ fn sidecar_round_trip() {
     let f = extract_frame(&picture(256, 192, 5));
     let d1 = [1u8; 16];
     let d2 = [2u8; 16];
-    sidecar::write_atomic(
+    sidecar::write::write_atomic(
         &path,
         vec![(d2, Features::default()), (d1, f.clone())],
         Vec::new(),
@@ -143,19 +143,19 @@ fn sidecar_round_trip() {
     assert!(s.get(&[3u8; 16]).is_none());
     // Carried over into a new sidecar without the fresh features.
     let path2 = dir.path().join("other.features");
-    sidecar::write_atomic(&path2, Vec::new(), vec![d1], None, Some(&s)).expect("write");
+    sidecar::write::write_atomic(&path2, Vec::new(), vec![d1], None, Some(&s)).expect("write");
     let s2 = sidecar::Sidecar::open(&path2)
         .expect("open")
         .expect("valid");
     assert_eq!(s2.get(&d1).expect("kept").desc, f.desc);
     // Fresh features through the pending file, beside kept ones; a digest once.
     let path3 = dir.path().join("third.features");
-    let pending = sidecar::Pending::new(dir.path()).expect("pending");
+    let pending = sidecar::write::Pending::new(dir.path()).expect("pending");
     let g = extract_frame(&picture(256, 192, 9));
     let d3 = [3u8; 16];
     pending.add(d3, &g).expect("add");
     pending.add(d1, &g).expect("add");
-    sidecar::write_atomic(
+    sidecar::write::write_atomic(
         &path3,
         Vec::new(),
         vec![d1, [9u8; 16]],
