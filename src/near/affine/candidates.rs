@@ -219,38 +219,42 @@ pub fn scores<S: Source + ?Sized>(
         Some(s) if most > s.above => Store::file(parts, s.dir),
         _ => Ok(Store::memory(parts)),
     };
-    let mut keys = store(layout.parts())?;
+    let keys = store(layout.parts())?;
     let spilled = matches!(keys, Store::File(_));
-    let mut entries = 0usize;
+    let keys = std::sync::Mutex::new(keys);
     let threads = rayon::current_num_threads().max(1);
     let per_image = most / n.max(1);
-    for start in (0..n).step_by(BATCH * threads) {
-        let batch: Vec<usize> = (start..n.min(start + BATCH * threads)).collect();
-        let parts: Vec<Vec<Vec<u64>>> = batch
-            .par_chunks(BATCH)
-            .map(|chunk| {
-                // Sized for the chunk's share (keys spread evenly over the partitions), so
-                // few grow: growing them was 9 million reallocations at a million images.
-                let share = chunk.len() * per_image / layout.parts();
-                let mut parts: Vec<Vec<u64>> = (0..layout.parts())
-                    .map(|_| Vec::with_capacity(share + share / 4 + 16))
-                    .collect();
-                let mut keys = Vec::new();
-                for &k in chunk {
-                    keys.clear();
-                    source.search_keys(k, plan.keys_per_image, &mut keys);
-                    image_entries(&keys, k, &tables, &layout, &mut parts);
+    let chunks = n.div_ceil(BATCH);
+    // Each thread keys every `threads`-th chunk of images into buffers of its own and hands
+    // them to the store under its lock: one thread writes while the others key (made in
+    // parallel and written by one thread between batches, the cores were half idle).
+    let entries = (0..threads)
+        .into_par_iter()
+        .map(|t| -> Result<usize> {
+            // Sized for a chunk's share (keys spread evenly over the partitions), so few
+            // grow: growing them was 9 million reallocations at a million images.
+            let share = BATCH * per_image / layout.parts();
+            let mut parts: Vec<Vec<u64>> = (0..layout.parts())
+                .map(|_| Vec::with_capacity(share + share / 4 + 16))
+                .collect();
+            let (mut made, mut found) = (0, Vec::new());
+            for c in (t..chunks).step_by(threads) {
+                for k in c * BATCH..n.min((c + 1) * BATCH) {
+                    found.clear();
+                    source.search_keys(k, plan.keys_per_image, &mut found);
+                    image_entries(&found, k, &tables, &layout, &mut parts);
                 }
-                parts
-            })
-            .collect();
-        for chunk in parts {
-            for (p, e) in chunk.iter().enumerate() {
-                entries += e.len();
-                keys.push(p, e)?;
+                let mut store = keys.lock().unwrap_or_else(|e| e.into_inner());
+                for (p, e) in parts.iter_mut().enumerate() {
+                    made += e.len();
+                    store.push(p, e)?;
+                    e.clear();
+                }
             }
-        }
-    }
+            Ok(made)
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
+    let keys = keys.into_inner().unwrap_or_else(|e| e.into_inner());
     let keys = keys.finish()?;
     // Votes go to partitions by their lower image, so each pair's votes meet in one: most
     // pairs that share a key share only one (chance), and are dropped partition by partition.
