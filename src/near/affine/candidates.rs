@@ -145,7 +145,7 @@ impl Layout {
     fn part(&self, table: usize, key: u32) -> usize {
         (table << self.top_bits) + (u64::from(key) >> (self.bits as u32 - self.top_bits)) as usize
     }
-    /// The lowest entry bit [`sort_by_buckets`] scatters a partition by: the [`SORT_BITS`]
+    /// The lowest entry bit [`take_sorted`] scatters a partition by: the [`SORT_BITS`]
     /// key bits below the partition's (fewer when the key has fewer left, the rest of the
     /// bucket bits then being the mirror flag and the image's top bits, which is as good).
     fn sort_shift(&self) -> u32 {
@@ -325,7 +325,7 @@ fn image_entries(
     }
 }
 
-/// Bits of a key below a partition's that [`sort_by_buckets`] scatters by: 4,096 buckets of
+/// Bits of a key below a partition's that [`take_sorted`] scatters by: 4,096 buckets of
 /// a few hundred entries, each sorted in the L1 cache.
 const SORT_BITS: u32 = 12;
 
