@@ -260,32 +260,3 @@ impl Offsets {
         Hash256(d)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::base::rng::SplitMix;
-
-    #[test]
-    fn orientation_equals_the_reference_on_noise() {
-        let (w, h) = (80, 60);
-        let mut rng = SplitMix(7);
-        let px = (0..w * h).map(|_| (rng.next_u64() % 256) as u8).collect();
-        let g = Gray { w, h, px };
-        for y in DISC as usize + 1..h - DISC as usize - 1 {
-            for x in [16, 17, 40, w - 17] {
-                assert_eq!(
-                    orientation(&g, x, y),
-                    super::super::reference::orientation(&g, x, y),
-                    "({x}, {y})"
-                );
-            }
-        }
-        let flat = Gray {
-            w,
-            h,
-            px: vec![255; w * h],
-        };
-        assert_eq!(orientation(&flat, 40, 30), (1.0, 0.0, 0.0));
-    }
-}

@@ -317,21 +317,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn corners_on_noise_equal_the_reference() {
-        for (i, &(w, h, grain)) in [(256, 192, 1), (200, 150, 2), (41, 120, 3)]
-            .iter()
-            .enumerate()
-        {
-            let g = noise(w, h, grain, 10 + i as u64);
-            let ours = corners(&g, 20, 16, 300);
-            assert!(ours.len() > 5, "{w} x {h}: {} corners", ours.len());
-            assert_eq!(
-                ours,
-                super::super::reference::corners(&g, 20, 16, 300),
-                "{w} x {h}"
-            );
-        }
-    }
 }

@@ -242,3 +242,52 @@ fn orientation_bins_mirror_exactly() {
         );
     }
 }
+
+#[test]
+fn orientation_equals_the_reference_on_noise() {
+    // The reference is the straightforward copy (`reference.rs`); this file is the one place
+    // that compares the two, so `brief` and `reference` do not import each other.
+    let (w, h) = (80, 60);
+    let disc = 15;
+    let mut rng = SplitMix(7);
+    let px = (0..w * h).map(|_| (rng.next_u64() % 256) as u8).collect();
+    let g = Gray { w, h, px };
+    for y in disc + 1..h - disc - 1 {
+        for x in [16, 17, 40, w - 17] {
+            assert_eq!(
+                super::brief::orientation(&g, x, y),
+                super::reference::orientation(&g, x, y),
+                "({x}, {y})"
+            );
+        }
+    }
+    let flat = Gray {
+        w,
+        h,
+        px: vec![255; w * h],
+    };
+    assert_eq!(super::brief::orientation(&flat, 40, 30), (1.0, 0.0, 0.0));
+}
+
+#[test]
+fn corners_on_noise_equal_the_reference() {
+    // Noise at three grains: far more corners than the test pictures.
+    for (i, &(w, h, grain)) in [(256, 192, 1), (200, 150, 2), (41, 120, 3)]
+        .iter()
+        .enumerate()
+    {
+        let mut rng = SplitMix(10 + i as u64);
+        let cells: Vec<u8> = (0..w * h).map(|_| (rng.next_u64() % 256) as u8).collect();
+        let px = (0..w * h)
+            .map(|i| cells[(i / w / grain) * w + (i % w) / grain])
+            .collect();
+        let g = Gray { w, h, px };
+        let ours = super::fast::corners(&g, 20, 16, 300);
+        assert!(ours.len() > 5, "{w} x {h}: {} corners", ours.len());
+        assert_eq!(
+            ours,
+            super::reference::corners(&g, 20, 16, 300),
+            "{w} x {h}"
+        );
+    }
+}
