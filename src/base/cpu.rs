@@ -7,9 +7,10 @@
 //! [`with_popcnt`].
 
 /// `f()`, compiled with the `popcnt` instruction when the CPU has it (every x86-64 CPU since
-/// 2008 or so; other architectures count bits in one instruction already). `f` is inlined
-/// into that copy (a closure has one call site there), and with it what `f` inlines, so keep
-/// the bit counting in `f` or in `#[inline]` functions it calls.
+/// 2008 or so; other architectures count bits in one instruction already). Only what is
+/// inlined into that copy gets the instruction: mark a closure of any size `#[inline(always)]`
+/// (without it the sampled probe's was called, not inlined, and counted bits the long way), and
+/// keep the bit counting in it or in `#[inline]` functions it calls.
 #[inline(always)]
 pub fn with_popcnt<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]

@@ -65,7 +65,10 @@ struct Match {
 /// Putative matches of `a`'s descriptors in `b` (mirrored: against `b`'s mirror
 /// permutations, with `b`'s points mirrored).
 fn putative(a: &Features, b: &Features, mirror: bool) -> Vec<Match> {
-    crate::base::cpu::with_popcnt(|| putative_in(a, b, mirror))
+    crate::base::cpu::with_popcnt(
+        #[inline(always)]
+        || putative_in(a, b, mirror),
+    )
 }
 
 #[inline(always)]

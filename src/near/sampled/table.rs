@@ -230,62 +230,86 @@ where
     let fast = FastKey::new(table, check);
     let group_bits = table.group_bits();
     let group_shift = table.width() - group_bits;
-    let check_max = plan.check_max;
     (0..n.div_ceil(batch))
         .into_par_iter()
         .map_init(Vec::new, |grouped: &mut Vec<(u32, u32, u64)>, b| {
+            let units = b * batch..n.min((b + 1) * batch);
+            // Queries per group, then each placed in its group: keys computed twice rather
+            // than a second buffer kept.
+            let mut starts = vec![0usize; (1 << group_bits) + 1];
+            for u in units.clone() {
+                codes.queries(u, |_, v| {
+                    starts[(fast.key(v).0 >> group_shift) as usize + 1] += 1;
+                });
+            }
+            for g in 1..starts.len() {
+                starts[g] += starts[g - 1];
+            }
+            grouped.clear();
+            grouped.resize(starts[1 << group_bits], (0, 0, 0));
+            for u in units {
+                codes.queries(u, |id, v| {
+                    let (key, c) = fast.key(v);
+                    let at = &mut starts[(key >> group_shift) as usize];
+                    grouped[*at] = (key, id, c);
+                    *at += 1;
+                });
+            }
             // Each probe counts the bits of a few checks.
+            let probes = Probes {
+                table,
+                check,
+                check_max: plan.check_max,
+                stored,
+            };
             crate::base::cpu::with_popcnt(
                 #[inline(always)]
-                || {
-                    let units = b * batch..n.min((b + 1) * batch);
-                    // Queries per group, then each placed in its group: keys computed twice
-                    // rather than a second buffer kept.
-                    let mut starts = vec![0usize; (1 << group_bits) + 1];
-                    for u in units.clone() {
-                        codes.queries(u, |_, v| {
-                            starts[(fast.key(v).0 >> group_shift) as usize + 1] += 1;
-                        });
-                    }
-                    for g in 1..starts.len() {
-                        starts[g] += starts[g - 1];
-                    }
-                    grouped.clear();
-                    grouped.resize(starts[1 << group_bits], (0, 0, 0));
-                    for u in units {
-                        codes.queries(u, |id, v| {
-                            let (key, c) = fast.key(v);
-                            let at = &mut starts[(key >> group_shift) as usize];
-                            grouped[*at] = (key, id, c);
-                            *at += 1;
-                        });
-                    }
-                    let mut out = Vec::new();
-                    for &t in transforms {
-                        // The probes' memory is asked for ahead of its use: a bucket's offsets
-                        // 2 * AHEAD queries ahead, its slots AHEAD ahead (their offsets arrived by
-                        // then), so the random reads overlap instead of waiting one by one.
-                        let want_of = |k: usize| table.key_under(u64::from(grouped[k].0), t) as u32;
-                        for (k, &(key, q, qcheck)) in grouped.iter().enumerate() {
-                            if k + 2 * AHEAD < grouped.len() {
-                                stored.prefetch_offsets(want_of(k + 2 * AHEAD));
-                            }
-                            if k + AHEAD < grouped.len() {
-                                stored.prefetch_slots(want_of(k + AHEAD));
-                            }
-                            let qcheck = check.key_under(qcheck, t);
-                            let want = table.key_under(u64::from(key), t) as u32;
-                            for e in stored.get(want, qcheck, check_max) {
-                                if let Some(hit) = accept(q, e, t) {
-                                    out.push(hit);
-                                }
-                            }
-                        }
-                    }
-                    out
-                },
+                || probes.run(grouped, transforms, accept),
             )
         })
         .flatten_iter()
         .collect()
+}
+
+/// What a batch's probes read: the table, its check and the stored views.
+struct Probes<'a> {
+    table: &'a KeyTable,
+    check: &'a KeyTable,
+    check_max: u32,
+    stored: &'a Stored,
+}
+
+impl Probes<'_> {
+    /// The accepted candidates of the `grouped` queries under each of `transforms`. Inlined
+    /// into [`crate::base::cpu::with_popcnt`]'s copy, with `Stored::get` and `accept`.
+    #[inline(always)]
+    fn run<F>(&self, grouped: &[(u32, u32, u64)], transforms: &[Transform], accept: &F) -> Vec<u64>
+    where
+        F: Fn(u32, u32, Transform) -> Option<u64> + Sync,
+    {
+        let (table, stored) = (self.table, self.stored);
+        let mut out = Vec::new();
+        for &t in transforms {
+            // The probes' memory is asked for ahead of its use: a bucket's offsets 2 * AHEAD
+            // queries ahead, its slots AHEAD ahead (their offsets arrived by then), so the
+            // random reads overlap instead of waiting one by one.
+            let want_of = |k: usize| table.key_under(u64::from(grouped[k].0), t) as u32;
+            for (k, &(key, q, qcheck)) in grouped.iter().enumerate() {
+                if k + 2 * AHEAD < grouped.len() {
+                    stored.prefetch_offsets(want_of(k + 2 * AHEAD));
+                }
+                if k + AHEAD < grouped.len() {
+                    stored.prefetch_slots(want_of(k + AHEAD));
+                }
+                let qcheck = self.check.key_under(qcheck, t);
+                let want = table.key_under(u64::from(key), t) as u32;
+                for e in stored.get(want, qcheck, self.check_max) {
+                    if let Some(hit) = accept(q, e, t) {
+                        out.push(hit);
+                    }
+                }
+            }
+        }
+        out
+    }
 }
