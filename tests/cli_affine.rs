@@ -119,24 +119,29 @@ fn pairs(out: &Path) -> Vec<csv::StringRecord> {
     rdr.records().map(Result::unwrap).collect()
 }
 
-fn leaks(root: &Path, work: &Path) -> Vec<csv::StringRecord> {
-    let out = work.join("out");
-    let run = Command::cargo_bin("cleansplit")
+/// `cleansplit leaks ROOT --index WORK/index.csv --out WORK/OUT ARGS..`.
+fn run_leaks(root: &Path, work: &Path, out: &str, args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("cleansplit")
         .unwrap()
         .args(["leaks", "-q", "--index"])
         .arg(work.join("index.csv"))
         .arg("--out")
-        .arg(&out)
+        .arg(work.join(out))
+        .args(args)
         .arg(root)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn leaks(root: &Path, work: &Path) -> Vec<csv::StringRecord> {
+    let run = run_leaks(root, work, "out", &[]);
     // 0: no leak, 1: leaks found; anything else is a failure.
     assert!(
         matches!(run.status.code(), Some(0 | 1)),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    pairs(&out)
+    pairs(&work.join("out"))
 }
 
 #[test]
@@ -187,15 +192,12 @@ fn rotated_shifted_zoomed_copy_across_splits_is_an_affine_pair() {
     assert!(affine["entries"].as_u64().unwrap() > 1000, "{affine}");
     // --affine-keys sets the search descriptors per image; out of range is refused in one line.
     let run = |keys: &str| {
-        Command::cargo_bin("cleansplit")
-            .unwrap()
-            .args(["leaks", "-q", "--affine-keys", keys, "--index"])
-            .arg(work.join("index.csv"))
-            .arg("--out")
-            .arg(work.join(format!("out-{keys}")))
-            .arg(&root)
-            .output()
-            .unwrap()
+        run_leaks(
+            &root,
+            &work,
+            &format!("out-{keys}"),
+            &["--affine-keys", keys],
+        )
     };
     let few = run("40");
     assert!(
@@ -253,19 +255,14 @@ fn a_new_file_keeps_every_other_image_s_features() {
     }
     let index = tmp.path().join("work/index.csv");
     let scan = || {
-        let out = Command::cargo_bin("cleansplit")
+        let run = Command::cargo_bin("cleansplit")
             .unwrap()
             .args(["scan", "--index"])
             .arg(&index)
             .arg(&root)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .assert()
+            .success();
+        String::from_utf8_lossy(&run.get_output().stdout).into_owned()
     };
     scan();
     // A new file early in path order: the reused ones come after it.

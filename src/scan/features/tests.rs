@@ -130,7 +130,7 @@ fn sidecar_round_trip() {
     // Picked descriptors read raw are the decoded ones.
     let mut buf = Vec::new();
     let (raw, chosen) = s
-        .raw_picked(&d1, &mut buf, |raw| {
+        .raw_picked_at(s.position(&d1).expect("position"), &mut buf, |raw| {
             assert_eq!(raw.len(), f.len());
             assert_eq!(raw.level(0), back.points[0].level);
             vec![0, 1, 2, 7, 9]

@@ -166,19 +166,10 @@ impl Sidecar {
 }
 
 impl Sidecar {
-    /// The keypoints of content `d` (all of them) and the descriptors `pick` chooses from
-    /// them, read into `buf` (the keypoint block, then one read per run of chosen
-    /// descriptors): a search with a few descriptors per image touches a fraction of the file.
-    pub fn raw_picked<'a>(
-        &self,
-        d: &Digest,
-        buf: &'a mut Vec<u8>,
-        pick: impl FnOnce(&RawEntry) -> Vec<usize>,
-    ) -> Option<(RawEntry<'a>, Vec<usize>)> {
-        self.raw_picked_at(self.position(d)?, buf, pick)
-    }
-
-    /// [`Sidecar::raw_picked`] of entry `i` (a [`Sidecar::position`]).
+    /// The keypoints of entry `i` (a [`Sidecar::position`]; all of them) and the descriptors
+    /// `pick` chooses from them, read into `buf` (the keypoint block, then one read per run of
+    /// chosen descriptors): a search with a few descriptors per image touches a fraction of
+    /// the file.
     pub fn raw_picked_at<'a>(
         &self,
         i: usize,
