@@ -4,7 +4,8 @@
 //! [`flags::Flags`], path rules and the records' path handle ([`rel_path::RelPath`]) and
 //! interned names ([`intern::Name`]), the one
 //! RNG, fast `stat`s of many files, the [`severity::Severity`] of a finding, and the CPU's
-//! bit-count instruction where it has one ([`cpu::with_popcnt`]).
+//! bit-count instruction where it has one ([`cpu::with_popcnt`]), and phase times for
+//! benchmarks ([`timing::phase`]).
 
 pub mod cpu;
 pub mod flags;
@@ -18,3 +19,4 @@ pub mod rel_path;
 pub mod rng;
 pub mod severity;
 pub mod stat;
+pub mod timing;

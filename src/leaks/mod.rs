@@ -381,6 +381,7 @@ pub fn find_pairs_with(
         records,
         at: &usable,
     };
+    let t = crate::base::timing::phase("hash search");
     let (matches, report) = search::run(
         &hashes,
         radius,
@@ -390,6 +391,7 @@ pub fn find_pairs_with(
         rounds,
         width,
     );
+    drop(t);
     for m in matches {
         let (a, b, t) = ordered(
             usable[m.a as usize] as usize,
@@ -431,6 +433,7 @@ pub fn find_pairs_with(
     crate::base::memory::release_freed();
     let (affine_pairs, affine_report) =
         crate::near::affine::find_pairs(records, &usable, &known, choice.affine_keys)?;
+
     let mut report = report;
     report.affine = Some(affine_report);
     for p in affine_pairs {
@@ -544,6 +547,7 @@ pub fn analyze(records: &[Record], opts: &LeakOptions) -> Result<Leaks> {
             // a million images (docs/BENCHMARKS.md "At a million images").
             let at = record_numbers(records, |_, r| r.hashable() && r.hash256().is_some());
             let hashes = RecordHashes { records, at: &at };
+            let _t = crate::base::timing::phase("calibration");
             let c = calibrate::choose_radius(&hashes, opts.geometric.transforms(), crop);
             (c.radius, c.reason.clone(), Some(c))
         }

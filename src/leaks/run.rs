@@ -36,12 +36,15 @@ pub fn run(job: &LeaksJob, notify: Notify) -> Result<LeaksOutcome> {
     if let Some(dir) = &job.out {
         check_output(&job.root, dir, "--out")?;
     }
+    let t = crate::base::timing::phase("scan");
     let scan = scan::run(&job.root, &job.scan)?;
+    drop(t);
     if let Some(w) = scan.unusable_warning() {
         notify(Notice::Warning(w));
     }
     let leaks = analyze(&scan.records, &job.leak)?;
     if let Some(dir) = &job.out {
+        let _t = crate::base::timing::phase("outputs");
         tables::write_outputs(dir, &scan.records, &leaks)?;
     }
     Ok(LeaksOutcome { scan, leaks })

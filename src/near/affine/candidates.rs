@@ -50,6 +50,25 @@ pub trait Source: Sync {
     /// Appends image `k`'s search descriptors, at most `keys` ([`search_subset`]), each with
     /// its keypoint's angle (nothing when they cannot be read).
     fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>);
+
+    /// Shows `f` the search descriptors of each of `images` in turn, with the image and the
+    /// keypoint's angle: [`Source::search_keys`] image by image, unless the source reads a
+    /// run of images faster together.
+    fn run_keys(
+        &self,
+        images: std::ops::Range<usize>,
+        keys: usize,
+        mut f: impl FnMut(usize, Hash256, f32),
+    ) {
+        let mut found = Vec::new();
+        for k in images {
+            found.clear();
+            self.search_keys(k, keys, &mut found);
+            for &(d, angle) in &found {
+                f(k, d, angle);
+            }
+        }
+    }
 }
 
 /// Features in memory (tests, `examples/affine_study.rs`).
@@ -142,14 +161,15 @@ impl Layout {
     fn parts(&self) -> usize {
         self.tables << self.top_bits
     }
-    fn part(&self, table: usize, key: u32) -> usize {
-        (table << self.top_bits) + (u64::from(key) >> (self.bits as u32 - self.top_bits)) as usize
+    /// Partitions per table.
+    fn per_table(&self) -> usize {
+        1 << self.top_bits
     }
-    /// The lowest entry bit [`take_sorted`] scatters a partition by: the [`SORT_BITS`]
-    /// key bits below the partition's (fewer when the key has fewer left, the rest of the
-    /// bucket bits then being the mirror flag and the image's top bits, which is as good).
-    fn sort_shift(&self) -> u32 {
-        (32 + self.bits as u32 - self.top_bits).saturating_sub(SORT_BITS)
+    /// The partition of `key` among its table's.
+    #[inline(always)]
+    fn sub(&self, key: u32) -> usize {
+        // In u64: a single partition per table shifts by all 32 bits.
+        (u64::from(key) >> (self.bits as u32 - self.top_bits)) as usize
     }
 }
 
@@ -222,6 +242,7 @@ pub fn scores<S: Source + ?Sized>(
     let keys = store(layout.parts())?;
     let spilled = matches!(keys, Store::File(_));
     let keys = std::sync::Mutex::new(keys);
+    let t_keys = crate::base::timing::phase("affine keys");
     let threads = rayon::current_num_threads().max(1);
     let per_image = most / n.max(1);
     let chunks = n.div_ceil(BATCH);
@@ -231,24 +252,32 @@ pub fn scores<S: Source + ?Sized>(
     let entries = (0..threads)
         .into_par_iter()
         .map(|t| -> Result<usize> {
-            // Sized for a chunk's share (keys spread evenly over the partitions), so few
-            // grow: growing them was 9 million reallocations at a million images.
+            // One table's partitions, sized for a chunk's share (keys spread evenly over
+            // them), so few grow: growing them was 9 million reallocations at a million
+            // images.
+            let per_table = layout.per_table();
             let share = BATCH * per_image / layout.parts();
-            let mut parts: Vec<Vec<u64>> = (0..layout.parts())
+            let mut parts: Vec<Vec<u64>> = (0..per_table)
                 .map(|_| Vec::with_capacity(share + share / 4 + 16))
                 .collect();
-            let (mut made, mut found) = (0, Vec::new());
+            let (mut made, mut chunk) = (0, Vec::new());
             for c in (t..chunks).step_by(threads) {
-                for k in c * BATCH..n.min((c + 1) * BATCH) {
-                    found.clear();
-                    source.search_keys(k, plan.keys_per_image, &mut found);
-                    image_entries(&found, k, &tables, &layout, &mut parts);
-                }
-                let mut store = keys.lock().unwrap_or_else(|e| e.into_inner());
-                for (p, e) in parts.iter_mut().enumerate() {
-                    made += e.len();
-                    store.push(p, e)?;
-                    e.clear();
+                chunk.clear();
+                let images = c * BATCH..n.min((c + 1) * BATCH);
+                source.run_keys(images, plan.keys_per_image, |k, d, angle| {
+                    chunk.push(Descriptor::new(d, angle, k));
+                });
+                // Table by table: a pass writes to one table's partitions only (64 at a
+                // million images, whose ends stay in the L1 cache; all 512 at once, the
+                // stores waited on memory: a quarter of the phase).
+                for (table, key) in tables.iter().enumerate() {
+                    table_entries(&chunk, key, &layout, &mut parts);
+                    let mut store = keys.lock().unwrap_or_else(|e| e.into_inner());
+                    for (sub, e) in parts.iter_mut().enumerate() {
+                        made += e.len();
+                        store.push(table * per_table + sub, e)?;
+                        e.clear();
+                    }
                 }
             }
             Ok(made)
@@ -256,19 +285,24 @@ pub fn scores<S: Source + ?Sized>(
         .try_reduce(|| 0, |a, b| Ok(a + b))?;
     let keys = keys.into_inner().unwrap_or_else(|e| e.into_inner());
     let keys = keys.finish()?;
+    drop(t_keys);
+    let t_votes = crate::base::timing::phase("affine votes");
     // Votes go to partitions by their lower image, so each pair's votes meet in one: most
     // pairs that share a key share only one (chance), and are dropped partition by partition.
     let vote_parts = keys.parts();
+    let largest = (0..keys.parts()).map(|p| keys.len(p)).max().unwrap_or(0);
     let votes = std::sync::Mutex::new(store(vote_parts)?);
     // Each thread takes every `threads`-th partition (they are about equal) with buffers of
     // its own, made once: one per partition held 60 MB more at a million images.
     (0..threads)
         .into_par_iter()
         .try_for_each(|t| -> Result<()> {
-            let (mut buf, mut block) = (Vec::new(), Vec::new());
+            // Sized once for the largest partition: grown partition by partition, the
+            // buffers' reallocations held 50 MB more at a million images.
+            let (mut buf, mut seen) = (Vec::with_capacity(largest), Seen::new());
             let mut by_part = vec![Vec::new(); vote_parts];
             for p in (t..keys.parts()).step_by(threads) {
-                take_sorted(&keys, p, layout.sort_shift(), &mut buf, &mut block)?;
+                take_shared(&keys, p, &mut seen, &mut buf)?;
                 for v in part_votes(&mut buf, plan.max_bucket) {
                     by_part[(v >> 32) as usize % vote_parts].push(v);
                 }
@@ -281,6 +315,8 @@ pub fn scores<S: Source + ?Sized>(
             Ok(())
         })?;
     drop(keys);
+    drop(t_votes);
+    let _t = crate::base::timing::phase("affine scores");
     let votes = votes
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
@@ -303,68 +339,123 @@ pub fn scores<S: Source + ?Sized>(
     Ok((scored, Effort { entries, spilled }))
 }
 
-/// Image `k`'s entries, appended to their partitions.
-fn image_entries(
-    keys: &[(Hash256, f32)],
-    k: usize,
-    tables: &[FastKey],
-    layout: &Layout,
-    parts: &mut [Vec<u64>],
-) {
-    for &(d, angle) in keys {
-        let m = mirrored(&d);
-        let bin = angle_bin(angle);
-        // The mirrored keypoint's angle is pi - angle.
-        let mirror_bin = angle_bin(std::f32::consts::PI - angle);
-        for (t, table) in tables.iter().enumerate() {
-            let direct = table.key(&d).0;
-            let mirror = table.key(&m).0;
-            parts[layout.part(t, direct)].push(entry(direct, false, k, bin));
-            parts[layout.part(t, mirror)].push(entry(mirror, true, k, mirror_bin));
+/// A search descriptor as the keying reads it: both sides and their orientation bins.
+struct Descriptor {
+    direct: Hash256,
+    mirror: Hash256,
+    /// `image << 4 | bin`, as in an entry.
+    direct_tail: u64,
+    mirror_tail: u64,
+}
+
+impl Descriptor {
+    fn new(d: Hash256, angle: f32, image: usize) -> Self {
+        Descriptor {
+            direct: d,
+            mirror: mirrored(&d),
+            direct_tail: entry(0, false, image, angle_bin(angle)),
+            // The mirrored keypoint's angle is pi - angle.
+            mirror_tail: entry(0, true, image, angle_bin(std::f32::consts::PI - angle)),
         }
     }
 }
 
-/// Bits of a key below a partition's that [`take_sorted`] scatters by: 4,096 buckets of
-/// a few hundred entries, each sorted in the L1 cache.
-const SORT_BITS: u32 = 12;
+/// The entries of `chunk` in one table (`key`), appended to that table's partitions.
+fn table_entries(chunk: &[Descriptor], key: &FastKey, layout: &Layout, parts: &mut [Vec<u64>]) {
+    for d in chunk {
+        let direct = key.key(&d.direct).0;
+        let mirror = key.key(&d.mirror).0;
+        parts[layout.sub(direct)].push(u64::from(direct) << 32 | d.direct_tail);
+        parts[layout.sub(mirror)].push(u64::from(mirror) << 32 | d.mirror_tail);
+    }
+}
 
-/// Partition `p`'s entries into `out`, sorted as `sort_unstable` sorts them (they agree above
-/// bit `shift + SORT_BITS`, a partition's key bits): counted by bits `shift..shift +
-/// SORT_BITS`, placed in their buckets as the partition is read again, and each bucket sorted
-/// on its own. At a million images a partition is 8 MB: sorted whole it took 2x as long, and
-/// sorted from a copy it held a second 8 MB per thread.
-fn take_sorted(
-    parts: &Finished,
-    p: usize,
-    shift: u32,
-    out: &mut Vec<u64>,
-    block: &mut Vec<u64>,
-) -> Result<()> {
-    let bucket = |x: u64| ((x >> shift) & ((1 << SORT_BITS) - 1)) as usize;
-    let mut starts = vec![0usize; (1 << SORT_BITS) + 1];
-    parts.visit(p, block, |entries| {
-        for &x in entries {
-            starts[bucket(x) + 1] += 1;
+/// Keys seen once and keys seen again, by a hash of the key into `2^bits` slots: a
+/// partition's entries whose key no other entry has give no vote, and at a million images
+/// they are most of them (8 tables of 32-bit keys: chance alone shares few).
+struct Seen {
+    /// Per 64 slots: the seen-once bits and the seen-again bits, side by side so that a
+    /// slot's two bits share a cache line (the sets are larger than the L2 cache: each look
+    /// is a miss).
+    words: Vec<[u64; 2]>,
+    bits: u32,
+}
+
+/// Entries between the request of a slot's cache line and its use.
+const AHEAD: usize = 16;
+
+impl Seen {
+    fn new() -> Self {
+        Seen {
+            words: Vec::new(),
+            bits: 0,
         }
-    })?;
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
     }
-    out.clear();
-    out.resize(starts[1 << SORT_BITS], 0);
-    let mut at = starts.clone();
-    parts.visit(p, block, |entries| {
-        for &x in entries {
-            let b = bucket(x);
-            out[at[b]] = x;
-            at[b] += 1;
+
+    /// Cleared, with about 16 slots per entry for `entries` entries (few chance slot
+    /// collisions: those entries are only sorted for nothing), at most 2^24 (4 MB: a skewed
+    /// partition gets more collisions, not more memory).
+    fn reset(&mut self, entries: usize) {
+        self.bits = (entries.max(64) * 16)
+            .next_power_of_two()
+            .trailing_zeros()
+            .min(24);
+        self.words.clear();
+        self.words.resize((1usize << self.bits) / 64, [0; 2]);
+    }
+
+    #[inline(always)]
+    fn slot(&self, e: u64) -> (usize, u64) {
+        // The key's bits mixed into the top (a partition's keys agree in their top bits).
+        let h = ((e >> 32) as u32).wrapping_mul(0x9e37_79b1) >> (32 - self.bits);
+        ((h >> 6) as usize, 1 << (h & 63))
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, e: u64) {
+        crate::base::cpu::prefetch(self.words.as_ptr().wrapping_add(self.slot(e).0));
+    }
+
+    /// Marks the keys of `entries`.
+    fn mark(&mut self, entries: &[u64]) {
+        for (j, &e) in entries.iter().enumerate() {
+            if let Some(&ahead) = entries.get(j + AHEAD) {
+                self.prefetch(ahead);
+            }
+            let (w, b) = self.slot(e);
+            let [once, again] = &mut self.words[w];
+            *again |= *once & b;
+            *once |= b;
         }
-    })?;
-    parts.free(p);
-    for w in starts.windows(2) {
-        out[w[0]..w[1]].sort_unstable();
     }
+
+    /// Keeps the entries of `entries` whose key may be shared (its slot seen at least twice).
+    fn keep_shared(&self, entries: &mut Vec<u64>) {
+        let mut kept = 0;
+        for j in 0..entries.len() {
+            if let Some(&ahead) = entries.get(j + AHEAD) {
+                self.prefetch(ahead);
+            }
+            let e = entries[j];
+            let (w, b) = self.slot(e);
+            entries[kept] = e;
+            kept += usize::from(self.words[w][1] & b != 0);
+        }
+        entries.truncate(kept);
+    }
+}
+
+/// Partition `p`'s entries whose key another entry may share, into `out`, sorted: every entry
+/// of every shared key, and a few others (slot collisions), which give no votes. The
+/// partition is read once, whole (read twice a block at a time, the reads were a sixth of the
+/// votes' CPU at a million images). About 1 entry in 30 is kept: sorting them all took 3x as
+/// long.
+fn take_shared(parts: &Finished, p: usize, seen: &mut Seen, out: &mut Vec<u64>) -> Result<()> {
+    parts.take(p, out)?;
+    seen.reset(out.len());
+    seen.mark(out);
+    seen.keep_shared(out);
+    out.sort_unstable();
     Ok(())
 }
 
@@ -434,27 +525,55 @@ mod sort_tests {
     use super::*;
 
     #[test]
-    fn partitions_are_taken_sorted() {
+    fn shared_keys_are_taken_whole_and_sorted() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut state = 11;
-        for (len, shift) in [(0, 20), (1, 20), (5000, 20), (100_000, 40), (3000, 0)] {
-            // Entries that agree above `shift + SORT_BITS`, as a partition's do.
-            let high = crate::base::rng::splitmix(&mut state) << (shift + SORT_BITS);
-            let low = (1u64 << (shift + SORT_BITS)) - 1;
-            let mut v: Vec<u64> = (0..len)
-                .map(|_| high | (crate::base::rng::splitmix(&mut state) & low))
+        for (len, key_bits) in [(0, 20), (1, 20), (5000, 26), (100_000, 26), (3000, 10)] {
+            // Entries of one partition (their keys agree in the top 6 bits), `key_bits` of
+            // key below: 10 bits give many shared keys and slot collisions.
+            let mut key = || {
+                let r = crate::base::rng::splitmix(&mut state);
+                (0x2a << 26 | (r & ((1 << key_bits) - 1))) as u32
+            };
+            let mut v: Vec<u64> = Vec::new();
+            for i in 0..len {
+                let k = key();
+                let e = |image: usize, mirror: bool| entry(k, mirror, image, (image % 16) as u8);
+                v.push(e(i, false));
+                // Shared keys, on either side: copies' keys.
+                if i % 7 == 0 {
+                    v.push(e(i + 1, i % 2 == 0));
+                }
+            }
+            let mut all = v.clone();
+            all.sort_unstable();
+            let shared: Vec<u64> = all
+                .chunk_by(|a, b| a >> 32 == b >> 32)
+                .filter(|run| run.len() > 1)
+                .flatten()
+                .copied()
                 .collect();
-            // Repeats, as shared keys give.
-            let copies: Vec<u64> = v.iter().step_by(7).copied().collect();
-            v.extend(copies);
-            let mut want = v.clone();
-            want.sort_unstable();
             for mut store in [Store::memory(1), Store::file(1, dir.path()).expect("file")] {
                 store.push(0, &v).expect("push");
                 let done = store.finish().expect("finish");
                 let mut out = vec![1, 2, 3];
-                take_sorted(&done, 0, shift, &mut out, &mut Vec::new()).expect("take");
-                assert_eq!(out, want);
+                take_shared(&done, 0, &mut Seen::new(), &mut out).expect("take");
+                assert!(out.is_sorted());
+                // Every entry of a shared key, in order, and nothing not pushed.
+                let kept: Vec<u64> = out
+                    .iter()
+                    .copied()
+                    .filter(|x| shared.binary_search(x).is_ok())
+                    .collect();
+                assert_eq!(kept, shared);
+                assert!(out.iter().all(|x| all.binary_search(x).is_ok()));
+                assert!(out.len() <= all.len());
+                // With sparse keys most entries are dropped (their key is theirs alone).
+                if key_bits == 26 && len > 1000 {
+                    assert!(out.len() < all.len() / 3, "{} of {}", out.len(), all.len());
+                }
+                // So the votes are those of all the entries.
+                assert_eq!(part_votes(&mut out, 8), part_votes(&mut all.clone(), 8));
             }
         }
     }

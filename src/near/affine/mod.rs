@@ -131,18 +131,60 @@ impl Source for Sidecars<'_> {
         }
         let (s, i) = self.at[k];
         BUF.with_borrow_mut(|buf| {
-            let pick = |raw: &sidecar::RawEntry| {
-                let levels: Vec<u8> = (0..raw.len()).map(|i| raw.level(i)).collect();
-                candidates::search_subset(&levels, keys)
-            };
             let Some((raw, chosen)) =
-                self.sidecars[s as usize].raw_picked_at(i as usize, buf, pick)
+                self.sidecars[s as usize]
+                    .raw_picked_at(i as usize, buf, |raw| search_subset_of(raw, keys))
             else {
                 return;
             };
             out.extend(chosen.into_iter().map(|i| (raw.desc(i), raw.angle(i))));
         });
     }
+    /// Each sidecar's run of `images` mapped at once (the images go in the sidecar's order,
+    /// so a run's entries lie together): read in place, with no system call and copy per
+    /// image (at a million images those were a quarter of the keys' CPU).
+    fn run_keys(
+        &self,
+        images: std::ops::Range<usize>,
+        keys: usize,
+        mut f: impl FnMut(usize, Hash256, f32),
+    ) {
+        let mut k = images.start;
+        while k < images.end {
+            let s = self.at[k].0;
+            let end = k + self.at[k..images.end].partition_point(|a| a.0 == s);
+            let sidecar = &self.sidecars[s as usize];
+            match sidecar.map_entries(self.at[k..end].iter().map(|a| a.1 as usize)) {
+                Some(mapped) => {
+                    for (image, &(_, i)) in (k..end).zip(&self.at[k..end]) {
+                        let Some(raw) = mapped.entry(i as usize) else {
+                            continue;
+                        };
+                        for c in search_subset_of(&raw, keys) {
+                            f(image, raw.desc(c), raw.angle(c));
+                        }
+                    }
+                }
+                None => {
+                    let mut found = Vec::new();
+                    for image in k..end {
+                        found.clear();
+                        self.search_keys(image, keys, &mut found);
+                        for &(d, angle) in &found {
+                            f(image, d, angle);
+                        }
+                    }
+                }
+            }
+            k = end;
+        }
+    }
+}
+
+/// The search descriptors of a sidecar entry ([`candidates::search_subset`]).
+fn search_subset_of(raw: &sidecar::RawEntry, keys: usize) -> Vec<usize> {
+    let levels: Vec<u8> = (0..raw.len()).map(|i| raw.level(i)).collect();
+    candidates::search_subset(&levels, keys)
 }
 
 /// Finds the affine pairs among `records` (positions `usable`), skipping pairs in `known`
@@ -161,6 +203,7 @@ pub fn find_pairs(
     // Each image's entry, found once; the images then go in the sidecars' order, so the
     // search reads each file front to back (at a million images the sidecar is 12 GB, more
     // than the page cache may hold: random reads waited on the disk).
+    let t = crate::base::timing::phase("affine locate");
     let mut found: Vec<((u32, u32), u32)> = usable
         .par_iter()
         .filter_map(|&i| {
@@ -175,6 +218,7 @@ pub fn find_pairs(
     found.par_sort_unstable();
     let ids: Vec<u32> = found.iter().map(|f| f.1).collect();
     let at: Vec<(u32, u32)> = found.into_iter().map(|f| f.0).collect();
+    drop(t);
     // What the search allocated and freed so far goes back before its peak.
     crate::base::memory::release_freed();
     let source = Sidecars {
@@ -228,6 +272,7 @@ fn search<S: Source + ?Sized>(
             !known.contains(&(a.min(b), a.max(b)))
         })
         .collect();
+    let _t = crate::base::timing::phase("affine verify");
     let pairs: Vec<AffinePair> = cands
         .par_iter()
         .filter_map(|&(i, j)| {

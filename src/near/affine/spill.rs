@@ -133,6 +133,14 @@ impl Finished {
         }
     }
 
+    /// Partition `p`'s entries.
+    pub fn len(&self, p: usize) -> usize {
+        match self {
+            Finished::Memory(parts) => parts[p].lock().unwrap_or_else(|e| e.into_inner()).len(),
+            Finished::File(s) => s.blocks[p].iter().map(|b| b.1).sum(),
+        }
+    }
+
     /// Shows partition `p`'s entries to `f`, a block at a time (read into `block`), as often
     /// as asked: reading a partition twice costs less than holding a second copy of it.
     pub fn visit(&self, p: usize, block: &mut Vec<u64>, mut f: impl FnMut(&[u64])) -> Result<()> {
@@ -164,14 +172,15 @@ impl Finished {
 
     /// Partition `p`'s entries, into `buf` (each partition is taken once).
     pub fn take(&self, p: usize, buf: &mut Vec<u64>) -> Result<()> {
-        buf.clear();
         match self {
             Finished::Memory(parts) => {
-                let mut part = parts[p].lock().unwrap_or_else(|e| e.into_inner());
-                std::mem::swap(buf, &mut part);
+                // The partition itself, no copy (and nothing left in its place).
+                *buf = std::mem::take(&mut *parts[p].lock().unwrap_or_else(|e| e.into_inner()));
             }
             Finished::File(s) => {
                 let total: usize = s.blocks[p].iter().map(|b| b.1).sum();
+                // Every entry is read over: only what the buffer lacks is zeroed first.
+                buf.truncate(total);
                 buf.resize(total, 0);
                 let mut at = 0;
                 for &(offset, len) in &s.blocks[p] {

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::codes::Codes;
 use super::fast_key::FastKey;
 use super::{KeyTable, Plan};
+use crate::base::cpu::prefetch;
 use crate::base::hash::Transform;
 
 /// Stored views per bucket, 2 to 4 (fewer buckets: a smaller offset array, a few more slots
@@ -32,18 +33,6 @@ const BLOCK: usize = 1024;
 const AHEAD: usize = 16;
 /// Fewest units (images) per query batch.
 const MIN_BATCH: usize = 4096;
-
-/// A hint to bring `p`'s cache line in (no fault whatever the address; nothing elsewhere).
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch reads nothing and cannot fault, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// `range` in blocks of [`BLOCK`].
 fn blocks(range: std::ops::Range<usize>) -> impl Iterator<Item = std::ops::Range<usize>> {

@@ -141,6 +141,22 @@ fn sidecar_round_trip() {
         assert_eq!(raw.angle(i), back.points[i].angle);
     }
     assert!(s.get(&[3u8; 16]).is_none());
+    // Mapped, both entries read in place as they decode; an entry outside the map is none.
+    let (p1, p2) = (s.position(&d1).expect("d1"), s.position(&d2).expect("d2"));
+    let mapped = s.map_entries([p1, p2].into_iter()).expect("mapped");
+    let raw = mapped.entry(p1).expect("in the map");
+    assert_eq!(raw.len(), f.len());
+    for i in 0..f.len() {
+        assert_eq!(raw.desc(i), back.desc[i]);
+        assert_eq!(raw.angle(i), back.points[i].angle);
+        assert_eq!(raw.level(i), back.points[i].level);
+    }
+    assert!(mapped.entry(p2).expect("empty entry").is_empty());
+    if f.len() > 0 {
+        let alone = s.map_entries([p2].into_iter());
+        assert!(alone.is_none_or(|m| m.entry(p1).is_none()));
+    }
+    assert!(s.map_entries([5].into_iter()).is_none());
     // Carried over into a new sidecar without the fresh features.
     let path2 = dir.path().join("other.features");
     sidecar::write::write_atomic(&path2, Vec::new(), vec![d1], None, Some(&s)).expect("write");

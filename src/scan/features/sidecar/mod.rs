@@ -198,6 +198,66 @@ impl Sidecar {
     }
 }
 
+/// Entries mapped at most this far apart (bytes from the first to the end of the last) are
+/// mapped together; farther, they are read one by one.
+const MAX_SPAN: u64 = 64 << 20;
+
+/// Neighbouring entries of a sidecar mapped into memory ([`Sidecar::map_entries`]).
+pub struct Mapped<'a> {
+    sidecar: &'a Sidecar,
+    map: memmap2::Mmap,
+    /// The file offset of the map's first byte.
+    start: u64,
+}
+
+impl Sidecar {
+    /// The entries at `positions` (each a [`Sidecar::position`]) mapped into memory when
+    /// they lie within [`MAX_SPAN`] bytes, so that reading them costs no system call and no
+    /// copy each; `None` otherwise (or when the system refuses), and the caller reads them
+    /// one by one. The map holds only the pages it is read through, and gives them back when
+    /// dropped (the file's pages stay in the page cache).
+    pub fn map_entries(&self, positions: impl Iterator<Item = usize>) -> Option<Mapped<'_>> {
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        for i in positions {
+            let r = self.rows.get(i)?;
+            lo = lo.min(r.offset);
+            hi = hi.max(r.offset + r.n as u64 * (POINT + DESC) as u64);
+        }
+        if lo >= hi || hi - lo > MAX_SPAN {
+            return None;
+        }
+        // SAFETY: the span lies inside the file (`open` checked every entry against its
+        // length), and cleansplit never changes a sidecar in place: a rewrite is a new file
+        // renamed over it (`write::write_atomic`), which leaves this open file's pages as
+        // they are. Only another program truncating the file while it is mapped could fault.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(lo)
+                .len((hi - lo) as usize)
+                .map(&self.file)
+        }
+        .ok()?;
+        Some(Mapped {
+            sidecar: self,
+            map,
+            start: lo,
+        })
+    }
+}
+
+impl Mapped<'_> {
+    /// Entry `i`'s bytes (`None` when it is not in the map).
+    pub fn entry(&self, i: usize) -> Option<RawEntry<'_>> {
+        let r = self.sidecar.rows.get(i)?;
+        let from = usize::try_from(r.offset.checked_sub(self.start)?).ok()?;
+        let n = r.n as usize;
+        Some(RawEntry {
+            buf: self.map.get(from..from + n * (POINT + DESC))?,
+            n,
+        })
+    }
+}
+
 /// One entry's bytes, read field by field.
 pub struct RawEntry<'a> {
     buf: &'a [u8],
