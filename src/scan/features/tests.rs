@@ -152,7 +152,7 @@ fn sidecar_round_trip() {
         assert_eq!(raw.level(i), back.points[i].level);
     }
     assert!(mapped.entry(p2).expect("empty entry").is_empty());
-    if f.len() > 0 {
+    if !f.is_empty() {
         let alone = s.map_entries([p2].into_iter());
         assert!(alone.is_none_or(|m| m.entry(p1).is_none()));
     }
