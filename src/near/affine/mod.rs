@@ -160,9 +160,14 @@ impl Source for Sidecars<'_> {
                         let Some(raw) = mapped.entry(i as usize) else {
                             continue;
                         };
-                        for c in search_subset_of(&raw, keys) {
-                            f(image, raw.desc(c), raw.angle(c));
-                        }
+                        candidates::each_search_index(
+                            raw.len(),
+                            |c| raw.level(c),
+                            keys,
+                            |c| {
+                                f(image, raw.desc(c), raw.angle(c));
+                            },
+                        );
                     }
                 }
                 None => {
