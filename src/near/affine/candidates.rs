@@ -1,17 +1,20 @@
 //! Candidate pairs from votes over descriptor keys, streamed so that memory does not grow with
 //! the descriptors: no all-pairs matching, and no image's features held beyond its own turn.
 //!
-//! 1. **Entries.** Each image is read once ([`Source::search_keys`]). Of its search descriptors
-//!    ([`search_subset`]), each gives per key table a *direct* entry (its key) and a *mirror*
+//! 1. **Entries.** Each image is read once ([`Source::run_keys`]: the sidecar's entries
+//!    through a map, a run at a time). Of its search descriptors ([`search_subset`]), each gives per key table a *direct* entry (its key) and a *mirror*
 //!    entry (the key of its mirror permutation, `crate::scan::features::mirrored`), with the
 //!    orientation bin of the keypoint (of the mirrored keypoint for the mirror entry). An entry
 //!    is one `u64`: key (32 bits), mirror flag, image (27 bits), bin (4 bits), so sorting the
 //!    entries sorts them by key, then side, then image. Keys come from the hash search's
-//!    machinery (`crate::near::sampled::KeyTable`, `fast_key`: `pext` where it is fast).
+//!    machinery (`crate::near::sampled::KeyTable`, `fast_key`: `pext` where it is fast), a
+//!    chunk of images one table at a time.
 //! 2. **Partitions.** Entries go to a partition by table and the top bits of the key
-//!    ([`super::spill`]: memory, or temporary files at a million images), so each key's
+//!    ([`super::spill`]: memory, or a temporary file at a million images), so each key's
 //!    entries are in one partition and a partition is sorted on its own.
-//! 3. **Votes.** In each partition, one entry per key, side and image (the smallest bin); a key
+//! 3. **Votes.** In each partition, only entries whose key another entry may share are kept
+//!    (a set of slots seen once and twice: most keys are one entry's alone) and sorted; then
+//!    one entry per key, side and image (the smallest bin); a key
 //!    shared by at most [`KeyPlan::max_bucket`] images gives every two of them a *plain* vote,
 //!    a direct key equal to another image's mirror key a *mirror* vote, in the slot of the
 //!    orientation difference. A vote is one `u64` (image, image, slot).

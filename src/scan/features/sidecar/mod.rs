@@ -212,7 +212,7 @@ pub struct Mapped<'a> {
 
 impl Sidecar {
     /// The entries at `positions` (each a [`Sidecar::position`]) mapped into memory when
-    /// they lie within [`MAX_SPAN`] bytes, so that reading them costs no system call and no
+    /// they lie within 64 MB (`MAX_SPAN`), so that reading them costs no system call and no
     /// copy each; `None` otherwise (or when the system refuses), and the caller reads them
     /// one by one. The map holds only the pages it is read through, and gives them back when
     /// dropped (the file's pages stay in the page cache).
