@@ -183,6 +183,37 @@ fn rotated_shifted_zoomed_copy_across_splits_is_an_affine_pair() {
         std::fs::metadata(&sidecar).unwrap().modified().unwrap(),
         before
     );
+    // With CLEANSPLIT_TIMINGS set, each phase's times go to stderr; without it, nothing.
+    let timed = Command::cargo_bin("cleansplit")
+        .unwrap()
+        .env("CLEANSPLIT_TIMINGS", "1")
+        .args(["leaks", "-q", "--index"])
+        .arg(work.join("index.csv"))
+        .arg(&root)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&timed.stderr);
+    for phase in [
+        "scan",
+        "hash search",
+        "affine keys",
+        "affine votes",
+        "affine verify",
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&format!("timing {phase}: ")))
+            .unwrap_or_else(|| panic!("no timing of {phase}: {err}"));
+        assert!(
+            line.ends_with(" s CPU") && line.contains(" s wall, "),
+            "{line}"
+        );
+    }
+    let quiet = run_leaks(&root, &work, "out-quiet", &[]);
+    assert!(
+        !String::from_utf8_lossy(&quiet.stderr).contains("timing "),
+        "no timings unless asked"
+    );
     // What the search did is in summary.json: every descriptor searched at this size, in memory.
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(work.join("out/summary.json")).unwrap()).unwrap();
