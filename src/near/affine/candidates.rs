@@ -61,15 +61,25 @@ pub trait Source: Sync {
         &self,
         images: std::ops::Range<usize>,
         keys: usize,
-        mut f: impl FnMut(usize, Hash256, f32),
+        f: impl FnMut(usize, Hash256, f32),
     ) {
-        let mut found = Vec::new();
-        for k in images {
-            found.clear();
-            self.search_keys(k, keys, &mut found);
-            for &(d, angle) in &found {
-                f(k, d, angle);
-            }
+        keys_one_by_one(self, images, keys, f);
+    }
+}
+
+/// [`Source::run_keys`] by [`Source::search_keys`], image by image.
+pub fn keys_one_by_one<S: Source + ?Sized>(
+    source: &S,
+    images: std::ops::Range<usize>,
+    keys: usize,
+    mut f: impl FnMut(usize, Hash256, f32),
+) {
+    let mut found = Vec::new();
+    for k in images {
+        found.clear();
+        source.search_keys(k, keys, &mut found);
+        for &(d, angle) in &found {
+            f(k, d, angle);
         }
     }
 }

@@ -170,16 +170,7 @@ impl Source for Sidecars<'_> {
                         );
                     }
                 }
-                None => {
-                    let mut found = Vec::new();
-                    for image in k..end {
-                        found.clear();
-                        self.search_keys(image, keys, &mut found);
-                        for &(d, angle) in &found {
-                            f(image, d, angle);
-                        }
-                    }
-                }
+                None => candidates::keys_one_by_one(self, k..end, keys, &mut f),
             }
             k = end;
         }
@@ -188,8 +179,9 @@ impl Source for Sidecars<'_> {
 
 /// The search descriptors of a sidecar entry ([`candidates::search_subset`]).
 fn search_subset_of(raw: &sidecar::RawEntry, keys: usize) -> Vec<usize> {
-    let levels: Vec<u8> = (0..raw.len()).map(|i| raw.level(i)).collect();
-    candidates::search_subset(&levels, keys)
+    let mut chosen = Vec::with_capacity(keys.min(raw.len()));
+    candidates::each_search_index(raw.len(), |c| raw.level(c), keys, |c| chosen.push(c));
+    chosen
 }
 
 /// Finds the affine pairs among `records` (positions `usable`), skipping pairs in `known`
