@@ -2,9 +2,10 @@
 //! the descriptors: no all-pairs matching, and no image's features held beyond its own turn.
 //!
 //! 1. **Entries.** Each image is read once ([`Source::run_keys`]: the sidecar's entries
-//!    through a map, a run at a time). Of its search descriptors ([`search_subset`]), each gives per key table a *direct* entry (its key) and a *mirror*
-//!    entry (the key of its mirror permutation, `crate::scan::features::mirrored`), with the
-//!    orientation bin of the keypoint (of the mirrored keypoint for the mirror entry). An entry
+//!    through a map, a run at a time). Of its search descriptors ([`search_subset`]), each
+//!    gives per key table a *direct* entry (its key) and a *mirror* entry (the key of its
+//!    mirror permutation, `crate::scan::features::mirrored`), with the orientation bin of the
+//!    keypoint (of the mirrored keypoint for the mirror entry). An entry
 //!    is one `u64`: key (32 bits), mirror flag, image (27 bits), bin (4 bits), so sorting the
 //!    entries sorts them by key, then side, then image. Keys come from the hash search's
 //!    machinery (`crate::near::sampled::KeyTable`, `fast_key`: `pext` where it is fast), a
@@ -332,9 +333,11 @@ pub fn scores<S: Source + ?Sized>(
     (0..threads)
         .into_par_iter()
         .try_for_each(|t| -> Result<()> {
-            // Sized once for the largest partition: grown partition by partition, the
-            // buffers' reallocations held 50 MB more at a million images.
-            let (mut buf, mut seen) = (Vec::with_capacity(largest), Seen::new());
+            // Sized once for the largest partition read from the file: grown partition by
+            // partition, the buffers' reallocations held 50 MB more at a million images (in
+            // memory a partition is taken as it is).
+            let room = if spilled { largest } else { 0 };
+            let (mut buf, mut seen) = (Vec::with_capacity(room), Seen::new());
             let mut by_part = vec![Vec::new(); vote_parts];
             for p in (t..keys.parts()).step_by(threads) {
                 take_shared(&keys, p, &mut seen, &mut buf)?;
