@@ -2,7 +2,7 @@
 //! the descriptors: no all-pairs matching, and no image's features held beyond its own turn.
 //!
 //! 1. **Entries.** Each image is read once ([`Source::run_keys`]: the sidecar's entries
-//!    through a map, a run at a time). Of its search descriptors ([`search_subset`]), each
+//!    through a map, a run at a time). Of its search descriptors ([`each_search_index`]), each
 //!    gives per key table a *direct* entry (its key) and a *mirror* entry (the key of its
 //!    mirror permutation, `crate::scan::features::mirrored`), with the orientation bin of the
 //!    keypoint (of the mirrored keypoint for the mirror entry). An entry
@@ -51,7 +51,7 @@ pub trait Source: Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Appends image `k`'s search descriptors, at most `keys` ([`search_subset`]), each with
+    /// Appends image `k`'s search descriptors, at most `keys` ([`each_search_index`]), each with
     /// its keypoint's angle (nothing when they cannot be read).
     fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>);
 
@@ -91,14 +91,16 @@ impl Source for [Features] {
         <[Features]>::len(self)
     }
     fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>) {
-        let f = &self[k];
-        let levels: Vec<u8> = f.points.iter().map(|p| p.level).collect();
-        out.extend(
-            search_subset(&levels, keys)
-                .into_iter()
-                .map(|i| (f.desc[i], f.points[i].angle)),
-        );
+        features_keys(&self[k], keys, out);
     }
+}
+
+/// One image's search descriptors ([`each_search_index`]) with their keypoints' angles.
+pub fn features_keys(f: &Features, keys: usize, out: &mut Vec<(Hash256, f32)>) {
+    let level = |i: usize| f.points[i].level;
+    each_search_index(f.len(), level, keys, |i| {
+        out.push((f.desc[i], f.points[i].angle))
+    });
 }
 
 /// The orientation bin of an angle in radians (any angle above -3 pi; the extraction's are
@@ -109,18 +111,12 @@ pub fn angle_bin(a: f32) -> u8 {
     ((t * ANGLE_BINS as f32).max(0.0) as i32).rem_euclid(ANGLE_BINS as i32) as u8
 }
 
-/// The descriptors an image searches with, by the pyramid levels of its keypoints: all of
-/// them, or at most `keys` of them taken from the front of each level in proportion to its
-/// share, rounded down (the extraction lists a level's corners strongest first).
-pub fn search_subset(levels: &[u8], keys: usize) -> Vec<usize> {
-    let mut out = Vec::with_capacity(keys.min(levels.len()));
-    each_search_index(levels.len(), |i| levels[i], keys, |i| out.push(i));
-    out
-}
-
-/// [`search_subset`] of `n` keypoints whose levels `level` gives (in runs, as the extraction
-/// lists them), each index shown to `f` in order: no list of levels or indices made (at a
-/// million images those were 7% of the keying's CPU).
+/// The descriptors an image searches with, by the pyramid levels of its `n` keypoints
+/// (`level(i)`, in runs, as the extraction lists them): all of them, or at most `keys` of
+/// them taken from the front of each level in proportion to its share, rounded down (the
+/// extraction lists a level's corners strongest first). Each index is shown to `f` in order:
+/// no list of levels or indices is made (at a million images those were 7% of the keying's
+/// CPU).
 pub fn each_search_index(
     n: usize,
     level: impl Fn(usize) -> u8,

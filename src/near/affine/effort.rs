@@ -4,7 +4,7 @@
 //!
 //! The cost of the candidate search is its entries (two per search descriptor and table):
 //! made, partitioned, written and read back, sorted. The strongest corners of each pyramid
-//! level are kept (`super::candidates::search_subset`): they are the ones a copy most often
+//! level are kept (`super::candidates::each_search_index`): they are the ones a copy most often
 //! shares.
 
 use crate::scan::features::MAX_FEATURES;

@@ -125,20 +125,11 @@ impl Source for Sidecars<'_> {
     fn len(&self) -> usize {
         self.at.len()
     }
+    /// The entry decoded whole: only where a run of entries could not be mapped.
     fn search_keys(&self, k: usize, keys: usize, out: &mut Vec<(Hash256, f32)>) {
-        thread_local! {
-            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        if let Some(f) = self.get(k) {
+            candidates::features_keys(&f, keys, out);
         }
-        let (s, i) = self.at[k];
-        BUF.with_borrow_mut(|buf| {
-            let Some((raw, chosen)) =
-                self.sidecars[s as usize]
-                    .raw_picked_at(i as usize, buf, |raw| search_subset_of(raw, keys))
-            else {
-                return;
-            };
-            out.extend(chosen.into_iter().map(|i| (raw.desc(i), raw.angle(i))));
-        });
     }
     /// Each sidecar's run of `images` mapped at once (the images go in the sidecar's order,
     /// so a run's entries lie together): read in place, with no system call and copy per
@@ -175,13 +166,6 @@ impl Source for Sidecars<'_> {
             k = end;
         }
     }
-}
-
-/// The search descriptors of a sidecar entry ([`candidates::search_subset`]).
-fn search_subset_of(raw: &sidecar::RawEntry, keys: usize) -> Vec<usize> {
-    let mut chosen = Vec::with_capacity(keys.min(raw.len()));
-    candidates::each_search_index(raw.len(), |c| raw.level(c), keys, |c| chosen.push(c));
-    chosen
 }
 
 /// Finds the affine pairs among `records` (positions `usable`), skipping pairs in `known`

@@ -1,5 +1,6 @@
 use super::verify;
 use crate::scan::features::extract_frame;
+use crate::scan::features::sidecar::Sidecar;
 use crate::scan::features::tests::{mirror, picture, warp};
 
 #[test]
@@ -30,6 +31,50 @@ fn different_pictures_are_not_matched() {
         let a = extract_frame(&picture(256, 192, 100 + seed));
         let b = extract_frame(&picture(256, 192, 200 + seed));
         assert_eq!(verify::verify(&a, &b), None, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_sidecar_s_mapped_runs_give_what_its_entries_read_one_by_one_give() {
+    // The search reads runs of entries through a map; where a run cannot be mapped it decodes
+    // each entry: both must give the same descriptors, angles and images.
+    use super::candidates::{Source, keys_one_by_one};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("index.csv.features");
+    let fresh: Vec<_> = (0..4u8)
+        .map(|k| {
+            (
+                [k + 1; 16],
+                extract_frame(&picture(256, 192, 300 + u64::from(k))),
+            )
+        })
+        .collect();
+    crate::scan::features::sidecar::write::write_atomic(&path, fresh, Vec::new(), None, None)
+        .expect("write");
+    let sidecar = std::sync::Arc::new(Sidecar::open(&path).expect("open").expect("valid"));
+    let at: Vec<(u32, u32)> = (0..4).map(|i| (0, i)).collect();
+    let sidecars = [sidecar];
+    let source = super::Sidecars {
+        at: &at,
+        sidecars: &sidecars,
+    };
+    for keys in [usize::MAX, 40, 5] {
+        let (mut mapped, mut one_by_one) = (Vec::new(), Vec::new());
+        source.run_keys(0..4, keys, |k, d, a| mapped.push((k, d, a)));
+        keys_one_by_one(&source, 0..4, keys, |k, d, a| one_by_one.push((k, d, a)));
+        assert_eq!(mapped, one_by_one, "keys {keys}");
+        let all: usize = (0..4).map(|i| sidecars[0].count_at(i)).sum();
+        assert!(all > 400, "textured pictures have corners: {all}");
+        let want = if keys == usize::MAX {
+            all
+        } else {
+            mapped.len()
+        };
+        assert_eq!(mapped.len(), want, "keys {keys}: every descriptor");
+        assert!(
+            !mapped.is_empty() && mapped.len() <= 4 * keys.min(300),
+            "keys {keys}"
+        );
     }
 }
 
@@ -248,11 +293,12 @@ mod candidate_search {
                 f.desc.push(Hash256([0; 4]));
             }
         }
-        let levels: Vec<u8> = f.points.iter().map(|p| p.level).collect();
-        assert_eq!(
-            candidates::search_subset(&levels, 100),
-            (0..10).collect::<Vec<_>>()
-        );
-        assert_eq!(candidates::search_subset(&levels, 5), vec![0, 1, 2, 6]);
+        let subset = |keys: usize| {
+            let mut chosen = Vec::new();
+            candidates::each_search_index(f.len(), |i| f.points[i].level, keys, |i| chosen.push(i));
+            chosen
+        };
+        assert_eq!(subset(100), (0..10).collect::<Vec<_>>());
+        assert_eq!(subset(5), vec![0, 1, 2, 6]);
     }
 }

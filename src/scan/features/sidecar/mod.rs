@@ -139,12 +139,6 @@ impl Sidecar {
         self.rows.binary_search_by(|r| r.digest.cmp(d)).ok()
     }
 
-    /// How many keypoints the content `d` has here (`None`: not in this sidecar), without
-    /// reading them.
-    pub fn count(&self, d: &Digest) -> Option<usize> {
-        self.position(d).map(|i| self.count_at(i))
-    }
-
     /// How many keypoints entry `i` (a [`Sidecar::position`]) has.
     pub fn count_at(&self, i: usize) -> usize {
         usize::from(self.rows[i].n)
@@ -162,39 +156,6 @@ impl Sidecar {
         let mut buf = vec![0u8; n * (POINT + DESC)];
         read_exact_at(&self.file, &mut buf, row.offset).ok()?;
         Some(decode(&buf, n, row.w, row.h))
-    }
-}
-
-impl Sidecar {
-    /// The keypoints of entry `i` (a [`Sidecar::position`]; all of them) and the descriptors
-    /// `pick` chooses from them, read into `buf` (the keypoint block, then one read per run of
-    /// chosen descriptors): a search with a few descriptors per image touches a fraction of
-    /// the file.
-    pub fn raw_picked_at<'a>(
-        &self,
-        i: usize,
-        buf: &'a mut Vec<u8>,
-        pick: impl FnOnce(&RawEntry) -> Vec<usize>,
-    ) -> Option<(RawEntry<'a>, Vec<usize>)> {
-        let row = *self.rows.get(i)?;
-        let n = row.n as usize;
-        buf.resize(n * (POINT + DESC), 0);
-        read_exact_at(&self.file, &mut buf[..n * POINT], row.offset).ok()?;
-        let chosen = pick(&RawEntry { buf, n });
-        let mut k = 0;
-        while k < chosen.len() {
-            // A run of consecutive descriptors is one read.
-            let start = chosen[k];
-            let mut end = start + 1;
-            while k + 1 < chosen.len() && chosen[k + 1] == end {
-                k += 1;
-                end += 1;
-            }
-            k += 1;
-            let (from, to) = (n * POINT + start * DESC, n * POINT + end * DESC);
-            read_exact_at(&self.file, &mut buf[from..to], row.offset + from as u64).ok()?;
-        }
-        Some((RawEntry { buf, n }, chosen))
     }
 }
 
@@ -299,29 +260,20 @@ impl RawEntry<'_> {
 }
 
 fn decode(buf: &[u8], n: usize, w: u16, h: u16) -> Features {
-    let (pts, descs) = buf.split_at(n * POINT);
-    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+    let raw = RawEntry { buf, n };
+    let u16_at = |i: usize| u16::from_le_bytes([buf[i], buf[i + 1]]);
     Features {
         w,
         h,
-        points: pts
-            .chunks_exact(POINT)
-            .map(|p| Keypoint {
-                x: f32::from(u16_at(p, 0)) / 64.0,
-                y: f32::from(u16_at(p, 2)) / 64.0,
-                angle: f32::from(u16_at(p, 4) as i16) * std::f32::consts::PI / 32767.0,
-                level: p[6],
+        points: (0..n)
+            .map(|i| Keypoint {
+                x: f32::from(u16_at(i * POINT)) / 64.0,
+                y: f32::from(u16_at(i * POINT + 2)) / 64.0,
+                angle: raw.angle(i),
+                level: raw.level(i),
             })
             .collect(),
-        desc: descs
-            .chunks_exact(DESC)
-            .map(|d| {
-                let w = |k: usize| {
-                    u64::from_le_bytes(d[8 * k..8 * k + 8].try_into().unwrap_or_default())
-                };
-                Hash256([w(0), w(1), w(2), w(3)])
-            })
-            .collect(),
+        desc: (0..n).map(|i| raw.desc(i)).collect(),
     }
 }
 
